@@ -1,0 +1,74 @@
+"""The built-in plugin: registers nars-plugin's own spaces, benchmarks and optimizers.
+
+It uses the same hooks as third-party plugins; factories import their modules
+lazily, so listing names costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .hookspecs import hookimpl
+from .plugins import Registry
+
+
+def _nb201_space(**options: Any) -> Any:
+    from .spaces.nb201 import NB201Space
+
+    return NB201Space(**options)
+
+
+def _analog(**options: Any) -> Any:
+    from .tabular.analog import load_analog
+
+    return load_analog(**options)
+
+
+def _csv(argument: str | None = None, **options: Any) -> Any:
+    from .tabular.csv_table import load_csv
+
+    return load_csv(argument, **options)
+
+
+def _nats(argument: str | None = None, **options: Any) -> Any:
+    from .tabular.nats import nats_benchmark_factory
+
+    return nats_benchmark_factory(argument, **options)
+
+
+@hookimpl
+def nars_register_spaces(registry: Registry) -> None:
+    """NAS-Bench-201 (15,625 cells)."""
+    registry.add_space("nb201", _nb201_space, "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params")
+
+
+@hookimpl
+def nars_register_benchmarks(registry: Registry) -> None:
+    """nb201-analog, nats and csv."""
+    registry.add_benchmark(
+        "nb201-analog",
+        _analog,
+        "AnalogNAS-Bench (embedded): NB201 x training method (standard/QAT/hardware-aware) per deployment "
+        "target (option target=fp32|int8|analog_0s|analog_60s|analog_1h|analog_1d|analog_30d)",
+    )
+    registry.add_benchmark(
+        "nats",
+        _nats,
+        "official NATS-Bench topology files (nats:PATH): cifar10/cifar100/ImageNet16-120, recipe = 12 or "
+        "200 epochs, curves and training time",
+        takes_argument=True,
+    )
+    registry.add_benchmark(
+        "csv",
+        _csv,
+        "any CSV table (csv:PATH) with an arch column and metric columns; options objective=, recipe=, cost=",
+        takes_argument=True,
+    )
+
+
+@hookimpl
+def nars_register_optimizers(registry: Registry) -> None:
+    """Random search."""
+    from .optimizers.base import RandomSearch
+
+    registry.add_optimizer("rs", RandomSearch, "random search over feasible candidates")

@@ -1,0 +1,205 @@
+"""The ``nars`` command line.
+
+``nars spaces`` / ``nars benchmarks`` / ``nars optimizers`` / ``nars plugins`` list what is
+registered; ``nars query`` looks one candidate up; ``nars search`` runs a resumable search.
+Errors caused by input print ``error: ...`` with a hint and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .errors import ConfigError, NarsError
+from .space import _parse_scalar
+
+EXIT_USAGE = 2
+
+
+def _key_values(items: Sequence[str] | None, what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} {item!r} is not KEY=VALUE", f"write it as {what} name=value")
+        out[key.strip()] = _parse_scalar(value.strip())
+    return out
+
+
+def _add_benchmark_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--benchmark", "-b", default="nb201-analog", help="benchmark name or name:ARG (default nb201-analog)")
+    p.add_argument(
+        "--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option, e.g. target=analog_1d"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``nars``."""
+    parser = argparse.ArgumentParser(prog="nars", description="Joint architecture + training-recipe search (NARS).")
+    parser.add_argument("--version", action="version", version=f"nars-plugin {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for kind in ("spaces", "benchmarks", "optimizers"):
+        p = sub.add_parser(kind, help=f"list registered {kind}")
+        p.add_argument("pattern", nargs="?", default="*", help="glob filter on names")
+    sub.add_parser("plugins", help="list loaded plugins and what they registered")
+
+    q = sub.add_parser("query", help="look up one candidate on a benchmark")
+    _add_benchmark_args(q)
+    q.add_argument("--arch", required=True, help="architecture string in the space's syntax")
+    q.add_argument("--recipe", action="append", metavar="KEY=VALUE", help="recipe value (repeatable)")
+    q.add_argument("--fidelity", type=int, help="epochs to train (default: the full schedule)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser("search", help="run (or resume) a search")
+    _add_benchmark_args(s)
+    s.add_argument("--optimizer", "-o", default="rs", help="optimizer name (`nars optimizers` lists them)")
+    s.add_argument("--opt", "-O", action="append", metavar="KEY=VALUE", help="optimizer setting (repeatable)")
+    s.add_argument("--budget", type=int, help="number of evaluations (queries)")
+    s.add_argument("--budget-seconds", type=float, help="simulated GPU-seconds")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--constraint", "-c", action="append", metavar="EXPR", help="e.g. 'flops <= 100M' (repeatable)")
+    s.add_argument("--out", required=True, help="output folder: journal, summary.json, trajectory.csv")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def cmd_list(kind: str, pattern: str) -> int:
+    """Print the registered names of one kind with their descriptions."""
+    from .plugins import get_registry
+
+    entries = get_registry().entries(kind, pattern)
+    width = max((len(e.name) for e in entries), default=0)
+    for e in entries:
+        suffix = ":ARG" if e.takes_argument else ""
+        print(f"{(e.name + suffix).ljust(width + 4)}  {e.description}  [{e.plugin}]")
+    if not entries:
+        print(f"no {kind}s match {pattern!r}")
+    return 0
+
+
+def cmd_plugins() -> int:
+    """Print every plugin, its version, hooks and registrations."""
+    from .plugins import get_registry
+
+    for info in get_registry().plugins.values():
+        print(f"{info.name} {info.version} ({info.status})")
+        if info.hooks:
+            print(f"  hooks: {', '.join(info.hooks)}")
+        if info.registered:
+            print(f"  registered: {', '.join(info.registered)}")
+    return 0
+
+
+def _format(value: Any) -> str:
+    return format(value, ".10g") if isinstance(value, float) else str(value)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Look up one candidate and print its metrics."""
+    from .plugins import get_registry
+
+    bench = get_registry().create_benchmark(args.benchmark, **_key_values(args.bench_opt, "--bench-opt"))
+    cand = bench.space.candidate(args.arch, _key_values(args.recipe, "--recipe"))
+    result = bench.evaluate(cand, args.fidelity)
+    if args.json:
+        print(json.dumps({"candidate": cand.to_dict(), **result.to_dict()}, indent=2))
+        return 0 if result.ok else 1
+    print(f"arch: {bench.space.format_arch(cand)}")
+    if cand.recipe:
+        print("recipe: " + ", ".join(f"{k}={v}" for k, v in cand.recipe.items()))
+    if not result.ok:
+        print(f"failed: {result.error}")
+        return 1
+    for name, value in sorted(result.metrics.items()):
+        print(f"{name}: {_format(value)}")
+    print(f"cost: {_format(result.cost)} GPU-seconds")
+    if result.curve is not None:
+        print(f"curve: {len(result.curve)} epochs, last {_format(result.curve[-1])}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Run or resume a search and print its best candidate."""
+    from .optimizers.base import Budget
+    from .plugins import get_registry
+    from .study import Study
+
+    registry = get_registry()
+    bench_options = _key_values(args.bench_opt, "--bench-opt")
+    opt_settings = _key_values(args.opt, "--opt")
+    budget = Budget(queries=args.budget, seconds=args.budget_seconds)
+    registry.get("optimizer", args.optimizer)  # fail fast on a typo, before loading data
+    bench = registry.create_benchmark(args.benchmark, **bench_options)
+    constraints = args.constraint or []
+    bench.space.check_satisfiable(constraints)
+    try:
+        optimizer = registry.create_optimizer(
+            args.optimizer,
+            bench.space,
+            objective=bench.objective,
+            seed=args.seed,
+            constraints=constraints,
+            budget=budget,
+            max_fidelity=bench.max_fidelity,
+            **opt_settings,
+        )
+    except TypeError as exc:
+        raise ConfigError(f"bad setting for optimizer {args.optimizer!r}: {exc}", "check the --opt names") from None
+    study = Study(
+        bench,
+        optimizer,
+        budget,
+        out_dir=args.out,
+        config={"benchmark_spec": args.benchmark, "benchmark_options": bench_options},
+        progress=False if args.no_progress else None,
+    )
+    result = study.run()
+    summary = study.summary(result)
+    best = summary["best"]
+    print(f"evaluations: {result.n_evaluations} ({result.replayed} replayed from the journal)")
+    if best is None:
+        print("no successful evaluation")
+        return 1
+    print(f"best arch: {best['arch']}")
+    if best["candidate"]["recipe"]:
+        print("best recipe: " + ", ".join(f"{k}={v}" for k, v in best["candidate"]["recipe"].items()))
+    print(f"{summary['objective']}: {_format(best['objective'])}")
+    if summary["report_metric"] != summary["objective"] and best["report"] is not None:
+        print(f"{summary['report_metric']}: {_format(best['report'])}")
+    if not math.isnan(result.total_cost) and result.total_cost:
+        print(f"simulated cost: {_format(result.total_cost)} GPU-seconds")
+    print(f"results: {args.out}/summary.json")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nars`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("spaces", "benchmarks", "optimizers"):
+            return cmd_list(args.command[:-1], args.pattern)
+        if args.command == "plugins":
+            return cmd_plugins()
+        if args.command == "query":
+            return cmd_query(args)
+        if args.command == "search":
+            return cmd_search(args)
+    except NarsError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume from the journal", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

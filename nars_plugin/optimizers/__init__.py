@@ -1,0 +1,5 @@
+"""Search strategies on the ask/tell interface."""
+
+from .base import Budget, Optimizer, Proposal, RandomSearch
+
+__all__ = ["Budget", "Optimizer", "Proposal", "RandomSearch"]

@@ -1,0 +1,164 @@
+"""The ask/tell optimizer contract.
+
+An optimizer proposes candidates one at a time with :meth:`Optimizer.ask`
+and learns each outcome through :meth:`Optimizer.tell`. The study loop
+(:mod:`nars_plugin.study`) owns evaluation, budget, journal and resume; an
+optimizer owns nothing but its own decisions. Two rules make journals
+replayable:
+
+* everything random comes from ``self.rng`` (seeded from ``seed``), and
+* ``ask`` depends only on the seed, the settings and what was told before.
+
+A study replays a journal by calling ``ask`` and answering from the journal,
+so an optimizer that follows these rules resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..evaluation import Result
+from ..space import Candidate, Constraint, Space, parse_constraints
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A candidate to evaluate, optionally at a reduced fidelity (epochs)."""
+
+    candidate: Candidate
+    fidelity: int | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a study may spend: evaluations (queries), simulated seconds, or both."""
+
+    queries: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.queries is None and self.seconds is None:
+            raise ConfigError("a budget needs queries or seconds", "pass --budget N or --budget-seconds S")
+        if (self.queries is not None and self.queries < 1) or (self.seconds is not None and self.seconds <= 0):
+            raise ConfigError(f"budget must be positive, got {self}", "pass --budget N with N >= 1")
+
+    def exhausted(self, queries: int, seconds: float) -> bool:
+        """True when either limit is reached."""
+        return (self.queries is not None and queries >= self.queries) or (
+            self.seconds is not None and seconds >= self.seconds
+        )
+
+
+class Optimizer(ABC):
+    """Base class of every search strategy.
+
+    Args:
+        space: the joint space to search.
+        objective: the metric to maximise (results carry it in ``metrics``).
+        seed: seeds ``self.rng``; the same seed gives the same search.
+        constraints: resource constraints every proposal must meet.
+        budget: the study's budget, for strategies that plan ahead.
+        max_fidelity: full number of epochs when the evaluator returns curves.
+    """
+
+    name = "optimizer"
+
+    def __init__(
+        self,
+        space: Space,
+        *,
+        objective: str,
+        seed: int = 0,
+        constraints: Sequence[str | Constraint] = (),
+        budget: Budget | None = None,
+        max_fidelity: int | None = None,
+    ) -> None:
+        self.space = space
+        self.objective = objective
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.constraints = parse_constraints(constraints)
+        self.budget = budget
+        self.max_fidelity = max_fidelity
+        self.history: list[tuple[Proposal, Result]] = []
+        self.evaluated: dict[str, float] = {}  # full-fidelity candidate key -> objective
+
+    # -- the contract ------------------------------------------------------ #
+
+    @abstractmethod
+    def ask(self) -> Proposal:
+        """Propose the next candidate to evaluate."""
+
+    def tell(self, proposal: Proposal, result: Result) -> None:
+        """Learn the result of a proposal (subclasses extend, calling super)."""
+        self.history.append((proposal, result))
+        if self.is_full(proposal, result):
+            self.evaluated[proposal.candidate.key] = result.objective(self.objective)
+
+    @property
+    def finished(self) -> bool:
+        """True when the optimizer has nothing more to propose."""
+        return False
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that define this optimizer's behaviour (journal identity)."""
+        return {}
+
+    # -- helpers for subclasses ------------------------------------------- #
+
+    def is_full(self, proposal: Proposal, result: Result) -> bool:
+        """Whether a result is a full-fidelity evaluation (comparable with others)."""
+        fid = result.fidelity if result.fidelity is not None else proposal.fidelity
+        return fid is None or self.max_fidelity is None or fid >= self.max_fidelity
+
+    def score(self, result: Result) -> float:
+        """The objective of a result (-inf when it failed)."""
+        return result.objective(self.objective)
+
+    def feasible(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """Constraint mask for ``cands``."""
+        return self.space.feasible(cands, self.constraints)
+
+    def random_feasible(self, n: int, exclude: set[str] | None = None, max_draws: int = 64) -> list[Candidate]:
+        """Up to ``n`` distinct random feasible candidates not in ``exclude`` (keys)."""
+        exclude = set(exclude or ())
+        found: list[Candidate] = []
+        for _ in range(max_draws):
+            batch = self.space.sample(max(4 * (n - len(found)), 16), self.rng, method="random")
+            for cand, ok in zip(batch, self.feasible(batch)):
+                if ok and cand.key not in exclude:
+                    exclude.add(cand.key)
+                    found.append(cand)
+                    if len(found) == n:
+                        return found
+        return found
+
+    def best(self) -> tuple[Candidate, float] | None:
+        """The best full-fidelity candidate told so far and its objective."""
+        best = None
+        for proposal, result in self.history:
+            if self.is_full(proposal, result):
+                value = self.score(result)
+                if best is None or value > best[1]:
+                    best = (proposal.candidate, value)
+        return best
+
+
+class RandomSearch(Optimizer):
+    """Uniform random sampling of feasible, not yet evaluated candidates."""
+
+    name = "rs"
+
+    def ask(self) -> Proposal:
+        picked = self.random_feasible(1, exclude=set(self.evaluated))
+        if not picked:  # nearly exhausted space: fall back to any feasible candidate
+            picked = self.random_feasible(1)
+        if not picked:
+            raise ConfigError("random search found no feasible candidate", "relax the constraints")
+        return Proposal(picked[0])

@@ -1,0 +1,211 @@
+"""Plugin manager and registry.
+
+Built-ins (:mod:`nars_plugin.builtins`) and external plugins (entry-point group
+``nars_plugin``) register spaces, benchmarks, optimizers, predictors and
+evaluators through the hooks of :mod:`nars_plugin.hookspecs`. Set
+``NARS_BLOCK_PLUGINS=name1,name2`` to keep named plugins from loading.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.metadata
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import ConfigError, NarsError, UnknownNameError
+
+ENTRY_POINT_GROUP = "nars_plugin"
+BLOCK_ENV = "NARS_BLOCK_PLUGINS"
+KINDS = ("space", "benchmark", "optimizer", "predictor", "evaluator")
+
+
+class PluginError(NarsError):
+    """A plugin failed to load or two plugins registered the same name."""
+
+
+@dataclass
+class Entry:
+    """One registered object: what it is, how to make it, and who registered it."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    description: str = ""
+    plugin: str = "?"
+    takes_argument: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PluginInfo:
+    """A loaded (or inactive) plugin, for ``nars plugins``."""
+
+    name: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)
+    status: str = "active"
+
+
+class Registry:
+    """Everything plugins registered, by kind and name."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+        self.current_plugin = "?"
+        self.plugins: dict[str, PluginInfo] = {}
+
+    def _add(self, kind: str, name: str, factory: Callable[..., Any], description: str, **extra: Any) -> None:
+        table = self._entries[kind]
+        if name in table:
+            other = table[name].plugin
+            raise PluginError(
+                f"{kind} {name!r} is registered twice: by plugin {other!r} and by plugin {self.current_plugin!r}",
+                f"block one of them with {BLOCK_ENV}={self.current_plugin} (or ={other})",
+            )
+        takes_argument = bool(extra.pop("takes_argument", False))
+        table[name] = Entry(kind, name, factory, description, self.current_plugin, takes_argument, extra)
+        info = self.plugins.get(self.current_plugin)
+        if info is not None:
+            info.registered.append(f"{kind}:{name}")
+
+    def add_space(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
+        """Register a search space factory ``factory(**options) -> Space``."""
+        self._add("space", name, factory, description)
+
+    def add_benchmark(
+        self, name: str, factory: Callable[..., Any], description: str = "", takes_argument: bool = False
+    ) -> None:
+        """Register a benchmark factory ``factory(argument=None, **options)``."""
+        self._add("benchmark", name, factory, description, takes_argument=takes_argument)
+
+    def add_optimizer(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
+        """Register an optimizer class or factory."""
+        self._add("optimizer", name, factory, description)
+
+    def add_predictor(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
+        """Register an accuracy-predictor class or factory."""
+        self._add("predictor", name, factory, description)
+
+    def add_evaluator(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
+        """Register an evaluator factory."""
+        self._add("evaluator", name, factory, description)
+
+    # -- look-up ----------------------------------------------------------- #
+
+    def names(self, kind: str, pattern: str = "*") -> list[str]:
+        """Registered names of ``kind`` matching a glob ``pattern``, sorted."""
+        return sorted(n for n in self._entries[kind] if fnmatch.fnmatch(n, pattern))
+
+    def entries(self, kind: str, pattern: str = "*") -> list[Entry]:
+        """Registered entries of ``kind`` matching ``pattern``."""
+        return [self._entries[kind][n] for n in self.names(kind, pattern)]
+
+    def get(self, kind: str, name: str) -> Entry:
+        """The entry called ``name``; a clear error lists the known names."""
+        entry = self._entries[kind].get(name)
+        if entry is None:
+            known = ", ".join(self.names(kind)) or "none"
+            close = [n for n in self.names(kind) if n.lower().startswith(name.lower()[:2])]
+            hint = f"known {kind}s: {known}"
+            if close:
+                hint += f" (did you mean {close[0]!r}?)"
+            raise UnknownNameError(f"unknown {kind} {name!r}", hint + f"; `nars {kind}s` lists them")
+        return entry
+
+    def create_space(self, name: str, **options: Any) -> Any:
+        """Make the space called ``name``."""
+        return self.get("space", name).factory(**options)
+
+    def create_benchmark(self, spec: str, **options: Any) -> Any:
+        """Make a benchmark from ``name`` or ``name:ARGUMENT`` (e.g. ``csv:PATH``)."""
+        name, sep, argument = spec.partition(":")
+        entry = self.get("benchmark", name)
+        if sep and not entry.takes_argument:
+            raise ConfigError(f"benchmark {name!r} takes no ':ARGUMENT' (got {spec!r})", f"use --benchmark {name}")
+        if entry.takes_argument:
+            return entry.factory(argument or None, **options)
+        return entry.factory(**options)
+
+    def create_optimizer(self, name: str, space: Any, **kwargs: Any) -> Any:
+        """Make the optimizer called ``name`` on ``space``."""
+        return self.get("optimizer", name).factory(space, **kwargs)
+
+
+def blocked_plugins() -> set[str]:
+    """Plugin names listed in ``NARS_BLOCK_PLUGINS``."""
+    return {n.strip() for n in os.environ.get(BLOCK_ENV, "").split(",") if n.strip()}
+
+
+def _version_of(module: Any) -> str:
+    from . import __version__
+
+    return getattr(module, "__version__", None) or __version__
+
+
+def build_plugin_manager() -> tuple[pluggy.PluginManager, dict[str, PluginInfo]]:
+    """A plugin manager with the built-ins and every non-blocked entry-point plugin."""
+    from . import builtins
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    infos: dict[str, PluginInfo] = {}
+    blocked = blocked_plugins()
+    pm.register(builtins, name="builtins")
+    infos["builtins"] = PluginInfo("builtins", _version_of(builtins))
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in blocked:
+            dist = ep.dist.version if ep.dist else "?"
+            infos[ep.name] = PluginInfo(ep.name, dist, status=f"blocked by {BLOCK_ENV}")
+            continue
+        if pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # noqa: BLE001 - any failure of third-party code is reported the same way
+            raise PluginError(
+                f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}",
+                f"fix or uninstall it, or block it with {BLOCK_ENV}={ep.name}",
+            ) from exc
+        version = ep.dist.version if ep.dist else _version_of(plugin)
+        infos[ep.name] = PluginInfo(ep.name, version)
+    return pm, infos
+
+
+_REGISTRY: Registry | None = None
+
+
+def get_registry(refresh: bool = False) -> Registry:
+    """The process-wide registry, built on first use from every plugin's hooks."""
+    global _REGISTRY
+    if _REGISTRY is not None and not refresh:
+        return _REGISTRY
+    pm, infos = build_plugin_manager()
+    registry = Registry()
+    registry.plugins = infos
+    for spec_name in (f"nars_register_{kind}s" for kind in KINDS):
+        caller = getattr(pm.hook, spec_name)
+        for impl in reversed(caller.get_hookimpls()):  # registration order
+            registry.current_plugin = impl.plugin_name
+            info = infos.get(impl.plugin_name)
+            if info is not None and spec_name not in info.hooks:
+                info.hooks.append(spec_name)
+            try:
+                impl.function(registry=registry)
+            except NarsError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} failed in {spec_name}: {type(exc).__name__}: {exc}",
+                    f"fix or uninstall it, or block it with {BLOCK_ENV}={impl.plugin_name}",
+                ) from exc
+    registry.current_plugin = "?"
+    _REGISTRY = registry
+    return registry

@@ -1,0 +1,436 @@
+"""The ask/tell search loop, its budget, its journal and resume.
+
+A :class:`Study` runs one optimizer against one evaluator until the budget
+(evaluations and/or simulated GPU-seconds) is spent. Every evaluation is
+appended to ``OUT/journal.jsonl`` (one JSON line, flushed and fsynced) before
+the optimizer hears of it. Started again on the same folder, the study
+*replays* the journal: it asks the optimizer again, answers each proposal from
+the journal instead of evaluating it, checks that the proposals match, and
+carries on from the first unanswered one. Optimizers are deterministic given
+their seed and what they were told, so a killed search ends with the same
+result as an uninterrupted one and nothing is evaluated twice.
+
+Files in ``OUT``: ``journal.jsonl``, ``summary.json`` (best candidate, its
+metrics and the whole trajectory), ``trajectory.csv`` and a ``.lock`` that
+keeps a second process off the same folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import JournalError
+from .evaluation import Evaluator, Result
+from .optimizers.base import Budget, Optimizer, Proposal
+from .space import Candidate
+
+JOURNAL_VERSION = 1
+JOURNAL_NAME = "journal.jsonl"
+SUMMARY_NAME = "summary.json"
+TRAJECTORY_NAME = "trajectory.csv"
+#: Stop when an optimizer proposes only already-evaluated candidates this many times in a row.
+MAX_REPEATED_PROPOSALS = 10_000
+
+
+class JournalWarning(UserWarning):
+    """Something in a journal was repaired (e.g. a truncated last line)."""
+
+
+class Journal:
+    """An append-only JSON-lines file: a header line, then one line per evaluation."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._file: Any = None
+
+    def open(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Open for appending; return the evaluation records already in the file.
+
+        A journal written under another configuration is refused; a truncated
+        last line (a crash mid-write) is dropped with a warning.
+        """
+        records: list[dict[str, Any]] = []
+        if self.path.exists() and self.path.stat().st_size > 0:
+            records = self._read_existing(header)
+        else:
+            self._write_line(header, create=True)
+        if self._file is None:
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
+        return records
+
+    def _read_existing(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        good_end = 0
+        parsed: list[dict[str, Any]] = []
+        for i, raw in enumerate(lines):
+            if not raw.strip():
+                good_end += len(raw) + (1 if i < len(lines) - 1 else 0)
+                continue
+            last = i == len(lines) - 1  # no newline after it: possibly cut off mid-write
+            try:
+                parsed.append(json.loads(raw))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                if last or all(not rest.strip() for rest in lines[i + 1 :]):
+                    warnings.warn(
+                        f"{self.path}: dropped a truncated last line ({len(raw)} bytes) left by an interrupted write",
+                        JournalWarning,
+                        stacklevel=3,
+                    )
+                    break
+                raise JournalError(
+                    f"{self.path} line {i + 1} is corrupt (not JSON)",
+                    "the journal was damaged; move it away to start the search afresh",
+                ) from None
+            good_end += len(raw) + (0 if last else 1)
+        if good_end < len(data):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(good_end)
+        if not parsed or parsed[0].get("type") != "header":
+            raise JournalError(f"{self.path} has no header line", "it is not a nars journal; use another --out folder")
+        self._check_header(parsed[0], header)
+        return [r for r in parsed[1:] if r.get("type") == "eval"]
+
+    def _check_header(self, found: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
+        if found.get("version") != expected.get("version"):
+            raise JournalError(
+                f"{self.path} was written by journal format {found.get('version')}, this is {expected.get('version')}",
+                "use another --out folder",
+            )
+        old, new = found.get("config", {}), expected.get("config", {})
+        if old != new:
+            keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            details = "; ".join(f"{k}: journal has {old.get(k)!r}, now {new.get(k)!r}" for k in keys)
+            raise JournalError(
+                f"{self.path} belongs to a different search ({details})",
+                "rerun with the journal's settings to resume it, or choose another --out folder",
+            )
+
+    def _write_line(self, record: Mapping[str, Any], create: bool = False) -> None:
+        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+        if create:
+            with open(self.path, "w", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return
+        self._file.write(line)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Append one record durably (flush + fsync)."""
+        self._write_line(record)
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class FolderLock:
+    """An exclusive advisory lock on an output folder (``OUT/.lock``)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / ".lock"
+        self._fh: Any = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise JournalError if another process holds it."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - non-POSIX
+            return
+        self._fh = open(self.path, "a+")  # noqa: SIM115 - held for the study's lifetime
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.close()
+            self._fh = None
+            raise JournalError(
+                f"another process is running a search in {self.path.parent}",
+                "wait for it to finish, or give this search another --out folder",
+            ) from None
+
+    def release(self) -> None:
+        """Release the lock."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+@dataclass
+class TrajectoryPoint:
+    """The state of a study after one evaluation."""
+
+    n: int
+    cost: float
+    objective: float
+    best_objective: float
+    best_report: float
+    fidelity: int | None
+    status: str
+
+
+@dataclass
+class StudyResult:
+    """What a finished study found."""
+
+    best_candidate: Candidate | None
+    best_result: Result | None
+    trajectory: list[TrajectoryPoint] = field(default_factory=list)
+    n_evaluations: int = 0
+    total_cost: float = 0.0
+    replayed: int = 0
+    evaluated_now: int = 0
+
+    def best_after(self, queries: int) -> float:
+        """The reported metric of the incumbent after ``queries`` evaluations (nan before any)."""
+        value = math.nan
+        for point in self.trajectory:
+            if point.n > queries:
+                break
+            value = point.best_report
+        return value
+
+
+class Study:
+    """Runs ``optimizer`` against ``evaluator`` within ``budget``.
+
+    Args:
+        evaluator: answers proposals (a tabular benchmark or a trainer).
+        optimizer: proposes candidates (ask/tell).
+        budget: evaluations and/or simulated seconds.
+        out_dir: folder for journal and results; None keeps everything in memory.
+        config: extra identity for the journal header (e.g. CLI options).
+        progress: show a progress bar (None: only on a terminal).
+    """
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        optimizer: Optimizer,
+        budget: Budget,
+        out_dir: str | os.PathLike[str] | None = None,
+        config: Mapping[str, Any] | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        self.evaluator = evaluator
+        self.optimizer = optimizer
+        self.budget = budget
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.extra_config = dict(config or {})
+        self.progress = progress
+        self.report_metric = getattr(evaluator, "report", evaluator.objective)
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a journal to be resumed (the budget may grow)."""
+        space = self.optimizer.space
+        return {
+            "evaluator": self.evaluator.config(),
+            "space": {"name": space.name, "params": [p.describe() + f" {p.name}" for p in space.params]},
+            "optimizer": {"name": self.optimizer.name, "settings": self.optimizer.settings()},
+            "seed": self.optimizer.seed,
+            "constraints": [str(c) for c in self.optimizer.constraints],
+            **self.extra_config,
+        }
+
+    def _evaluate(self, proposal: Proposal) -> Result:
+        try:
+            result = self.evaluator.evaluate(proposal.candidate, proposal.fidelity)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
+            return Result.failed(f"{type(exc).__name__}: {exc}")
+        if result.ok and not math.isfinite(result.objective(self.evaluator.objective)):
+            return Result.failed(
+                f"objective {self.evaluator.objective!r} is missing or not finite", cost=result.cost
+            )
+        return result
+
+    def run(self) -> StudyResult:
+        """Run (or resume) the study to the end of its budget."""
+        journal = lock = None
+        pending: deque[dict[str, Any]] = deque()
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            lock = FolderLock(self.out_dir)
+            lock.acquire()
+            journal = Journal(self.out_dir / JOURNAL_NAME)
+            header = {"type": "header", "version": JOURNAL_VERSION, "config": _jsonable(self.identity())}
+            try:
+                pending.extend(journal.open(header))
+            except BaseException:
+                lock.release()
+                raise
+        try:
+            result = self._loop(journal, pending)
+        finally:
+            if journal is not None:
+                journal.close()
+            if lock is not None:
+                lock.release()
+        if self.out_dir is not None:
+            self.write_outputs(result)
+        return result
+
+    def _loop(self, journal: Journal | None, pending: deque[dict[str, Any]]) -> StudyResult:
+        opt, budget = self.optimizer, self.budget
+        cache: dict[tuple[str, int | None], Result] = {}
+        out = StudyResult(None, None)
+        best_value = -math.inf
+        repeats = 0
+        bar = _progress_bar(budget, self.progress, len(pending))
+        started = time.time()
+        try:
+            while not budget.exhausted(out.n_evaluations, out.total_cost) and not opt.finished:
+                proposal = opt.ask()
+                key = (proposal.candidate.key, proposal.fidelity)
+                if key in cache:
+                    repeats += 1
+                    if repeats > MAX_REPEATED_PROPOSALS:
+                        warnings.warn(
+                            f"{opt.name} proposed only evaluated candidates {repeats} times in a row; stopping",
+                            stacklevel=2,
+                        )
+                        break
+                    opt.tell(proposal, cache[key])
+                    continue
+                repeats = 0
+                if pending:
+                    record = pending.popleft()
+                    expected = (Candidate.from_dict(record["candidate"]).key, record.get("fidelity"))
+                    if expected != key:
+                        raise JournalError(
+                            f"journal entry {record.get('n')} holds {record['candidate']} but the optimizer now "
+                            f"proposes {proposal.candidate.to_dict()}: the journal was written by other code "
+                            "or settings",
+                            "resume with the same version and options, or choose another --out folder",
+                        )
+                    result = Result.from_dict(record["result"])
+                    out.replayed += 1
+                else:
+                    result = self._evaluate(proposal)
+                    out.evaluated_now += 1
+                    if journal is not None:
+                        journal.append(
+                            {
+                                "type": "eval",
+                                "n": out.n_evaluations + 1,
+                                "candidate": proposal.candidate.to_dict(),
+                                "fidelity": proposal.fidelity,
+                                "result": result.to_dict(),
+                                "time": round(time.time() - started, 3),
+                            }
+                        )
+                cache[key] = result
+                out.n_evaluations += 1
+                out.total_cost += result.cost
+                value = result.objective(self.evaluator.objective)
+                if opt.is_full(proposal, result) and value > best_value:
+                    best_value = value
+                    out.best_candidate, out.best_result = proposal.candidate, result
+                best_report = (
+                    out.best_result.metrics.get(self.report_metric, math.nan) if out.best_result else math.nan
+                )
+                out.trajectory.append(
+                    TrajectoryPoint(
+                        n=out.n_evaluations,
+                        cost=out.total_cost,
+                        objective=value if math.isfinite(value) else math.nan,
+                        best_objective=best_value if math.isfinite(best_value) else math.nan,
+                        best_report=float(best_report),
+                        fidelity=result.fidelity,
+                        status=result.status,
+                    )
+                )
+                opt.tell(proposal, result)
+                if bar is not None:
+                    bar.update(1 if budget.queries is not None else result.cost)
+                    bar.set_postfix(best=f"{best_value:.4g}", refresh=False)
+        finally:
+            if bar is not None:
+                bar.close()
+        if pending:
+            warnings.warn(
+                f"{len(pending)} journal entries lie beyond this run's budget; they are kept in the journal",
+                JournalWarning,
+                stacklevel=2,
+            )
+        return out
+
+    def summary(self, result: StudyResult) -> dict[str, Any]:
+        """The JSON summary of a finished study."""
+        space = self.optimizer.space
+        best = None
+        if result.best_candidate is not None and result.best_result is not None:
+            best = {
+                "candidate": result.best_candidate.to_dict(),
+                "arch": space.format_arch(result.best_candidate),
+                "objective": result.best_result.metrics.get(self.evaluator.objective),
+                "report": result.best_result.metrics.get(self.report_metric),
+                "metrics": result.best_result.metrics,
+            }
+        return _jsonable(
+            {
+                "config": self.identity(),
+                "budget": {"queries": self.budget.queries, "seconds": self.budget.seconds},
+                "objective": self.evaluator.objective,
+                "report_metric": self.report_metric,
+                "best": best,
+                "n_evaluations": result.n_evaluations,
+                "total_cost": result.total_cost,
+                "failed": sum(p.status != "ok" for p in result.trajectory),
+                "replayed_from_journal": result.replayed,
+                "evaluated_in_this_run": result.evaluated_now,
+                "trajectory": [p.__dict__ for p in result.trajectory],
+            }
+        )
+
+    def write_outputs(self, result: StudyResult) -> None:
+        """Write ``summary.json`` and ``trajectory.csv`` atomically into the output folder."""
+        assert self.out_dir is not None
+        _atomic_write(self.out_dir / SUMMARY_NAME, json.dumps(self.summary(result), indent=2, sort_keys=True))
+        rows = [p.__dict__ for p in result.trajectory]
+        tmp = self.out_dir / (TRAJECTORY_NAME + ".tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(TrajectoryPoint.__dataclass_fields__))
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, self.out_dir / TRAJECTORY_NAME)
+
+
+def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Any:
+    if enabled is False:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    total = budget.queries if budget.queries is not None else budget.seconds
+    unit = "eval" if budget.queries is not None else "s"
+    desc = "search" if not replay else f"search (replaying {replay})"
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=None if enabled is None else False)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Round-trip through JSON so headers compare equal after reading them back."""
+    return json.loads(json.dumps(obj, sort_keys=True, default=str))

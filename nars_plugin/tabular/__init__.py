@@ -1,0 +1,5 @@
+"""Tabular benchmarks: answers from measured tables, in microseconds."""
+
+from .base import TabularBenchmark
+
+__all__ = ["TabularBenchmark"]

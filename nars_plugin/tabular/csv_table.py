@@ -1,0 +1,159 @@
+"""``csv:PATH``: any table with an architecture column and metric columns.
+
+The file needs a header. One column holds architectures in the space's string
+syntax (default column ``arch``, space ``nb201``); optional *recipe columns*
+(``recipe=epochs,lr``) turn the table into a joint architecture x recipe
+benchmark; every other numeric column is a metric. Index columns
+(``nats_index``, ``index``, ``id``) are kept out of the metrics. Example::
+
+    nars query --benchmark csv:../shared/data/nb201/cifar10_test_acc_200ep.csv \\
+        --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DataFileError, NarsError
+from ..space import Candidate, Categorical, _parse_scalar
+from .base import TabularBenchmark
+
+INDEX_COLUMNS = ("nats_index", "index", "id", "sample_idx")
+
+
+def _split(option: str | None) -> list[str]:
+    return [s.strip() for s in (option or "").split(",") if s.strip()]
+
+
+def load_csv(
+    path: str | None = None,
+    objective: str | None = None,
+    report: str | None = None,
+    arch_column: str = "arch",
+    recipe: str | None = None,
+    space: str = "nb201",
+    cost: str | None = None,
+    **space_options: Any,
+) -> TabularBenchmark:
+    """Load a CSV table as a benchmark.
+
+    Args:
+        path: the file.
+        objective: the metric to maximise (default: the only metric column).
+        report: the metric to report (default: the objective).
+        arch_column: the column of architecture strings.
+        recipe: comma-separated recipe columns (their distinct values become choices).
+        space: registered space whose string syntax the architecture column uses.
+        cost: a column with the GPU-seconds of each row (default: no cost).
+        space_options: passed to the space factory (e.g. ``dataset=cifar100``).
+    """
+    from ..plugins import get_registry
+
+    if not path:
+        raise ConfigError("the csv benchmark needs a path", "write --benchmark csv:PATH/TO/table.csv")
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataFileError(
+            f"CSV table {str(file)!r} does not exist" if not file.exists() else f"{str(file)!r} is not a file",
+            "check the path (relative paths start from the current folder)",
+        )
+    header, records = _read(file)
+    recipe_columns = _split(recipe)
+    for column in [arch_column, *recipe_columns] + ([cost] if cost else []):
+        if column not in header:
+            raise DataFileError(f"{file} has no column {column!r}", f"its columns are {header}")
+    metric_columns = [
+        c for c in header if c not in (arch_column, *recipe_columns, *INDEX_COLUMNS) and c != cost
+    ]
+    if not metric_columns:
+        raise DataFileError(f"{file} has no metric column besides {arch_column!r}", "add a column of numbers")
+    choices = {
+        c: tuple(sorted({_parse_scalar(r[c]) for r in records}, key=lambda v: (str(type(v)), v)))
+        for c in recipe_columns
+    }
+    base = get_registry().create_space(space, **space_options)
+    joint = base.with_recipe([Categorical(c, choices[c]) for c in recipe_columns])
+    rows: list[Candidate] = []
+    seen: dict[str, int] = {}
+    values = np.empty((len(records), len(metric_columns)))
+    for i, record in enumerate(records):
+        line = i + 2
+        try:
+            cand = joint.candidate(record[arch_column], {c: _parse_scalar(record[c]) for c in recipe_columns})
+        except NarsError as exc:
+            raise DataFileError(f"{file} line {line}: {exc.message}", "fix or remove that row") from None
+        if cand.key in seen:
+            raise DataFileError(
+                f"{file} line {line}: duplicate row for {record[arch_column]} (first on line {seen[cand.key]})",
+                "keep one row per architecture (and recipe)",
+            )
+        seen[cand.key] = line
+        rows.append(cand)
+        for j, column in enumerate(metric_columns):
+            values[i, j] = _number(record[column], file, line, column)
+    numeric = [c for j, c in enumerate(metric_columns) if not np.isnan(values[:, j]).all()]
+    objective = objective or (numeric[0] if len(numeric) == 1 else None)
+    if objective is None:
+        raise ConfigError(
+            f"{file} has several metric columns {numeric}; which one is the objective?",
+            f"pass --bench-opt objective=NAME (one of {numeric})",
+        )
+    costs = np.array([_number(r[cost], file, i + 2, cost) for i, r in enumerate(records)]) if cost else 0.0
+    return TabularBenchmark(
+        name=f"csv:{path}",
+        space=joint,
+        rows=rows,
+        columns={c: values[:, j] for j, c in enumerate(metric_columns) if c in numeric},
+        objective=objective,
+        report=report,
+        cost=costs,
+        description=f"CSV table {file.name} ({len(rows)} rows)",
+        info={"file": str(file.resolve()), "rows": len(rows), "recipe_columns": recipe_columns},
+    )
+
+
+def _read(file: Path) -> tuple[list[str], list[dict[str, str]]]:
+    try:
+        with open(file, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            if not header or not any(header):
+                raise DataFileError(f"{file} is empty", "give a CSV file with a header row")
+            if len(set(header)) != len(header):
+                raise DataFileError(f"{file} has duplicate column names: {header}", "rename the columns")
+            records = []
+            for line, row in enumerate(reader, start=2):
+                if not row or not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise DataFileError(
+                        f"{file} line {line} has {len(row)} fields, the header has {len(header)}",
+                        "every row needs one value per column",
+                    )
+                records.append(dict(zip(header, (cell.strip() for cell in row))))
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start})", "give a CSV file") from None
+    except csv.Error as exc:
+        raise DataFileError(f"{file} is not valid CSV: {exc}", "give a CSV file") from None
+    if not records:
+        raise DataFileError(f"{file} has a header but no rows", "add rows")
+    return header, records
+
+
+def _number(text: str, file: Path, line: int, column: str) -> float:
+    if text == "" or text.lower() in ("nan", "na", "null", "none"):
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataFileError(
+            f"{file} line {line}, column {column!r}: {text!r} is not a number", "metric columns hold numbers"
+        ) from None
+    if math.isinf(value):
+        raise DataFileError(f"{file} line {line}, column {column!r}: value is infinite", "use finite numbers")
+    return value

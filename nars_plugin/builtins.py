@@ -68,7 +68,13 @@ def nars_register_benchmarks(registry: Registry) -> None:
 
 @hookimpl
 def nars_register_optimizers(registry: Registry) -> None:
-    """Random search."""
+    """Random search and NARS."""
     from .optimizers.base import RandomSearch
+    from .optimizers.nars import NARS
 
     registry.add_optimizer("rs", RandomSearch, "random search over feasible candidates")
+    registry.add_optimizer(
+        "nars",
+        NARS,
+        "FBNetV3 NARS: pretrained predictor, constrained QMC rounds with early stopping, predictor-based evolution",
+    )

@@ -32,7 +32,9 @@ def _key_values(items: Sequence[str] | None, what: str) -> dict[str, Any]:
 
 
 def _add_benchmark_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--benchmark", "-b", default="nb201-analog", help="benchmark name or name:ARG (default nb201-analog)")
+    p.add_argument(
+        "--benchmark", "-b", default="nb201-analog", help="benchmark name or name:ARG (default nb201-analog)"
+    )
     p.add_argument(
         "--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option, e.g. target=analog_1d"
     )
@@ -66,6 +68,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--constraint", "-c", action="append", metavar="EXPR", help="e.g. 'flops <= 100M' (repeatable)")
     s.add_argument("--out", required=True, help="output folder: journal, summary.json, trajectory.csv")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--fix-recipe", metavar="K=V[,K=V]", help="hold recipe values fixed (architecture-only search)")
+
+    c = sub.add_parser("compare", help="compare optimizers over many seeds (tables + regret plot)")
+    _add_benchmark_args(c)
+    c.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
+    c.add_argument("--seeds", type=int, default=10)
+    c.add_argument("--budget", type=int, default=100, help="queries per run")
+    c.add_argument("--constraint", "-c", action="append", metavar="EXPR")
+    c.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
+    c.add_argument("--reference", default="auto", help="published reference rows: auto, none or a key")
+    c.add_argument("--out", required=True)
+    c.add_argument("--no-progress", action="store_true")
+
+    pe = sub.add_parser("predictor-eval", help="rank quality of the predictor, with and without pretraining")
+    _add_benchmark_args(pe)
+    pe.add_argument("--sizes", default="8,16,32,64,128,256", help="comma list of training sizes")
+    pe.add_argument("--seeds", type=int, default=5)
+    pe.add_argument("--test-size", type=int, default=1000)
+    pe.add_argument("--out", required=True)
+    pe.add_argument("--no-progress", action="store_true")
     return parser
 
 
@@ -147,6 +169,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             constraints=constraints,
             budget=budget,
             max_fidelity=bench.max_fidelity,
+            fixed_recipe=args.fix_recipe,
             **opt_settings,
         )
     except TypeError as exc:
@@ -178,6 +201,47 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run a comparison and print its Markdown table."""
+    from .compare import compare, markdown, split_optimizers
+
+    summary = compare(
+        args.benchmark,
+        split_optimizers(args.optimizers),
+        seeds=args.seeds,
+        budget=args.budget,
+        out=args.out,
+        bench_options=_key_values(args.bench_opt, "--bench-opt"),
+        constraints=args.constraint or [],
+        workers=args.workers,
+        reference=args.reference,
+        progress=False if args.no_progress else None,
+    )
+    print(markdown(summary))
+    print(f"results: {args.out}/summary.json, {args.out}/summary.md, {args.out}/regret.png")
+    return 0
+
+
+def cmd_predictor_eval(args: argparse.Namespace) -> int:
+    """Evaluate the predictor and print its table."""
+    from . import predictor_eval
+    from .plugins import get_registry
+
+    try:
+        sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--sizes {args.sizes!r} is not a comma list of integers", "e.g. --sizes 8,16,32") from None
+    if not sizes or min(sizes) < 2:
+        raise ConfigError("--sizes needs integers >= 2", "e.g. --sizes 8,16,32")
+    bench = get_registry().create_benchmark(args.benchmark, **_key_values(args.bench_opt, "--bench-opt"))
+    report = predictor_eval.run(
+        bench, args.out, sizes, args.seeds, args.test_size, None if not args.no_progress else False
+    )
+    print(predictor_eval.markdown(report))
+    print(f"results: {args.out}/predictor.json, {args.out}/predictor.md, {args.out}/predictor.png")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nars`` console script."""
     args = build_parser().parse_args(argv)
@@ -190,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_query(args)
         if args.command == "search":
             return cmd_search(args)
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "predictor-eval":
+            return cmd_predictor_eval(args)
     except NarsError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:

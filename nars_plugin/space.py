@@ -126,9 +126,7 @@ class Categorical(Param):
         for i, choice in enumerate(self.choices):
             if str(choice).lower() == text:
                 return i
-        raise ValueError(
-            f"{value!r} is not a choice of {self.name!r}; choose one of {list(self.choices)}"
-        )
+        raise ValueError(f"{value!r} is not a choice of {self.name!r}; choose one of {list(self.choices)}")
 
     def validate(self, value: Value) -> Value:
         return self.choices[self.index(value)]
@@ -193,9 +191,7 @@ class Integer(Param):
             raise ValueError(f"{self.name!r} must be an integer, got {value!r}")
         v = int(number)
         if not self.low <= v <= self.high or (v - self.low) % self.step:
-            raise ValueError(
-                f"{self.name!r}={v} is out of range; allowed: {self.describe()}"
-            )
+            raise ValueError(f"{self.name!r}={v} is out of range; allowed: {self.describe()}")
         return v
 
     def encode(self, values: Sequence[Value]) -> np.ndarray:
@@ -311,9 +307,7 @@ class Candidate:
     def __init__(self, arch: Mapping[str, Value], recipe: Mapping[str, Value] | None = None):
         self.arch: Mapping[str, Value] = MappingProxyType(dict(arch))
         self.recipe: Mapping[str, Value] = MappingProxyType(dict(recipe or {}))
-        self._key = json.dumps(
-            {"arch": dict(self.arch), "recipe": dict(self.recipe)}, sort_keys=True
-        )
+        self._key = json.dumps({"arch": dict(self.arch), "recipe": dict(self.recipe)}, sort_keys=True)
 
     @property
     def key(self) -> str:
@@ -552,8 +546,7 @@ class Space:
             if extra or missing:
                 cls = InvalidArchitectureError if part == "arch" else InvalidRecipeError
                 raise cls(
-                    f"{part} of candidate does not match space {self.name!r}: "
-                    f"missing {missing}, unknown {extra}",
+                    f"{part} of candidate does not match space {self.name!r}: missing {missing}, unknown {extra}",
                     f"{part} parameters: {[p.name for p in params]}",
                 )
         arch = {p.name: self._check(p, cand.arch[p.name], "arch") for p in self.arch_params}
@@ -702,7 +695,9 @@ class Space:
             mask &= c.holds(stats[c.metric])
         return mask
 
-    def _checked_statistics(self, cands: Sequence[Candidate], constraints: Sequence[Constraint]) -> dict[str, np.ndarray]:
+    def _checked_statistics(
+        self, cands: Sequence[Candidate], constraints: Sequence[Constraint]
+    ) -> dict[str, np.ndarray]:
         stats = self.statistics(cands)
         for c in constraints:
             if c.metric not in stats:
@@ -748,7 +743,8 @@ class Space:
             )
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r}: {len(self.arch_params)} arch + {len(self.recipe_params)} recipe params>"
+        parts = f"{len(self.arch_params)} arch + {len(self.recipe_params)} recipe params"
+        return f"<{type(self).__name__} {self.name!r}: {parts}>"
 
 
 def _grid(p: Param) -> list[Value]:

@@ -255,9 +255,7 @@ class Study:
         except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
             return Result.failed(f"{type(exc).__name__}: {exc}")
         if result.ok and not math.isfinite(result.objective(self.evaluator.objective)):
-            return Result.failed(
-                f"objective {self.evaluator.objective!r} is missing or not finite", cost=result.cost
-            )
+            return Result.failed(f"objective {self.evaluator.objective!r} is missing or not finite", cost=result.cost)
         return result
 
     def run(self) -> StudyResult:
@@ -342,9 +340,7 @@ class Study:
                 if opt.is_full(proposal, result) and value > best_value:
                     best_value = value
                     out.best_candidate, out.best_result = proposal.candidate, result
-                best_report = (
-                    out.best_result.metrics.get(self.report_metric, math.nan) if out.best_result else math.nan
-                )
+                best_report = out.best_result.metrics.get(self.report_metric, math.nan) if out.best_result else math.nan
                 out.trajectory.append(
                     TrajectoryPoint(
                         n=out.n_evaluations,
@@ -395,6 +391,7 @@ class Study:
                 "failed": sum(p.status != "ok" for p in result.trajectory),
                 "replayed_from_journal": result.replayed,
                 "evaluated_in_this_run": result.evaluated_now,
+                "optimizer_report": self.optimizer.report(),
                 "trajectory": [p.__dict__ for p in result.trajectory],
             }
         )

@@ -16,7 +16,7 @@ so an optimizer that follows these rules resumes exactly where it stopped.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, Constraint, Space, parse_constraints
+from ..space import Candidate, Constraint, Space, _parse_scalar, parse_constraints
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ class Optimizer(ABC):
         constraints: resource constraints every proposal must meet.
         budget: the study's budget, for strategies that plan ahead.
         max_fidelity: full number of epochs when the evaluator returns curves.
+        fixed_recipe: recipe values to hold fixed (an architecture-only search), e.g.
+            ``{"training": "standard"}``; the optimizer then searches ``space.fix_recipe(...)``.
     """
 
     name = "optimizer"
@@ -78,8 +80,10 @@ class Optimizer(ABC):
         constraints: Sequence[str | Constraint] = (),
         budget: Budget | None = None,
         max_fidelity: int | None = None,
+        fixed_recipe: Mapping[str, Any] | str | None = None,
     ) -> None:
-        self.space = space
+        self.fixed_recipe = _recipe_mapping(fixed_recipe)
+        self.space = space.fix_recipe(**self.fixed_recipe) if self.fixed_recipe else space
         self.objective = objective
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
@@ -108,6 +112,10 @@ class Optimizer(ABC):
 
     def settings(self) -> dict[str, Any]:
         """The settings that define this optimizer's behaviour (journal identity)."""
+        return {"fixed_recipe": dict(self.fixed_recipe)} if self.fixed_recipe else {}
+
+    def report(self) -> dict[str, Any]:
+        """Extra results for the study summary (e.g. a model family); empty by default."""
         return {}
 
     # -- helpers for subclasses ------------------------------------------- #
@@ -148,6 +156,21 @@ class Optimizer(ABC):
                 if best is None or value > best[1]:
                     best = (proposal.candidate, value)
         return best
+
+
+def _recipe_mapping(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """``{"a": 1}`` or ``"a=1,b=x"`` -> dict (empty for None)."""
+    if not value:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    out = {}
+    for item in str(value).split(","):
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise ConfigError(f"fixed recipe {value!r} is not name=value[,name=value]", "e.g. training=standard")
+        out[key.strip()] = _parse_scalar(val.strip())
+    return out
 
 
 class RandomSearch(Optimizer):

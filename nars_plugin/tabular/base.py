@@ -82,7 +82,9 @@ class TabularBenchmark(Evaluator):
         cand = self.space.validate(cand)
         row = self.row_of(cand)
         if row is None:
-            return Result.failed(f"the {self.name} table has no entry for {self.space.format_arch(cand)} {dict(cand.recipe)}")
+            return Result.failed(
+                f"the {self.name} table has no entry for {self.space.format_arch(cand)} {dict(cand.recipe)}"
+            )
         metrics = {k: float(v[row]) for k, v in self.columns.items()}
         cost = float(self.cost[row])
         curve = None

@@ -67,9 +67,7 @@ def load_csv(
     for column in [arch_column, *recipe_columns] + ([cost] if cost else []):
         if column not in header:
             raise DataFileError(f"{file} has no column {column!r}", f"its columns are {header}")
-    metric_columns = [
-        c for c in header if c not in (arch_column, *recipe_columns, *INDEX_COLUMNS) and c != cost
-    ]
+    metric_columns = [c for c in header if c not in (arch_column, *recipe_columns, *INDEX_COLUMNS) and c != cost]
     if not metric_columns:
         raise DataFileError(f"{file} has no metric column besides {arch_column!r}", "add a column of numbers")
     choices = {

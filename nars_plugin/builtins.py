@@ -69,7 +69,10 @@ def nars_register_benchmarks(registry: Registry) -> None:
 @hookimpl
 def nars_register_optimizers(registry: Registry) -> None:
     """Random search and NARS."""
+    from .optimizers.bananas import Bananas
     from .optimizers.base import RandomSearch
+    from .optimizers.evolution import RegularizedEvolution
+    from .optimizers.local_search import LocalSearch
     from .optimizers.nars import NARS
 
     registry.add_optimizer("rs", RandomSearch, "random search over feasible candidates")
@@ -77,4 +80,11 @@ def nars_register_optimizers(registry: Registry) -> None:
         "nars",
         NARS,
         "FBNetV3 NARS: pretrained predictor, constrained QMC rounds with early stopping, predictor-based evolution",
+    )
+    registry.add_optimizer(
+        "rea", RegularizedEvolution, "regularized (aging) evolution, NB201 settings: population 10, tournament 3"
+    )
+    registry.add_optimizer("ls", LocalSearch, "local search: first-improvement hill climbing with random restarts")
+    registry.add_optimizer(
+        "bananas", Bananas, "BANANAS: neural-ensemble predictor, mutants of the best, Thompson sampling"
     )

@@ -255,8 +255,10 @@ class Float(Param):
     def _from_unit_scalar(self, u: np.ndarray | float) -> np.ndarray:
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
         if self.log:
-            return np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        return self.low + u * (self.high - self.low)
+            values = np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            values = self.low + u * (self.high - self.low)
+        return np.clip(values, self.low, self.high)  # rounding must not leave the range
 
     def validate(self, value: Value) -> Value:
         try:
@@ -382,7 +384,7 @@ class Constraint:
         return ops[self.op](values, self.bound)
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.bound:g}"
+        return f"{self.metric} {self.op} {self.bound!r}"
 
 
 def parse_constraints(items: Iterable[str | Constraint] | None) -> list[Constraint]:
@@ -729,7 +731,7 @@ class Space:
                 values = stats[c.metric]
                 best = values.min() if c.op.startswith("<") else values.max()
                 word = "smallest" if c.op.startswith("<") else "largest"
-                problems.append(f"'{c}': the {word} {c.metric} in space {self.name!r} is {best:g}")
+                problems.append(f"'{c}': the {word} {c.metric} in space {self.name!r} is {float(best)!r}")
         if problems:
             raise InfeasibleConstraintError(
                 "no candidate meets the constraint(s): " + "; ".join(problems),

@@ -1,0 +1,349 @@
+"""NARS: FBNetV3's Neural Architecture-Recipe Search on the ask/tell interface.
+
+Stage 1, constrained iterative optimisation
+    A pool of (architecture, recipe) pairs is drawn by scrambled Sobol
+    sampling and filtered by the constraints (a finite space no larger than
+    ``pool_size`` is taken whole). Round 0 evaluates a Sobol batch; every later
+    round refits the predictor (:class:`~nars_plugin.predictor.NARSPredictor`,
+    pretrained once on free statistics) on everything evaluated and evaluates
+    the best-ranked unevaluated batch of the pool.
+
+Early stopping
+    When the evaluator returns learning curves, the round-0 curves give the
+    Kendall tau between the accuracy after each epoch and the final accuracy;
+    later stage-1 candidates are trained only up to the first epoch whose tau
+    reaches ``early_stop_tau`` and the predictor learns that epoch's accuracy.
+
+Stage 2, predictor-based evolutionary search
+    A population of the best ``p`` stage-1 pairs plus ``q`` random feasible
+    pairs evolves by mutation (architecture and recipe) and crossover;
+    children that break a constraint are rejected, the predictor scores the
+    rest and the best ``p + q`` survive, until the best score improves by less
+    than ``epsilon`` for ``patience`` generations. With ``family`` constraints
+    (``"flops<=20M;flops<=40M"``) stage 2 runs once per value and returns a
+    model family, like FBNetV3-A..G. The picks are then evaluated for real,
+    within the budget.
+
+Any budget left after the picks goes to further predictor-ranked rounds over
+the pool and the last stage-2 population.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..evaluation import Result
+from ..predictor import NARSPredictor
+from ..space import Candidate, Constraint, parse_constraints
+from .base import Optimizer, Proposal
+
+
+class NARS(Optimizer):
+    """Joint architecture + recipe search with a pretrained predictor (FBNetV3).
+
+    Settings (all optional; defaults justified in ``benchmarks/``):
+        pool_size: Sobol pool size (a finite space up to this size is used whole).
+        init_batch: round-0 Sobol batch (default: budget / 5, between 8 and 32).
+        batch: candidates per later round.
+        final_fraction: share of the query budget kept for the stage-2 picks.
+        early_stop_tau: Kendall-tau threshold of the early-stopping rule (None: off).
+        population: p, best stage-1 pairs seeding stage 2.
+        random_members: q, random feasible pairs added to the population.
+        generations: most stage-2 generations.
+        patience: generations without an improvement above ``epsilon`` before stopping.
+        epsilon: improvement threshold of stage 2 (in objective units).
+        family: ``;``-separated extra constraints, one stage-2 run (and pick) each.
+        predictor: keyword settings of :class:`NARSPredictor` (e.g. ``{"n_models": 5}``).
+    """
+
+    name = "nars"
+
+    def __init__(
+        self,
+        space: Any,
+        *,
+        pool_size: int = 50000,
+        init_batch: int | None = None,
+        batch: int = 10,
+        final_fraction: float = 0.1,
+        early_stop_tau: float | None = 0.92,
+        population: int = 20,
+        random_members: int = 20,
+        generations: int = 60,
+        patience: int = 8,
+        epsilon: float = 1e-3,
+        family: str | Sequence[str] | None = None,
+        predictor: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(space, **kwargs)
+        if batch < 1 or pool_size < 1 or not 0 <= final_fraction < 1:
+            raise ConfigError("NARS needs batch >= 1, pool_size >= 1 and 0 <= final_fraction < 1")
+        self.pool_size = int(pool_size)
+        queries = self.budget.queries if self.budget and self.budget.queries else 100
+        self.init_batch = int(init_batch) if init_batch else int(min(32, max(8, queries // 5)))
+        self.batch = int(batch)
+        self.final_fraction = float(final_fraction)
+        self.early_stop_tau = None if early_stop_tau in (None, "none", "off") else float(early_stop_tau)
+        self.population, self.random_members = int(population), int(random_members)
+        self.generations, self.patience, self.epsilon = int(generations), int(patience), float(epsilon)
+        if isinstance(family, str):
+            family = [f for f in family.split(";") if f.strip()]
+        self.family: list[list[Constraint]] = [parse_constraints([f]) for f in (family or [])]
+        self.predictor_settings = dict(predictor or {})
+        self.predictor = NARSPredictor(self.space, seed=self.seed, **self.predictor_settings)
+        n_final = max(1, math.ceil(self.final_fraction * queries)) if self.final_fraction > 0 else 0
+        self.n_picks = max(n_final, len(self.family))
+        self.stage1_queries = max(self.init_batch, queries - self.n_picks)
+        self._queue: list[Proposal] = []
+        self._pool: list[Candidate] | None = None
+        self._stage = "init"
+        self._fidelity: int | None = None  # early-stopping epoch chosen after round 0
+        self._tau_by_epoch: list[float] | None = None
+        self._asked: set[tuple[str, int | None]] = set()
+        self._family_picks: list[dict[str, Any]] = []
+        self._extra: list[Candidate] = []
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            **super().settings(),
+            "pool_size": self.pool_size,
+            "init_batch": self.init_batch,
+            "batch": self.batch,
+            "final_fraction": self.final_fraction,
+            "early_stop_tau": self.early_stop_tau,
+            "population": self.population,
+            "random_members": self.random_members,
+            "generations": self.generations,
+            "patience": self.patience,
+            "epsilon": self.epsilon,
+            "family": [[str(c) for c in f] for f in self.family],
+            "predictor": self.predictor.settings(),
+        }
+
+    # -- pool ------------------------------------------------------------ #
+
+    def pool(self) -> list[Candidate]:
+        """The constraint-filtered Sobol pool (built once)."""
+        if self._pool is None:
+            size = self.space.size
+            if size is not None and size <= self.pool_size:
+                cands = self.space.enumerate()
+            else:
+                seen: dict[str, Candidate] = {}
+                for c in self.space.sample(self.pool_size, seed=self.seed):
+                    seen.setdefault(c.key, c)
+                cands = list(seen.values())
+            mask = self.feasible(cands)
+            self._pool = [c for c, ok in zip(cands, mask) if ok]
+            if not self._pool:
+                raise ConfigError("no pool candidate meets the constraints", "relax the constraints")
+        return self._pool
+
+    # -- ask / tell ------------------------------------------------------ #
+
+    def ask(self) -> Proposal:
+        while not self._queue:
+            self._plan()
+        proposal = self._queue.pop(0)
+        self._asked.add((proposal.candidate.key, proposal.fidelity))
+        return proposal
+
+    def tell(self, proposal: Proposal, result: Result) -> None:
+        super().tell(proposal, result)
+        if self._stage == "round0" and not self._queue and self._fidelity is None:
+            self._choose_fidelity()
+
+    def _plan(self) -> None:
+        """Fill the queue with the next batch of proposals."""
+        if self._stage == "init":
+            sobol = self.space.sample(4 * self.init_batch, seed=self.seed + 1)
+            feasible = [c for c, ok in zip(sobol, self.feasible(sobol)) if ok]
+            batch = _unique(feasible)[: self.init_batch]
+            if len(batch) < self.init_batch:
+                batch += self.random_feasible(self.init_batch - len(batch), exclude={c.key for c in batch})
+            self._queue = [Proposal(c) for c in batch]
+            self._stage = "round0"
+            return
+        if self._stage in ("round0", "rounds") and len(self.history) < self.stage1_queries:
+            self._stage = "rounds"
+            picks = self._rank(self._candidates(), min(self.batch, self.stage1_queries - len(self.history)))
+            self._queue = [Proposal(c, self._fidelity) for c in picks]
+            if self._queue:
+                return
+        if self._stage in ("round0", "rounds"):
+            self._stage = "stage2"
+            self._queue = [Proposal(c) for c in self._stage2_picks()]
+            if self._queue:
+                return
+        self._stage = "after"
+        picks = self._rank(self._candidates(), self.batch, fidelity=None)
+        if not picks:
+            picks = self.random_feasible(1)
+        if not picks:
+            raise ConfigError("NARS found no feasible candidate left to evaluate", "relax the constraints")
+        self._queue = [Proposal(c) for c in picks]
+
+    # -- stage 1 helpers --------------------------------------------------- #
+
+    def _training_set(self) -> tuple[list[Candidate], np.ndarray]:
+        """Candidates and targets at the stage-1 fidelity (curves give it for full evaluations)."""
+        xs, ys = [], []
+        for proposal, result in self.history:
+            if not result.ok:
+                continue
+            value = self.score(result)
+            if self._fidelity is not None and result.curve and len(result.curve) >= self._fidelity:
+                value = float(result.curve[self._fidelity - 1])
+            if math.isfinite(value):
+                xs.append(proposal.candidate)
+                ys.append(value)
+        return xs, np.asarray(ys, dtype=float)
+
+    def _fit(self) -> bool:
+        xs, ys = self._training_set()
+        if len(xs) < 2 or np.ptp(ys) == 0:
+            return False
+        self.predictor.fit(xs, ys)
+        return True
+
+    def _candidates(self) -> list[Candidate]:
+        return self.pool() + self._extra
+
+    def _rank(self, cands: Sequence[Candidate], k: int, fidelity: int | None | str = "stage1") -> list[Candidate]:
+        """The ``k`` best-predicted candidates not yet asked at the relevant fidelity."""
+        fid = self._fidelity if fidelity == "stage1" else fidelity
+        fresh = [c for c in _unique(cands) if (c.key, fid) not in self._asked and c.key not in self.evaluated]
+        if not fresh or k <= 0:
+            return []
+        if not self._fit():
+            return self.random_feasible(k, exclude=set(self.evaluated))
+        order = np.argsort(-self.predictor.predict(fresh), kind="stable")
+        return [fresh[i] for i in order[:k]]
+
+    def _choose_fidelity(self) -> None:
+        """Early stopping: the first epoch whose accuracies rank like the final ones."""
+        if self.early_stop_tau is None or not self.max_fidelity:
+            return
+        curves = [r.curve for _, r in self.history if r.ok and r.curve and len(r.curve) >= self.max_fidelity]
+        if len(curves) < 4:
+            return
+        from scipy.stats import kendalltau
+
+        final = np.array([c[self.max_fidelity - 1] for c in curves], dtype=float)
+        taus = []
+        for epoch in range(self.max_fidelity):
+            tau = kendalltau([c[epoch] for c in curves], final).statistic
+            taus.append(float(tau) if np.isfinite(tau) else 0.0)
+        self._tau_by_epoch = taus
+        for epoch, tau in enumerate(taus, start=1):
+            if tau >= self.early_stop_tau:
+                self._fidelity = epoch if epoch < self.max_fidelity else None
+                return
+
+    # -- stage 2 ------------------------------------------------------------ #
+
+    def _stage2_picks(self) -> list[Candidate]:
+        """Run the evolutionary search once per family member; return unevaluated picks."""
+        if not self._fit():
+            return []
+        families = self.family or [[]]
+        per_family = max(1, self.n_picks // len(families))
+        picks: list[Candidate] = []
+        taken = set(self.evaluated) | {c.key for c in picks}
+        for extra in families:
+            population, scores = self.evolve(extra)
+            self._extra += population
+            chosen = 0
+            for cand, score in zip(population, scores):
+                if chosen == per_family:
+                    break
+                if cand.key in taken:
+                    continue
+                taken.add(cand.key)
+                picks.append(cand)
+                chosen += 1
+                if chosen == 1:
+                    self._family_picks.append(
+                        {"constraints": [str(c) for c in extra], "candidate": cand.to_dict(), "predicted": float(score)}
+                    )
+        return picks
+
+    def evolve(self, extra_constraints: Sequence[Constraint] = ()) -> tuple[list[Candidate], np.ndarray]:
+        """Predictor-based evolution under the constraints plus ``extra_constraints``.
+
+        Returns the final population sorted by predicted score, best first.
+        """
+        constraints = self.constraints + list(extra_constraints)
+
+        def feasible(cands: list[Candidate]) -> list[Candidate]:
+            mask = self.space.feasible(cands, constraints) if cands else np.zeros(0, bool)
+            return [c for c, ok in zip(cands, mask) if ok]
+
+        xs, ys = self._training_set()
+        ranked = [xs[i] for i in np.argsort(-ys, kind="stable")]
+        seeds = feasible(_unique(ranked))[: self.population]
+        randoms = self._random_feasible_under(constraints, self.random_members, {c.key for c in seeds})
+        pop = _unique(seeds + randoms)
+        if not pop:
+            return [], np.zeros(0)
+        scores = self.predictor.predict(pop)
+        best, stale = float(scores.max()), 0
+        size = self.population + self.random_members
+        for _ in range(self.generations):
+            children = []
+            for _ in range(size):
+                if self.rng.random() < 0.5 and len(pop) > 1:
+                    i, j = self.rng.choice(len(pop), size=2, replace=False)
+                    child = self.space.crossover(pop[i], pop[j], self.rng)
+                    child = self.space.mutate(child, self.rng, 1)
+                else:
+                    parent = pop[int(self.rng.integers(len(pop)))]
+                    child = self.space.mutate(parent, self.rng, int(self.rng.integers(1, 3)))
+                children.append(child)
+            children = feasible(_unique(children))
+            merged = _unique(pop + children)
+            merged_scores = self.predictor.predict(merged)
+            order = np.argsort(-merged_scores, kind="stable")[:size]
+            pop, scores = [merged[i] for i in order], merged_scores[order]
+            stale = stale + 1 if scores[0] - best < self.epsilon else 0
+            best = max(best, float(scores[0]))
+            if stale >= self.patience:
+                break
+        return pop, scores
+
+    def _random_feasible_under(self, constraints: list[Constraint], n: int, exclude: set[str]) -> list[Candidate]:
+        found: list[Candidate] = []
+        for _ in range(32):
+            batch = self.space.sample(4 * n + 16, self.rng, method="random")
+            mask = self.space.feasible(batch, constraints)
+            for c, ok in zip(batch, mask):
+                if ok and c.key not in exclude:
+                    exclude.add(c.key)
+                    found.append(c)
+            if len(found) >= n:
+                break
+        return found[:n]
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "early_stopping_epoch": self._fidelity,
+            "kendall_tau_by_epoch": self._tau_by_epoch,
+            "family": self._family_picks,
+            "pool_size": len(self._pool or []),
+        }
+
+
+def _unique(cands: Sequence[Candidate]) -> list[Candidate]:
+    seen: set[str] = set()
+    out = []
+    for c in cands:
+        if c.key not in seen:
+            seen.add(c.key)
+            out.append(c)
+    return out

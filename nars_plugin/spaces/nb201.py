@@ -1,0 +1,481 @@
+"""The NAS-Bench-201 search space: 15,625 cells, 6 edges x 5 ops.
+
+Architecture strings use the official syntax ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: the three
+``+``-separated groups are nodes 1, 2 and 3 of the cell, and ``op~j`` is the op on the edge from node
+``j``. The architecture parameters are named after the edges (:data:`EDGES`, ``edge_<i>_<j>`` = into
+node ``i`` from node ``j``) in that string order.
+
+Three numberings of the cells are supported and round-trip exactly:
+
+* the official string (:func:`parse_arch_string`, :func:`format_arch_string`);
+* the NAS-Bench-201 / NATS-Bench "tss" index 0..15,624 (:func:`arch_string_to_index`,
+  :func:`index_to_arch_string`). NAS-Bench-201 enumerated the cells in lexicographic order (edges in
+  string order, the first edge varying slowest; ops in :data:`OPS` order), then shuffled that list
+  with Python's ``random.seed(88); random.shuffle(...)``; the index is the position after the shuffle.
+  The permutation is rebuilt here the same way (the Mersenne Twister and ``shuffle`` are stable
+  across Python versions) and checked against known cells;
+* NASLib's op-index tuples (:func:`naslib_tuple_to_arch_string`): op indices of
+  :data:`NASLIB_OPS`, edges in NASLib's order (1,2),(1,3),(1,4),(2,3),(2,4),(3,4) (1-based nodes,
+  node 1 = cell input), i.e. :data:`NASLIB_EDGES`.
+
+FLOPs and parameters (:func:`flops_params`) are those of the real network
+(:class:`nars_plugin.spaces.nb201_net.NB201Network`), computed analytically: "flops" is what
+``torch.utils.flop_counter.FlopCounterMode`` counts for one image (2 x the multiply-accumulates of the
+convolutions and the classifier; BatchNorm, pooling and additions count zero), "params" the trainable
+parameters. This module does not import torch.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, InvalidArchitectureError
+from ..space import Candidate, Categorical, Space, Value
+
+__all__ = [
+    "OPS",
+    "EDGES",
+    "NASLIB_OPS",
+    "NASLIB_EDGES",
+    "DATASETS",
+    "N_CELLS",
+    "NB201Space",
+    "parse_arch_string",
+    "format_arch_string",
+    "arch_string_to_index",
+    "index_to_arch_string",
+    "naslib_tuple_to_arch_string",
+    "arch_string_to_naslib_tuple",
+    "op_matrix",
+    "flops_params",
+]
+
+#: The five ops, in the official NAS-Bench-201 order (the op index used by :func:`op_matrix`).
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: Architecture parameter names, ``edge_<to>_<from>``, in the order of the official string.
+EDGES: tuple[str, ...] = ("edge_1_0", "edge_2_0", "edge_2_1", "edge_3_0", "edge_3_1", "edge_3_2")
+#: NASLib's op list: a NASLib tuple holds indices into this.
+NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+#: The edge of each position of a NASLib tuple: NASLib edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4).
+NASLIB_EDGES: tuple[str, ...] = ("edge_1_0", "edge_2_0", "edge_3_0", "edge_2_1", "edge_3_1", "edge_3_2")
+#: Data sets of the benchmark: name -> (number of classes, input resolution).
+DATASETS: dict[str, tuple[int, int]] = {"cifar10": (10, 32), "cifar100": (100, 32), "ImageNet16-120": (120, 16)}
+#: Number of cells.
+N_CELLS = len(OPS) ** len(EDGES)
+
+EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+FORMAT_HINT = f"expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op one of {', '.join(OPS)}; e.g. '{EXAMPLE}'"
+
+_OP_INDEX = {op: i for i, op in enumerate(OPS)}
+_NODE_OF_EDGE = tuple((int(e.split("_")[1]), int(e.split("_")[2])) for e in EDGES)
+# weight of each edge's op index in the lexicographic code (the first edge varies slowest)
+_RADIX = len(OPS) ** np.arange(len(EDGES) - 1, -1, -1, dtype=np.int64)
+# NASLib tuple position k holds the edge at EDGES position _NASLIB_POS[k]
+_NASLIB_POS = np.array([EDGES.index(e) for e in NASLIB_EDGES])
+# our op index -> NASLib op index, and back
+_TO_NASLIB_OP = np.array([NASLIB_OPS.index(op) for op in OPS])
+_FROM_NASLIB_OP = np.array([OPS.index(op) for op in NASLIB_OPS])
+
+_OP_PATTERN = "(" + "|".join(re.escape(op) for op in OPS) + ")"
+_STRICT = re.compile(
+    r"\|" + r"\|\+\|".join("\\|".join(f"{_OP_PATTERN}~{j}" for j in range(node)) for node in (1, 2, 3)) + r"\|"
+)
+_SHUFFLE_SEED = 88  # the seed NAS-Bench-201 shuffled its list of cells with
+# known (index, cell) pairs of the benchmark, checked when the permutation is built
+_KNOWN = (
+    (0, "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"),
+    (6111, EXAMPLE),
+)
+
+
+# --------------------------------------------------------------------------- #
+# Strings
+# --------------------------------------------------------------------------- #
+
+
+def _fail(problem: str, text: object) -> InvalidArchitectureError:
+    return InvalidArchitectureError(f"invalid NAS-Bench-201 architecture {text!r}: {problem}", FORMAT_HINT)
+
+
+@lru_cache(maxsize=65536)
+def _parse_cached(text: str) -> tuple[str, ...]:
+    match = _STRICT.fullmatch(text.strip())
+    if match:
+        return match.groups()
+    raise _diagnose(text)
+
+
+def parse_arch_string(text: str) -> tuple[str, ...]:
+    """The six op names (in :data:`EDGES` order) of an official architecture string.
+
+    Surrounding whitespace is ignored. Raises :class:`InvalidArchitectureError` naming what is wrong
+    (number of nodes or edges, an unknown op, a wrong input-node index, stray characters).
+    """
+    if not isinstance(text, str):
+        raise InvalidArchitectureError(
+            f"a NAS-Bench-201 architecture string must be a str, got {type(text).__name__} {text!r}", FORMAT_HINT
+        )
+    return _parse_cached(text)
+
+
+def _diagnose(text: str) -> InvalidArchitectureError:
+    """The error for a string the strict pattern rejected: find the first thing that is wrong."""
+    body = text.strip()
+    if not body:
+        return _fail("the string is empty", text)
+    groups = body.split("+")
+    if len(groups) != 3:
+        return _fail(f"found {len(groups)} node group(s) separated by '+', a cell has 3 (nodes 1, 2 and 3)", text)
+    for node, group in enumerate(groups, start=1):
+        if len(group) < 2 or not group.startswith("|") or not group.endswith("|"):
+            return _fail(f"node {node} group {group!r} must start and end with '|' (stray characters?)", text)
+        tokens = group[1:-1].split("|")
+        if len(tokens) != node:
+            return _fail(f"node {node} has {len(tokens)} edge(s) {tokens}, it needs exactly {node}", text)
+        for source, token in enumerate(tokens):
+            op, tilde, index = token.partition("~")
+            if not tilde:
+                return _fail(f"edge {token!r} of node {node} is not of the form 'op~{source}'", text)
+            if op not in _OP_INDEX:
+                stripped = op.strip()
+                if stripped in _OP_INDEX:
+                    return _fail(f"stray characters around op {op!r} of node {node}", text)
+                return _fail(f"unknown op {op!r} on node {node}; valid ops are {list(OPS)}", text)
+            if index != str(source):
+                return _fail(
+                    f"edge {token!r} is edge {source + 1} of node {node}, so its input node must be "
+                    f"{source} ('{op}~{source}'), got {index!r}",
+                    text,
+                )
+    return _fail("it does not match the expected format", text)  # should not happen: the checks above cover it
+
+
+def format_arch_string(ops: Sequence[str] | Mapping[str, str]) -> str:
+    """The official string of six op names (in :data:`EDGES` order) or of an edge -> op mapping."""
+    if isinstance(ops, Mapping):
+        missing = [e for e in EDGES if e not in ops]
+        if missing or len(ops) != len(EDGES):
+            raise InvalidArchitectureError(
+                f"a NAS-Bench-201 cell needs exactly the edges {list(EDGES)}, got {sorted(map(str, ops))}"
+            )
+        ops = [ops[e] for e in EDGES]
+    ops = tuple(ops)
+    if len(ops) != len(EDGES):
+        raise InvalidArchitectureError(f"a NAS-Bench-201 cell has {len(EDGES)} edges, got {len(ops)} ops: {ops!r}")
+    for op in ops:
+        if op not in _OP_INDEX:
+            raise InvalidArchitectureError(f"unknown NAS-Bench-201 op {op!r}", f"valid ops: {list(OPS)}")
+    a, b, c, d, e, f = ops
+    return f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|"
+
+
+# --------------------------------------------------------------------------- #
+# Indices (NATS-Bench "tss" order)
+# --------------------------------------------------------------------------- #
+
+
+@lru_cache(maxsize=1)
+def _permutation() -> tuple[np.ndarray, np.ndarray]:
+    """(lexicographic code of each NATS index, NATS index of each lexicographic code)."""
+    order = list(range(N_CELLS))
+    random.Random(_SHUFFLE_SEED).shuffle(order)
+    code_of_index = np.array(order, dtype=np.int64)
+    index_of_code = np.empty(N_CELLS, dtype=np.int64)
+    index_of_code[code_of_index] = np.arange(N_CELLS, dtype=np.int64)
+    for index, text in _KNOWN:
+        code = int(np.dot(_RADIX, [_OP_INDEX[op] for op in _STRICT.fullmatch(text).groups()]))
+        if code_of_index[index] != code:  # pragma: no cover - only if Python's random module changed
+            raise RuntimeError("the NAS-Bench-201 index permutation could not be rebuilt on this Python")
+    code_of_index.flags.writeable = False
+    index_of_code.flags.writeable = False
+    return code_of_index, index_of_code
+
+
+def _codes(matrix: np.ndarray) -> np.ndarray:
+    return matrix.astype(np.int64) @ _RADIX
+
+
+def _matrix_of_codes(codes: np.ndarray) -> np.ndarray:
+    return (np.asarray(codes, dtype=np.int64)[:, None] // _RADIX) % len(OPS)
+
+
+def _check_index(index: Any) -> int:
+    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+        raise InvalidArchitectureError(
+            f"a NAS-Bench-201 index must be an integer, got {type(index).__name__} {index!r}",
+            f"use 0 .. {N_CELLS - 1}",
+        )
+    if not 0 <= int(index) < N_CELLS:
+        raise InvalidArchitectureError(f"NAS-Bench-201 index {index} is out of range", f"use 0 .. {N_CELLS - 1}")
+    return int(index)
+
+
+def arch_string_to_index(text: str) -> int:
+    """The NAS-Bench-201 / NATS-Bench tss index (0 .. 15,624) of an official string."""
+    ops = parse_arch_string(text)
+    code = sum(int(w) * _OP_INDEX[op] for w, op in zip(_RADIX, ops))
+    return int(_permutation()[1][code])
+
+
+def index_to_arch_string(index: int) -> str:
+    """The official string of the cell with NAS-Bench-201 / NATS-Bench tss index ``index``."""
+    code = int(_permutation()[0][_check_index(index)])
+    return format_arch_string([OPS[i] for i in _matrix_of_codes(np.array([code]))[0]])
+
+
+# --------------------------------------------------------------------------- #
+# NASLib tuples
+# --------------------------------------------------------------------------- #
+
+
+def _naslib_row(t: Any) -> np.ndarray:
+    try:
+        values = list(t)
+    except TypeError:
+        values = None
+    if values is None or len(values) != len(EDGES):
+        raise InvalidArchitectureError(
+            f"a NASLib NAS-Bench-201 tuple has {len(EDGES)} op indices, got {t!r}",
+            f"NASLib op indices: {dict(enumerate(NASLIB_OPS))}",
+        )
+    row = np.empty(len(EDGES), dtype=np.int64)
+    for k, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) < len(OPS):
+            raise InvalidArchitectureError(
+                f"NASLib tuple {t!r}: entry {k} is {v!r}, not an op index 0..{len(OPS) - 1}",
+                f"NASLib op indices: {dict(enumerate(NASLIB_OPS))}",
+            )
+        row[k] = int(v)
+    return row
+
+
+def naslib_tuple_to_arch_string(t: Sequence[int]) -> str:
+    """The official string of a NASLib op-index tuple (see :data:`NASLIB_OPS`, :data:`NASLIB_EDGES`)."""
+    row = _naslib_row(t)
+    ours = np.empty(len(EDGES), dtype=np.int64)
+    ours[_NASLIB_POS] = _FROM_NASLIB_OP[row]
+    return format_arch_string([OPS[i] for i in ours])
+
+
+def arch_string_to_naslib_tuple(text: str) -> tuple[int, ...]:
+    """The NASLib op-index tuple of an official string (inverse of :func:`naslib_tuple_to_arch_string`)."""
+    ours = np.array([_OP_INDEX[op] for op in parse_arch_string(text)])
+    return tuple(int(v) for v in _TO_NASLIB_OP[ours[_NASLIB_POS]])
+
+
+# --------------------------------------------------------------------------- #
+# Op matrices, FLOPs and parameters
+# --------------------------------------------------------------------------- #
+
+
+def _ops_of(item: Any) -> tuple[str, ...] | list[Any]:
+    if isinstance(item, Candidate):
+        arch = item.arch
+        try:
+            return [arch[e] for e in EDGES]
+        except KeyError:
+            raise InvalidArchitectureError(
+                f"candidate {item!r} is not a NAS-Bench-201 cell", f"its architecture needs the edges {list(EDGES)}"
+            ) from None
+    if isinstance(item, str):
+        return parse_arch_string(item)
+    if isinstance(item, Mapping):
+        return parse_arch_string(format_arch_string(item))
+    raise InvalidArchitectureError(
+        f"cannot read a NAS-Bench-201 cell from {type(item).__name__} {item!r}",
+        "pass Candidates, official architecture strings or edge -> op mappings",
+    )
+
+
+def op_matrix(cells: Iterable[Candidate | str | Mapping[str, str]]) -> np.ndarray:
+    """An (n, 6) int array of :data:`OPS` indices, columns in :data:`EDGES` order.
+
+    ``cells`` may hold Candidates of an NB201 space, official strings or edge -> op mappings.
+    """
+    index = _OP_INDEX
+    flat: list[int] = []
+    n = 0
+    for item in cells:
+        try:
+            flat.extend([index[op] for op in _ops_of(item)])
+        except (KeyError, TypeError):
+            raise InvalidArchitectureError(
+                f"{item!r} holds an op that is not a NAS-Bench-201 op", f"valid ops: {list(OPS)}"
+            ) from None
+        n += 1
+    return np.array(flat, dtype=np.int64).reshape(n, len(EDGES))
+
+
+def _dataset(dataset: str) -> tuple[int, int]:
+    if dataset not in DATASETS:
+        raise ConfigError(f"unknown NAS-Bench-201 data set {dataset!r}", f"choose one of {list(DATASETS)}")
+    return DATASETS[dataset]
+
+
+@lru_cache(maxsize=8)
+def _cost_tables(dataset: str) -> dict[str, tuple[int, np.ndarray]]:
+    """Per statistic: (cost of the fixed skeleton, cost of one edge's op in all 15 cells, per op)."""
+    num_classes, resolution = _dataset(dataset)
+    base, cells_per_stage, stages = 16, 5, 3
+    stage_channels = [base * 2**s for s in range(stages)]
+    stage_pixels = [(resolution // 2**s) ** 2 for s in range(stages)]
+
+    # stem conv + BN
+    macs = 3 * base * 9 * resolution**2
+    params = 3 * base * 9 + 2 * base
+    # reduction blocks: conv_a (3x3, stride 2) + BN, conv_b (3x3) + BN, shortcut conv 1x1 after the pooling
+    for s in range(1, stages):
+        c_in, c_out, pixels = stage_channels[s - 1], stage_channels[s], stage_pixels[s]
+        weights = 9 * c_in * c_out + 9 * c_out * c_out + c_in * c_out
+        macs += weights * pixels
+        params += weights + 2 * (2 * c_out)
+    # last BN + classifier
+    c_last = stage_channels[-1]
+    macs += c_last * num_classes
+    params += 2 * c_last + c_last * num_classes + num_classes
+
+    op_macs = np.zeros(len(OPS), dtype=np.int64)
+    op_params = np.zeros(len(OPS), dtype=np.int64)
+    for op, kernel in (("nor_conv_1x1", 1), ("nor_conv_3x3", 3)):
+        i = _OP_INDEX[op]
+        op_macs[i] = cells_per_stage * sum(kernel**2 * c * c * p for c, p in zip(stage_channels, stage_pixels))
+        op_params[i] = cells_per_stage * sum(kernel**2 * c * c + 2 * c for c in stage_channels)
+    for table in (op_macs, op_params):
+        table.flags.writeable = False
+    return {"macs": (macs, op_macs), "flops": (2 * macs, 2 * op_macs), "params": (params, op_params)}
+
+
+def flops_params(op_indices: np.ndarray, dataset: str = "cifar10") -> dict[str, np.ndarray]:
+    """Exact "flops", "macs" and "params" (int64 arrays) of the NB201 networks of many cells.
+
+    Args:
+        op_indices: an (n, 6) array of :data:`OPS` indices (see :func:`op_matrix`); a single row of 6
+            is accepted too.
+        dataset: one of :data:`DATASETS` (sets the classifier size and the input resolution).
+    """
+    tables = _cost_tables(dataset)
+    matrix = np.asarray(op_indices)
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(1, -1)
+    if matrix.ndim != 2 or matrix.shape[1] != len(EDGES):
+        raise InvalidArchitectureError(f"op indices must have shape (n, {len(EDGES)}), got {matrix.shape}")
+    if not matrix.size:
+        matrix = matrix.astype(np.int64)
+    elif not np.issubdtype(matrix.dtype, np.integer) or matrix.min() < 0 or matrix.max() >= len(OPS):
+        raise InvalidArchitectureError(f"op indices must be integers 0..{len(OPS) - 1}", f"ops: {list(OPS)}")
+    return {name: fixed + per_op[matrix].sum(axis=1) for name, (fixed, per_op) in tables.items()}
+
+
+# --------------------------------------------------------------------------- #
+# The space
+# --------------------------------------------------------------------------- #
+
+
+class NB201Space(Space):
+    """NAS-Bench-201 cells (six :class:`Categorical` edge parameters over :data:`OPS`) plus a recipe part.
+
+    Args:
+        dataset: ``cifar10``, ``cifar100`` or ``ImageNet16-120``: the network's classifier and input
+            resolution, hence its FLOPs and parameters.
+        recipe_params: the training-recipe part.
+        name: registry name.
+        description: one line for ``nars spaces``.
+    """
+
+    def __init__(
+        self,
+        dataset: str = "cifar10",
+        recipe_params: Sequence[Any] = (),
+        name: str = "nb201",
+        description: str = "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params",
+    ) -> None:
+        self.num_classes, self.resolution = _dataset(dataset)
+        self.dataset = dataset
+        super().__init__(name, [Categorical(e, OPS) for e in EDGES], recipe_params, description)
+        self._cells_cache: dict[str, list[Candidate]] = {}
+
+    # -- strings ------------------------------------------------------------ #
+
+    def format_arch(self, cand: Candidate) -> str:
+        """The official string, e.g. ``|nor_conv_3x3~0|+|...|+|...|``."""
+        return format_arch_string([OPS[i] for i in op_matrix([cand])[0]])
+
+    def parse_arch(self, text: str) -> dict[str, Value]:
+        """Edge -> op of an official string (InvalidArchitectureError on bad input)."""
+        return dict(zip(EDGES, parse_arch_string(text)))
+
+    # -- numberings --------------------------------------------------------- #
+
+    def _recipe(self, recipe: Mapping[str, Value] | None) -> dict[str, Value]:
+        completed = self._complete_recipe(recipe or {})
+        return {p.name: self._check(p, completed[p.name], "recipe") for p in self.recipe_params}
+
+    def _from_rows(self, rows: np.ndarray, recipe: Mapping[str, Value] | None) -> list[Candidate]:
+        full = self._recipe(recipe)
+        return [Candidate(dict(zip(EDGES, (OPS[i] for i in row))), full) for row in rows.tolist()]
+
+    def index(self, cand: Candidate | str | Mapping[str, str]) -> int:
+        """The NAS-Bench-201 / NATS-Bench tss index of a candidate (or string, or edge -> op mapping)."""
+        return int(self.indices([cand])[0])
+
+    def indices(self, cands: Iterable[Candidate | str | Mapping[str, str]]) -> np.ndarray:
+        """The NAS-Bench-201 / NATS-Bench tss indices of many candidates (int64 array)."""
+        return _permutation()[1][_codes(op_matrix(cands))]
+
+    def from_index(self, index: int, recipe: Mapping[str, Value] | None = None) -> Candidate:
+        """The candidate of NATS index ``index`` (recipe values left out take their defaults)."""
+        code = _permutation()[0][_check_index(index)]
+        return self._from_rows(_matrix_of_codes(np.array([code])), recipe)[0]
+
+    def to_naslib(self, cand: Candidate | str | Mapping[str, str]) -> tuple[int, ...]:
+        """NASLib's op-index tuple of a candidate."""
+        row = op_matrix([cand])[0]
+        return tuple(int(v) for v in _TO_NASLIB_OP[row[_NASLIB_POS]])
+
+    def from_naslib(self, t: Sequence[int], recipe: Mapping[str, Value] | None = None) -> Candidate:
+        """The candidate of a NASLib op-index tuple."""
+        row = _naslib_row(t)
+        ours = np.empty(len(EDGES), dtype=np.int64)
+        ours[_NASLIB_POS] = _FROM_NASLIB_OP[row]
+        return self._from_rows(ours.reshape(1, -1), recipe)[0]
+
+    def cells(self, recipe: Mapping[str, Value] | None = None) -> list[Candidate]:
+        """All 15,625 cells in NATS index order, with ``recipe`` (defaults filled in). Cached."""
+        full = self._recipe(recipe)
+        key = repr(sorted(full.items()))
+        cached = self._cells_cache.get(key)
+        if cached is None:
+            cached = self._from_rows(_matrix_of_codes(_permutation()[0]), full)
+            self._cells_cache[key] = cached
+        return list(cached)
+
+    def with_recipe(self, recipe_params: Sequence[Any], name: str | None = None) -> Space:
+        clone = super().with_recipe(recipe_params, name)
+        clone._cells_cache = {}
+        return clone
+
+    # -- statistics --------------------------------------------------------- #
+
+    @property
+    def statistic_names(self) -> tuple[str, ...]:
+        return ("flops", "params")
+
+    def statistics(self, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
+        """Exact FLOPs (as FlopCounterMode counts them, one image) and parameters of the NB201 network.
+
+        Values are float64 arrays holding exact integers.
+        """
+        stats = flops_params(op_matrix(cands), self.dataset)
+        return {name: stats[name].astype(float) for name in self.statistic_names}
+
+    def network(self, cand: Candidate | str | Mapping[str, str]) -> Any:
+        """The PyTorch :class:`~nars_plugin.spaces.nb201_net.NB201Network` of a candidate (imports torch)."""
+        from .nb201_net import NB201Network
+
+        return NB201Network([OPS[i] for i in op_matrix([cand])[0]], num_classes=self.num_classes)

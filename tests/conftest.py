@@ -1,0 +1,155 @@
+"""Shared fixtures: the benchmark data folder, a tiny joint space and benchmark built in code, the CLI.
+
+Benchmark tables are never part of the repository. Tests find them under ``$NARS_DATA_DIR``
+(default ``<repo>/../shared/data``) and skip, naming the missing file, when they are absent.
+
+The tiny space (:func:`tiny_space`) has two categorical ops, an integer width and an epochs recipe
+(3 x 3 x 4 x 2 = 72 candidates) plus a free "flops" statistic, and the tiny benchmark
+(:func:`tiny_bench`) is a :class:`TabularBenchmark` over all of it with a synthetic accuracy that has
+a single best candidate, so study tests need no data file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nars_plugin.space import Candidate, Categorical, Integer, Space
+from nars_plugin.tabular.base import TabularBenchmark
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+C10_CSV = "nb201/cifar10_test_acc_200ep.csv"
+BEST_C10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+
+
+def data_root() -> Path:
+    """``$NARS_DATA_DIR``, or ``<repo>/../shared/data`` (may not exist)."""
+    env = os.environ.get("NARS_DATA_DIR")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def _require(relative: str) -> Path:
+    path = data_root() / relative
+    if not path.is_file():
+        pytest.skip(f"benchmark data file {path} is absent (set NARS_DATA_DIR to the folder holding {relative})")
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The benchmark data folder; the test is skipped when it does not exist."""
+    root = data_root()
+    if not root.is_dir():
+        pytest.skip(f"benchmark data folder {root} is absent (set NARS_DATA_DIR to it)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def c10_csv(data_dir: Path) -> Path:
+    """Path of the 200-epoch CIFAR-10 NB201 table (skips when absent)."""
+    return _require(C10_CSV)
+
+
+@pytest.fixture
+def need_data() -> Callable[[str], Path]:
+    """``need_data("nb201/x.csv")``: that data file's path, or a skip naming it when it is absent."""
+    return _require
+
+
+# --------------------------------------------------------------------------- #
+# A tiny joint space and a tiny tabular benchmark, built in code
+# --------------------------------------------------------------------------- #
+
+TINY_OPS = ("a", "b", "c")
+
+
+class TinySpace(Space):
+    """Two categorical ops, an integer width (arch) and an epochs recipe; statistic "flops"."""
+
+    def __init__(self, name: str = "tiny") -> None:
+        super().__init__(
+            name,
+            [Categorical("op1", TINY_OPS), Categorical("op2", TINY_OPS), Integer("width", 1, 4)],
+            [Categorical("epochs", (12, 200))],
+            description="a 72-candidate test space",
+        )
+
+    @property
+    def statistic_names(self) -> tuple[str, ...]:
+        return ("flops",)
+
+    def statistics(self, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
+        # flops = width * (1 + index(op1) + index(op2)): from 1 (a, a, 1) to 20 (c, c, 4)
+        flops = [c.arch["width"] * (1 + TINY_OPS.index(c.arch["op1"]) + TINY_OPS.index(c.arch["op2"])) for c in cands]
+        return {"flops": np.asarray(flops, dtype=float)}
+
+
+def tiny_accuracy(cand: Candidate) -> float:
+    """Synthetic accuracy with one best candidate: (c, b, width 3, 200 epochs) -> 90 + 4 + 3 + 2 + 1 = 100."""
+    value = 90.0
+    value += {"a": 0.0, "b": 1.5, "c": 4.0}[cand.arch["op1"]]
+    value += {"a": 1.0, "b": 3.0, "c": 0.5}[cand.arch["op2"]]
+    value += {1: 0.0, 2: 1.25, 3: 2.0, 4: 0.75}[cand.arch["width"]]
+    value += 1.0 if cand.recipe["epochs"] == 200 else 0.0
+    return value
+
+
+def build_tiny_bench(space: Space | None = None) -> TabularBenchmark:
+    """A :class:`TabularBenchmark` over every candidate of :class:`TinySpace`."""
+    space = space or TinySpace()
+    rows = space.enumerate()
+    acc = np.array([tiny_accuracy(c) for c in rows])
+    cost = np.array([float(c.arch["width"] * (10 if c.recipe["epochs"] == 200 else 1)) for c in rows])
+    return TabularBenchmark(
+        "tiny",
+        space,
+        rows,
+        {"acc": acc, "loss": 100.0 - acc},
+        objective="acc",
+        cost=cost,
+        description="tiny in-code benchmark",
+    )
+
+
+@pytest.fixture
+def tiny_space() -> TinySpace:
+    return TinySpace()
+
+
+@pytest.fixture
+def tiny_bench() -> TabularBenchmark:
+    return build_tiny_bench()
+
+
+# --------------------------------------------------------------------------- #
+# The command line, in a subprocess
+# --------------------------------------------------------------------------- #
+
+
+def cli_command() -> list[str]:
+    """How to start ``nars``: this interpreter running the CLI module (same venv as the tests)."""
+    return [sys.executable, "-m", "nars_plugin.cli"]
+
+
+def run_cli(args: Sequence[str | os.PathLike[str]], cwd: str | os.PathLike[str] | None = None, timeout: float = 60):
+    """Run ``nars ARGS`` in a subprocess; return ``(returncode, stdout, stderr)``."""
+    proc = subprocess.run(
+        [*cli_command(), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def cli() -> Callable[..., tuple[int, str, str]]:
+    """The :func:`run_cli` helper as a fixture: ``cli(["spaces"], cwd=...)``."""
+    return run_cli

@@ -129,9 +129,17 @@ class Registry:
         entry = self.get("benchmark", name)
         if sep and not entry.takes_argument:
             raise ConfigError(f"benchmark {name!r} takes no ':ARGUMENT' (got {spec!r})", f"use --benchmark {name}")
-        if entry.takes_argument:
-            return entry.factory(argument or None, **options)
-        return entry.factory(**options)
+        try:
+            if entry.takes_argument:
+                return entry.factory(argument or None, **options)
+            return entry.factory(**options)
+        except TypeError as exc:
+            if "argument" not in str(exc):
+                raise
+            raise ConfigError(
+                f"benchmark {name!r} does not take option(s) {sorted(options)}: {exc}",
+                "check the --bench-opt names in `nars benchmarks`",
+            ) from None
 
     def create_optimizer(self, name: str, space: Any, **kwargs: Any) -> Any:
         """Make the optimizer called ``name`` on ``space``."""

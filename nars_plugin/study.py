@@ -97,10 +97,25 @@ class Journal:
         if good_end < len(data):
             with open(self.path, "r+b") as fh:
                 fh.truncate(good_end)
-        if not parsed or parsed[0].get("type") != "header":
+        if not parsed and good_end == 0:  # only a header cut off mid-write: nothing was evaluated yet
+            self._write_line(header, create=True)
+            return []
+        if good_end and not data[:good_end].endswith(b"\n"):
+            with open(self.path, "ab") as fh:  # the next record must start on a line of its own
+                fh.write(b"\n")
+        if not parsed or not isinstance(parsed[0], dict) or parsed[0].get("type") != "header":
             raise JournalError(f"{self.path} has no header line", "it is not a nars journal; use another --out folder")
         self._check_header(parsed[0], header)
-        return [r for r in parsed[1:] if r.get("type") == "eval"]
+        records = []
+        for number, record in enumerate(parsed[1:], start=2):
+            valid = isinstance(record, dict) and record.get("type") == "eval"
+            if not valid or not isinstance(record.get("candidate"), dict) or not isinstance(record.get("result"), dict):
+                raise JournalError(
+                    f"{self.path} record {number} is not an evaluation record: {str(record)[:80]}",
+                    "the journal was edited or damaged; move it away to start the search afresh",
+                )
+            records.append(record)
+        return records
 
     def _check_header(self, found: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
         if found.get("version") != expected.get("version"):

@@ -122,7 +122,7 @@ def load_table(path: str | None = None) -> dict[str, Any]:
     return {"keys": keys, "columns": columns, "stds": stds, "file": str(file)}
 
 
-def load_analog(target: str = DEFAULT_TARGET, dataset: str = "cifar10", **_: Any) -> TabularBenchmark:
+def load_analog(target: str = DEFAULT_TARGET, dataset: str = "cifar10") -> TabularBenchmark:
     """The ``nb201-analog`` benchmark for one deployment ``target`` (see :data:`TARGETS`)."""
     from ..spaces.nb201 import NB201Space
 

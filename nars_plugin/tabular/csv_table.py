@@ -95,6 +95,9 @@ def load_csv(
         for j, column in enumerate(metric_columns):
             values[i, j] = _number(record[column], file, line, column)
     numeric = [c for j, c in enumerate(metric_columns) if not np.isnan(values[:, j]).all()]
+    empty = [c for c in metric_columns if c not in numeric]
+    if not numeric:
+        raise DataFileError(f"{file}: metric column(s) {empty} hold no numbers", "fill in the metric values")
     objective = objective or (numeric[0] if len(numeric) == 1 else None)
     if objective is None:
         raise ConfigError(

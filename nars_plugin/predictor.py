@@ -21,6 +21,7 @@ Everything is seeded: the same seed and data give the same predictions.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -37,37 +38,80 @@ def _torch() -> Any:
     return torch
 
 
-class _Net:
-    """One encoder + proxy head + accuracy head (built lazily with torch)."""
+class _EnsembleLinear:
+    """``n_models`` independent linear layers evaluated as one batched matmul."""
 
-    def __init__(self, arch_dim: int, recipe_dim: int, n_stats: int, hidden: int, embed: int, seed: int) -> None:
+    def __init__(self, n_models: int, d_in: int, d_out: int, gen: Any) -> None:
         torch = _torch()
-        nn = torch.nn
-        gen_state = torch.random.get_rng_state()
-        torch.manual_seed(seed)
-        self.encoder = nn.Sequential(
-            nn.Linear(arch_dim, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, embed),
-            nn.ReLU(),
-        )
-        self.proxy_head = nn.Linear(embed, max(n_stats, 1))
-        self.accuracy_head = nn.Sequential(
-            nn.Linear(embed + recipe_dim, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, 1)
-        )
-        torch.random.set_rng_state(gen_state)
+        bound = 1.0 / math.sqrt(d_in)  # the default initialisation of torch.nn.Linear
+        self.weight = (torch.rand(n_models, d_in, d_out, generator=gen) * 2 - 1) * bound
+        self.bias = (torch.rand(n_models, 1, d_out, generator=gen) * 2 - 1) * bound
+        self.weight.requires_grad_(True)
+        self.bias.requires_grad_(True)
+
+    def __call__(self, x: Any) -> Any:
+        return _torch().baddbmm(self.bias, x, self.weight)
+
+    def parameters(self) -> list[Any]:
+        return [self.weight, self.bias]
+
+
+class _Ensemble:
+    """``n_models`` predictors (encoder + proxy head + accuracy head) trained side by side.
+
+    Every tensor has a leading model axis; the members share no parameters, so one
+    summed loss trains each exactly as if alone (Adam is per-element), at the cost of one.
+    """
+
+    def __init__(self, n_models: int, arch_dim: int, recipe_dim: int, n_stats: int, hidden: int, embed: int, seed: int):
+        gen = _torch().Generator().manual_seed(seed)
+        self.encoder = [
+            _EnsembleLinear(n_models, arch_dim, hidden, gen),
+            _EnsembleLinear(n_models, hidden, hidden, gen),
+            _EnsembleLinear(n_models, hidden, embed, gen),
+        ]
+        self.proxy_head = [_EnsembleLinear(n_models, embed, max(n_stats, 1), gen)]
+        self.accuracy_head = [
+            _EnsembleLinear(n_models, embed + recipe_dim, hidden // 2, gen),
+            _EnsembleLinear(n_models, hidden // 2, 1, gen),
+        ]
+        self.n_models = n_models
 
     def parameters(self, part: str) -> list[Any]:
-        modules = {"encoder": [self.encoder], "proxy": [self.encoder, self.proxy_head], "head": [self.accuracy_head]}
-        modules["all"] = [self.encoder, self.accuracy_head]
-        return [p for m in modules[part] for p in m.parameters()]
+        layers = {
+            "proxy": self.encoder + self.proxy_head,
+            "head": self.accuracy_head,
+            "all": self.encoder + self.accuracy_head,
+        }[part]
+        return [p for layer in layers for p in layer.parameters()]
+
+    def embed(self, arch: Any) -> Any:
+        """Architecture embedding, (n_models, n, embed); ``arch`` is (n, d) or (n_models, n, d)."""
+        torch = _torch()
+        x = arch.expand(self.n_models, *arch.shape) if arch.dim() == 2 else arch
+        for layer in self.encoder:
+            x = torch.relu(layer(x))
+        return x
+
+    def proxy(self, arch: Any) -> Any:
+        return self.proxy_head[0](self.embed(arch))
 
     def accuracy(self, arch: Any, recipe: Any) -> Any:
+        """Predicted (standardised) accuracy, (n_models, n)."""
         torch = _torch()
-        emb = self.encoder(arch)
-        return self.accuracy_head(torch.cat([emb, recipe], dim=1)).squeeze(1)
+        emb = self.embed(arch)
+        x = torch.cat([emb, recipe.expand(self.n_models, *recipe.shape)], dim=2)
+        x = torch.relu(self.accuracy_head[0](x))
+        return self.accuracy_head[1](x).squeeze(2)
+
+    def encoder_state(self) -> list[Any]:
+        return [p.detach().clone() for layer in self.encoder for p in layer.parameters()]
+
+    def load_encoder_state(self, state: list[Any]) -> None:
+        torch = _torch()
+        with torch.no_grad():
+            for p, saved in zip((p for layer in self.encoder for p in layer.parameters()), state):
+                p.copy_(saved)
 
 
 class NARSPredictor:
@@ -88,6 +132,9 @@ class NARSPredictor:
         finetune_lr: learning rate of the fine-tuning phase.
         huber_delta: transition point of the Huber loss (in standard deviations).
         weight_decay: L2 penalty (AdamW).
+        target: ``"rank"`` fits normal scores of the accuracy ranks (the top of the range, where
+            the search happens, gets as much resolution as the long tail of poor architectures);
+            ``"standard"`` fits z-scores.
     """
 
     def __init__(
@@ -106,6 +153,7 @@ class NARSPredictor:
         finetune_lr: float = 2e-3,
         huber_delta: float = 1.0,
         weight_decay: float = 1e-4,
+        target: str = "rank",
     ) -> None:
         if n_models < 1:
             raise ConfigError(f"n_models must be >= 1, got {n_models}")
@@ -119,10 +167,13 @@ class NARSPredictor:
         self.head_steps, self.finetune_steps = int(head_steps), int(finetune_steps)
         self.lr, self.finetune_lr = float(lr), float(finetune_lr)
         self.huber_delta, self.weight_decay = float(huber_delta), float(weight_decay)
+        if target not in ("rank", "standard"):
+            raise ConfigError(f"unknown predictor target {target!r}", 'use target="rank" or target="standard"')
+        self.target = target
         self.stat_names = tuple(space.statistic_names)
-        self._nets: list[_Net] = []
-        self._pretrained_state: list[dict[str, Any]] | None = None
-        self._y_mean, self._y_std = 0.0, 1.0
+        self._ensemble: _Ensemble | None = None
+        self._pretrained_state: list[Any] | None = None
+        self._scaler: _TargetScaler | None = None
         self.pretrain_loss: float | None = None
 
     def settings(self) -> dict[str, Any]:
@@ -140,6 +191,7 @@ class NARSPredictor:
             "finetune_lr",
             "huber_delta",
             "weight_decay",
+            "target",
         ]
         return {k: getattr(self, k) for k in keys}
 
@@ -150,18 +202,16 @@ class NARSPredictor:
         x = torch.as_tensor(self.space.encode(cands), dtype=torch.float32)
         return x[:, : self.space.arch_dim], x[:, self.space.arch_dim :]
 
-    def _new_nets(self) -> list[_Net]:
-        return [
-            _Net(
-                self.space.arch_dim,
-                self.space.recipe_dim,
-                len(self.stat_names),
-                self.hidden,
-                self.embed,
-                self.seed * 101 + i,
-            )
-            for i in range(self.n_models)
-        ]
+    def _new_ensemble(self) -> _Ensemble:
+        return _Ensemble(
+            self.n_models,
+            self.space.arch_dim,
+            self.space.recipe_dim,
+            len(self.stat_names),
+            self.hidden,
+            self.embed,
+            self.seed * 101 + 17,
+        )
 
     # -- pretraining ----------------------------------------------------- #
 
@@ -184,24 +234,23 @@ class NARSPredictor:
         target = (target - target.mean(0)) / np.maximum(target.std(0), 1e-8)
         arch, _ = self._tensors(cands)
         y = torch.as_tensor(target, dtype=torch.float32)
-        nets = self._new_nets()
-        loss_value = math.nan
-        for i, net in enumerate(nets):
-            gen = torch.Generator().manual_seed(self.seed * 7 + i)
-            opt = torch.optim.AdamW(net.parameters("proxy"), lr=self.lr, weight_decay=self.weight_decay)
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.pretrain_epochs)
-            for _ in range(self.pretrain_epochs):
-                order = torch.randperm(len(cands), generator=gen)
-                for start in range(0, len(cands), 256):
-                    idx = order[start : start + 256]
-                    loss = torch.nn.functional.smooth_l1_loss(net.proxy_head(net.encoder(arch[idx])), y[idx])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                sched.step()
-            with torch.no_grad():
-                loss_value = float(torch.nn.functional.smooth_l1_loss(net.proxy_head(net.encoder(arch)), y))
-        self._pretrained_state = [{"encoder": {k: v.clone() for k, v in n.encoder.state_dict().items()}} for n in nets]
+        ensemble = self._new_ensemble()
+        gen = torch.Generator().manual_seed(self.seed * 7 + 3)
+        opt = torch.optim.AdamW(ensemble.parameters("proxy"), lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.pretrain_epochs)
+        for _ in range(self.pretrain_epochs):
+            # each member sees its own mini-batch order
+            order = torch.stack([torch.randperm(len(cands), generator=gen) for _ in range(self.n_models)])
+            for start in range(0, len(cands), 256):
+                idx = order[:, start : start + 256]
+                loss = _huber_sum(ensemble.proxy(arch[idx]), y[idx], 1.0)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            sched.step()
+        with torch.no_grad():
+            loss_value = float(_huber_sum(ensemble.proxy(arch), y.expand(self.n_models, *y.shape), 1.0)) / self.n_models
+        self._pretrained_state = ensemble.encoder_state()
         self.pretrain_loss = loss_value
         return loss_value
 
@@ -218,41 +267,92 @@ class NARSPredictor:
             raise ConfigError("the predictor needs at least 2 finite training points", "evaluate more candidates first")
         if self.can_pretrain and self._pretrained_state is None:
             self.pretrain()
-        self._y_mean = float(y_arr.mean())
-        self._y_std = float(max(y_arr.std(), 1e-8))
-        target = torch.as_tensor((y_arr - self._y_mean) / self._y_std, dtype=torch.float32)
+        self._scaler = _TargetScaler(y_arr, self.target)
+        target = torch.as_tensor(self._scaler.forward(y_arr), dtype=torch.float32)
         arch, recipe = self._tensors(cands)
-        self._nets = self._new_nets()
-        for i, net in enumerate(self._nets):
-            pretrained = self._pretrained_state is not None
-            if pretrained:
-                net.encoder.load_state_dict(self._pretrained_state[i]["encoder"])
-            phases = [
-                ("head" if pretrained else "all", self.head_steps, self.lr),
-                ("all", self.finetune_steps, self.finetune_lr),
-            ]
-            for part, steps, lr in phases:
-                opt = torch.optim.AdamW(net.parameters(part), lr=lr, weight_decay=self.weight_decay)
-                for _ in range(steps):
-                    loss = torch.nn.functional.huber_loss(net.accuracy(arch, recipe), target, delta=self.huber_delta)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
+        ensemble = self._new_ensemble()
+        pretrained = self._pretrained_state is not None
+        if pretrained:
+            ensemble.load_encoder_state(self._pretrained_state)
+        phases = [
+            ("head" if pretrained else "all", self.head_steps, self.lr),
+            ("all", self.finetune_steps, self.finetune_lr),
+        ]
+        targets = target.expand(self.n_models, len(target))
+        for part, steps, lr in phases:
+            opt = torch.optim.AdamW(ensemble.parameters(part), lr=lr, weight_decay=self.weight_decay)
+            for _ in range(steps):
+                loss = _huber_sum(ensemble.accuracy(arch, recipe), targets, self.huber_delta)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        self._ensemble = ensemble
         return self
 
     def predict_all(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Predictions of every ensemble member, shape (n_models, n)."""
-        if not self._nets:
+        if self._ensemble is None:
             raise ConfigError("the predictor has not been fitted", "call fit(candidates, accuracies) first")
         torch = _torch()
         out = []
         with torch.no_grad():
             for start in range(0, len(cands), 8192):
                 arch, recipe = self._tensors(cands[start : start + 8192])
-                out.append(np.stack([n.accuracy(arch, recipe).numpy() for n in self._nets]))
-        preds = np.concatenate(out, axis=1) if out else np.zeros((len(self._nets), 0))
-        return preds * self._y_std + self._y_mean
+                out.append(self._ensemble.accuracy(arch, recipe).numpy())
+        preds = np.concatenate(out, axis=1) if out else np.zeros((self.n_models, 0))
+        return self._scaler.inverse(preds) if self._scaler is not None else preds
 
     def predict(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Ensemble-mean predicted accuracy of each candidate."""
         return self.predict_all(cands).mean(axis=0)
+
+
+def parse_predictor_settings(value: dict[str, Any] | str | None) -> dict[str, Any]:
+    """Predictor settings from a dict or JSON text (``'{"n_models": 3}'``, as the CLI passes them)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(
+                f"predictor settings {value!r} are not JSON", "write e.g. predictor='{\"n_models\": 3}'"
+            ) from None
+    if not isinstance(value, (dict, type(None))):
+        raise ConfigError(f"predictor settings must be a mapping, got {value!r}")
+    return dict(value or {})
+
+
+def _huber_sum(pred: Any, target: Any, delta: float) -> Any:
+    """Huber loss averaged over points, summed over ensemble members."""
+    loss = _torch().nn.functional.huber_loss(pred, target, delta=delta, reduction="none")
+    return loss.reshape(loss.shape[0], -1).mean(dim=1).sum()
+
+
+class _TargetScaler:
+    """Monotone map between accuracies and the standardised training target (and back)."""
+
+    def __init__(self, y: np.ndarray, kind: str) -> None:
+        self.kind = kind
+        self.mean, self.std = float(y.mean()), float(max(y.std(), 1e-8))
+        if kind == "rank":
+            from scipy.stats import norm, rankdata
+
+            z = norm.ppf((rankdata(y) - 0.5) / len(y))
+            self.ys, first = np.unique(y, return_index=True)
+            self.zs = z[first]
+
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        if self.kind == "standard":
+            return (y - self.mean) / self.std
+        return np.interp(y, self.ys, self.zs)
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        if self.kind == "standard" or len(self.zs) < 2:
+            return z * self.std + self.mean
+        zs, ys = self.zs, self.ys
+        out = np.interp(z, zs, ys)
+        # beyond the observed range: continue the slope of the outermost quarter, so order is kept
+        k = max(1, len(zs) // 4)
+        hi_slope = (ys[-1] - ys[-1 - k]) / max(zs[-1] - zs[-1 - k], 1e-8)
+        lo_slope = (ys[k] - ys[0]) / max(zs[k] - zs[0], 1e-8)
+        out = np.where(z > zs[-1], ys[-1] + (z - zs[-1]) * hi_slope, out)
+        return np.where(z < zs[0], ys[0] + (z - zs[0]) * lo_slope, out)

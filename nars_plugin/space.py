@@ -650,6 +650,31 @@ class Space:
             target[p.name] = p.mutate(target[p.name], rng)
         return Candidate(arch, recipe)
 
+    def neighbours(self, cand: Candidate, rng: np.random.Generator, numeric: int = 4) -> list[Candidate]:
+        """Every candidate that differs from ``cand`` in one parameter, in parameter order.
+
+        Categorical parameters contribute all their other values; integer and real ones
+        ``numeric`` random mutations each. Constraints are not checked here.
+        """
+        out: dict[str, Candidate] = {}
+        for p in self.params:
+            if p.cardinality == 1:
+                continue
+            in_arch = p.name in cand.arch
+            old = cand.arch[p.name] if in_arch else cand.recipe[p.name]
+            if isinstance(p, Categorical):
+                skip = p.index(old)
+                values = [v for i, v in enumerate(p.choices) if i != skip]
+            else:
+                values = [p.mutate(old, rng) for _ in range(numeric)]
+            for value in values:
+                arch, recipe = dict(cand.arch), dict(cand.recipe)
+                (arch if in_arch else recipe)[p.name] = value
+                new = Candidate(arch, recipe)
+                if new.key != cand.key:
+                    out.setdefault(new.key, new)
+        return list(out.values())
+
     def crossover(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
         """Uniform crossover: each parameter comes from ``a`` or ``b`` with equal chance."""
         take_a = rng.random(len(self.params)) < 0.5

@@ -33,14 +33,13 @@ NB201 search takes about 20 s on two (shared) CPU cores.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-from ..predictor import NARSPredictor
+from ..predictor import NARSPredictor, parse_predictor_settings
 from ..space import Candidate
 from .base import Optimizer, Proposal
 from .evolution import default_recipe_prob, mutate_one
@@ -100,7 +99,7 @@ class Bananas(Optimizer):
         if self.acquisition not in ACQUISITIONS:
             raise ConfigError(f"unknown acquisition {acquisition!r}", f"choose one of {list(ACQUISITIONS)}")
         self.recipe_mutation_prob = default_recipe_prob(self.space, recipe_mutation_prob)
-        self.predictor_settings = {**DEFAULT_PREDICTOR, **_mapping(predictor)}
+        self.predictor_settings = {**DEFAULT_PREDICTOR, **parse_predictor_settings(predictor)}
         self.predictor = NARSPredictor(self.space, seed=self.seed, **self.predictor_settings)
         self._queue: list[Candidate] = []
         self._asked: set[str] = set()
@@ -201,17 +200,3 @@ class Bananas(Optimizer):
 
     def report(self) -> dict[str, Any]:
         return {"fits": self.fits}
-
-
-def _mapping(value: dict[str, Any] | str | None) -> dict[str, Any]:
-    """Predictor settings from a dict or JSON text (``'{"n_models": 3}'``)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise ConfigError(
-                f"predictor settings {value!r} are not JSON", "write e.g. predictor='{\"n_models\": 3}'"
-            ) from None
-    if not isinstance(value, (dict, type(None))):
-        raise ConfigError(f"predictor settings must be a mapping, got {value!r}")
-    return dict(value or {})

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, Categorical
+from ..space import Candidate
 from .base import Optimizer, Proposal
 
 
@@ -91,24 +91,7 @@ class LocalSearch(Optimizer):
 
     def neighbours(self, cand: Candidate) -> list[Candidate]:
         """The feasible single-parameter changes of ``cand``, in a fixed (unshuffled) order."""
-        out: dict[str, Candidate] = {}
-        for p in self.space.params:
-            if p.cardinality == 1:
-                continue
-            in_arch = p.name in cand.arch
-            old = cand.arch[p.name] if in_arch else cand.recipe[p.name]
-            if isinstance(p, Categorical):
-                skip = p.index(old)
-                values = [v for i, v in enumerate(p.choices) if i != skip]
-            else:
-                values = [p.mutate(old, self.rng) for _ in range(self.numeric_neighbours)]
-            for value in values:
-                arch, recipe = dict(cand.arch), dict(cand.recipe)
-                (arch if in_arch else recipe)[p.name] = value
-                new = Candidate(arch, recipe)
-                if new.key != cand.key:
-                    out.setdefault(new.key, new)
-        cands = list(out.values())
+        cands = self.space.neighbours(cand, self.rng, self.numeric_neighbours)
         mask = self.feasible(cands)
         return [c for c, ok in zip(cands, mask) if ok]
 

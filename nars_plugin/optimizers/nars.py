@@ -38,9 +38,12 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..predictor import NARSPredictor
+from ..predictor import NARSPredictor, parse_predictor_settings
 from ..space import Candidate, Constraint, parse_constraints
 from .base import Optimizer, Proposal
+
+#: Predictor settings used unless ``predictor={...}`` overrides them (see ``benchmarks/``).
+DEFAULT_PREDICTOR: dict[str, Any] = {"n_models": 5}
 
 
 class NARS(Optimizer):
@@ -48,9 +51,17 @@ class NARS(Optimizer):
 
     Settings (all optional; defaults justified in ``benchmarks/``):
         pool_size: Sobol pool size (a finite space up to this size is used whole).
-        init_batch: round-0 Sobol batch (default: budget / 5, between 8 and 32).
+        init_batch: round-0 Sobol batch (default: budget / 10, between 8 and 32).
         batch: candidates per later round.
         final_fraction: share of the query budget kept for the stage-2 picks.
+        local_fraction: share of each stage-1 round taken from the neighbourhoods of the best
+            evaluated candidates (refinement around the incumbents; the rest comes from the pool).
+        local_parents: how many of the best evaluated candidates lend their neighbourhoods.
+        local_pick: how those neighbours are chosen: ``"predicted"`` (best-predicted first),
+            ``"random"``, or ``"auto"``: predicted while the predictor ranks its own earlier
+            picks with a Kendall tau of at least ``trust_tau`` (see :meth:`online_tau`), random
+            otherwise, so a misled predictor cannot stall the refinement.
+        trust_tau, trust_min_points: the threshold of ``"auto"`` and the picks it needs first.
         early_stop_tau: Kendall-tau threshold of the early-stopping rule (None: off).
         population: p, best stage-1 pairs seeding stage 2.
         random_members: q, random feasible pairs added to the population.
@@ -69,8 +80,13 @@ class NARS(Optimizer):
         *,
         pool_size: int = 50000,
         init_batch: int | None = None,
-        batch: int = 10,
+        batch: int = 5,
         final_fraction: float = 0.1,
+        local_fraction: float = 0.4,
+        local_parents: int = 3,
+        local_pick: str = "auto",
+        trust_tau: float = 0.3,
+        trust_min_points: int = 10,
         early_stop_tau: float | None = 0.92,
         population: int = 20,
         random_members: int = 20,
@@ -78,7 +94,7 @@ class NARS(Optimizer):
         patience: int = 8,
         epsilon: float = 1e-3,
         family: str | Sequence[str] | None = None,
-        predictor: dict[str, Any] | None = None,
+        predictor: dict[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(space, **kwargs)
@@ -86,16 +102,25 @@ class NARS(Optimizer):
             raise ConfigError("NARS needs batch >= 1, pool_size >= 1 and 0 <= final_fraction < 1")
         self.pool_size = int(pool_size)
         queries = self.budget.queries if self.budget and self.budget.queries else 100
-        self.init_batch = int(init_batch) if init_batch else int(min(32, max(8, queries // 5)))
+        self.init_batch = int(init_batch) if init_batch else int(min(32, max(8, queries // 10)))
         self.batch = int(batch)
         self.final_fraction = float(final_fraction)
+        if not 0 <= local_fraction <= 1 or local_parents < 0:
+            raise ConfigError("NARS needs 0 <= local_fraction <= 1 and local_parents >= 0")
+        self.local_fraction, self.local_parents = float(local_fraction), int(local_parents)
+        if local_pick not in ("auto", "predicted", "random"):
+            raise ConfigError(f"unknown local_pick {local_pick!r}", "use 'auto', 'predicted' or 'random'")
+        self.local_pick = local_pick
+        self.trust_tau, self.trust_min_points = float(trust_tau), int(trust_min_points)
+        self._predicted: dict[str, float] = {}
+        self._checks: list[tuple[float, float]] = []
         self.early_stop_tau = None if early_stop_tau in (None, "none", "off") else float(early_stop_tau)
         self.population, self.random_members = int(population), int(random_members)
         self.generations, self.patience, self.epsilon = int(generations), int(patience), float(epsilon)
         if isinstance(family, str):
             family = [f for f in family.split(";") if f.strip()]
         self.family: list[list[Constraint]] = [parse_constraints([f]) for f in (family or [])]
-        self.predictor_settings = dict(predictor or {})
+        self.predictor_settings = {**DEFAULT_PREDICTOR, **parse_predictor_settings(predictor)}
         self.predictor = NARSPredictor(self.space, seed=self.seed, **self.predictor_settings)
         n_final = max(1, math.ceil(self.final_fraction * queries)) if self.final_fraction > 0 else 0
         self.n_picks = max(n_final, len(self.family))
@@ -116,6 +141,11 @@ class NARS(Optimizer):
             "init_batch": self.init_batch,
             "batch": self.batch,
             "final_fraction": self.final_fraction,
+            "local_fraction": self.local_fraction,
+            "local_parents": self.local_parents,
+            "local_pick": self.local_pick,
+            "trust_tau": self.trust_tau,
+            "trust_min_points": self.trust_min_points,
             "early_stop_tau": self.early_stop_tau,
             "population": self.population,
             "random_members": self.random_members,
@@ -156,6 +186,11 @@ class NARS(Optimizer):
 
     def tell(self, proposal: Proposal, result: Result) -> None:
         super().tell(proposal, result)
+        predicted = self._predicted.pop(proposal.candidate.key, None)
+        if predicted is not None and result.ok:
+            value = self._target_value(result)
+            if math.isfinite(value):
+                self._checks.append((predicted, value))
         if self._stage == "round0" and not self._queue and self._fidelity is None:
             self._choose_fidelity()
 
@@ -172,7 +207,7 @@ class NARS(Optimizer):
             return
         if self._stage in ("round0", "rounds") and len(self.history) < self.stage1_queries:
             self._stage = "rounds"
-            picks = self._rank(self._candidates(), min(self.batch, self.stage1_queries - len(self.history)))
+            picks = self._round_picks(min(self.batch, self.stage1_queries - len(self.history)))
             self._queue = [Proposal(c, self._fidelity) for c in picks]
             if self._queue:
                 return
@@ -197,13 +232,17 @@ class NARS(Optimizer):
         for proposal, result in self.history:
             if not result.ok:
                 continue
-            value = self.score(result)
-            if self._fidelity is not None and result.curve and len(result.curve) >= self._fidelity:
-                value = float(result.curve[self._fidelity - 1])
+            value = self._target_value(result)
             if math.isfinite(value):
                 xs.append(proposal.candidate)
                 ys.append(value)
         return xs, np.asarray(ys, dtype=float)
+
+    def _target_value(self, result: Result) -> float:
+        """The value the predictor learns: the objective, or the curve at the early-stopping epoch."""
+        if self._fidelity is not None and result.curve and len(result.curve) >= self._fidelity:
+            return float(result.curve[self._fidelity - 1])
+        return self.score(result)
 
     def _fit(self) -> bool:
         xs, ys = self._training_set()
@@ -215,16 +254,74 @@ class NARS(Optimizer):
     def _candidates(self) -> list[Candidate]:
         return self.pool() + self._extra
 
+    def _fresh(self, cands: Sequence[Candidate], fidelity: int | None) -> list[Candidate]:
+        return [c for c in _unique(cands) if (c.key, fidelity) not in self._asked and c.key not in self.evaluated]
+
     def _rank(self, cands: Sequence[Candidate], k: int, fidelity: int | None | str = "stage1") -> list[Candidate]:
         """The ``k`` best-predicted candidates not yet asked at the relevant fidelity."""
         fid = self._fidelity if fidelity == "stage1" else fidelity
-        fresh = [c for c in _unique(cands) if (c.key, fid) not in self._asked and c.key not in self.evaluated]
+        fresh = self._fresh(cands, fid)
         if not fresh or k <= 0:
             return []
         if not self._fit():
             return self.random_feasible(k, exclude=set(self.evaluated))
         order = np.argsort(-self.predictor.predict(fresh), kind="stable")
         return [fresh[i] for i in order[:k]]
+
+    def _round_picks(self, k: int) -> list[Candidate]:
+        """One stage-1 round: the best-predicted pool members, ``local_fraction`` of them
+        from the single-parameter neighbourhoods of the best ``local_parents`` evaluated."""
+        n_local = round(self.local_fraction * k)
+        if n_local == 0 or self.local_parents == 0:
+            return self._rank(self._candidates(), k)
+        local = self._fresh(self._neighbourhood(), self._fidelity)
+        pool = self._fresh(self._candidates(), self._fidelity)
+        if not pool and not local:
+            return []
+        if not self._fit():
+            return self.random_feasible(k, exclude=set(self.evaluated))
+        scores = self.predictor.predict(local + pool)
+        if self.local_pick == "random" or (self.local_pick == "auto" and not self.predictor_trusted()):
+            local_order = self.rng.permutation(len(local))[:n_local]
+        else:
+            local_order = np.argsort(-scores[: len(local)], kind="stable")[:n_local]
+        picks = [local[i] for i in local_order]
+        taken = {c.key for c in picks}
+        for i in np.argsort(-scores, kind="stable"):
+            if len(picks) == k:
+                break
+            cand = (local + pool)[i]
+            if cand.key not in taken:
+                taken.add(cand.key)
+                picks.append(cand)
+        everything = local + pool
+        by_key = {c.key: float(v) for c, v in zip(everything, scores)}
+        self._predicted.update({c.key: by_key[c.key] for c in picks})
+        return picks
+
+    def online_tau(self) -> float | None:
+        """Kendall tau between the predictions made when stage-1 picks were chosen and the
+        values they then got (None before ``trust_min_points`` of them are known)."""
+        if len(self._checks) < self.trust_min_points:
+            return None
+        from scipy.stats import kendalltau
+
+        pred, actual = zip(*self._checks)
+        tau = kendalltau(pred, actual).statistic
+        return float(tau) if np.isfinite(tau) else 0.0
+
+    def predictor_trusted(self) -> bool:
+        """Whether the predictor has ranked its own picks well enough to choose local moves."""
+        tau = self.online_tau()
+        return tau is None or tau >= self.trust_tau
+
+    def _neighbourhood(self) -> list[Candidate]:
+        """Feasible single-parameter changes of the best evaluated candidates."""
+        xs, ys = self._training_set()
+        parents = [xs[i] for i in np.argsort(-ys, kind="stable")[: self.local_parents]]
+        cands = [n for parent in parents for n in self.space.neighbours(parent, self.rng)]
+        mask = self.feasible(cands) if cands else np.zeros(0, bool)
+        return [c for c, ok in zip(cands, mask) if ok]
 
     def _choose_fidelity(self) -> None:
         """Early stopping: the first epoch whose accuracies rank like the final ones."""
@@ -333,6 +430,7 @@ class NARS(Optimizer):
     def report(self) -> dict[str, Any]:
         return {
             "early_stopping_epoch": self._fidelity,
+            "online_tau": self.online_tau(),
             "kendall_tau_by_epoch": self._tau_by_epoch,
             "family": self._family_picks,
             "pool_size": len(self._pool or []),

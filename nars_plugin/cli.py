@@ -218,7 +218,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
     )
     print(markdown(summary))
-    print(f"results: {args.out}/summary.json, {args.out}/summary.md, {args.out}/regret.png")
+    print(f"results: {args.out}/summary.json, summary.md, details.json, regret.png")
     return 0
 
 

@@ -4,8 +4,10 @@ Each run is an ordinary resumable :class:`~nars_plugin.study.Study` with its jou
 ``OUT/runs/<label>/seed<k>/``, so an interrupted comparison picks up where it stopped. Runs go
 to worker processes (one torch thread each); results do not depend on the number of workers.
 
-Outputs: ``summary.json`` (optimizer -> budget -> mean/std/p_top, plus run times),
-``summary.md`` (the table, with published reference rows where they apply) and ``regret.png``.
+Outputs: ``summary.json`` (optimizer -> budget, as a string -> ``{"mean", "std", "p_top"}``),
+``details.json`` (configuration, optimum, top-0.1% threshold, run times, mean best-so-far
+curves, reference rows), ``summary.md`` (the table, with published reference rows where they
+apply, clearly marked as not our runs) and ``regret.png``.
 
 Optimizer specs: ``NAME``, or ``LABEL=NAME(key=value;key=value)`` for a variant, e.g.
 ``nars-std=nars(fixed_recipe=training=standard)``.
@@ -158,7 +160,10 @@ def compare(
     reference: str | None = "auto",
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Run the comparison and write ``summary.json``, ``summary.md`` and ``regret.png`` into ``out``."""
+    """Run the comparison and write ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png``.
+
+    Returns the summary: ``results`` (what ``summary.json`` holds) plus the details.
+    """
     from .plugins import get_registry
 
     if seeds < 1 or budget < 1:
@@ -197,7 +202,9 @@ def compare(
         "budget": budget,
         "constraints": list(constraints),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary["results"], indent=2) + "\n")
+    details = {k: v for k, v in summary.items() if k != "results"}
+    (out / "details.json").write_text(json.dumps(details, indent=2, sort_keys=True) + "\n")
     (out / "summary.md").write_text(markdown(summary))
     plot_regret(summary, out / "regret.png")
     return summary

@@ -62,6 +62,8 @@ class NARS(Optimizer):
             picks with a Kendall tau of at least ``trust_tau`` (see :meth:`online_tau`), random
             otherwise, so a misled predictor cannot stall the refinement.
         trust_tau, trust_min_points: the threshold of ``"auto"`` and the picks it needs first.
+        untrusted_local_fraction: the share of a round taken from the neighbourhoods while the
+            predictor is not trusted (the pool ranking is only as good as the predictor).
         early_stop_tau: Kendall-tau threshold of the early-stopping rule (None: off).
         population: p, best stage-1 pairs seeding stage 2.
         random_members: q, random feasible pairs added to the population.
@@ -87,6 +89,7 @@ class NARS(Optimizer):
         local_pick: str = "auto",
         trust_tau: float = 0.3,
         trust_min_points: int = 10,
+        untrusted_local_fraction: float = 0.8,
         early_stop_tau: float | None = 0.92,
         population: int = 20,
         random_members: int = 20,
@@ -102,6 +105,7 @@ class NARS(Optimizer):
             raise ConfigError("NARS needs batch >= 1, pool_size >= 1 and 0 <= final_fraction < 1")
         self.pool_size = int(pool_size)
         queries = self.budget.queries if self.budget and self.budget.queries else 100
+        self.planned_queries = int(queries)
         self.init_batch = int(init_batch) if init_batch else int(min(32, max(8, queries // 10)))
         self.batch = int(batch)
         self.final_fraction = float(final_fraction)
@@ -112,6 +116,7 @@ class NARS(Optimizer):
             raise ConfigError(f"unknown local_pick {local_pick!r}", "use 'auto', 'predicted' or 'random'")
         self.local_pick = local_pick
         self.trust_tau, self.trust_min_points = float(trust_tau), int(trust_min_points)
+        self.untrusted_local_fraction = float(untrusted_local_fraction)
         self._predicted: dict[str, float] = {}
         self._checks: list[tuple[float, float]] = []
         self.early_stop_tau = None if early_stop_tau in (None, "none", "off") else float(early_stop_tau)
@@ -137,6 +142,9 @@ class NARS(Optimizer):
     def settings(self) -> dict[str, Any]:
         return {
             **super().settings(),
+            # the rounds and the stage-2 share are laid out for this budget, so a journal
+            # resumes only under the same one
+            "planned_queries": self.planned_queries,
             "pool_size": self.pool_size,
             "init_batch": self.init_batch,
             "batch": self.batch,
@@ -146,6 +154,7 @@ class NARS(Optimizer):
             "local_pick": self.local_pick,
             "trust_tau": self.trust_tau,
             "trust_min_points": self.trust_min_points,
+            "untrusted_local_fraction": self.untrusted_local_fraction,
             "early_stop_tau": self.early_stop_tau,
             "population": self.population,
             "random_members": self.random_members,
@@ -281,7 +290,10 @@ class NARS(Optimizer):
         if not self._fit():
             return self.random_feasible(k, exclude=set(self.evaluated))
         scores = self.predictor.predict(local + pool)
-        if self.local_pick == "random" or (self.local_pick == "auto" and not self.predictor_trusted()):
+        distrust = self.local_pick == "auto" and not self.predictor_trusted()
+        if distrust:
+            n_local = max(n_local, round(self.untrusted_local_fraction * k))
+        if self.local_pick == "random" or distrust:
             local_order = self.rng.permutation(len(local))[:n_local]
         else:
             local_order = np.argsort(-scores[: len(local)], kind="stable")[:n_local]

@@ -88,3 +88,13 @@ def nars_register_optimizers(registry: Registry) -> None:
     registry.add_optimizer(
         "bananas", Bananas, "BANANAS: neural-ensemble predictor, mutants of the best, Thompson sampling"
     )
+
+
+@hookimpl
+def nars_register_predictors(registry: Registry) -> None:
+    """The FBNetV3 predictor (pretrained encoder, Huber-fitted ensemble)."""
+    from .predictor import NARSPredictor
+
+    registry.add_predictor(
+        "nars", NARSPredictor, "FBNetV3 predictor: encoder pretrained on free statistics + recipe-aware accuracy head"
+    )

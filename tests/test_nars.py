@@ -313,3 +313,10 @@ def test_nars_on_nb201_cifar10(c10_csv):
     result = Study(bench, opt, budget, progress=False).run()
     best = result.best_result.objective(bench.objective)
     assert best >= 94.0, f"NARS found {best} in 50 queries (the top 1% of the table starts near 93.9)"
+
+
+def test_predictor_is_registered():
+    from nars_plugin.plugins import get_registry
+
+    entry = get_registry().get("predictor", "nars")
+    assert entry.factory is NARSPredictor and "pretrained" in entry.description

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -28,9 +29,11 @@ PACKAGE = REPO_ROOT / "tests" / "plugin_pkg"
 def plugin_site(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
     build = tmp_path_factory.mktemp("build")
+    source = build / "src"
+    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))  # keep the repo clean
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
     proc = subprocess.run(
-        [*cmd, "--target", str(site), str(PACKAGE)],
+        [*cmd, "--target", str(site), str(source)],
         capture_output=True,
         text=True,
         env={**os.environ, "TMPDIR": str(build)},

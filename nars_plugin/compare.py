@@ -299,11 +299,18 @@ def _at(curve: list[float], n: int) -> float:
     return float(curve[min(n, len(curve)) - 1])
 
 
+def _title(summary: dict[str, Any]) -> str:
+    """The benchmark's name with its options, e.g. ``nb201-analog (target=analog_1d)``."""
+    options = (summary.get("config") or {}).get("bench_options") or {}
+    extra = ", ".join(f"{k}={v}" for k, v in options.items())
+    return f"{summary['benchmark']} ({extra})" if extra else str(summary["benchmark"])
+
+
 def markdown(summary: dict[str, Any]) -> str:
     """The comparison table in Markdown."""
     budgets = list(next(iter(summary["results"].values())).keys())
     lines = [
-        f"# {summary['benchmark']}: best {summary['metric']} found (mean ± std over {summary['seeds']} seeds)",
+        f"# {_title(summary)}: best {summary['metric']} found (mean ± std over {summary['seeds']} seeds)",
         "",
         f"Optimum {summary['optimum']:.4f}; top-0.1% threshold {summary['top_0.1%_threshold']:.4f} "
         "(p_top: share of seeds whose best is in the top 0.1%).",
@@ -341,7 +348,7 @@ def plot_regret(summary: dict[str, Any], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("queries")
     ax.set_ylabel(f"regret of {summary['metric']} (optimum − best found)")
-    ax.set_title(f"{summary['benchmark']} — mean over {summary['seeds']} seeds", fontsize=9)
+    ax.set_title(f"{_title(summary)} — mean over {summary['seeds']} seeds", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -397,6 +397,12 @@ class NARS(Optimizer):
         xs, ys = self._training_set()
         ranked = [xs[i] for i in np.argsort(-ys, kind="stable")]
         seeds = feasible(_unique(ranked))[: self.population]
+        # the best-predicted feasible pool members join too, so the result is never worse
+        # (by the predictor) than ranking the pool
+        pool = feasible(self._candidates())
+        if pool:
+            pool_scores = self.predictor.predict(pool)
+            seeds += [pool[i] for i in np.argsort(-pool_scores, kind="stable")[: self.population]]
         randoms = self._random_feasible_under(constraints, self.random_members, {c.key for c in seeds})
         pop = _unique(seeds + randoms)
         if not pop:
@@ -439,12 +445,16 @@ class NARS(Optimizer):
                 break
         return found[:n]
 
+    def _measured(self, cand: dict[str, Any]) -> float | None:
+        """The real objective of a family pick once it has been evaluated."""
+        return self.evaluated.get(Candidate.from_dict(cand).key)
+
     def report(self) -> dict[str, Any]:
         return {
             "early_stopping_epoch": self._fidelity,
             "online_tau": self.online_tau(),
             "kendall_tau_by_epoch": self._tau_by_epoch,
-            "family": self._family_picks,
+            "family": [{**f, "measured": self._measured(f["candidate"])} for f in self._family_picks],
             "pool_size": len(self._pool or []),
         }
 

@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 
 BUDGET = 40
+# a small predictor keeps the NARS runs to seconds; the test is about the journal, not search quality
+EXTRA = {"nars": ["-O", 'predictor={"n_models": 2, "head_steps": 40, "finetune_steps": 40, "pretrain_epochs": 5}']}
 
 
 def _cmd(table: Path, out: Path, optimizer: str) -> list[str]:
     return [
         sys.executable, "-m", "nars_plugin.cli", "search", "--benchmark", f"csv:{table}", "--optimizer", optimizer,
-        "--budget", str(BUDGET), "--seed", "3", "--out", str(out), "--no-progress",
+        "--budget", str(BUDGET), "--seed", "3", "--out", str(out), "--no-progress", *EXTRA.get(optimizer, []),
     ]  # fmt: skip
 
 
@@ -46,11 +48,11 @@ def _tiny_table(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("optimizer", ["rs", "rea"])
+@pytest.mark.parametrize("optimizer", ["rs", "rea", "nars"])
 def test_sigkill_at_several_points_then_resume(tmp_path: Path, optimizer: str) -> None:
     table = _tiny_table(tmp_path)
     reference = tmp_path / "reference"
-    subprocess.run(_cmd(table, reference, optimizer), check=True, capture_output=True, timeout=120)
+    subprocess.run(_cmd(table, reference, optimizer), check=True, capture_output=True, timeout=300)
     expected = json.loads((reference / "summary.json").read_text())["best"]
 
     out = tmp_path / "killed"
@@ -68,7 +70,7 @@ def test_sigkill_at_several_points_then_resume(tmp_path: Path, optimizer: str) -
             kill_points.append(len(_eval_lines(out)))
         proc.wait()
     assert kill_points, "the search finished before any kill; the test did not exercise resume"
-    done = subprocess.run(_cmd(table, out, optimizer), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(_cmd(table, out, optimizer), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     records = _eval_lines(out)
     keys = [json.dumps(r["candidate"], sort_keys=True) for r in records]

@@ -70,7 +70,7 @@ class NARS(Optimizer):
         generations: most stage-2 generations.
         patience: generations without an improvement above ``epsilon`` before stopping.
         epsilon: improvement threshold of stage 2 (in objective units).
-        family: ``;``-separated extra constraints, one stage-2 run (and pick) each.
+        family: ``;``-separated extra constraints, one stage-2 run (and pick) each, tightest first.
         predictor: keyword settings of :class:`NARSPredictor` (e.g. ``{"n_models": 5}``).
     """
 
@@ -358,29 +358,32 @@ class NARS(Optimizer):
     # -- stage 2 ------------------------------------------------------------ #
 
     def _stage2_picks(self) -> list[Candidate]:
-        """Run the evolutionary search once per family member; return unevaluated picks."""
+        """Run the evolutionary search once per family member; return the unevaluated picks.
+
+        Each member's model is the best-predicted candidate of its final population (two
+        members may share one); up to ``n_picks / len(family)`` of the best not yet evaluated
+        candidates of each population are then evaluated.
+        """
         if not self._fit():
             return []
         families = self.family or [[]]
         per_family = max(1, self.n_picks // len(families))
         picks: list[Candidate] = []
-        taken = set(self.evaluated) | {c.key for c in picks}
+        taken = set(self.evaluated)
         for extra in families:
             population, scores = self.evolve(extra)
             self._extra += population
-            chosen = 0
-            for cand, score in zip(population, scores):
-                if chosen == per_family:
-                    break
-                if cand.key in taken:
-                    continue
-                taken.add(cand.key)
-                picks.append(cand)
-                chosen += 1
-                if chosen == 1:
-                    self._family_picks.append(
-                        {"constraints": [str(c) for c in extra], "candidate": cand.to_dict(), "predicted": float(score)}
-                    )
+            if population:
+                self._family_picks.append(
+                    {
+                        "constraints": [str(c) for c in extra],
+                        "candidate": population[0].to_dict(),
+                        "predicted": float(scores[0]),
+                    }
+                )
+            fresh = [c for c in population if c.key not in taken][:per_family]
+            taken.update(c.key for c in fresh)
+            picks += fresh
         return picks
 
     def evolve(self, extra_constraints: Sequence[Constraint] = ()) -> tuple[list[Candidate], np.ndarray]:
@@ -397,12 +400,9 @@ class NARS(Optimizer):
         xs, ys = self._training_set()
         ranked = [xs[i] for i in np.argsort(-ys, kind="stable")]
         seeds = feasible(_unique(ranked))[: self.population]
-        # the best-predicted feasible pool members join too, so the result is never worse
-        # (by the predictor) than ranking the pool
-        pool = feasible(self._candidates())
-        if pool:
-            pool_scores = self.predictor.predict(pool)
-            seeds += [pool[i] for i in np.argsort(-pool_scores, kind="stable")[: self.population]]
+        # the populations of earlier family runs join where feasible, so with family constraints
+        # given from tightest to loosest, a looser budget never gets a worse predicted pick
+        seeds += feasible(_unique(self._extra))[: self.population]
         randoms = self._random_feasible_under(constraints, self.random_members, {c.key for c in seeds})
         pop = _unique(seeds + randoms)
         if not pop:

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Reproduces the NARS results under benchmarks/results/ (issue 3). About 40 minutes on 2 cores.
+# Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   parts: c10 analog predictor ablation timing
+# Benchmark tables are read from $NARS_DATA_DIR (default ../shared/data); nothing is copied here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${NARS_DATA_DIR:-../shared/data}
+C10="csv:$DATA/nb201/cifar10_test_acc_200ep.csv"
+OUT=benchmarks/results
+PARTS=${*:-c10 analog predictor ablation timing}
+
+for part in $PARTS; do
+  case $part in
+    c10)  # NB201 CIFAR-10 200-epoch test accuracy, 20 seeds x 100 queries
+      nars compare -b "$C10" --optimizers nars,rea,rs,ls,bananas --seeds 20 --budget 100 \
+        --out $OUT/nb201-c10 --no-progress ;;
+    analog)  # joint architecture x training-method search for analog hardware after 1 day of drift
+      nars compare -b nb201-analog -B target=analog_1d --seeds 20 --budget 100 --out $OUT/nb201-analog-1d --no-progress \
+        --optimizers 'nars,rea,rs,ls,bananas,nars-arch-standard=nars(fixed_recipe=training=standard),nars-arch-told-best=nars(fixed_recipe=training=analog)' ;;
+    predictor)  # Kendall tau / Spearman / top-5% precision with and without pretraining
+      nars predictor-eval -b "$C10" --sizes 8,16,32,64,128,256 --seeds 5 --out $OUT/predictor-c10 --no-progress
+      nars predictor-eval -b nb201-analog -B target=analog_1d --sizes 8,16,32,64,128,256 --seeds 5 \
+        --out $OUT/predictor-analog-1d --no-progress ;;
+    ablation)  # the defaults of the settings the paper leaves open, 10 seeds each
+      variants='nars,batch10=nars(batch=10;init_batch=20),no-local=nars(local_fraction=0),always-predicted=nars(local_pick=predicted),zscore-target=nars(predictor={"target": "standard"})'
+      nars compare -b "$C10" --optimizers "$variants" --seeds 10 --budget 100 --out $OUT/ablation-c10 --no-progress
+      nars compare -b nb201-analog -B target=analog_1d --optimizers "$variants" --seeds 10 --budget 100 \
+        --out $OUT/ablation-analog-1d --no-progress ;;
+    timing)  # wall time of one 100-query search, NARS against REA, same process, all cores
+      python benchmarks/timing.py --benchmark "$C10" --out $OUT/timing ;;
+    *) echo "unknown part $part (c10 analog predictor ablation timing)" >&2; exit 2 ;;
+  esac
+done

@@ -289,7 +289,8 @@ class NARS(Optimizer):
             return []
         if not self._fit():
             return self.random_feasible(k, exclude=set(self.evaluated))
-        scores = self.predictor.predict(local + pool)
+        everything = local + pool
+        scores = self.predictor.predict(everything)
         distrust = self.local_pick == "auto" and not self.predictor_trusted()
         if distrust:
             n_local = max(n_local, round(self.untrusted_local_fraction * k))
@@ -302,11 +303,10 @@ class NARS(Optimizer):
         for i in np.argsort(-scores, kind="stable"):
             if len(picks) == k:
                 break
-            cand = (local + pool)[i]
+            cand = everything[i]
             if cand.key not in taken:
                 taken.add(cand.key)
                 picks.append(cand)
-        everything = local + pool
         by_key = {c.key: float(v) for c, v in zip(everything, scores)}
         self._predicted.update({c.key: by_key[c.key] for c in picks})
         return picks

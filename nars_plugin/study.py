@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import JournalError
+from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
+from .isolation import TimedEvaluator, call_evaluator
 from .optimizers.base import Budget, Optimizer, Proposal
 from .space import Candidate
 
@@ -231,6 +232,9 @@ class Study:
         out_dir: folder for journal and results; None keeps everything in memory.
         config: extra identity for the journal header (e.g. CLI options).
         progress: show a progress bar (None: only on a terminal).
+        eval_timeout: seconds one evaluation may take; evaluations then run in a worker process
+            that is killed past the limit, and the candidate is recorded as failed. None (default)
+            evaluates in this process with no limit (the fast path for tabular benchmarks).
     """
 
     def __init__(
@@ -241,7 +245,12 @@ class Study:
         out_dir: str | os.PathLike[str] | None = None,
         config: Mapping[str, Any] | None = None,
         progress: bool | None = None,
+        eval_timeout: float | None = None,
     ) -> None:
+        if eval_timeout is not None and not (isinstance(eval_timeout, (int, float)) and 0 < eval_timeout < math.inf):
+            raise ConfigError(f"eval_timeout must be a positive number of seconds, got {eval_timeout!r}", "e.g. 600")
+        self.eval_timeout = eval_timeout
+        self._timed: TimedEvaluator | None = None
         self.evaluator = evaluator
         self.optimizer = optimizer
         self.budget = budget
@@ -263,14 +272,16 @@ class Study:
         }
 
     def _evaluate(self, proposal: Proposal) -> Result:
-        try:
-            result = self.evaluator.evaluate(proposal.candidate, proposal.fidelity)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
-            return Result.failed(f"{type(exc).__name__}: {exc}")
+        if self.eval_timeout is not None:
+            if self._timed is None:
+                self._timed = TimedEvaluator(self.evaluator, self.eval_timeout)
+            result = self._timed.evaluate(proposal.candidate, proposal.fidelity)
+        else:
+            result = call_evaluator(self.evaluator, proposal.candidate, proposal.fidelity)
         if result.ok and not math.isfinite(result.objective(self.evaluator.objective)):
-            return Result.failed(f"objective {self.evaluator.objective!r} is missing or not finite", cost=result.cost)
+            value = result.metrics.get(self.evaluator.objective)
+            what = "missing" if value is None else f"not finite ({value})"
+            return Result.failed(f"objective {self.evaluator.objective!r} is {what}", cost=result.cost)
         return result
 
     def run(self) -> StudyResult:
@@ -291,6 +302,9 @@ class Study:
         try:
             result = self._loop(journal, pending)
         finally:
+            if self._timed is not None:
+                self._timed.close()
+                self._timed = None
             if journal is not None:
                 journal.close()
             if lock is not None:

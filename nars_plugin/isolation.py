@@ -1,0 +1,138 @@
+"""Calling an evaluator safely: exceptions, time limits, crashed workers and an audit log.
+
+:func:`call_evaluator` is the one place where a study calls ``evaluator.evaluate``. It turns an
+exception into a failed :class:`~nars_plugin.evaluation.Result` that records the reason, so a bad
+candidate never ends a search.
+
+A Python call that hangs cannot be interrupted from inside its own process, so a time limit needs
+another process: :class:`TimedEvaluator` keeps one worker process per study, sends it one candidate
+at a time and waits at most ``timeout`` seconds for the answer. A worker that runs past the limit
+(or dies, e.g. killed for memory) is killed, the evaluation is recorded as failed with the reason,
+and the next evaluation starts a fresh worker. The worker is forked where the platform can fork, so
+it inherits the evaluator as it is (no pickling, start-up in milliseconds); elsewhere it is spawned
+and the evaluator must be picklable.
+
+Audit log: when the environment variable ``NARS_EVALUATION_LOG`` names a file, every evaluation that
+actually ran appends one JSON line to it (candidate key, fidelity, status, process id), written by
+the process that ran it as soon as the evaluator returned. The reliability harness
+(``benchmarks/reliability``) counts these lines to prove that a killed and resumed search never
+evaluates a candidate twice, independently of what the journal says.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from typing import Any
+
+from .evaluation import Evaluator, Result
+from .space import Candidate
+
+#: Environment variable naming the audit log of real evaluations (unset: no log).
+EVALUATION_LOG_ENV = "NARS_EVALUATION_LOG"
+
+
+def _log_evaluation(cand: Candidate, fidelity: int | None, result: Result) -> None:
+    path = os.environ.get(EVALUATION_LOG_ENV)
+    if not path:
+        return
+    line = json.dumps({"key": cand.key, "fidelity": fidelity, "status": result.status, "pid": os.getpid()})
+    with open(path, "a", encoding="utf-8") as fh:  # O_APPEND: lines of concurrent writers do not interleave
+        fh.write(line + "\n")
+
+
+def call_evaluator(evaluator: Evaluator, cand: Candidate, fidelity: int | None) -> Result:
+    """``evaluator.evaluate(cand, fidelity)``; an exception becomes a failed result naming it."""
+    try:
+        result = evaluator.evaluate(cand, fidelity)
+        if not isinstance(result, Result):
+            result = Result.failed(f"the evaluator returned {type(result).__name__}, not a Result")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
+        result = Result.failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    _log_evaluation(cand, fidelity, result)
+    return result
+
+
+def _serve(evaluator: Evaluator, conn: Any) -> None:
+    """Worker loop: evaluate what arrives until the pipe closes or ``None`` arrives."""
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        cand_data, fidelity = message
+        result = call_evaluator(evaluator, Candidate.from_dict(cand_data), fidelity)
+        conn.send(result.to_dict())
+
+
+class TimedEvaluator:
+    """Evaluates in a worker process and gives up after ``timeout`` seconds.
+
+    Args:
+        evaluator: the evaluator to run in the worker.
+        timeout: seconds one evaluation may take; the worker is killed when it runs longer.
+    """
+
+    def __init__(self, evaluator: Evaluator, timeout: float) -> None:
+        self.evaluator = evaluator
+        self.timeout = float(timeout)
+        methods = multiprocessing.get_all_start_methods()
+        self._context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self._proc: Any = None
+        self._conn: Any = None
+        self.restarts = 0  # workers replaced after a time-out or a crash
+
+    def _start(self) -> None:
+        parent, child = self._context.Pipe()
+        proc = self._context.Process(target=_serve, args=(self.evaluator, child), daemon=True)
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+
+    def _stop(self, kill: bool) -> None:
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if proc is None:
+            return
+        if kill:
+            proc.kill()
+        else:
+            try:
+                conn.send(None)
+            except OSError:
+                proc.kill()
+        proc.join(timeout=None if kill else 5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        conn.close()
+
+    def evaluate(self, cand: Candidate, fidelity: int | None = None) -> Result:
+        """Evaluate in the worker; a time-out or a dead worker gives a failed result with the reason."""
+        if self._proc is None:
+            self._start()
+        try:
+            self._conn.send((cand.to_dict(), fidelity))
+            if not self._conn.poll(self.timeout):
+                self._stop(kill=True)
+                self.restarts += 1
+                return Result.failed(f"timed out: no result after {self.timeout:g} s (evaluation stopped)")
+            return Result.from_dict(self._conn.recv())
+        except (EOFError, OSError):
+            proc = self._proc
+            self._stop(kill=True)
+            self.restarts += 1
+            code = proc.exitcode if proc is not None else None
+            return Result.failed(f"the evaluation process died (exit code {code})")
+        except BaseException:  # e.g. KeyboardInterrupt while waiting: leave no worker behind
+            self._stop(kill=True)
+            raise
+
+    def close(self) -> None:
+        """Stop the worker (it finishes nothing: close only between evaluations)."""
+        self._stop(kill=False)

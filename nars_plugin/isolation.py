@@ -16,7 +16,9 @@ Audit log: when the environment variable ``NARS_EVALUATION_LOG`` names a file, e
 actually ran appends one JSON line to it (candidate key, fidelity, status, process id), written by
 the process that ran it as soon as the evaluator returned. The reliability harness
 (``benchmarks/reliability``) counts these lines to prove that a killed and resumed search never
-evaluates a candidate twice, independently of what the journal says.
+evaluates a candidate twice, independently of what the journal says. The harness also sets
+``NARS_EVALUATION_DELAY`` (seconds) to make each evaluation take that long, as a training run would,
+so that its kills land inside evaluations and at every evaluation count.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import time
 from typing import Any
 
 from .evaluation import Evaluator, Result
@@ -31,6 +36,8 @@ from .space import Candidate
 
 #: Environment variable naming the audit log of real evaluations (unset: no log).
 EVALUATION_LOG_ENV = "NARS_EVALUATION_LOG"
+#: Environment variable: seconds every evaluation sleeps first (crash tests; unset: none).
+EVALUATION_DELAY_ENV = "NARS_EVALUATION_DELAY"
 
 
 def _log_evaluation(cand: Candidate, fidelity: int | None, result: Result) -> None:
@@ -44,6 +51,9 @@ def _log_evaluation(cand: Candidate, fidelity: int | None, result: Result) -> No
 
 def call_evaluator(evaluator: Evaluator, cand: Candidate, fidelity: int | None) -> Result:
     """``evaluator.evaluate(cand, fidelity)``; an exception becomes a failed result naming it."""
+    delay = os.environ.get(EVALUATION_DELAY_ENV)
+    if delay:
+        time.sleep(float(delay))
     try:
         result = evaluator.evaluate(cand, fidelity)
         if not isinstance(result, Result):
@@ -56,8 +66,27 @@ def call_evaluator(evaluator: Evaluator, cand: Candidate, fidelity: int | None) 
     return result
 
 
-def _serve(evaluator: Evaluator, conn: Any) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this worker when the study's process dies (even by SIGKILL).
+
+    Without it, a worker orphaned mid-evaluation would finish that evaluation while the resumed
+    study runs it again (a training run twice on the same GPU).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the pipe check below remains
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _serve(evaluator: Evaluator, conn: Any, parent_pid: int) -> None:
     """Worker loop: evaluate what arrives until the pipe closes or ``None`` arrives."""
+    _die_with_parent(parent_pid)
     while True:
         try:
             message = conn.recv()
@@ -89,7 +118,7 @@ class TimedEvaluator:
 
     def _start(self) -> None:
         parent, child = self._context.Pipe()
-        proc = self._context.Process(target=_serve, args=(self.evaluator, child), daemon=True)
+        proc = self._context.Process(target=_serve, args=(self.evaluator, child, os.getpid()), daemon=True)
         proc.start()
         child.close()
         self._proc, self._conn = proc, parent

@@ -18,6 +18,7 @@ keeps a second process off the same folder.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -34,6 +35,7 @@ from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
 from .isolation import TimedEvaluator, call_evaluator
 from .optimizers.base import Budget, Optimizer, Proposal
+from .safe_files import atomic_write, refuse_link
 from .space import Candidate
 
 JOURNAL_VERSION = 1
@@ -62,6 +64,7 @@ class Journal:
         last line (a crash mid-write) is dropped with a warning.
         """
         records: list[dict[str, Any]] = []
+        refuse_link(self.path)
         if self.path.exists() and self.path.stat().st_size > 0:
             records = self._read_existing(header)
         else:
@@ -169,6 +172,7 @@ class FolderLock:
             import fcntl
         except ImportError:  # pragma: no cover - non-POSIX
             return
+        refuse_link(self.path)
         self._fh = open(self.path, "a+")  # noqa: SIM115 - held for the study's lifetime
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -428,14 +432,12 @@ class Study:
     def write_outputs(self, result: StudyResult) -> None:
         """Write ``summary.json`` and ``trajectory.csv`` atomically into the output folder."""
         assert self.out_dir is not None
-        _atomic_write(self.out_dir / SUMMARY_NAME, json.dumps(self.summary(result), indent=2, sort_keys=True))
-        rows = [p.__dict__ for p in result.trajectory]
-        tmp = self.out_dir / (TRAJECTORY_NAME + ".tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(TrajectoryPoint.__dataclass_fields__))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.out_dir / TRAJECTORY_NAME)
+        atomic_write(self.out_dir / SUMMARY_NAME, json.dumps(self.summary(result), indent=2, sort_keys=True) + "\n")
+        table = io.StringIO(newline="")
+        writer = csv.DictWriter(table, fieldnames=list(TrajectoryPoint.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(p.__dict__ for p in result.trajectory)
+        atomic_write(self.out_dir / TRAJECTORY_NAME, table.getvalue())
 
 
 def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Any:
@@ -449,12 +451,6 @@ def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Any:
     unit = "eval" if budget.queries is not None else "s"
     desc = "search" if not replay else f"search (replaying {replay})"
     return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=None if enabled is None else False)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _jsonable(obj: Any) -> Any:

@@ -151,7 +151,7 @@ class Registry:
         except (TypeError, ValueError) as exc:  # e.g. int("abc") for population=abc
             raise ConfigError(
                 f"bad setting for optimizer {name!r}: {type(exc).__name__}: {exc}",
-                "check the names and values of the --opt settings (see the optimizer's documentation)",
+                "check the setting names and values (--opt KEY=VALUE for search, NAME(key=value) in --optimizers)",
             ) from None
 
 

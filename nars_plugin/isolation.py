@@ -29,9 +29,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from .evaluation import Evaluator, Result
+from .safe_files import atomic_write
 from .space import Candidate
 
 #: Environment variable naming the audit log of real evaluations (unset: no log).
@@ -49,8 +53,30 @@ def _log_evaluation(cand: Candidate, fidelity: int | None, result: Result) -> No
         fh.write(line + "\n")
 
 
-def call_evaluator(evaluator: Evaluator, cand: Candidate, fidelity: int | None) -> Result:
-    """``evaluator.evaluate(cand, fidelity)``; an exception becomes a failed result naming it."""
+def save_pending(path: Path, token: str, cand: Candidate, fidelity: int | None, result: Result) -> None:
+    """Keep a finished result on disk until the study has journaled it (see :class:`TimedEvaluator`)."""
+    record = {"token": token, "key": cand.key, "fidelity": fidelity, "result": result.to_dict()}
+    atomic_write(path, json.dumps(record, allow_nan=True))
+
+
+def load_pending(path: Path, token: str, cand: Candidate, fidelity: int | None) -> Result | None:
+    """The result :func:`save_pending` kept for this evaluation (same token, candidate, fidelity), if any."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record["token"] == token and record["key"] == cand.key and record["fidelity"] == fidelity:
+            return Result.from_dict(record["result"])
+    except (OSError, ValueError, KeyError, TypeError):  # absent, or cut off by a crash: evaluate again
+        pass
+    return None
+
+
+def call_evaluator(
+    evaluator: Evaluator, cand: Candidate, fidelity: int | None, keep: Callable[[Result], None] | None = None
+) -> Result:
+    """``evaluator.evaluate(cand, fidelity)``; an exception becomes a failed result naming it.
+
+    ``keep`` (if given) receives the result as soon as it exists, before anything else happens.
+    """
     delay = os.environ.get(EVALUATION_DELAY_ENV)
     if delay:
         time.sleep(float(delay))
@@ -62,6 +88,8 @@ def call_evaluator(evaluator: Evaluator, cand: Candidate, fidelity: int | None) 
         raise
     except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
         result = Result.failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if keep is not None:
+        keep(result)
     _log_evaluation(cand, fidelity, result)
     return result
 
@@ -94,22 +122,31 @@ def _serve(evaluator: Evaluator, conn: Any, parent_pid: int) -> None:
             return
         if message is None:
             return
-        cand_data, fidelity = message
-        result = call_evaluator(evaluator, Candidate.from_dict(cand_data), fidelity)
+        cand_data, fidelity, pending, token = message
+        cand = Candidate.from_dict(cand_data)
+        keep = partial(save_pending, Path(pending), token, cand, fidelity) if pending is not None else None
+        result = call_evaluator(evaluator, cand, fidelity, keep)
         conn.send(result.to_dict())
 
 
 class TimedEvaluator:
     """Evaluates in a worker process and gives up after ``timeout`` seconds.
 
+    A result travels from the worker to the study before the study journals it; a study killed in
+    between would lose a finished evaluation (hours of training) and run it again. So with
+    ``pending`` set, the worker first saves each result there (:func:`save_pending`, durable), and a
+    resumed study takes it from there (:func:`load_pending`) instead of evaluating again.
+
     Args:
         evaluator: the evaluator to run in the worker.
         timeout: seconds one evaluation may take; the worker is killed when it runs longer.
+        pending: file where the worker keeps its latest result until it is journaled.
     """
 
-    def __init__(self, evaluator: Evaluator, timeout: float) -> None:
+    def __init__(self, evaluator: Evaluator, timeout: float, pending: Path | None = None) -> None:
         self.evaluator = evaluator
         self.timeout = float(timeout)
+        self.pending = pending
         methods = multiprocessing.get_all_start_methods()
         self._context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self._proc: Any = None
@@ -141,12 +178,17 @@ class TimedEvaluator:
             proc.join()
         conn.close()
 
-    def evaluate(self, cand: Candidate, fidelity: int | None = None) -> Result:
-        """Evaluate in the worker; a time-out or a dead worker gives a failed result with the reason."""
+    def evaluate(self, cand: Candidate, fidelity: int | None = None, token: str = "") -> Result:
+        """Evaluate in the worker; a time-out or a dead worker gives a failed result with the reason.
+
+        ``token`` identifies this evaluation in the ``pending`` file (the study passes its identity
+        and the number of evaluations journaled so far).
+        """
         if self._proc is None:
             self._start()
         try:
-            self._conn.send((cand.to_dict(), fidelity))
+            pending = str(self.pending) if self.pending is not None else None
+            self._conn.send((cand.to_dict(), fidelity, pending, token))
             if not self._conn.poll(self.timeout):
                 self._stop(kill=True)
                 self.restarts += 1

@@ -18,6 +18,7 @@ keeps a second process off the same folder.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -33,7 +34,7 @@ from typing import Any
 
 from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
-from .isolation import TimedEvaluator, call_evaluator
+from .isolation import TimedEvaluator, call_evaluator, load_pending
 from .optimizers.base import Budget, Optimizer, Proposal
 from .safe_files import atomic_write, refuse_link
 from .space import Candidate
@@ -42,6 +43,8 @@ JOURNAL_VERSION = 1
 JOURNAL_NAME = "journal.jsonl"
 SUMMARY_NAME = "summary.json"
 TRAJECTORY_NAME = "trajectory.csv"
+#: The evaluation worker's latest result, kept until journaled (only with a time limit).
+PENDING_NAME = ".pending-result.json"
 #: Stop when an optimizer proposes only already-evaluated candidates this many times in a row.
 MAX_REPEATED_PROPOSALS = 10_000
 
@@ -215,6 +218,7 @@ class StudyResult:
     total_cost: float = 0.0
     replayed: int = 0
     evaluated_now: int = 0
+    recovered: int = 0  # results a killed run's evaluation worker had finished but not journaled
 
     def best_after(self, queries: int) -> float:
         """The reported metric of the incumbent after ``queries`` evaluations (nan before any)."""
@@ -255,6 +259,7 @@ class Study:
             raise ConfigError(f"eval_timeout must be a positive number of seconds, got {eval_timeout!r}", "e.g. 600")
         self.eval_timeout = eval_timeout
         self._timed: TimedEvaluator | None = None
+        self._token_prefix: str | None = None
         self.evaluator = evaluator
         self.optimizer = optimizer
         self.budget = budget
@@ -275,18 +280,33 @@ class Study:
             **self.extra_config,
         }
 
-    def _evaluate(self, proposal: Proposal) -> Result:
+    def pending_token(self, journaled: int) -> str:
+        """Names the evaluation after ``journaled`` journal records of this configuration (pending file)."""
+        if self._token_prefix is None:
+            text = json.dumps(_jsonable(self.identity()), sort_keys=True)
+            self._token_prefix = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        return f"{self._token_prefix}:{journaled}"
+
+    def _evaluate(self, proposal: Proposal, journaled: int) -> tuple[Result, bool]:
+        """The result of a proposal, and whether it was recovered from a killed run's worker."""
+        recovered = False
         if self.eval_timeout is not None:
-            if self._timed is None:
-                self._timed = TimedEvaluator(self.evaluator, self.eval_timeout)
-            result = self._timed.evaluate(proposal.candidate, proposal.fidelity)
+            pending = self.out_dir / PENDING_NAME if self.out_dir is not None else None
+            token = self.pending_token(journaled)
+            saved = load_pending(pending, token, proposal.candidate, proposal.fidelity) if pending else None
+            if saved is not None:
+                result, recovered = saved, True
+            else:
+                if self._timed is None:
+                    self._timed = TimedEvaluator(self.evaluator, self.eval_timeout, pending)
+                result = self._timed.evaluate(proposal.candidate, proposal.fidelity, token)
         else:
             result = call_evaluator(self.evaluator, proposal.candidate, proposal.fidelity)
         if result.ok and not math.isfinite(result.objective(self.evaluator.objective)):
             value = result.metrics.get(self.evaluator.objective)
             what = "missing" if value is None else f"not finite ({value})"
-            return Result.failed(f"objective {self.evaluator.objective!r} is {what}", cost=result.cost)
-        return result
+            result = Result.failed(f"objective {self.evaluator.objective!r} is {what}", cost=result.cost)
+        return result, recovered
 
     def run(self) -> StudyResult:
         """Run (or resume) the study to the end of its budget."""
@@ -314,6 +334,7 @@ class Study:
             if lock is not None:
                 lock.release()
         if self.out_dir is not None:
+            (self.out_dir / PENDING_NAME).unlink(missing_ok=True)  # everything it could hold is journaled
             self.write_outputs(result)
         return result
 
@@ -353,8 +374,9 @@ class Study:
                     result = Result.from_dict(record["result"])
                     out.replayed += 1
                 else:
-                    result = self._evaluate(proposal)
-                    out.evaluated_now += 1
+                    result, recovered = self._evaluate(proposal, out.n_evaluations)
+                    out.recovered += recovered
+                    out.evaluated_now += not recovered
                     if journal is not None:
                         journal.append(
                             {
@@ -424,6 +446,7 @@ class Study:
                 "failed": sum(p.status != "ok" for p in result.trajectory),
                 "replayed_from_journal": result.replayed,
                 "evaluated_in_this_run": result.evaluated_now,
+                "recovered_from_killed_worker": result.recovered,
                 "optimizer_report": self.optimizer.report(),
                 "trajectory": [p.__dict__ for p in result.trajectory],
             }

@@ -210,3 +210,44 @@ def test_bad_eval_timeout_is_refused(tiny_bench, value):
     opt = get_registry().create_optimizer("rs", tiny_bench.space, objective="acc")
     with pytest.raises(ConfigError, match="eval_timeout"):
         Study(tiny_bench, opt, Budget(queries=3), eval_timeout=value)
+
+
+def test_a_result_finished_by_a_killed_runs_worker_is_not_evaluated_again(tiny_bench, tmp_path, monkeypatch):
+    """The worker keeps its result on disk until it is journaled; a resumed study takes it from there."""
+    from nars_plugin.isolation import save_pending
+    from nars_plugin.study import PENDING_NAME
+
+    log = tmp_path / "evaluations.log"  # evaluations run in the worker: count them there
+    monkeypatch.setenv(EVALUATION_LOG_ENV, str(log))
+
+    def evaluations() -> int:
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    def study(out, budget) -> Study:
+        opt = get_registry().create_optimizer("rea", tiny_bench.space, objective="acc", seed=4, population=3)
+        return Study(tiny_bench, opt, Budget(queries=budget), out, progress=False, eval_timeout=30)
+
+    reference = tmp_path / "reference"
+    study(reference, 8).run()
+    out = tmp_path / "run"
+    study(out, 7).run()  # the killed run had journaled 7 evaluations ...
+    eighth = eval_records(reference)[7]  # ... and its worker had finished the eighth
+    cand = Candidate.from_dict(eighth["candidate"])
+    resumed = study(out, 8)
+    save_pending(out / PENDING_NAME, resumed.pending_token(7), cand, None, Result.from_dict(eighth["result"]))
+    before = evaluations()
+    result = resumed.run()
+    assert evaluations() == before and result.recovered == 1 and result.replayed == 7
+    strip = [{k: v for k, v in r.items() if k != "time"} for r in eval_records(out)]
+    assert strip == [{k: v for k, v in r.items() if k != "time"} for r in eval_records(reference)]
+    assert not (out / PENDING_NAME).exists()
+
+    # a pending result of another position (or configuration) is ignored, not mixed in
+    other = tmp_path / "other"
+    study(other, 7).run()
+    stale = study(other, 8)
+    save_pending(other / PENDING_NAME, stale.pending_token(6), cand, None, Result(metrics={"acc": 1e9}))
+    before = evaluations()
+    result = stale.run()
+    assert evaluations() == before + 1 and result.recovered == 0
+    assert max(r["result"]["metrics"].get("acc", 0) for r in eval_records(other)) < 1e9

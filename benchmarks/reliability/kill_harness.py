@@ -322,6 +322,7 @@ def run_scenario(scenario: Scenario, workdir: Path, seed: int = 0) -> ScenarioRe
     rng = np.random.default_rng(seed)
     report.same_summary = True
     report.final_returncode = 0
+    idle = 0  # episodes in a row whose runs all finished before their kill
     while report.kills_tried < scenario.kills:
         episode = report.episodes = report.episodes + 1
         out, log = folder / f"killed-{episode}", folder / f"killed-{episode}-evaluations.log"
@@ -333,8 +334,9 @@ def run_scenario(scenario: Scenario, workdir: Path, seed: int = 0) -> ScenarioRe
             check_against_reference(report, reference, out, log, final=False)
             if killed is None:
                 break
-        if report.kills_tried == sent:
-            report.problems.append(f"episode {episode}: every run finished before its kill")
+        idle = idle + 1 if report.kills_tried == sent else 0
+        if idle >= 3:
+            report.problems.append(f"episodes {episode - 2}..{episode}: every run finished before its kill")
             break
         code, stderr, _ = run_to_end(scenario, out, log)
         report.tracebacks += stderr.count("Traceback")

@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder: journal, summary.json, trajectory.csv")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.add_argument("--fix-recipe", metavar="K=V[,K=V]", help="hold recipe values fixed (architecture-only search)")
+    s.add_argument(
+        "--eval-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time limit of one evaluation: it runs in a worker process, is stopped past the limit "
+        "and recorded as failed (default: no limit)",
+    )
 
     c = sub.add_parser("compare", help="compare optimizers over many seeds (tables + regret plot)")
     _add_benchmark_args(c)
@@ -181,6 +188,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         out_dir=args.out,
         config={"benchmark_spec": args.benchmark, "benchmark_options": bench_options},
         progress=False if args.no_progress else None,
+        eval_timeout=_eval_timeout(args.eval_timeout),
     )
     result = study.run()
     summary = study.summary(result)
@@ -199,6 +207,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"simulated cost: {_format(result.total_cost)} GPU-seconds")
     print(f"results: {args.out}/summary.json")
     return 0
+
+
+def _eval_timeout(value: float | None) -> float | None:
+    if value is not None and not (0 < value < math.inf):
+        raise ConfigError(f"--eval-timeout {value:g} is not a positive number of seconds", "e.g. --eval-timeout 600")
+    return value
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ Optimizer specs: ``NAME``, or ``LABEL=NAME(key=value;key=value)`` for a variant,
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import multiprocessing
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
+from .safe_files import atomic_write, safe_name
 from .space import _parse_scalar
 
 #: Published NAS-Bench-201 CIFAR-10 test accuracies (200 epochs), NB201 paper (Dong & Yang 2020), Table 5.
@@ -186,7 +188,7 @@ def compare(
             "seed": seed,
             "budget": budget,
             "constraints": list(constraints),
-            "out": str(out / "runs" / _safe(spec.label) / f"seed{seed}"),
+            "out": str(out / "runs" / safe_name(spec.label) / f"seed{seed}"),
         }
         for spec in optimizers
         for seed in range(seeds)
@@ -202,10 +204,10 @@ def compare(
         "budget": budget,
         "constraints": list(constraints),
     }
-    (out / "summary.json").write_text(json.dumps(summary["results"], indent=2) + "\n")
+    atomic_write(out / "summary.json", json.dumps(summary["results"], indent=2) + "\n")
     details = {k: v for k, v in summary.items() if k != "results"}
-    (out / "details.json").write_text(json.dumps(details, indent=2, sort_keys=True) + "\n")
-    (out / "summary.md").write_text(markdown(summary))
+    atomic_write(out / "details.json", json.dumps(details, indent=2, sort_keys=True) + "\n")
+    atomic_write(out / "summary.md", markdown(summary))
     plot_regret(summary, out / "regret.png")
     return summary
 
@@ -339,7 +341,7 @@ def plot_regret(summary: dict[str, Any], path: Path) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # matplotlib is the `plot` extra
-        (path.with_suffix(".txt")).write_text("install matplotlib (pip install 'nars-plugin[plot]') for regret.png\n")
+        atomic_write(path.with_suffix(".txt"), "install matplotlib (pip install 'nars-plugin[plot]') for regret.png\n")
         return
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, curve in summary["mean_curves"].items():
@@ -352,9 +354,7 @@ def plot_regret(summary: dict[str, Any], path: Path) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    image = io.BytesIO()
+    fig.savefig(image, dpi=120, format="png")
     plt.close(fig)
-
-
-def _safe(label: str) -> str:
-    return re.sub(r"[^\w.\-]", "_", label)
+    atomic_write(path, image.getvalue())

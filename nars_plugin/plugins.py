@@ -142,8 +142,17 @@ class Registry:
             ) from None
 
     def create_optimizer(self, name: str, space: Any, **kwargs: Any) -> Any:
-        """Make the optimizer called ``name`` on ``space``."""
-        return self.get("optimizer", name).factory(space, **kwargs)
+        """Make the optimizer called ``name`` on ``space``; a setting of the wrong type is a ConfigError."""
+        entry = self.get("optimizer", name)
+        try:
+            return entry.factory(space, **kwargs)
+        except NarsError:
+            raise
+        except (TypeError, ValueError) as exc:  # e.g. int("abc") for population=abc
+            raise ConfigError(
+                f"bad setting for optimizer {name!r}: {type(exc).__name__}: {exc}",
+                "check the setting names and values (--opt KEY=VALUE for search, NAME(key=value) in --optimizers)",
+            ) from None
 
 
 def blocked_plugins() -> set[str]:

@@ -10,6 +10,7 @@ every training size, as in a search.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
+from .safe_files import atomic_write
 
 
 def rank_metrics(y_true: np.ndarray, y_pred: np.ndarray, top: float = 0.05) -> dict[str, float]:
@@ -135,8 +137,10 @@ def plot(report: dict[str, Any], path: Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    image = io.BytesIO()
+    fig.savefig(image, dpi=120, format="png")
     plt.close(fig)
+    atomic_write(path, image.getvalue())
 
 
 def run(
@@ -146,8 +150,8 @@ def run(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     report = evaluate_predictor(bench, sizes, seeds, test_size, progress=progress)
-    (out / "predictor.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "predictor.md").write_text(markdown(report))
+    atomic_write(out / "predictor.json", json.dumps(report, indent=2) + "\n")
+    atomic_write(out / "predictor.md", markdown(report))
     with contextlib.suppress(ImportError):  # matplotlib is the `plot` extra
         plot(report, out / "predictor.png")
     return report

@@ -18,6 +18,8 @@ keeps a second process off the same folder.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import math
 import os
@@ -30,15 +32,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import JournalError
+from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
+from .isolation import TimedEvaluator, call_evaluator, load_pending
 from .optimizers.base import Budget, Optimizer, Proposal
+from .safe_files import atomic_write, refuse_link
 from .space import Candidate
 
 JOURNAL_VERSION = 1
 JOURNAL_NAME = "journal.jsonl"
 SUMMARY_NAME = "summary.json"
 TRAJECTORY_NAME = "trajectory.csv"
+#: The evaluation worker's latest result, kept until journaled (only with a time limit).
+PENDING_NAME = ".pending-result.json"
 #: Stop when an optimizer proposes only already-evaluated candidates this many times in a row.
 MAX_REPEATED_PROPOSALS = 10_000
 
@@ -61,6 +67,7 @@ class Journal:
         last line (a crash mid-write) is dropped with a warning.
         """
         records: list[dict[str, Any]] = []
+        refuse_link(self.path)
         if self.path.exists() and self.path.stat().st_size > 0:
             records = self._read_existing(header)
         else:
@@ -168,6 +175,7 @@ class FolderLock:
             import fcntl
         except ImportError:  # pragma: no cover - non-POSIX
             return
+        refuse_link(self.path)
         self._fh = open(self.path, "a+")  # noqa: SIM115 - held for the study's lifetime
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -210,6 +218,7 @@ class StudyResult:
     total_cost: float = 0.0
     replayed: int = 0
     evaluated_now: int = 0
+    recovered: int = 0  # results a killed run's evaluation worker had finished but not journaled
 
     def best_after(self, queries: int) -> float:
         """The reported metric of the incumbent after ``queries`` evaluations (nan before any)."""
@@ -231,6 +240,9 @@ class Study:
         out_dir: folder for journal and results; None keeps everything in memory.
         config: extra identity for the journal header (e.g. CLI options).
         progress: show a progress bar (None: only on a terminal).
+        eval_timeout: seconds one evaluation may take; evaluations then run in a worker process
+            that is killed past the limit, and the candidate is recorded as failed. None (default)
+            evaluates in this process with no limit (the fast path for tabular benchmarks).
     """
 
     def __init__(
@@ -241,7 +253,13 @@ class Study:
         out_dir: str | os.PathLike[str] | None = None,
         config: Mapping[str, Any] | None = None,
         progress: bool | None = None,
+        eval_timeout: float | None = None,
     ) -> None:
+        if eval_timeout is not None and not (isinstance(eval_timeout, (int, float)) and 0 < eval_timeout < math.inf):
+            raise ConfigError(f"eval_timeout must be a positive number of seconds, got {eval_timeout!r}", "e.g. 600")
+        self.eval_timeout = eval_timeout
+        self._timed: TimedEvaluator | None = None
+        self._token_prefix: str | None = None
         self.evaluator = evaluator
         self.optimizer = optimizer
         self.budget = budget
@@ -262,16 +280,33 @@ class Study:
             **self.extra_config,
         }
 
-    def _evaluate(self, proposal: Proposal) -> Result:
-        try:
-            result = self.evaluator.evaluate(proposal.candidate, proposal.fidelity)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
-            return Result.failed(f"{type(exc).__name__}: {exc}")
+    def pending_token(self, journaled: int) -> str:
+        """Names the evaluation after ``journaled`` journal records of this configuration (pending file)."""
+        if self._token_prefix is None:
+            text = json.dumps(_jsonable(self.identity()), sort_keys=True)
+            self._token_prefix = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        return f"{self._token_prefix}:{journaled}"
+
+    def _evaluate(self, proposal: Proposal, journaled: int) -> tuple[Result, bool]:
+        """The result of a proposal, and whether it was recovered from a killed run's worker."""
+        recovered = False
+        if self.eval_timeout is not None:
+            pending = self.out_dir / PENDING_NAME if self.out_dir is not None else None
+            token = self.pending_token(journaled)
+            saved = load_pending(pending, token, proposal.candidate, proposal.fidelity) if pending else None
+            if saved is not None:
+                result, recovered = saved, True
+            else:
+                if self._timed is None:
+                    self._timed = TimedEvaluator(self.evaluator, self.eval_timeout, pending)
+                result = self._timed.evaluate(proposal.candidate, proposal.fidelity, token)
+        else:
+            result = call_evaluator(self.evaluator, proposal.candidate, proposal.fidelity)
         if result.ok and not math.isfinite(result.objective(self.evaluator.objective)):
-            return Result.failed(f"objective {self.evaluator.objective!r} is missing or not finite", cost=result.cost)
-        return result
+            value = result.metrics.get(self.evaluator.objective)
+            what = "missing" if value is None else f"not finite ({value})"
+            result = Result.failed(f"objective {self.evaluator.objective!r} is {what}", cost=result.cost)
+        return result, recovered
 
     def run(self) -> StudyResult:
         """Run (or resume) the study to the end of its budget."""
@@ -291,11 +326,15 @@ class Study:
         try:
             result = self._loop(journal, pending)
         finally:
+            if self._timed is not None:
+                self._timed.close()
+                self._timed = None
             if journal is not None:
                 journal.close()
             if lock is not None:
                 lock.release()
         if self.out_dir is not None:
+            (self.out_dir / PENDING_NAME).unlink(missing_ok=True)  # everything it could hold is journaled
             self.write_outputs(result)
         return result
 
@@ -335,8 +374,9 @@ class Study:
                     result = Result.from_dict(record["result"])
                     out.replayed += 1
                 else:
-                    result = self._evaluate(proposal)
-                    out.evaluated_now += 1
+                    result, recovered = self._evaluate(proposal, out.n_evaluations)
+                    out.recovered += recovered
+                    out.evaluated_now += not recovered
                     if journal is not None:
                         journal.append(
                             {
@@ -406,6 +446,7 @@ class Study:
                 "failed": sum(p.status != "ok" for p in result.trajectory),
                 "replayed_from_journal": result.replayed,
                 "evaluated_in_this_run": result.evaluated_now,
+                "recovered_from_killed_worker": result.recovered,
                 "optimizer_report": self.optimizer.report(),
                 "trajectory": [p.__dict__ for p in result.trajectory],
             }
@@ -414,14 +455,12 @@ class Study:
     def write_outputs(self, result: StudyResult) -> None:
         """Write ``summary.json`` and ``trajectory.csv`` atomically into the output folder."""
         assert self.out_dir is not None
-        _atomic_write(self.out_dir / SUMMARY_NAME, json.dumps(self.summary(result), indent=2, sort_keys=True))
-        rows = [p.__dict__ for p in result.trajectory]
-        tmp = self.out_dir / (TRAJECTORY_NAME + ".tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(TrajectoryPoint.__dataclass_fields__))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.out_dir / TRAJECTORY_NAME)
+        atomic_write(self.out_dir / SUMMARY_NAME, json.dumps(self.summary(result), indent=2, sort_keys=True) + "\n")
+        table = io.StringIO(newline="")
+        writer = csv.DictWriter(table, fieldnames=list(TrajectoryPoint.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(p.__dict__ for p in result.trajectory)
+        atomic_write(self.out_dir / TRAJECTORY_NAME, table.getvalue())
 
 
 def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Any:
@@ -435,12 +474,6 @@ def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Any:
     unit = "eval" if budget.queries is not None else "s"
     desc = "search" if not replay else f"search (replaying {replay})"
     return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=None if enabled is None else False)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _jsonable(obj: Any) -> Any:

@@ -86,6 +86,8 @@ class Optimizer(ABC):
         self.space = space.fix_recipe(**self.fixed_recipe) if self.fixed_recipe else space
         self.objective = objective
         self.seed = int(seed)
+        if self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}", "pass --seed 0 or another N >= 0")
         self.rng = np.random.default_rng(self.seed)
         self.constraints = parse_constraints(constraints)
         self.budget = budget

@@ -120,11 +120,15 @@ class RegularizedEvolution(Optimizer):
         """The current population, oldest first, with objectives."""
         return list(self._members)
 
-    def _select(self) -> Candidate:
-        """Tournament selection: the best of ``tournament`` members drawn without replacement."""
+    def _select(self) -> Candidate | None:
+        """Tournament selection: the best of ``tournament`` members drawn without replacement.
+
+        None when every drawn member failed: a failed candidate is never a parent.
+        """
         picks = self.rng.choice(len(self._members), size=min(self.tournament, len(self._members)), replace=False)
         best = max(picks, key=lambda i: self._members[int(i)][1])  # first of equals wins
-        return self._members[int(best)][0]
+        member, value = self._members[int(best)]
+        return member if math.isfinite(value) else None
 
     def ask(self) -> Proposal:
         taken = set(self.evaluated) | self._asked
@@ -133,6 +137,8 @@ class RegularizedEvolution(Optimizer):
             for attempt in range(self.max_tries):
                 if attempt % _TRIES_PER_TOURNAMENT == 0:
                     parent = self._select()
+                if parent is None:  # only failed members drawn: this proposal is random
+                    break
                 child = mutate_one(self.space, parent, self.rng, self.recipe_mutation_prob)
                 if child.key not in taken and self.feasible([child])[0]:
                     self.last_parent = parent

@@ -117,7 +117,8 @@ class LocalSearch(Optimizer):
             if self._batch:  # the start batch is evaluated: climb from its best member
                 best = max(self._batch, key=self._value)
                 self._batch = []
-                self._move(best, self._value(best))
+                if math.isfinite(self._value(best)):  # never climb from a failed candidate
+                    self._move(best, self._value(best))
             if self._current is None:
                 proposal = self._restart()
                 if proposal is not None:

@@ -373,12 +373,14 @@ class NARS(Optimizer):
         for extra in families:
             population, scores = self.evolve(extra)
             self._extra += population
-            if population:
+            # a candidate whose evaluation failed is never a family's model, however well predicted
+            usable = [i for i, c in enumerate(population) if self.evaluated.get(c.key, 0.0) != -math.inf]
+            if usable:
                 self._family_picks.append(
                     {
                         "constraints": [str(c) for c in extra],
-                        "candidate": population[0].to_dict(),
-                        "predicted": float(scores[0]),
+                        "candidate": population[usable[0]].to_dict(),
+                        "predicted": float(scores[usable[0]]),
                     }
                 )
             fresh = [c for c in population if c.key not in taken][:per_family]

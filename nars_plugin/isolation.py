@@ -1,0 +1,209 @@
+"""Calling an evaluator safely: exceptions, time limits, crashed workers and an audit log.
+
+:func:`call_evaluator` is the one place where a study calls ``evaluator.evaluate``. It turns an
+exception into a failed :class:`~nars_plugin.evaluation.Result` that records the reason, so a bad
+candidate never ends a search.
+
+A Python call that hangs cannot be interrupted from inside its own process, so a time limit needs
+another process: :class:`TimedEvaluator` keeps one worker process per study, sends it one candidate
+at a time and waits at most ``timeout`` seconds for the answer. A worker that runs past the limit
+(or dies, e.g. killed for memory) is killed, the evaluation is recorded as failed with the reason,
+and the next evaluation starts a fresh worker. The worker is forked where the platform can fork, so
+it inherits the evaluator as it is (no pickling, start-up in milliseconds); elsewhere it is spawned
+and the evaluator must be picklable.
+
+Audit log: when the environment variable ``NARS_EVALUATION_LOG`` names a file, every evaluation that
+actually ran appends one JSON line to it (candidate key, fidelity, status, process id), written by
+the process that ran it as soon as the evaluator returned. The reliability harness
+(``benchmarks/reliability``) counts these lines to prove that a killed and resumed search never
+evaluates a candidate twice, independently of what the journal says. The harness also sets
+``NARS_EVALUATION_DELAY`` (seconds) to make each evaluation take that long, as a training run would,
+so that its kills land inside evaluations and at every evaluation count.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .evaluation import Evaluator, Result
+from .safe_files import atomic_write
+from .space import Candidate
+
+#: Environment variable naming the audit log of real evaluations (unset: no log).
+EVALUATION_LOG_ENV = "NARS_EVALUATION_LOG"
+#: Environment variable: seconds every evaluation sleeps first (crash tests; unset: none).
+EVALUATION_DELAY_ENV = "NARS_EVALUATION_DELAY"
+
+
+def _log_evaluation(cand: Candidate, fidelity: int | None, result: Result) -> None:
+    path = os.environ.get(EVALUATION_LOG_ENV)
+    if not path:
+        return
+    line = json.dumps({"key": cand.key, "fidelity": fidelity, "status": result.status, "pid": os.getpid()})
+    with open(path, "a", encoding="utf-8") as fh:  # O_APPEND: lines of concurrent writers do not interleave
+        fh.write(line + "\n")
+
+
+def save_pending(path: Path, token: str, cand: Candidate, fidelity: int | None, result: Result) -> None:
+    """Keep a finished result on disk until the study has journaled it (see :class:`TimedEvaluator`)."""
+    record = {"token": token, "key": cand.key, "fidelity": fidelity, "result": result.to_dict()}
+    atomic_write(path, json.dumps(record, allow_nan=True))
+
+
+def load_pending(path: Path, token: str, cand: Candidate, fidelity: int | None) -> Result | None:
+    """The result :func:`save_pending` kept for this evaluation (same token, candidate, fidelity), if any."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record["token"] == token and record["key"] == cand.key and record["fidelity"] == fidelity:
+            return Result.from_dict(record["result"])
+    except (OSError, ValueError, KeyError, TypeError):  # absent, or cut off by a crash: evaluate again
+        pass
+    return None
+
+
+def call_evaluator(
+    evaluator: Evaluator, cand: Candidate, fidelity: int | None, keep: Callable[[Result], None] | None = None
+) -> Result:
+    """``evaluator.evaluate(cand, fidelity)``; an exception becomes a failed result naming it.
+
+    ``keep`` (if given) receives the result as soon as it exists, before anything else happens.
+    """
+    delay = os.environ.get(EVALUATION_DELAY_ENV)
+    if delay:
+        time.sleep(float(delay))
+    try:
+        result = evaluator.evaluate(cand, fidelity)
+        if not isinstance(result, Result):
+            result = Result.failed(f"the evaluator returned {type(result).__name__}, not a Result")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
+        result = Result.failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if keep is not None:
+        keep(result)
+    _log_evaluation(cand, fidelity, result)
+    return result
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this worker when the study's process dies (even by SIGKILL).
+
+    Without it, a worker orphaned mid-evaluation would finish that evaluation while the resumed
+    study runs it again (a training run twice on the same GPU).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the pipe check below remains
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _serve(evaluator: Evaluator, conn: Any, parent_pid: int) -> None:
+    """Worker loop: evaluate what arrives until the pipe closes or ``None`` arrives."""
+    _die_with_parent(parent_pid)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        cand_data, fidelity, pending, token = message
+        cand = Candidate.from_dict(cand_data)
+        keep = partial(save_pending, Path(pending), token, cand, fidelity) if pending is not None else None
+        result = call_evaluator(evaluator, cand, fidelity, keep)
+        conn.send(result.to_dict())
+
+
+class TimedEvaluator:
+    """Evaluates in a worker process and gives up after ``timeout`` seconds.
+
+    A result travels from the worker to the study before the study journals it; a study killed in
+    between would lose a finished evaluation (hours of training) and run it again. So with
+    ``pending`` set, the worker first saves each result there (:func:`save_pending`, durable), and a
+    resumed study takes it from there (:func:`load_pending`) instead of evaluating again.
+
+    Args:
+        evaluator: the evaluator to run in the worker.
+        timeout: seconds one evaluation may take; the worker is killed when it runs longer.
+        pending: file where the worker keeps its latest result until it is journaled.
+    """
+
+    def __init__(self, evaluator: Evaluator, timeout: float, pending: Path | None = None) -> None:
+        self.evaluator = evaluator
+        self.timeout = float(timeout)
+        self.pending = pending
+        methods = multiprocessing.get_all_start_methods()
+        self._context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self._proc: Any = None
+        self._conn: Any = None
+        self.restarts = 0  # workers replaced after a time-out or a crash
+
+    def _start(self) -> None:
+        parent, child = self._context.Pipe()
+        proc = self._context.Process(target=_serve, args=(self.evaluator, child, os.getpid()), daemon=True)
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+
+    def _stop(self, kill: bool) -> None:
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if proc is None:
+            return
+        if kill:
+            proc.kill()
+        else:
+            try:
+                conn.send(None)
+            except OSError:
+                proc.kill()
+        proc.join(timeout=None if kill else 5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        conn.close()
+
+    def evaluate(self, cand: Candidate, fidelity: int | None = None, token: str = "") -> Result:
+        """Evaluate in the worker; a time-out or a dead worker gives a failed result with the reason.
+
+        ``token`` identifies this evaluation in the ``pending`` file (the study passes its identity
+        and the number of evaluations journaled so far).
+        """
+        if self._proc is None:
+            self._start()
+        try:
+            pending = str(self.pending) if self.pending is not None else None
+            self._conn.send((cand.to_dict(), fidelity, pending, token))
+            if not self._conn.poll(self.timeout):
+                self._stop(kill=True)
+                self.restarts += 1
+                return Result.failed(f"timed out: no result after {self.timeout:g} s (evaluation stopped)")
+            return Result.from_dict(self._conn.recv())
+        except (EOFError, OSError):
+            proc = self._proc
+            self._stop(kill=True)
+            self.restarts += 1
+            code = proc.exitcode if proc is not None else None
+            return Result.failed(f"the evaluation process died (exit code {code})")
+        except BaseException:  # e.g. KeyboardInterrupt while waiting: leave no worker behind
+            self._stop(kill=True)
+            raise
+
+    def close(self) -> None:
+        """Stop the worker (it finishes nothing: close only between evaluations)."""
+        self._stop(kill=False)

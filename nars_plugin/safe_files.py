@@ -1,0 +1,48 @@
+"""Writing results only where the user said: inside the output folder, never through a link.
+
+Every results file (summary, trajectory, tables, plots) is written through :func:`atomic_write`:
+a fresh temporary file created exclusively in the destination folder, then renamed over the
+destination. A crash leaves the old file or the new one, never half of one, and a symbolic link
+planted at the destination or at a temporary name is replaced or ignored, not followed, so nothing
+is written outside the folder. :func:`refuse_link` guards the files that are appended to in place
+(the journal and the lock), and :func:`safe_name` turns a user's label into one folder name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
+    """Replace ``path`` with ``data`` (text is written as UTF-8) atomically and durably."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def refuse_link(path: str | os.PathLike[str]) -> None:
+    """Raise ConfigError if ``path`` is a symbolic link (writing to it would write elsewhere)."""
+    if Path(path).is_symlink():
+        raise ConfigError(
+            f"{path} is a symbolic link; nars writes its files only inside the output folder, not through links",
+            "remove the link, or choose another --out folder",
+        )
+
+
+def safe_name(label: str) -> str:
+    """``label`` as one folder name: no separators, never ``.`` or ``..``, distinct labels stay distinct."""
+    name = re.sub(r"[^\w.\-]", lambda m: f"%{ord(m.group()):02X}", label)
+    return "%2E" + name[1:] if name.startswith(".") else name or "%00"

@@ -111,6 +111,8 @@ def cmd_plugins() -> int:
 
     for info in get_registry().plugins.values():
         print(f"{info.name} {info.version} ({info.status})")
+        if info.status != "active" and info.hint:
+            print(f"  fix: {info.hint}")
         if info.hooks:
             print(f"  hooks: {', '.join(info.hooks)}")
         if info.registered:

@@ -14,6 +14,7 @@ Queries go to NASLib's own NB201 data files by default, or, with ``--benchmark``
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -108,8 +109,9 @@ def run_config(path: str | Path, benchmark: Any = None) -> dict[str, Any]:
     space_cls = naslib_module("search_spaces").NasBench201SearchSpace
     trainer_cls = naslib_module("defaults.trainer").Trainer
     n_classes = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}.get(str(config.dataset), 10)
+    takes_classes = "n_classes" in inspect.signature(space_cls).parameters  # Develop; master takes none
     utils.set_seed(int(config.seed))
-    optimizer.adapt_search_space(space_cls(n_classes=n_classes), dataset_api=api)
+    optimizer.adapt_search_space(space_cls(n_classes=n_classes) if takes_classes else space_cls(), dataset_api=api)
     save = Path(config.save)
     (save / "search").mkdir(parents=True, exist_ok=True)
     trainer = trainer_cls(optimizer, config, lightweight_output=True)

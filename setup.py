@@ -30,7 +30,10 @@ setup(
         "plot": ["matplotlib>=3.5"],
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "matplotlib>=3.5", "pyyaml>=6", "setuptools>=70.1"],
     },
-    entry_points={"console_scripts": ["nars = nars_plugin.cli:main"]},
+    entry_points={
+        "console_scripts": ["nars = nars_plugin.cli:main"],
+        "nars_plugin": ["naslib = adapters.nars_naslib.plugin"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

@@ -28,6 +28,9 @@ for part in $PARTS; do
         --out $OUT/ablation-analog-1d --no-progress ;;
     timing)  # wall time of one 100-query search, NARS against REA, same process, all cores
       python benchmarks/timing.py --benchmark "$C10" --out $OUT/timing ;;
+    naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
+      nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:bananas --seeds 5 --budget 100 \
+        --out $OUT/naslib-c10 --no-progress ;;
     *) echo "unknown part $part (c10 analog predictor ablation timing)" >&2; exit 2 ;;
   esac
 done

@@ -95,7 +95,30 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--test-size", type=int, default=1000)
     pe.add_argument("--out", required=True)
     pe.add_argument("--no-progress", action="store_true")
+
+    nl = sub.add_parser("naslib", help="run a NASLib config (NASLib's or plugin optimizers) with NASLib's Trainer")
+    nl.add_argument(
+        "--config", required=True, metavar="FILE.yaml", help="NASLib config (naslib/defaults/*.yaml format)"
+    )
+    nl.add_argument("--benchmark", "-b", help="query this nb201 table (e.g. csv:PATH) instead of NASLib's own data")
+    nl.add_argument("--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option")
     return parser
+
+
+def cmd_naslib(args: argparse.Namespace) -> int:
+    """Run NASLib's Trainer on a NASLib config (the NASLib bridge; needs NASLib)."""
+    from adapters.nars_naslib.config_runner import run_config
+
+    from .plugins import get_registry
+
+    bench = None
+    if args.benchmark:
+        bench = get_registry().create_benchmark(args.benchmark, **_key_values(args.bench_opt, "--bench-opt"))
+    result = run_config(args.config, bench)
+    for key, value in result.items():
+        print(f"{key}: {_format(value)}")
+    print(f"results: {result['save']}/nars_result.json, {result['save']}/errors.json")
+    return 0
 
 
 def cmd_list(kind: str, pattern: str) -> int:
@@ -118,6 +141,8 @@ def cmd_plugins() -> int:
 
     for info in get_registry().plugins.values():
         print(f"{info.name} {info.version} ({info.status})")
+        if info.status != "active" and info.hint:
+            print(f"  fix: {info.hint}")
         if info.hooks:
             print(f"  hooks: {', '.join(info.hooks)}")
         if info.registered:
@@ -272,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "predictor-eval":
             return cmd_predictor_eval(args)
+        if args.command == "naslib":
+            return cmd_naslib(args)
     except NarsError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:

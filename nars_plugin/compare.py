@@ -126,6 +126,9 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     from .study import Study
 
     bench = _benchmark(task["benchmark"], task["bench_options"])
+    runner = get_registry().get("optimizer", task["optimizer"]).extra.get("runner")
+    if runner is not None:  # driven by another library's own loop (e.g. NASLib's Trainer)
+        return {"label": task["label"], "seed": task["seed"], **runner(bench, task)}
     budget = Budget(queries=task["budget"])
     optimizer = get_registry().create_optimizer(
         task["optimizer"],
@@ -171,8 +174,10 @@ def compare(
     if seeds < 1 or budget < 1:
         raise ConfigError("--seeds and --budget must be >= 1")
     registry = get_registry()
-    for spec in optimizers:
-        registry.get("optimizer", spec.name)
+    not_run = _not_runnable(registry, optimizers)
+    optimizers = [spec for spec in optimizers if spec.label not in not_run]
+    if not optimizers:
+        raise ConfigError(f"no optimizer of the comparison can run here: {not_run}", "add one that can")
     bench_options = dict(bench_options or {})
     bench = _benchmark(benchmark, bench_options)
     bench.space.check_satisfiable(constraints)
@@ -196,6 +201,7 @@ def compare(
     workers = workers or max(1, min(len(tasks), os.cpu_count() or 1))
     runs = _run_all(tasks, workers, progress)
     summary = summarise(bench, optimizers, runs, budget, constraints, reference_key(benchmark, bench, reference))
+    summary["not_run"] = not_run
     summary["config"] = {
         "benchmark": benchmark,
         "bench_options": bench_options,
@@ -210,6 +216,20 @@ def compare(
     atomic_write(out / "summary.md", markdown(summary))
     plot_regret(summary, out / "regret.png")
     return summary
+
+
+def _not_runnable(registry: Any, optimizers: Sequence[OptimizerSpec]) -> dict[str, str]:
+    """Label -> why it cannot run on this machine, for optimizers that say so (a warning each)."""
+    import warnings
+
+    not_run = {}
+    for spec in optimizers:
+        check = registry.get("optimizer", spec.name).extra.get("unavailable")
+        reason = check() if check is not None else None
+        if reason:
+            warnings.warn(f"{spec.label} is not run: {reason}", stacklevel=3)
+            not_run[spec.label] = reason
+    return not_run
 
 
 def _run_all(tasks: list[dict[str, Any]], workers: int, progress: bool | None) -> list[dict[str, Any]]:
@@ -326,6 +346,8 @@ def markdown(summary: dict[str, Any]) -> str:
             for v in table.values()
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {summary['seconds_per_run'][label]['mean']:.1f} |")
+    for label, reason in (summary.get("not_run") or {}).items():
+        lines += ["", f"Not run here: {label}: {reason}"]
     ref = summary.get("reference")
     if ref:
         lines += ["", f"Reference rows, {ref['note']}:", "", "| method (published) | CIFAR-10 test |", "|---|---|"]

@@ -69,3 +69,15 @@ def nars_register_evaluators(registry: Registry) -> None:
 
     ``factory(space=..., **options)`` returns a :class:`nars_plugin.evaluation.Evaluator`.
     """
+
+
+@hookspec
+def nars_plugin_status() -> tuple[str, str] | None:
+    """Say whether this plugin can work here: ``None`` when it can, else ``(reason, fix)``.
+
+    A plugin that needs an optional library (NASLib, timm, ...) returns, e.g.,
+    ``("NASLib is not installed", "install it from source: see DEVELOPERS.md")``. ``nars plugins``
+    then lists it as inactive with both, and asking for one of its names (``PLUGIN:NAME``, e.g.
+    ``naslib:re``) fails with that reason and fix instead of "unknown name". While inactive the
+    plugin makes no ``registry.add_*`` calls.
+    """

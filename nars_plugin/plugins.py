@@ -51,6 +51,7 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)
     status: str = "active"
+    hint: str = ""  # how to make an inactive or blocked plugin work
 
 
 class Registry:
@@ -85,9 +86,23 @@ class Registry:
         """Register a benchmark factory ``factory(argument=None, **options)``."""
         self._add("benchmark", name, factory, description, takes_argument=takes_argument)
 
-    def add_optimizer(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
-        """Register an optimizer class or factory."""
-        self._add("optimizer", name, factory, description)
+    def add_optimizer(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        description: str = "",
+        runner: Callable[..., dict[str, Any]] | None = None,
+        unavailable: Callable[[], str | None] | None = None,
+    ) -> None:
+        """Register an optimizer class or factory.
+
+        An optimizer that another library drives with its own loop (e.g. NASLib's Trainer) gives
+        ``runner(benchmark, task) -> {"curve", "seconds", "evaluated_now", "best"}``, which
+        ``nars compare`` calls instead of running an ask/tell study; ``unavailable()`` returns why it
+        cannot run on this machine (no GPU, no data set), or None.
+        """
+        extra = {k: v for k, v in (("runner", runner), ("unavailable", unavailable)) if v is not None}
+        self._add("optimizer", name, factory, description, **extra)
 
     def add_predictor(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
         """Register an accuracy-predictor class or factory."""
@@ -111,6 +126,7 @@ class Registry:
         """The entry called ``name``; a clear error lists the known names."""
         entry = self._entries[kind].get(name)
         if entry is None:
+            self._check_owner_active(kind, name)
             known = ", ".join(self.names(kind)) or "none"
             close = [n for n in self.names(kind) if n.lower().startswith(name.lower()[:2])]
             hint = f"known {kind}s: {known}"
@@ -118,6 +134,16 @@ class Registry:
                 hint += f" (did you mean {close[0]!r}?)"
             raise UnknownNameError(f"unknown {kind} {name!r}", hint + f"; `nars {kind}s` lists them")
         return entry
+
+    def _check_owner_active(self, kind: str, name: str) -> None:
+        """A name ``PLUGIN:NAME`` of an inactive or blocked plugin fails with that plugin's reason."""
+        owner, sep, _ = name.partition(":")
+        info = self.plugins.get(owner) if sep else None
+        if info is not None and info.status != "active":
+            raise UnknownNameError(
+                f"{kind} {name!r} comes from plugin {owner!r}, which is {info.status}",
+                info.hint or "`nars plugins` says why",
+            )
 
     def create_space(self, name: str, **options: Any) -> Any:
         """Make the space called ``name``."""
@@ -179,7 +205,9 @@ def build_plugin_manager() -> tuple[pluggy.PluginManager, dict[str, PluginInfo]]
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in blocked:
             dist = ep.dist.version if ep.dist else "?"
-            infos[ep.name] = PluginInfo(ep.name, dist, status=f"blocked by {BLOCK_ENV}")
+            infos[ep.name] = PluginInfo(
+                ep.name, dist, status=f"blocked by {BLOCK_ENV}", hint=f"remove {ep.name!r} from {BLOCK_ENV}"
+            )
             continue
         if pm.get_plugin(ep.name) is not None:
             continue
@@ -207,6 +235,14 @@ def get_registry(refresh: bool = False) -> Registry:
     pm, infos = build_plugin_manager()
     registry = Registry()
     registry.plugins = infos
+    for impl in pm.hook.nars_plugin_status.get_hookimpls():
+        info = infos.get(impl.plugin_name)
+        state = impl.function()
+        if info is not None:
+            info.hooks.append("nars_plugin_status")
+        if info is not None and state is not None:
+            reason, fix = state
+            info.status, info.hint = f"inactive: {reason}", fix
     for spec_name in (f"nars_register_{kind}s" for kind in KINDS):
         caller = getattr(pm.hook, spec_name)
         for impl in reversed(caller.get_hookimpls()):  # registration order

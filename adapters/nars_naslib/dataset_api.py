@@ -1,0 +1,133 @@
+"""A NASLib NAS-Bench-201 ``dataset_api`` built from one of our tabular benchmarks.
+
+NASLib's ``NasBench201SearchSpace.query(metric, dataset, dataset_api=...)`` reads
+``dataset_api["nb201_data"][arch_string][key][field][epoch]``, with ``key`` ``"cifar10-valid"`` for
+``dataset="cifar10"`` (NASLib's mapping) and the data set's name otherwise. What each NASLib metric
+reads, and what it holds in the api built here (on both NASLib's Develop and master branches):
+
+===================  ===============================  ==============================================
+NASLib metric        field read                       value in this api
+===================  ===============================  ==============================================
+VAL_ACCURACY         ``eval_acc1es[-1]``              the benchmark's **objective** column
+TEST_ACCURACY        ``eval_acc1es[-1]`` (the same!)  the same objective value: NASLib aliases
+                                                      "test" to the validation field; this bridge
+                                                      never reports it as a test accuracy
+TRAIN_ACCURACY       ``train_acc1es[-1]``             NaN: not in our tables
+TRAIN/VAL/TEST_LOSS  ``train_losses``/``eval_losses`` NaN: not in our tables
+TRAIN_TIME, HP       ``cost_info``                    the benchmark's cost (GPU-seconds; 0 if none)
+RAW                  the whole entry                  the entry
+===================  ===============================  ==============================================
+
+``dataset_api["nars"]`` records the benchmark, the objective and report columns and this mapping,
+so a result file says what its numbers are. Results we report (``nars compare``) are looked up in
+our own table under the benchmark's *report* metric, never through NASLib's TEST_ACCURACY.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from nars_plugin.errors import ConfigError, DataFileError
+from nars_plugin.space import Candidate
+from nars_plugin.spaces.nb201 import N_CELLS, NB201Space
+from nars_plugin.tabular.base import TabularBenchmark
+
+#: NASLib's data-set key for each data set name it accepts.
+NASLIB_DATASET_KEYS: dict[str, str] = {
+    "cifar10": "cifar10-valid",
+    "cifar100": "cifar100",
+    "ImageNet16-120": "ImageNet16-120",
+}
+NOT_IN_TABLE = math.nan
+
+
+def naslib_dataset_key(dataset: str) -> str:
+    """The key NASLib's NB201 query reads for ``dataset`` (``cifar10`` -> ``cifar10-valid``)."""
+    if dataset not in NASLIB_DATASET_KEYS:
+        raise ConfigError(
+            f"NASLib's NAS-Bench-201 has no data set {dataset!r}", f"use one of {list(NASLIB_DATASET_KEYS)}"
+        )
+    return NASLIB_DATASET_KEYS[dataset]
+
+
+def nb201_rows(benchmark: TabularBenchmark, recipe: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """Architecture string -> table row, for the benchmark's rows with ``recipe`` (all 15,625 cells).
+
+    A joint benchmark (architecture x recipe) needs ``recipe`` to pick one recipe: NASLib's NB201
+    space has no recipe.
+    """
+    space = benchmark.space
+    if space.name != "nb201" and not isinstance(space, NB201Space):
+        raise ConfigError(
+            f"benchmark {benchmark.name!r} is on space {space.name!r}; NASLib's NasBench201SearchSpace needs nb201",
+            "use an nb201 benchmark (csv:..., nats:..., nb201-analog)",
+        )
+    recipe = dict(recipe or {})
+    names = [p.name for p in space.recipe_params]
+    if sorted(recipe) != sorted(names):
+        choices = {p.name: list(getattr(p, "choices", ())) for p in space.recipe_params}
+        raise ConfigError(
+            f"benchmark {benchmark.name!r} has recipe parameters {names}, got recipe {recipe}",
+            f"NASLib's NB201 space has no recipe: fix one value of each (choices: {choices})",
+        )
+    rows: dict[str, int] = {}
+    for i, cand in enumerate(benchmark.rows):
+        if all(cand.recipe.get(k) == v for k, v in recipe.items()):
+            rows[space.format_arch(cand)] = i
+    if len(rows) != N_CELLS:
+        raise DataFileError(
+            f"benchmark {benchmark.name!r} has {len(rows)} of the {N_CELLS} NAS-Bench-201 cells for recipe {recipe}",
+            "NASLib's optimizers may sample any cell: use a table with every cell",
+        )
+    return rows
+
+
+def make_dataset_api(
+    benchmark: TabularBenchmark, dataset: str = "cifar10", recipe: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """NASLib's NB201 ``dataset_api`` holding exactly ``benchmark``'s numbers (see the module table)."""
+    key = naslib_dataset_key(dataset)
+    objective = benchmark.values(benchmark.objective)
+    entries: dict[str, Any] = {}
+    for arch, row in nb201_rows(benchmark, recipe).items():
+        entries[arch] = {
+            key: {
+                "eval_acc1es": [float(objective[row])],
+                "train_acc1es": [NOT_IN_TABLE],
+                "eval_losses": [NOT_IN_TABLE],
+                "train_losses": [NOT_IN_TABLE],
+                "cost_info": {"train_time": float(benchmark.cost[row])},
+            }
+        }
+    return {
+        "nb201_data": entries,
+        "nars": {
+            "benchmark": benchmark.name,
+            "dataset_key": key,
+            "recipe": dict(recipe or {}),
+            "eval_acc1es": f"benchmark objective {benchmark.objective!r} (NASLib VAL_ACCURACY and TEST_ACCURACY)",
+            "train_acc1es": "not in the table (NaN)",
+            "losses": "not in the table (NaN)",
+            "cost_info.train_time": "benchmark cost, GPU-seconds",
+            "report_metric": benchmark.report,
+        },
+    }
+
+
+def naslib_tuple(graph: Any) -> tuple[int, ...]:
+    """The NASLib op-index tuple of a NASLib NB201 graph."""
+    return tuple(int(i) for i in graph.get_hash())
+
+
+def graph_to_candidate(graph: Any, space: NB201Space, recipe: Mapping[str, Any] | None = None) -> Candidate:
+    """Our candidate for a NASLib NB201 graph."""
+    return space.from_naslib(naslib_tuple(graph), recipe)
+
+
+def candidate_to_graph(cand: Candidate, space: NB201Space, template: Any) -> Any:
+    """A new NASLib graph (a clone of the empty ``template``) set to ``cand``'s cell."""
+    graph = template.clone()
+    graph.set_op_indices(list(space.to_naslib(cand)))
+    return graph

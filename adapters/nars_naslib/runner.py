@@ -1,0 +1,250 @@
+"""NASLib's own optimizers, run through NASLib's ``Trainer`` on one of our tabular benchmarks.
+
+``nars compare --optimizers nars,naslib:re`` calls :func:`run_query_based` for every
+``naslib:<name>`` run: it builds NASLib's config (search settings below, ``search.epochs`` = the
+query budget, ``search.seed`` = the comparison's seed), a :func:`~.dataset_api.make_dataset_api` of
+the same table, and runs ``Trainer.search()``. NASLib's discrete optimizers query one architecture
+per search epoch, so epoch ``n`` ends after ``n`` queries; after each epoch the incumbent
+(``get_final_architecture()``) is looked up in our table under the benchmark's *report* metric,
+which gives the best-so-far curve ``nars compare`` puts beside ours.
+
+Settings of a spec (``naslib:re(population_size=10;sample_size=3)``) override ``search.*`` keys;
+``recipe=training=standard`` picks one recipe of a joint benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from nars_plugin.errors import ConfigError
+from nars_plugin.optimizers.base import _recipe_mapping
+from nars_plugin.tabular.base import TabularBenchmark
+
+from ._naslib import naslib_module, naslib_version
+from .dataset_api import graph_to_candidate, make_dataset_api, nb201_rows
+
+#: NASLib optimizers by the names NASLib's runners use: class in ``naslib.optimizers`` and a description.
+NASLIB_OPTIMIZERS: dict[str, tuple[str, str]] = {
+    "rs": ("RandomSearch", "NASLib's random search"),
+    "re": ("RegularizedEvolution", "NASLib's regularized evolution (population 30, sample 10)"),
+    "ls": ("LocalSearch", "NASLib's local search"),
+    "bananas": ("Bananas", "NASLib's BANANAS (MLP ensemble on path encodings, ITS, mutation)"),
+    "npenas": ("Npenas", "NASLib's NPENAS (MLP ensemble, mutation)"),
+    "darts": ("DARTSOptimizer", "NASLib's DARTS (one-shot; needs a GPU and CIFAR-10)"),
+    "drnas": ("DrNASOptimizer", "NASLib's DrNAS (one-shot; needs a GPU and the data set)"),
+    "gdas": ("GDASOptimizer", "NASLib's GDAS (one-shot; needs a GPU and the data set)"),
+}
+QUERY_BASED = ("rs", "re", "ls", "bananas", "npenas")
+ONE_SHOT = ("darts", "drnas", "gdas")
+
+#: ``search`` settings of the query-based optimizers: NASLib's NB201 defaults
+#: (``naslib/defaults/nb201_defaults.yaml``, the same on Develop and master), plus what that file
+#: leaves out: ``predictor_type`` "bananas" (the BANANAS paper's MLP ensemble, NASLib's name for
+#: it), ``fidelity`` -1 (random search reads ``eval_acc1es[fidelity]``: the last epoch the table has)
+#: and a checkpoint period longer than any search (only the final checkpoint is written).
+SEARCH_DEFAULTS: dict[str, Any] = {
+    "checkpoint_freq": 1_000_000,
+    "fidelity": -1,
+    "sample_size": 10,
+    "population_size": 30,
+    "num_init": 10,
+    "k": 10,
+    "num_ensemble": 3,
+    "predictor_type": "bananas",
+    "acq_fn_type": "its",
+    "acq_fn_optimization": "mutation",
+    "encoding_type": "path",
+    "num_arches_to_mutate": 2,
+    "max_mutations": 1,
+    "num_candidates": 100,
+    "debug_predictor": False,
+}
+#: Published NAS-Bench-201 CIFAR-10 test accuracy of the one-shot methods (NB201 paper, Table 5).
+PUBLISHED = {"darts": "DARTS-V1/V2 54.30 ± 0.00", "gdas": "GDAS 93.61 ± 0.09"}
+
+
+def naslib_optimizer_class(name: str) -> Any:
+    """The NASLib optimizer class called ``name`` (``re``, ``bananas``, ...)."""
+    if name not in NASLIB_OPTIMIZERS:
+        raise ConfigError(f"NASLib has no optimizer {name!r}", f"NASLib's optimizers: {sorted(NASLIB_OPTIMIZERS)}")
+    return getattr(naslib_module("optimizers"), NASLIB_OPTIMIZERS[name][0])
+
+
+def search_config(
+    name: str, seed: int, epochs: int, dataset: str, save: str | Path, settings: dict[str, Any] | None = None
+) -> Any:
+    """NASLib's config node for one search (``optimizer``, ``dataset``, ``seed``, ``save``, ``search``)."""
+    naslib_module("")  # a clear error when NASLib is missing
+    from fvcore.common.config import CfgNode  # NASLib's config class (a NASLib dependency)
+
+    search = {**SEARCH_DEFAULTS, **dict(settings or {}), "epochs": int(epochs), "seed": int(seed)}
+    return CfgNode(
+        {
+            "optimizer": name,
+            "search_space": "nasbench201",
+            "dataset": dataset,
+            "seed": int(seed),
+            "out_dir": str(save),
+            "save": str(save),
+            "search": search,
+        },
+        new_allowed=True,
+    )
+
+
+def _recording(cls: type) -> type:
+    """A subclass of NASLib optimizer ``cls`` that notes the incumbent at every ``train_statistics`` call.
+
+    NASLib's Trainer calls ``train_statistics`` once per search epoch (both branches), so this
+    is the per-epoch incumbent, with NASLib's own code otherwise untouched.
+    """
+
+    def train_statistics(self: Any, *args: Any, **kwargs: Any) -> Any:
+        stats = super(recorded, self).train_statistics(*args, **kwargs)
+        self.nars_incumbents.append(tuple(int(i) for i in self.get_final_architecture().get_hash()))
+        return stats
+
+    recorded = type(f"Recorded{cls.__name__}", (cls,), {"train_statistics": train_statistics, "nars_incumbents": None})
+    return recorded
+
+
+_API_CACHE: dict[str, Any] = {}
+
+
+def _dataset_api(bench: TabularBenchmark, dataset: str, recipe: dict[str, Any]) -> dict[str, Any]:
+    key = json.dumps([bench.name, bench.objective, dataset, recipe], sort_keys=True, default=str)
+    if key not in _API_CACHE:
+        _API_CACHE[key] = make_dataset_api(bench, dataset, recipe)
+    return _API_CACHE[key]
+
+
+def run_query_based(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, Any]:
+    """One ``naslib:<name>`` run of ``nars compare``: NASLib's Trainer, curve of the report metric."""
+    name = task["optimizer"].partition(":")[2]
+    if task.get("constraints"):
+        raise ConfigError(f"{task['optimizer']} cannot honour constraints {task['constraints']}", "drop --constraint")
+    settings = dict(task.get("settings") or {})
+    recipe = _recipe_mapping(settings.pop("recipe", None))
+    dataset = getattr(bench.space, "dataset", "cifar10")
+    out = Path(task["out"])
+    identity = {"optimizer": task["optimizer"], "seed": task["seed"], "budget": task["budget"], "settings": settings}
+    identity.update(benchmark=bench.name, objective=bench.objective, report=bench.report, recipe=recipe)
+    done = out / "naslib_run.json"
+    if done.is_file():
+        saved = json.loads(done.read_text())
+        if saved.get("identity") == identity:
+            return {**saved["result"], "evaluated_now": 0}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "search").mkdir(exist_ok=True)
+    utils = naslib_module("utils")
+    trainer_cls = naslib_module("defaults.trainer").Trainer
+    space_cls = naslib_module("search_spaces").NasBench201SearchSpace
+    import torch
+
+    torch.set_num_threads(1)
+    config = search_config(name, task["seed"], task["budget"], dataset, out, settings)
+    api = _dataset_api(bench, dataset, recipe)
+    optimizer_cls = _recording(naslib_optimizer_class(name))
+    started = time.perf_counter()
+    utils.set_seed(int(task["seed"]))
+    optimizer = optimizer_cls(config)
+    optimizer.nars_incumbents = []
+    optimizer.adapt_search_space(space_cls(), dataset_api=api)
+    trainer_cls(optimizer, config, lightweight_output=True).search()
+    seconds = time.perf_counter() - started
+    rows = nb201_rows(bench, recipe)
+    report, objective = bench.values(bench.report), bench.values(bench.objective)
+    space = bench.space
+    cands = [space.from_naslib(t, recipe) for t in optimizer.nars_incumbents]
+    curve = [float(report[rows[space.format_arch(c)]]) for c in cands]
+    best_cand = graph_to_candidate(optimizer.get_final_architecture(), space, recipe)
+    row = rows[space.format_arch(best_cand)]
+    result = {
+        "curve": curve,
+        "seconds": seconds,
+        "evaluated_now": len(curve),
+        "best": {
+            "candidate": best_cand.to_dict(),
+            "arch": space.format_arch(best_cand),
+            "objective": float(objective[row]),
+            "report": float(report[row]),
+            "metrics": {k: float(v[row]) for k, v in bench.columns.items()},
+        },
+    }
+    done.write_text(json.dumps({"identity": identity, "naslib": naslib_version(), "result": result}, indent=2))
+    return result
+
+
+def naslib_data_dir() -> Path:
+    """NASLib's data folder (``naslib/data`` of the installed package), where its loaders look."""
+    return Path(naslib_module("").__file__).parent / "data"
+
+
+def one_shot_unavailable(name: str, data_dir: str | Path | None = None) -> str | None:
+    """Why NASLib's one-shot optimizer ``name`` cannot run here (no GPU, no data set), or None."""
+    published = PUBLISHED.get(name)
+    also = f"; published NB201 CIFAR-10 test accuracy: {published} (NB201 paper)" if published else ""
+    try:
+        import torch
+
+        gpu = torch.cuda.is_available()
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        gpu = False
+    if not gpu:
+        return f"NASLib's {name} trains a supernet and needs a GPU; none here{also}"
+    root = Path(data_dir) if data_dir else naslib_data_dir()
+    if not (root / "cifar-10-batches-py").is_dir():
+        return f"NASLib's {name} needs CIFAR-10 in {root / 'cifar-10-batches-py'} (no download at run time){also}"
+    return None
+
+
+def run_one_shot(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, Any]:
+    """One ``naslib:darts`` (or drnas/gdas) run: NASLib's Trainer trains the supernet on CIFAR-10 (GPU).
+
+    The searched cell is looked up in our table; a one-shot search makes no table queries, so its
+    curve is that one value at every budget.
+    """
+    name = task["optimizer"].partition(":")[2]
+    reason = one_shot_unavailable(name)
+    if reason:
+        raise ConfigError(
+            f"{task['optimizer']} cannot run here: {reason}", "run it on a machine with a GPU and CIFAR-10"
+        )
+    utils = naslib_module("utils")
+    out = Path(task["out"])
+    (out / "search").mkdir(parents=True, exist_ok=True)
+    settings = {"epochs": 50, "batch_size": 64, "learning_rate": 0.025, "learning_rate_min": 0.001, **task["settings"]}
+    settings.update(momentum=0.9, weight_decay=3e-4, grad_clip=5, train_portion=0.5, data_size=25000, cutout=False)
+    config = search_config(name, task["seed"], settings.pop("epochs"), getattr(bench.space, "dataset", "cifar10"), out)
+    config.search.update(settings)
+    config.data = str(naslib_data_dir())
+    config.save_arch_weights = False
+    utils.set_seed(int(task["seed"]))
+    cls = naslib_optimizer_class(name)
+    optimizer = cls(config) if "config" in cls.__init__.__code__.co_varnames[:2] else cls(**dict(config.search))
+    search_space = naslib_module("search_spaces").NasBench201SearchSpace()
+    try:
+        optimizer.adapt_search_space(search_space, dataset=config.dataset)
+    except TypeError:  # master: adapt_search_space(search_space, scope=None)
+        optimizer.adapt_search_space(search_space)
+    started = time.perf_counter()
+    naslib_module("defaults.trainer").Trainer(optimizer, config, lightweight_output=True).search()
+    seconds = time.perf_counter() - started
+    best = graph_to_candidate(optimizer.get_final_architecture(), bench.space)
+    row = bench.row_of(best)
+    value = float(bench.values(bench.report)[row])
+    return {
+        "curve": [value],
+        "seconds": seconds,
+        "evaluated_now": 1,
+        "best": {
+            "candidate": best.to_dict(),
+            "arch": bench.space.format_arch(best),
+            "objective": float(bench.values(bench.objective)[row]),
+            "report": value,
+            "metrics": {k: float(v[row]) for k, v in bench.columns.items()},
+        },
+    }

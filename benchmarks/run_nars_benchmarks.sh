@@ -31,6 +31,17 @@ for part in $PARTS; do
     naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
       nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:bananas --seeds 5 --budget 100 \
         --out $OUT/naslib-c10 --no-progress ;;
-    *) echo "unknown part $part (c10 analog predictor ablation timing)" >&2; exit 2 ;;
+    paper)  # issue 7: the NB201 paper's 12,000-second protocol on real tables (nb201-paper)
+      nars compare -b nb201-paper --optimizers rs,rea --seeds 500 --budget-seconds 12000 \
+        --out $OUT/nb201-paper/rs-rea-500 --no-progress
+      nars compare -b nb201-paper --optimizers nars,rea,rs,bananas,ls,optuna-tpe --seeds 14 --budget-seconds 12000 \
+        --out $OUT/nb201-paper/six-14 --no-progress
+      nars compare -b nb201-paper --optimizers nars,rea,rs,ls,optuna-tpe --seeds 22 --budget-seconds 12000 \
+        --out $OUT/nb201-paper/five-22 --no-progress
+      nars compare -b nb201-paper --optimizers rea,rs,ls,optuna-tpe --seeds 50 --budget-seconds 12000 \
+        --out $OUT/nb201-paper/baselines-50 --no-progress ;;
+    early-stopping)  # issue 7: NARS's rank-correlation early stopping on 200 real 200-epoch curves
+      python benchmarks/early_stopping.py --out $OUT/early-stopping ;;
+    *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper early-stopping)" >&2; exit 2 ;;
   esac
 done

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_benchmark_args(c)
     c.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
     c.add_argument("--seeds", type=int, default=10)
-    c.add_argument("--budget", type=int, default=100, help="queries per run")
+    c.add_argument("--budget", type=int, help="queries per run (default 100 unless --budget-seconds is given)")
+    c.add_argument("--budget-seconds", type=float, help="simulated GPU-seconds per run (e.g. 12000 for nb201-paper)")
     c.add_argument("--constraint", "-c", action="append", metavar="EXPR")
     c.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
     c.add_argument("--reference", default="auto", help="published reference rows: auto, none or a key")
@@ -248,7 +249,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         args.benchmark,
         split_optimizers(args.optimizers),
         seeds=args.seeds,
-        budget=args.budget,
+        budget=args.budget if args.budget is not None or args.budget_seconds is not None else 100,
+        budget_seconds=args.budget_seconds,
         out=args.out,
         bench_options=_key_values(args.bench_opt, "--bench-opt"),
         constraints=args.constraint or [],

@@ -11,6 +11,16 @@ apply, clearly marked as not our runs) and ``regret.png``.
 
 Optimizer specs: ``NAME``, or ``LABEL=NAME(key=value;key=value)`` for a variant, e.g.
 ``nars-std=nars(fixed_recipe=training=standard)``.
+
+Budgets: queries (``budget``), simulated seconds (``budget_seconds``: each query costs what the
+benchmark says, e.g. its training time), or both (a run stops at the first limit). A seconds-only
+budget is reported at 10%, 25%, 50% and 100% of it; like the study loop, a query asked before a
+checkpoint counts at that checkpoint even when its cost runs past it.
+
+The figure reported for a run is the benchmark's *report* metric of the candidate the search
+returns (its best objective): for ``nb201-paper``, the 200-epoch CIFAR-10 test accuracy of the
+architecture with the best 12-epoch validation accuracy found. Any tabular benchmark can name its
+report metric (``report=`` option of ``csv``, ``nb201-paper``, ``nb201-schedule``).
 """
 
 from __future__ import annotations
@@ -94,6 +104,15 @@ def split_optimizers(text: str) -> list[OptimizerSpec]:
     return specs
 
 
+#: Fractions of a seconds-only budget at which results are reported.
+SECONDS_MARKS = (0.1, 0.25, 0.5, 1.0)
+
+
+def checkpoints_seconds(seconds: float) -> list[float]:
+    """Simulated-second checkpoints of a seconds-only budget."""
+    return [round(f * seconds, 6) for f in SECONDS_MARKS]
+
+
 def checkpoints(budget: int) -> list[int]:
     """Budgets reported: 10, 25, 50, 100, 200, 250, 500, 1000, ... up to and including ``budget``."""
     marks = [m * 10**e for e in range(1, 8) for m in (1, 2.5, 5)]
@@ -129,7 +148,7 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     runner = get_registry().get("optimizer", task["optimizer"]).extra.get("runner")
     if runner is not None:  # driven by another library's own loop (e.g. NASLib's Trainer)
         return {"label": task["label"], "seed": task["seed"], **runner(bench, task)}
-    budget = Budget(queries=task["budget"])
+    budget = Budget(queries=task["budget"], seconds=task.get("budget_seconds"))
     optimizer = get_registry().create_optimizer(
         task["optimizer"],
         bench.space,
@@ -142,37 +161,87 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
     )
     started = time.perf_counter()
     study = Study(bench, optimizer, budget, out_dir=task["out"], config={"label": task["label"]}, progress=False)
+    finished = finished_run(study, task)
+    if finished is not None:
+        return finished
     result = study.run()
     return {
         "label": task["label"],
         "seed": task["seed"],
         "curve": [p.best_report for p in result.trajectory],
+        "costs": [p.cost for p in result.trajectory],
         "seconds": time.perf_counter() - started,
         "evaluated_now": result.evaluated_now,
         "best": study.summary(result)["best"],
     }
 
 
+def finished_run(study: Any, task: dict[str, Any]) -> dict[str, Any] | None:
+    """The outcome of a run that already finished in ``task["out"]`` under the same identity and budget.
+
+    Its ``summary.json`` is read instead of replaying the journal (a replay asks the optimizer
+    again, which for predictor-based searches costs as much as the search). None when there is
+    no finished run there, or it belongs to other settings (then the study resumes or refuses as usual).
+    """
+    from .study import JOURNAL_NAME, SUMMARY_NAME, _jsonable
+
+    path = Path(task["out"]) / SUMMARY_NAME
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    same = saved.get("config") == _jsonable(study.identity()) and saved.get("budget") == {
+        "queries": study.budget.queries,
+        "seconds": study.budget.seconds,
+    }
+    trajectory = saved.get("trajectory") or []
+    spent = trajectory[-1]["cost"] if trajectory else 0.0
+    if not same or not study.budget.exhausted(len(trajectory), spent):
+        return None
+    return {
+        "label": task["label"],
+        "seed": task["seed"],
+        "curve": [p["best_report"] for p in trajectory],
+        "costs": [p["cost"] for p in trajectory],
+        "seconds": _journal_seconds(Path(task["out"]) / JOURNAL_NAME),
+        "evaluated_now": 0,
+        "best": saved.get("best"),
+    }
+
+
+def _journal_seconds(path: Path) -> float:
+    """Wall seconds of a finished run: the time stamp of its journal's last record (0 if unreadable)."""
+    try:
+        last = path.read_bytes().rstrip().rsplit(b"\n", 1)[-1]
+        return float(json.loads(last).get("time", 0.0))
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+
+
 def compare(
     benchmark: str,
     optimizers: Sequence[OptimizerSpec],
     seeds: int,
-    budget: int,
+    budget: int | None,
     out: str | os.PathLike[str],
     bench_options: dict[str, Any] | None = None,
     constraints: Sequence[str] = (),
     workers: int | None = None,
     reference: str | None = "auto",
     progress: bool | None = None,
+    budget_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Run the comparison and write ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png``.
 
+    ``budget`` counts queries, ``budget_seconds`` simulated seconds (give one or both).
     Returns the summary: ``results`` (what ``summary.json`` holds) plus the details.
     """
+    from .optimizers.base import Budget
     from .plugins import get_registry
 
-    if seeds < 1 or budget < 1:
-        raise ConfigError("--seeds and --budget must be >= 1")
+    if seeds < 1:
+        raise ConfigError("--seeds must be >= 1")
+    Budget(queries=budget, seconds=budget_seconds)  # a clear error for a missing or non-positive budget
     registry = get_registry()
     not_run = _not_runnable(registry, optimizers)
     optimizers = [spec for spec in optimizers if spec.label not in not_run]
@@ -192,6 +261,7 @@ def compare(
             "settings": spec.settings,
             "seed": seed,
             "budget": budget,
+            "budget_seconds": budget_seconds,
             "constraints": list(constraints),
             "out": str(out / "runs" / safe_name(spec.label) / f"seed{seed}"),
         }
@@ -200,7 +270,9 @@ def compare(
     ]
     workers = workers or max(1, min(len(tasks), os.cpu_count() or 1))
     runs = _run_all(tasks, workers, progress)
-    summary = summarise(bench, optimizers, runs, budget, constraints, reference_key(benchmark, bench, reference))
+    summary = summarise(
+        bench, optimizers, runs, budget, constraints, reference_key(benchmark, bench, reference), budget_seconds
+    )
     summary["not_run"] = not_run
     summary["config"] = {
         "benchmark": benchmark,
@@ -208,6 +280,7 @@ def compare(
         "optimizers": [s.__dict__ for s in optimizers],
         "seeds": seeds,
         "budget": budget,
+        "budget_seconds": budget_seconds,
         "constraints": list(constraints),
     }
     atomic_write(out / "summary.json", json.dumps(summary["results"], indent=2) + "\n")
@@ -273,22 +346,30 @@ def summarise(
     bench: Any,
     optimizers: Sequence[OptimizerSpec],
     runs: list[dict[str, Any]],
-    budget: int,
+    budget: int | None,
     constraints: Sequence[str],
     reference: str | None,
+    budget_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """Aggregate run curves into mean/std/p_top per optimizer and budget."""
+    """Aggregate run curves into mean/std/p_top per optimizer and budget (queries, or seconds if only those)."""
     metric = getattr(bench, "report", bench.objective)
     optimum = bench.optimum(metric, constraints) if hasattr(bench, "optimum") else math.nan
     top = bench.top_threshold(0.001, metric) if hasattr(bench, "top_threshold") else math.inf
+    in_seconds = budget is None
+    marks: list[float] = checkpoints_seconds(budget_seconds) if in_seconds else checkpoints(budget)  # type: ignore[arg-type]
+
+    def value(run: dict[str, Any], mark: float) -> float:
+        return _at_seconds(run["curve"], run["costs"], mark) if in_seconds else _at(run["curve"], int(mark))
+
     results: dict[str, Any] = {}
     seconds: dict[str, Any] = {}
+    queries: dict[str, Any] = {}
     for spec in optimizers:
         mine = [r for r in runs if r["label"] == spec.label]
         table = {}
-        for b in checkpoints(budget):
-            values = np.array([_at(r["curve"], b) for r in mine], dtype=float)
-            table[str(b)] = {
+        for b in marks:
+            values = np.array([value(r, b) for r in mine], dtype=float)
+            table[f"{b:g}"] = {
                 "mean": float(np.nanmean(values)) if np.isfinite(values).any() else None,
                 "std": float(np.nanstd(values)) if np.isfinite(values).any() else None,
                 "p_top": float(np.mean(values >= top - 1e-9)),
@@ -296,9 +377,12 @@ def summarise(
         results[spec.label] = table
         times = np.array([r["seconds"] for r in mine])
         seconds[spec.label] = {"mean": float(times.mean()), "max": float(times.max())}
+        counts = np.array([len(r["curve"]) for r in mine])
+        queries[spec.label] = {"mean": float(counts.mean()), "min": int(counts.min()), "max": int(counts.max())}
+    grid = np.linspace(budget_seconds / 100, budget_seconds, 100) if in_seconds else np.arange(1, budget + 1)  # type: ignore[operator]
     curves = {
         spec.label: np.nanmean(
-            np.array([[_at(r["curve"], n) for n in range(1, budget + 1)] for r in runs if r["label"] == spec.label]), 0
+            np.array([[value(r, x) for x in grid] for r in runs if r["label"] == spec.label]), 0
         ).tolist()
         for spec in optimizers
     }
@@ -310,6 +394,9 @@ def summarise(
         "seeds": len(runs) // max(1, len(optimizers)),
         "results": results,
         "seconds_per_run": seconds,
+        "queries_per_run": queries,
+        "budget_unit": "s" if in_seconds else "queries",
+        "curve_x": grid.tolist(),
         "mean_curves": curves,
         "reference": {"key": reference, "note": REFERENCE_NOTE, "rows": REFERENCES[reference]} if reference else None,
     }
@@ -319,6 +406,13 @@ def _at(curve: list[float], n: int) -> float:
     if not curve:
         return math.nan
     return float(curve[min(n, len(curve)) - 1])
+
+
+def _at_seconds(curve: list[float], costs: list[float], seconds: float) -> float:
+    """The best-so-far value once every query asked before ``seconds`` were spent has answered."""
+    spent_before = np.concatenate([[0.0], np.asarray(costs[:-1], dtype=float)])
+    asked = int(np.searchsorted(spent_before, seconds, side="left"))  # queries started below ``seconds``
+    return float(curve[asked - 1]) if asked else math.nan
 
 
 def _title(summary: dict[str, Any]) -> str:
@@ -331,21 +425,25 @@ def _title(summary: dict[str, Any]) -> str:
 def markdown(summary: dict[str, Any]) -> str:
     """The comparison table in Markdown."""
     budgets = list(next(iter(summary["results"].values())).keys())
+    unit = "s (simulated)" if summary.get("budget_unit") == "s" else "queries"
     lines = [
         f"# {_title(summary)}: best {summary['metric']} found (mean ± std over {summary['seeds']} seeds)",
         "",
         f"Optimum {summary['optimum']:.4f}; top-0.1% threshold {summary['top_0.1%_threshold']:.4f} "
         "(p_top: share of seeds whose best is in the top 0.1%).",
         "",
-        "| optimizer | " + " | ".join(f"{b} queries" for b in budgets) + " | s/run |",
-        "|---|" + "---|" * (len(budgets) + 1),
+        "| optimizer | " + " | ".join(f"{b} {unit}" for b in budgets) + " | queries/run | s/run |",
+        "|---|" + "---|" * (len(budgets) + 2),
     ]
     for label, table in summary["results"].items():
         cells = [
             f"{v['mean']:.2f} ± {v['std']:.2f} ({v['p_top']:.2f})" if v["mean"] is not None else "-"
             for v in table.values()
         ]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {summary['seconds_per_run'][label]['mean']:.1f} |")
+        n = summary.get("queries_per_run", {}).get(label, {}).get("mean", math.nan)
+        lines.append(
+            f"| {label} | " + " | ".join(cells) + f" | {n:.1f} | {summary['seconds_per_run'][label]['mean']:.1f} |"
+        )
     for label, reason in (summary.get("not_run") or {}).items():
         lines += ["", f"Not run here: {label}: {reason}"]
     ref = summary.get("reference")
@@ -368,9 +466,9 @@ def plot_regret(summary: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, curve in summary["mean_curves"].items():
         regret = np.maximum(summary["optimum"] - np.asarray(curve, dtype=float), 1e-3)
-        ax.plot(np.arange(1, len(regret) + 1), regret, label=label)
+        ax.plot(summary.get("curve_x") or np.arange(1, len(regret) + 1), regret, label=label)
     ax.set_yscale("log")
-    ax.set_xlabel("queries")
+    ax.set_xlabel("simulated seconds" if summary.get("budget_unit") == "s" else "queries")
     ax.set_ylabel(f"regret of {summary['metric']} (optimum − best found)")
     ax.set_title(f"{_title(summary)} — mean over {summary['seeds']} seeds", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)

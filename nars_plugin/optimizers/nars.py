@@ -26,6 +26,17 @@ Stage 2, predictor-based evolutionary search
 
 Any budget left after the picks goes to further predictor-ranked rounds over
 the pool and the last stage-2 population.
+
+Budgets in simulated seconds
+    The rounds are laid out for a number of queries. With a budget of simulated
+    seconds only (``nars compare --budget-seconds``, e.g. the NB201 paper's
+    12,000 s), round 0 is planned as for 100 queries (``init_batch`` 10) and,
+    before every later round, the number of queries still expected is the
+    seconds left divided by the mean cost of the latest ``init_batch``
+    evaluations (later picks tend to be larger networks, so recent costs are
+    the better guide). Stage 1 ends when what is left is expected to pay for
+    ``final_fraction`` of all expected queries: the stage-2 picks. The plan
+    depends only on the history, so journals replay.
 """
 
 from __future__ import annotations
@@ -106,6 +117,8 @@ class NARS(Optimizer):
         self.pool_size = int(pool_size)
         queries = self.budget.queries if self.budget and self.budget.queries else 100
         self.planned_queries = int(queries)
+        seconds_only = self.budget is not None and self.budget.queries is None and self.budget.seconds is not None
+        self.planned_seconds = float(self.budget.seconds) if seconds_only else None
         self.init_batch = int(init_batch) if init_batch else int(min(32, max(8, queries // 10)))
         self.batch = int(batch)
         self.final_fraction = float(final_fraction)
@@ -145,6 +158,7 @@ class NARS(Optimizer):
             # the rounds and the stage-2 share are laid out for this budget, so a journal
             # resumes only under the same one
             "planned_queries": self.planned_queries,
+            "planned_seconds": self.planned_seconds,
             "pool_size": self.pool_size,
             "init_batch": self.init_batch,
             "batch": self.batch,
@@ -214,9 +228,10 @@ class NARS(Optimizer):
             self._queue = [Proposal(c) for c in batch]
             self._stage = "round0"
             return
-        if self._stage in ("round0", "rounds") and len(self.history) < self.stage1_queries:
+        left = self.stage1_left()
+        if self._stage in ("round0", "rounds") and left > 0:
             self._stage = "rounds"
-            picks = self._round_picks(min(self.batch, self.stage1_queries - len(self.history)))
+            picks = self._round_picks(min(self.batch, left))
             self._queue = [Proposal(c, self._fidelity) for c in picks]
             if self._queue:
                 return
@@ -232,6 +247,34 @@ class NARS(Optimizer):
         if not picks:
             raise ConfigError("NARS found no feasible candidate left to evaluate", "relax the constraints")
         self._queue = [Proposal(c) for c in picks]
+
+    # -- budget plan ------------------------------------------------------- #
+
+    def expected_queries(self) -> float | None:
+        """With a seconds-only budget: queries told so far plus those the seconds left should pay for."""
+        if self.planned_seconds is None or not self.history:
+            return None
+        spent = sum(r.cost for _, r in self.history)
+        recent = [r.cost for _, r in self.history[-max(self.init_batch, 1) :]]
+        mean = float(np.mean(recent))
+        if mean <= 0:
+            return None  # free queries: the seconds never run out, plan as for queries
+        return len(self.history) + max(0.0, self.planned_seconds - spent) / mean
+
+    def picks_planned(self) -> int:
+        """How many stage-2 picks the budget keeps (at least one per family member)."""
+        expected = self.expected_queries()
+        if expected is None:
+            return self.n_picks
+        n_final = max(1, math.ceil(self.final_fraction * expected)) if self.final_fraction > 0 else 0
+        return max(n_final, len(self.family))
+
+    def stage1_left(self) -> int:
+        """Stage-1 queries still to ask before stage 2."""
+        expected = self.expected_queries()
+        if expected is None:
+            return self.stage1_queries - len(self.history)
+        return math.floor(expected - self.picks_planned()) - len(self.history)
 
     # -- stage 1 helpers --------------------------------------------------- #
 
@@ -342,18 +385,10 @@ class NARS(Optimizer):
         curves = [r.curve for _, r in self.history if r.ok and r.curve and len(r.curve) >= self.max_fidelity]
         if len(curves) < 4:
             return
-        from scipy.stats import kendalltau
-
-        final = np.array([c[self.max_fidelity - 1] for c in curves], dtype=float)
-        taus = []
-        for epoch in range(self.max_fidelity):
-            tau = kendalltau([c[epoch] for c in curves], final).statistic
-            taus.append(float(tau) if np.isfinite(tau) else 0.0)
-        self._tau_by_epoch = taus
-        for epoch, tau in enumerate(taus, start=1):
-            if tau >= self.early_stop_tau:
-                self._fidelity = epoch if epoch < self.max_fidelity else None
-                return
+        self._tau_by_epoch = tau_by_epoch(curves, self.max_fidelity)
+        epoch = early_stopping_epoch(self._tau_by_epoch, self.early_stop_tau)
+        if epoch is not None:
+            self._fidelity = epoch if epoch < self.max_fidelity else None
 
     # -- stage 2 ------------------------------------------------------------ #
 
@@ -367,7 +402,7 @@ class NARS(Optimizer):
         if not self._fit():
             return []
         families = self.family or [[]]
-        per_family = max(1, self.n_picks // len(families))
+        per_family = max(1, self.picks_planned() // len(families))
         picks: list[Candidate] = []
         taken = set(self.evaluated)
         for extra in families:
@@ -459,6 +494,26 @@ class NARS(Optimizer):
             "family": [{**f, "measured": self._measured(f["candidate"])} for f in self._family_picks],
             "pool_size": len(self._pool or []),
         }
+
+
+def tau_by_epoch(curves: Sequence[Sequence[float]], epochs: int) -> list[float]:
+    """Kendall tau between the accuracies after each epoch (1..``epochs``) and those after ``epochs``."""
+    from scipy.stats import kendalltau
+
+    matrix = np.array([list(c[:epochs]) for c in curves], dtype=float)
+    taus = []
+    for epoch in range(epochs):
+        tau = kendalltau(matrix[:, epoch], matrix[:, epochs - 1]).statistic
+        taus.append(float(tau) if np.isfinite(tau) else 0.0)
+    return taus
+
+
+def early_stopping_epoch(taus: Sequence[float], threshold: float) -> int | None:
+    """NARS's early-stopping rule: the first epoch (1-based) whose tau reaches ``threshold`` (None if none)."""
+    for epoch, tau in enumerate(taus, start=1):
+        if tau >= threshold:
+            return epoch
+    return None
 
 
 def _unique(cands: Sequence[Candidate]) -> list[Candidate]:

@@ -25,12 +25,15 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "imagenet": ["timm>=0.9", "torchvision>=0.16"],
+        "imagenet": ["timm>=0.9", "torchvision>=0.16", "scikit-learn>=1.0"],
         "ray": ["ray[default]>=2.5"],
         "plot": ["matplotlib>=3.5"],
         "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "matplotlib>=3.5", "pyyaml>=6", "setuptools>=70.1"],
     },
-    entry_points={"console_scripts": ["nars = nars_plugin.cli:main"]},
+    entry_points={
+        "console_scripts": ["nars = nars_plugin.cli:main"],
+        "nars_plugin": ["imagenet = adapters.nars_imagenet.plugin"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

@@ -1,0 +1,1 @@
+"""Adapters: plugins that connect nars-plugin to other ecosystems (NASLib, ImageNet training)."""

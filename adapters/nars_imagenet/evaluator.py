@@ -84,7 +84,7 @@ class TrainingEvaluator(Evaluator):
         if executor == "local":
             self.executor: Any = LocalExecutor(int(workers))
         elif executor == "ray":
-            self.executor = RayExecutor(address, gpus=self.devices if self.settings.device != "cpu" else 0)
+            self.executor = RayExecutor(address)
         else:
             raise ConfigError(f"unknown executor {executor!r}", "use --executor local or --executor ray")
 

@@ -64,7 +64,9 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, gpus: float = 0, cpus: float = 1, num_cpus: int | None = None):
+    def __init__(
+        self, address: str | None = None, gpus: float | None = None, cpus: float = 1, num_cpus: int | None = None
+    ) -> None:
         try:
             import ray
         except ImportError:
@@ -76,11 +78,25 @@ class RayExecutor:
                 options["num_cpus"] = num_cpus
             ray.init(**options)
         self.address = address
-        self._task = ray.remote(num_gpus=gpus, num_cpus=cpus, max_retries=0)(run_job)
+        self.gpus = gpus
+        self.cpus = cpus
+        self._task = ray.remote(max_retries=0)(run_job)
+
+    def _gpus_for(self, job: Mapping[str, Any]) -> float:
+        """GPUs to ask for: as configured, else the job's devices on a cluster that has GPUs, else none.
+
+        Asking a GPU-less cluster for a GPU would leave the task waiting forever.
+        """
+        if self.gpus is not None:
+            return self.gpus
+        if job.get("settings", {}).get("device") == "cpu":
+            return 0
+        has_gpus = self._ray.cluster_resources().get("GPU", 0) > 0
+        return float(job.get("devices", 1)) if has_gpus else 0
 
     def run(self, jobs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Results of ``jobs``, in order (a lost task becomes a failed result)."""
-        refs = [self._task.remote(dict(job)) for job in jobs]
+        refs = [self._task.options(num_gpus=self._gpus_for(job), num_cpus=self.cpus).remote(dict(job)) for job in jobs]
         results = []
         for ref in refs:
             try:

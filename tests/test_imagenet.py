@@ -162,6 +162,25 @@ def test_diverging_recipe_becomes_a_failed_result() -> None:
 
 
 @needs_extra
+@pytest.mark.skipif(
+    not Path("/proc/sys/vm/overcommit_memory").is_file()
+    or Path("/proc/sys/vm/overcommit_memory").read_text().strip() != "0",
+    reason="needs Linux's heuristic overcommit, which refuses an impossible allocation at once",
+)
+def test_candidate_too_big_for_memory_becomes_a_failed_result() -> None:
+    from dataclasses import replace
+
+    from adapters.nars_imagenet.data import load_digits_bundle
+    from adapters.nars_imagenet.trainer import TrainSettings, train
+
+    cand = small_candidate()
+    spec = replace(fbnetv3_tiny_space().network(cand), num_features=2**38)  # a head of ~100 TB
+    outcome = train(spec, cand.recipe, load_digits_bundle(spec.resolution), TrainSettings(num_workers=0))
+    assert outcome.status == "failed" and outcome.error.startswith("out of memory")
+    assert not outcome.to_result(None, 8).ok
+
+
+@needs_extra
 def test_two_process_gloo_ddp_matches_one_process(tmp_path: Path) -> None:
     """torchrun with 2 CPU processes == 1 process accumulating the same 2 micro-batches (BN is per process)."""
     import torch

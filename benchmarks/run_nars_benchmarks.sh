@@ -28,6 +28,12 @@ for part in $PARTS; do
         --out $OUT/ablation-analog-1d --no-progress ;;
     timing)  # wall time of one 100-query search, NARS against REA, same process, all cores
       python benchmarks/timing.py --benchmark "$C10" --out $OUT/timing ;;
-    *) echo "unknown part $part (c10 analog predictor ablation timing)" >&2; exit 2 ;;
+    fbnetv3-flops)  # imagenet plugin: analytical FLOPs/params vs published FBNetV3-A..G and flop_counter
+      python benchmarks/fbnetv3_flops.py --out $OUT/fbnetv3-flops ;;
+    digits)  # imagenet plugin: NARS vs random search with real training on digits (about 20 min here)
+      python benchmarks/digits_search.py --budget 12 --seeds 2 --workers 2 --out $OUT/digits ;;
+    gpu)  # imagenet plugin: training throughput on a CUDA GPU (fp32 vs AMP + channels-last)
+      python benchmarks/gpu_throughput.py --out $OUT/gpu-throughput ;;
+    *) echo "unknown part $part (c10 analog predictor ablation timing fbnetv3-flops digits gpu)" >&2; exit 2 ;;
   esac
 done

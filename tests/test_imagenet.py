@@ -289,6 +289,9 @@ def test_search_with_real_training_resumes_from_the_journal(tmp_path: Path, cli)
 def test_cli_errors_for_training_evaluators(tmp_path: Path, cli) -> None:
     code, _, err = cli(["search", "--space", "nb201", "--evaluator", "train", "--budget", "1", "--out", tmp_path])
     assert code == 2 and "error:" in err and "Traceback" not in err
+    code, _, err = cli(["search", "--space", "fbnetv3-tiny", "--evaluator", "train", "--dataset", tmp_path / "no",
+                        "--budget", "1", "--out", tmp_path / "s"])  # fmt: skip
+    assert code == 2 and "neither 'digits' nor a folder" in err
     code, _, err = cli(["train", "--candidate", tmp_path / "none.json", "--dataset", "digits"])
     assert code == 2 and "cannot read candidate file" in err
     code, _, err = cli(["search", "--evaluator", "trian", "--space", "fbnetv3-tiny", "--budget", "1", "--out", "x"])

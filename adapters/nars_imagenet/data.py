@@ -65,12 +65,7 @@ def load_image_folder(root: str | Path, resolution: int) -> DataBundle:
     from torchvision import datasets, transforms
 
     root = Path(root)
-    for split in ("train", "val"):
-        if not (root / split).is_dir():
-            raise DataFileError(
-                f"image folder {root} has no {split}/ subfolder",
-                "lay the data out as DIR/train/<class>/<image> and DIR/val/<class>/<image>",
-            )
+    check_dataset(str(root))
     normalize = transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)
     train_tf = transforms.Compose(
         [
@@ -100,15 +95,28 @@ def load_image_folder(root: str | Path, resolution: int) -> DataBundle:
     return DataBundle(train, val, len(train.classes), 3)
 
 
-def load_data(dataset: str, resolution: int) -> DataBundle:
-    """``"digits"`` or the path of an image folder."""
+def check_dataset(dataset: str) -> None:
+    """Raise a clear error unless ``dataset`` is ``"digits"`` or a folder with ``train/`` and ``val/``."""
     if dataset == DIGITS:
-        return load_digits_bundle(resolution)
+        return
     if not Path(dataset).is_dir():
         raise DataFileError(
             f"data set {dataset!r} is neither 'digits' nor a folder",
             "pass --dataset digits or --data DIR with DIR/train and DIR/val image folders",
         )
+    for split in ("train", "val"):
+        if not (Path(dataset) / split).is_dir():
+            raise DataFileError(
+                f"image folder {dataset} has no {split}/ subfolder",
+                "lay the data out as DIR/train/<class>/<image> and DIR/val/<class>/<image>",
+            )
+
+
+def load_data(dataset: str, resolution: int) -> DataBundle:
+    """``"digits"`` or the path of an image folder."""
+    check_dataset(dataset)
+    if dataset == DIGITS:
+        return load_digits_bundle(resolution)
     return load_image_folder(dataset, resolution)
 
 

@@ -23,7 +23,7 @@ from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.space import Candidate
 
-from .data import DIGITS
+from .data import DIGITS, check_dataset
 from .executors import LocalExecutor, RayExecutor
 from .jobs import make_space
 from .trainer import TrainSettings
@@ -68,6 +68,7 @@ class TrainingEvaluator(Evaluator):
                 f"the train evaluator cannot build networks of space {self.space.name!r}",
                 "use --space fbnetv3 or --space fbnetv3-tiny",
             )
+        check_dataset(str(dataset))
         self.dataset = str(dataset) if dataset == DIGITS else str(Path(dataset).resolve())
         defaults = DIGITS_SETTINGS if dataset == DIGITS else {}
         unknown = sorted(set(settings) - set(TrainSettings.__dataclass_fields__))

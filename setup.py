@@ -25,7 +25,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "imagenet": ["timm>=0.9", "torchvision>=0.16"],
+        "imagenet": ["timm>=0.9", "torchvision>=0.16", "scikit-learn>=1.0"],
         "ray": ["ray[default]>=2.5"],
         "plot": ["matplotlib>=3.5"],
         "optuna": ["optuna>=3"],
@@ -36,7 +36,7 @@ setup(
     },
     entry_points={
         "console_scripts": ["nars = nars_plugin.cli:main"],
-        "nars_plugin": ["naslib = adapters.nars_naslib.plugin"],
+        "nars_plugin": ["naslib = adapters.nars_naslib.plugin", "imagenet = adapters.nars_imagenet.plugin"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

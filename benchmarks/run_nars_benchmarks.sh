@@ -42,6 +42,12 @@ for part in $PARTS; do
         --out $OUT/nb201-paper/baselines-50 --no-progress ;;
     early-stopping)  # issue 7: NARS's rank-correlation early stopping on 200 real 200-epoch curves
       python benchmarks/early_stopping.py --out $OUT/early-stopping ;;
-    *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper early-stopping)" >&2; exit 2 ;;
+    fbnetv3-flops)  # imagenet plugin: analytical FLOPs/params vs published FBNetV3-A..G and flop_counter
+      python benchmarks/fbnetv3_flops.py --out $OUT/fbnetv3-flops ;;
+    digits)  # imagenet plugin: NARS vs random search with real training on digits (about 20 min here)
+      python benchmarks/digits_search.py --budget 12 --seeds 2 --workers 2 --out $OUT/digits ;;
+    gpu)  # imagenet plugin: training throughput on a CUDA GPU (fp32 vs AMP + channels-last)
+      python benchmarks/gpu_throughput.py --out $OUT/gpu-throughput ;;
+    *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper early-stopping fbnetv3-flops digits gpu)" >&2; exit 2 ;;
   esac
 done

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -40,13 +41,52 @@ def _add_benchmark_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_evaluator_args(p: argparse.ArgumentParser, search: bool = True) -> None:
+    """Options of plugin evaluators (e.g. ``train`` from the imagenet plugin) instead of a benchmark."""
+    p.add_argument("--evaluator", "-e", help="evaluator name instead of a benchmark, e.g. train (`nars evaluators`)")
+    p.add_argument("--space", help="space the evaluator searches, e.g. fbnetv3-tiny (`nars spaces`)")
+    p.add_argument("--dataset", "--data", dest="dataset", help="data set of a training evaluator: digits or a folder")
+    p.add_argument("--executor", help="where evaluations run: local (processes, default) or ray")
+    p.add_argument("--address", help="Ray cluster address (with --executor ray; default: a local instance)")
+    p.add_argument("--workers", dest="eval_workers", type=int, help="local worker processes (0: in this process)")
+    p.add_argument("--devices", type=int, help="GPUs (processes) per candidate")
+    if search:
+        p.add_argument("--parallel", type=int, help="candidates evaluated side by side (default: --workers)")
+    p.add_argument("--eval-opt", "-E", action="append", metavar="KEY=VALUE", help="evaluator option, e.g. seed=1")
+
+
+def _make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
+    """The evaluator named by ``--evaluator`` on ``--space``, built through the plugin registry."""
+    from .plugins import get_registry
+
+    registry = get_registry()
+    entry = registry.get("evaluator", args.evaluator)
+    options = _key_values(args.eval_opt, "--eval-opt")
+    named = {
+        "dataset": args.dataset,
+        "executor": args.executor,
+        "address": args.address,
+        "workers": args.eval_workers,
+        "devices": args.devices,
+        "parallel": getattr(args, "parallel", None),
+    }
+    options.update({k: v for k, v in {**named, **extra}.items() if v is not None})
+    space = registry.create_space(args.space) if args.space else None
+    try:
+        return entry.factory(**({"space": space} if space is not None else {}), **options)
+    except TypeError as exc:
+        raise ConfigError(
+            f"evaluator {args.evaluator!r} does not take these options: {exc}", "check the --eval-opt names"
+        ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``nars``."""
     parser = argparse.ArgumentParser(prog="nars", description="Joint architecture + training-recipe search (NARS).")
     parser.add_argument("--version", action="version", version=f"nars-plugin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for kind in ("spaces", "benchmarks", "optimizers"):
+    for kind in ("spaces", "benchmarks", "optimizers", "evaluators"):
         p = sub.add_parser(kind, help=f"list registered {kind}")
         p.add_argument("pattern", nargs="?", default="*", help="glob filter on names")
     sub.add_parser("plugins", help="list loaded plugins and what they registered")
@@ -76,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="time limit of one evaluation: it runs in a worker process, is stopped past the limit "
         "and recorded as failed (default: no limit)",
     )
+    _add_evaluator_args(s)
+
+    t = sub.add_parser("train", help="train one candidate for real (run it under torchrun for several GPUs)")
+    t.add_argument("--candidate", required=True, help="JSON file: a candidate {arch, recipe} or a search summary.json")
+    _add_evaluator_args(t, search=False)
+    t.add_argument("--out", help="folder for checkpoint.pt (resumes from it) and result.json")
 
     c = sub.add_parser("compare", help="compare optimizers over many seeds (tables + regret plot)")
     _add_benchmark_args(c)
@@ -190,7 +236,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     opt_settings = _key_values(args.opt, "--opt")
     budget = Budget(queries=args.budget, seconds=args.budget_seconds)
     registry.get("optimizer", args.optimizer)  # fail fast on a typo, before loading data
-    bench = registry.create_benchmark(args.benchmark, **bench_options)
+    if args.evaluator:
+        bench = _make_evaluator(args, checkpoints=str(Path(args.out) / "checkpoints"))
+        identity = {"evaluator_spec": args.evaluator, "space": bench.space.name}
+    else:
+        bench = registry.create_benchmark(args.benchmark, **bench_options)
+        identity = {"benchmark_spec": args.benchmark, "benchmark_options": bench_options}
     constraints = args.constraint or []
     bench.space.check_satisfiable(constraints)
     try:
@@ -212,11 +263,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         optimizer,
         budget,
         out_dir=args.out,
-        config={"benchmark_spec": args.benchmark, "benchmark_options": bench_options},
+        config=identity,
         progress=False if args.no_progress else None,
         eval_timeout=_eval_timeout(args.eval_timeout),
     )
-    result = study.run()
+    try:
+        result = study.run()
+    finally:
+        if hasattr(bench, "close"):
+            bench.close()
     summary = study.summary(result)
     best = summary["best"]
     print(f"evaluations: {result.n_evaluations} ({result.replayed} replayed from the journal)")
@@ -239,6 +294,44 @@ def _eval_timeout(value: float | None) -> float | None:
     if value is not None and not (0 < value < math.inf):
         raise ConfigError(f"--eval-timeout {value:g} is not a positive number of seconds", "e.g. --eval-timeout 600")
     return value
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train one candidate with a training evaluator and print its learning curve."""
+    import os
+
+    from .space import Candidate
+
+    path = Path(args.candidate)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        hint = "pass a JSON file with arch and recipe"
+        raise ConfigError(f"cannot read candidate file {path}: {exc}", hint) from None
+    if isinstance(data.get("best"), dict):  # a search's summary.json
+        args.space = args.space or data.get("config", {}).get("space", {}).get("name")
+        data = data["best"]["candidate"]
+    if not isinstance(data, dict) or "arch" not in data:
+        raise ConfigError(f"{path} holds no candidate", 'write it as {"arch": {...}, "recipe": {...}}')
+    args.evaluator = args.evaluator or "train"
+    args.eval_workers = 0 if args.eval_workers is None else args.eval_workers
+    evaluator = _make_evaluator(args, checkpoints=args.out)
+    cand = evaluator.space.validate(Candidate.from_dict(data))
+    result = evaluator.evaluate(cand)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0 if result.ok else 1
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        record = {"candidate": cand.to_dict(), **result.to_dict()}
+        (Path(args.out) / "result.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    print(f"arch: {evaluator.space.format_arch(cand)}")
+    if not result.ok:
+        print(f"failed: {result.error}")
+        return 1
+    print("validation curve: " + ", ".join(f"{v:.2f}" for v in result.curve or []))
+    for name, value in sorted(result.metrics.items()):
+        print(f"{name}: {_format(value)}")
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -287,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nars`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command in ("spaces", "benchmarks", "optimizers"):
+        if args.command in ("spaces", "benchmarks", "optimizers", "evaluators"):
             return cmd_list(args.command[:-1], args.pattern)
         if args.command == "plugins":
             return cmd_plugins()
@@ -295,6 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_query(args)
         if args.command == "search":
             return cmd_search(args)
+        if args.command == "train":
+            return cmd_train(args)
         if args.command == "compare":
             return cmd_compare(args)
         if args.command == "predictor-eval":

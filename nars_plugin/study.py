@@ -302,11 +302,56 @@ class Study:
                 result = self._timed.evaluate(proposal.candidate, proposal.fidelity, token)
         else:
             result = call_evaluator(self.evaluator, proposal.candidate, proposal.fidelity)
+        return self._checked(result), recovered
+
+    def _checked(self, result: Result) -> Result:
+        """A result whose objective is missing or not finite, turned into a failed one."""
         if result.ok and not math.isfinite(result.objective(self.evaluator.objective)):
             value = result.metrics.get(self.evaluator.objective)
             what = "missing" if value is None else f"not finite ({value})"
-            result = Result.failed(f"objective {self.evaluator.objective!r} is {what}", cost=result.cost)
-        return result, recovered
+            return Result.failed(f"objective {self.evaluator.objective!r} is {what}", cost=result.cost)
+        return result
+
+    @property
+    def parallel(self) -> int:
+        """Proposals evaluated side by side: the evaluator's ``parallel`` attribute (default 1)."""
+        return max(1, int(getattr(self.evaluator, "parallel", 1) or 1))
+
+    def _next_batch(self, done: int) -> list[Proposal]:
+        if self.parallel == 1:
+            return [self.optimizer.ask()]
+        left = self.budget.queries - done if self.budget.queries is not None else self.parallel
+        return self.optimizer.ask_batch(max(1, min(self.parallel, left)))
+
+    def _evaluate_ahead(
+        self, batch: list[Proposal], cache: Mapping[tuple[str, int | None], Result], replayable: int
+    ) -> dict[tuple[str, int | None], Result]:
+        """Evaluate together the proposals of a batch that neither the cache nor the journal answers."""
+        if len(batch) < 2:
+            return {}
+        todo: dict[tuple[str, int | None], Proposal] = {}
+        seen: set[tuple[str, int | None]] = set()
+        for proposal in batch:
+            key = (proposal.candidate.key, proposal.fidelity)
+            if key in cache or key in seen:
+                continue
+            seen.add(key)
+            if replayable > 0:
+                replayable -= 1
+                continue
+            todo[key] = proposal
+        answers: dict[tuple[str, int | None], Result] = {}
+        for fidelity in dict.fromkeys(p.fidelity for p in todo.values()):
+            group = [p for p in todo.values() if p.fidelity == fidelity]
+            try:
+                results = self.evaluator.evaluate_many([p.candidate for p in group], fidelity)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
+                results = [Result.failed(f"{type(exc).__name__}: {exc}") for _ in group]
+            for proposal, result in zip(group, results):
+                answers[(proposal.candidate.key, fidelity)] = self._checked(result)
+        return answers
 
     def run(self) -> StudyResult:
         """Run (or resume) the study to the end of its budget."""
@@ -346,9 +391,14 @@ class Study:
         repeats = 0
         bar = _progress_bar(budget, self.progress, len(pending))
         started = time.time()
+        batch: deque[Proposal] = deque()
+        ahead: dict[tuple[str, int | None], Result] = {}
         try:
-            while not budget.exhausted(out.n_evaluations, out.total_cost) and not opt.finished:
-                proposal = opt.ask()
+            while batch or (not budget.exhausted(out.n_evaluations, out.total_cost) and not opt.finished):
+                if not batch:
+                    batch.extend(self._next_batch(out.n_evaluations))
+                    ahead = self._evaluate_ahead(list(batch), cache, len(pending))
+                proposal = batch.popleft()
                 key = (proposal.candidate.key, proposal.fidelity)
                 if key in cache:
                     repeats += 1
@@ -374,7 +424,10 @@ class Study:
                     result = Result.from_dict(record["result"])
                     out.replayed += 1
                 else:
-                    result, recovered = self._evaluate(proposal, out.n_evaluations)
+                    if key in ahead:  # evaluated side by side with the rest of its batch
+                        result, recovered = ahead.pop(key), False
+                    else:
+                        result, recovered = self._evaluate(proposal, out.n_evaluations)
                     out.recovered += recovered
                     out.evaluated_now += not recovered
                     if journal is not None:

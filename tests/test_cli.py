@@ -55,7 +55,8 @@ def test_nars_console_script_runs(tmp_path):
     if not script.is_file():
         pytest.skip(f"no `nars` console script next to {cli_command()[0]} (package not installed as a script)")
     proc = subprocess.run([str(script), "spaces"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
-    assert proc.returncode == 0 and proc.stdout.startswith("nb201"), proc.stderr
+    names = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+    assert proc.returncode == 0 and "nb201" in names, proc.stderr  # installed plugins may list more
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_listings_name_what_is_registered(kind, names, tmp_path):
     listed = [line.split()[0] for line in out.splitlines() if line.strip()]
     assert set(names) <= set(listed), out
     assert listed == sorted(listed)
-    assert all("[builtins]" in line for line in out.splitlines() if line.strip())
+    assert all("[builtins]" in line for line in out.splitlines() if line.strip() and line.split()[0] in names)
 
 
 def test_listing_with_a_pattern(tmp_path):

@@ -101,6 +101,15 @@ class Optimizer(ABC):
     def ask(self) -> Proposal:
         """Propose the next candidate to evaluate."""
 
+    def ask_batch(self, n: int) -> list[Proposal]:
+        """Up to ``n`` proposals to evaluate side by side before any of them is told.
+
+        The default proposes one (safe for every strategy); strategies whose next proposals do not
+        depend on the pending results override it. The batch must not depend on ``n`` beyond its
+        length, so a search is the same whatever the parallelism.
+        """
+        return [self.ask()]
+
     def tell(self, proposal: Proposal, result: Result) -> None:
         """Learn the result of a proposal (subclasses extend, calling super)."""
         self.history.append((proposal, result))
@@ -181,7 +190,19 @@ class RandomSearch(Optimizer):
     name = "rs"
 
     def ask(self) -> Proposal:
-        picked = self.random_feasible(1, exclude=set(self.evaluated))
+        return self._draw(set(self.evaluated))
+
+    def ask_batch(self, n: int) -> list[Proposal]:
+        """``n`` draws, each excluding the ones before it (as their told results would)."""
+        exclude = set(self.evaluated)
+        batch: list[Proposal] = []
+        for _ in range(max(1, n)):
+            batch.append(self._draw(exclude))
+            exclude.add(batch[-1].candidate.key)
+        return batch
+
+    def _draw(self, exclude: set[str]) -> Proposal:
+        picked = self.random_feasible(1, exclude=exclude)
         if not picked:  # nearly exhausted space: fall back to any feasible candidate
             picked = self.random_feasible(1)
         if not picked:

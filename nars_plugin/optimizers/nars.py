@@ -207,6 +207,13 @@ class NARS(Optimizer):
         self._asked.add((proposal.candidate.key, proposal.fidelity))
         return proposal
 
+    def ask_batch(self, n: int) -> list[Proposal]:
+        """The next up to ``n`` proposals of the current round (a round is planned from told results only)."""
+        batch = [self.ask()]
+        while self._queue and len(batch) < n:
+            batch.append(self.ask())
+        return batch
+
     def tell(self, proposal: Proposal, result: Result) -> None:
         super().tell(proposal, result)
         predicted = self._predicted.pop(proposal.candidate.key, None)

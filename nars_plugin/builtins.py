@@ -107,6 +107,7 @@ def nars_register_optimizers(registry: Registry) -> None:
     from .optimizers.evolution import RegularizedEvolution
     from .optimizers.local_search import LocalSearch
     from .optimizers.nars import NARS
+    from .optimizers.optuna_tpe import OptunaTPE
 
     registry.add_optimizer("rs", RandomSearch, "random search over feasible candidates")
     registry.add_optimizer(
@@ -121,6 +122,7 @@ def nars_register_optimizers(registry: Registry) -> None:
     registry.add_optimizer(
         "bananas", Bananas, "BANANAS: neural-ensemble predictor, mutants of the best, Thompson sampling"
     )
+    registry.add_optimizer("optuna-tpe", OptunaTPE, "Optuna's TPE sampler (seeded) on any space (extra: optuna)")
 
 
 @hookimpl

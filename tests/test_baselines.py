@@ -22,6 +22,7 @@ from nars_plugin.optimizers.base import Budget, RandomSearch
 from nars_plugin.optimizers.evolution import RegularizedEvolution
 from nars_plugin.optimizers.local_search import LocalSearch
 from nars_plugin.optimizers.nars import NARS
+from nars_plugin.optimizers.optuna_tpe import OptunaTPE
 from nars_plugin.plugins import get_registry
 from nars_plugin.space import Candidate, Categorical, Space
 from nars_plugin.study import Study
@@ -29,7 +30,7 @@ from nars_plugin.tabular.base import TabularBenchmark
 
 OPS = ("a", "b", "c", "d")
 EPOCHS = (12, 50, 200)
-CLASSES = {"rea": RegularizedEvolution, "ls": LocalSearch, "bananas": Bananas, "nars": NARS}
+CLASSES = {"rea": RegularizedEvolution, "ls": LocalSearch, "bananas": Bananas, "nars": NARS, "optuna-tpe": OptunaTPE}
 # a small, quick predictor for BANANAS: these tests check behaviour, not predictor quality
 _SMALL_PREDICTOR = {"n_models": 3, "hidden": 32, "embed": 16, "head_steps": 20, "finetune_steps": 20}
 FAST = {
@@ -168,7 +169,9 @@ def test_exhausting_a_tiny_space_stops(name, monkeypatch):
     space = Space("tiny", [Categorical("x", (0, 1, 2))], [Categorical("y", ("p", "q"))])
     rows = space.enumerate()
     bench = TabularBenchmark("tiny", space, rows, {"acc": np.arange(len(rows), dtype=float)}, objective="acc")
-    small = {"rea": {"population": 2, "tournament": 2}, "nars": {"init_batch": 2}}.get(name, {"init": 2})
+    small = {"rea": {"population": 2, "tournament": 2}, "nars": {"init_batch": 2}, "optuna-tpe": {}}.get(
+        name, {"init": 2}
+    )
     opt = make(name, bench, budget=10, **small)
     monkeypatch.setattr("nars_plugin.study.MAX_REPEATED_PROPOSALS", 20)
     with pytest.warns(UserWarning, match="proposed only evaluated"):

@@ -65,7 +65,7 @@ class TestBuiltinOptimizers(OptimizerConformance):
     def benchmark(self):
         return toy_bench()
 
-    @pytest.fixture(params=["rs", "rea", "ls", "bananas", "nars"])
+    @pytest.fixture(params=["rs", "rea", "ls", "bananas", "nars", "optuna-tpe"])
     def make_optimizer(self, request):
         settings = FAST.get(request.param, {})
 

@@ -1,0 +1,177 @@
+"""``optuna-tpe``: Optuna's TPE sampler behind our ask/tell contract.
+
+The generic optimizer checks (budget without repeats, same seed same search, resume
+from a journal, constraints, fixed recipes) run on it in test_baselines.py and
+test_conformance.py; here: the parameter mapping, learning, replay through Optuna's
+own state, the random fallback and the errors.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from test_baselines import keys, run, toy_bench
+
+from nars_plugin.errors import ConfigError
+from nars_plugin.evaluation import Evaluator, Result
+from nars_plugin.optimizers.base import Budget
+from nars_plugin.optimizers.optuna_tpe import CONSTRAINT_KEY, OptunaTPE
+from nars_plugin.plugins import get_registry
+from nars_plugin.space import Categorical, Float, Integer, Space
+from nars_plugin.study import Study
+
+optuna = pytest.importorskip("optuna", reason="optuna is the `optuna` extra (also in `dev`)")
+
+
+class MixedSpace(Space):
+    """A categorical, a stepped integer and a log-scale float; statistic "size" = width."""
+
+    @property
+    def statistic_names(self) -> tuple[str, ...]:
+        return ("size",)
+
+    def statistics(self, cands):
+        return {"size": np.array([float(c.arch["width"]) for c in cands])}
+
+
+def mixed_space() -> MixedSpace:
+    return MixedSpace(
+        "mixed",
+        [Categorical("op", ("conv", "pool", "skip")), Integer("width", 8, 64, step=8)],
+        [Float("lr", 1e-4, 1.0, log=True)],
+    )
+
+
+def mixed_objective(cand) -> float:
+    """Best at op=conv, width=48, lr=0.1."""
+    op = {"conv": 2.0, "pool": 1.0, "skip": 0.0}[cand.arch["op"]]
+    return 90 + op - abs(cand.arch["width"] - 48) / 16 - abs(np.log10(cand.recipe["lr"]) + 1)
+
+
+class MixedEvaluator(Evaluator):
+    """Evaluates any candidate of the mixed space with :func:`mixed_objective` (the space is continuous)."""
+
+    name = "mixed"
+    objective = "acc"
+
+    def __init__(self) -> None:
+        self.space = mixed_space()
+
+    def evaluate(self, cand, fidelity=None):
+        return Result(metrics={"acc": mixed_objective(self.space.validate(cand))})
+
+
+def tpe(space, seed=0, budget=30, **settings) -> OptunaTPE:
+    return get_registry().create_optimizer(
+        "optuna-tpe", space, objective="acc", seed=seed, budget=Budget(queries=budget), **settings
+    )
+
+
+def test_parameters_map_onto_optuna_distributions():
+    opt = tpe(mixed_space())
+    dists = opt.distributions
+    assert isinstance(dists["op"], optuna.distributions.CategoricalDistribution)
+    assert list(dists["op"].choices) == ["conv", "pool", "skip"]
+    assert (dists["width"].low, dists["width"].high, dists["width"].step) == (8, 64, 8)
+    assert isinstance(dists["lr"], optuna.distributions.FloatDistribution) and dists["lr"].log
+
+
+def test_mixed_space_search_stays_valid_and_learns():
+    bench = MixedEvaluator()
+    opt = tpe(bench.space, budget=60)
+    result = Study(bench, opt, Budget(queries=60), progress=False).run()
+    cands = [p.candidate for p, _ in opt.history]
+    assert all(c.arch["width"] in range(8, 65, 8) and 1e-4 <= c.recipe["lr"] <= 1.0 for c in cands)
+    assert len(set(keys(opt))) == 60
+    # TPE's model (after the 10 random start-up trials) beats its own start-up phase
+    startup_best = max(r.metrics["acc"] for _, r in opt.history[:10])
+    assert result.best_result.metrics["acc"] > startup_best
+    assert len(opt.study.trials) >= 60
+
+
+def test_tpe_beats_its_random_startup_on_average():
+    """The same sampler with every trial random (n_startup_trials = budget) finds less."""
+    bench = toy_bench()
+    model = [run("optuna-tpe", bench, seed=s, budget=50)[1].best_result.metrics["acc"] for s in range(6)]
+    random = [
+        run("optuna-tpe", bench, seed=s, budget=50, n_startup_trials=50)[1].best_result.metrics["acc"] for s in range(6)
+    ]
+    assert np.mean(model) > np.mean(random)
+
+
+def test_replay_rebuilds_optunas_state(tmp_path):
+    """A resumed study feeds the journal back through ask/tell, so Optuna's trials match a fresh run's."""
+    bench = toy_bench()
+    first, _ = run("optuna-tpe", bench, seed=5, budget=15, out=tmp_path / "a")
+    resumed, r2 = run("optuna-tpe", bench, seed=5, budget=30, out=tmp_path / "a")
+    whole, _ = run("optuna-tpe", bench, seed=5, budget=30)
+    assert r2.replayed == 15 and keys(resumed) == keys(whole)
+    params = [t.params for t in resumed.study.trials]
+    assert params == [t.params for t in whole.study.trials]
+
+
+def test_infeasible_samples_are_redrawn_and_told_as_infeasible():
+    bench = toy_bench()
+    limit = "flops <= 4"
+    opt, result = run("optuna-tpe", bench, seed=1, budget=25, constraints=[limit])
+    cands = [p.candidate for p, _ in opt.history]
+    assert bench.space.feasible(cands, [limit]).all() and result.n_evaluations == 25
+    pruned = [t for t in opt.study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned, "a tight constraint should have rejected some samples"
+    assert all(t.constraints[CONSTRAINT_KEY] > 0 for t in pruned)
+
+
+def test_fallback_when_the_sampler_keeps_repeating():
+    """With one draw per proposal the random fallback fills in, and TPE still hears of the result."""
+    bench = toy_bench()
+    opt, result = run("optuna-tpe", bench, seed=2, budget=40, max_tries=1)
+    assert result.n_evaluations == 40 and len(set(keys(opt))) == 40
+    told = {
+        t.number
+        for t in opt.study.trials
+        if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None and np.isfinite(t.value)
+    }
+    assert len(told) >= 40
+
+
+def test_no_feasible_candidate_is_a_clear_error():
+    opt = tpe(toy_bench().space, constraints=["flops <= -1"], max_tries=3)
+    with pytest.raises(ConfigError, match="no feasible candidate"):
+        opt.ask()
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ConfigError, match="n_startup_trials"):
+        tpe(toy_bench().space, n_startup_trials=0)
+
+
+def test_missing_optuna_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # what an uninstalled package looks like to import
+    with pytest.raises(ConfigError, match="optuna") as info:
+        tpe(toy_bench().space)
+    assert "nars-plugin[optuna]" in info.value.hint
+
+
+def test_cli_compare_runs_optuna(tmp_path, c10_csv, cli):
+    code, out, err = cli(
+        [
+            "compare",
+            "--benchmark",
+            f"csv:{c10_csv}",
+            "--optimizers",
+            "optuna-tpe,rs",
+            "--seeds",
+            "2",
+            "--budget",
+            "20",
+            "--workers",
+            "1",
+            "--out",
+            tmp_path / "cmp",
+            "--no-progress",
+        ]
+    )
+    assert code == 0, err
+    assert "| optuna-tpe |" in out

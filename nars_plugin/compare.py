@@ -422,10 +422,16 @@ def _title(summary: dict[str, Any]) -> str:
     return f"{summary['benchmark']} ({extra})" if extra else str(summary["benchmark"])
 
 
+def _digits(optimum: float) -> int:
+    """Decimals of the table: 2 for percentages, 4 for objectives of order one (e.g. -log10 MSE)."""
+    return 2 if not math.isfinite(optimum) or abs(optimum) >= 10 else 4
+
+
 def markdown(summary: dict[str, Any]) -> str:
     """The comparison table in Markdown."""
     budgets = list(next(iter(summary["results"].values())).keys())
     unit = "s (simulated)" if summary.get("budget_unit") == "s" else "queries"
+    digits = _digits(summary["optimum"])
     lines = [
         f"# {_title(summary)}: best {summary['metric']} found (mean ± std over {summary['seeds']} seeds)",
         "",
@@ -437,7 +443,7 @@ def markdown(summary: dict[str, Any]) -> str:
     ]
     for label, table in summary["results"].items():
         cells = [
-            f"{v['mean']:.2f} ± {v['std']:.2f} ({v['p_top']:.2f})" if v["mean"] is not None else "-"
+            f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f} ({v['p_top']:.2f})" if v["mean"] is not None else "-"
             for v in table.values()
         ]
         n = summary.get("queries_per_run", {}).get(label, {}).get("mean", math.nan)

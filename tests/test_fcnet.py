@@ -7,6 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import QUICK_PREDICTOR
 
 from nars_plugin.errors import ConfigError, DataFileError, InfeasibleConstraintError
 from nars_plugin.plugins import get_registry
@@ -122,13 +123,7 @@ def test_nars_on_fcnet_runs_and_respects_a_params_constraint():
         budget=budget,
         constraints=["params <= 5k"],
         pool_size=2000,
-        predictor={
-            "n_models": 1,
-            "pretrain_samples": 256,
-            "pretrain_epochs": 2,
-            "head_steps": 20,
-            "finetune_steps": 20,
-        },
+        predictor=QUICK_PREDICTOR,
     )
     result = Study(bench, opt, budget, progress=False).run()
     assert result.n_evaluations == 20

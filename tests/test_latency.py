@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import BEST_C10
+from conftest import BEST_C10, QUICK_PREDICTOR
 
 from nars_plugin.errors import DataFileError, InfeasibleConstraintError, UnknownNameError
 from nars_plugin.latency import NB201_DEVICES, device_of, load_nb201_latency, parse_devices
@@ -133,13 +133,7 @@ def test_nars_family_over_latency_budgets(latency_csv, c10_csv):
         seed=0,
         budget=Budget(queries=30),
         family=";".join(f"latency[pixel3]<={b}" for b in budgets),
-        predictor={
-            "n_models": 1,
-            "pretrain_samples": 256,
-            "pretrain_epochs": 2,
-            "head_steps": 20,
-            "finetune_steps": 20,
-        },
+        predictor=QUICK_PREDICTOR,
     )
     Study(bench, opt, Budget(queries=30), progress=False).run()
     family = opt.report()["family"]

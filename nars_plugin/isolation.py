@@ -44,7 +44,7 @@ EVALUATION_LOG_ENV = "NARS_EVALUATION_LOG"
 EVALUATION_DELAY_ENV = "NARS_EVALUATION_DELAY"
 
 
-def _log_evaluation(cand: Candidate, fidelity: int | None, result: Result) -> None:
+def log_evaluation(cand: Candidate, fidelity: int | None, result: Result) -> None:
     path = os.environ.get(EVALUATION_LOG_ENV)
     if not path:
         return
@@ -90,7 +90,7 @@ def call_evaluator(
         result = Result.failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     if keep is not None:
         keep(result)
-    _log_evaluation(cand, fidelity, result)
+    log_evaluation(cand, fidelity, result)
     return result
 
 

@@ -166,7 +166,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"{r['lost_evaluations']} | {'yes' if r['same_summary'] else 'NO'} | {r['seconds']:.0f} |"
         )
     lines += ["", "Commands (OUT = the scenario's folder):", ""]
-    lines += [f"- `{r['name']}`: `nars {' '.join(r['command'][3:])}`" for r in kill["scenarios"]]
+    data = str(Path(os.environ.get("NARS_DATA_DIR", REPO.parent / "shared" / "data")).resolve())
+    shown = [(r["name"], " ".join(r["command"][3:]).replace(data, "../shared/data")) for r in kill["scenarios"]]
+    lines += [f"- `{name}`: `nars {command}`" for name, command in shown]
     lines += [
         "",
         "![kill points](kill_points.png)",

@@ -19,7 +19,7 @@ from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.optuna_tpe import CONSTRAINT_KEY, OptunaTPE
 from nars_plugin.plugins import get_registry
-from nars_plugin.space import Categorical, Float, Integer, Space
+from nars_plugin.space import Categorical, Float, Integer, Ordinal, Space
 from nars_plugin.study import Study
 
 optuna = pytest.importorskip("optuna", reason="optuna is the `optuna` extra (also in `dev`)")
@@ -76,6 +76,19 @@ def test_parameters_map_onto_optuna_distributions():
     assert list(dists["op"].choices) == ["conv", "pool", "skip"]
     assert (dists["width"].low, dists["width"].high, dists["width"].step) == (8, 64, 8)
     assert isinstance(dists["lr"], optuna.distributions.FloatDistribution) and dists["lr"].log
+
+
+def test_ordinal_parameters_are_ordered_integers_for_tpe():
+    """An Ordinal (batch size 8..64) is TPE's integer position, so its densities see the order."""
+    space = MixedSpace("ordinal", [Categorical("op", ("conv", "pool", "skip"))], [Ordinal("batch", (8, 16, 32, 64))])
+    opt = tpe(space, budget=12)
+    assert opt.distributions["batch"] == optuna.distributions.IntDistribution(0, 3)
+    proposals = [opt.ask() for _ in range(12)]
+    for proposal in proposals:
+        assert proposal.candidate.recipe["batch"] in (8, 16, 32, 64)
+        opt.tell(proposal, Result(metrics={"acc": float(proposal.candidate.recipe["batch"])}))
+    told = {t.params["batch"] for t in opt.study.trials if t.state.name == "COMPLETE"}
+    assert told <= {0, 1, 2, 3}  # Optuna holds positions, the candidates hold the values
 
 
 def test_mixed_space_search_stays_valid_and_learns():

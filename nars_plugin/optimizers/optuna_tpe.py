@@ -6,6 +6,8 @@ of a NAS library; its default sampler is the Tree-structured Parzen Estimator
 Optuna's own ask/tell interface inside our ask/tell contract:
 
 * every :class:`~nars_plugin.space.Param` maps onto an Optuna distribution:
+  :class:`~nars_plugin.space.Ordinal` -> ``IntDistribution`` over the positions of its
+  ordered values (so TPE's densities see their order, as they would for a number),
   :class:`~nars_plugin.space.Categorical` -> ``CategoricalDistribution``,
   :class:`~nars_plugin.space.Integer` -> ``IntDistribution(low, high, step)``,
   :class:`~nars_plugin.space.Float` -> ``FloatDistribution(low, high, log)``;
@@ -36,7 +38,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, Categorical, Float, Integer, Param
+from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
 from .base import Optimizer, Proposal
 
 #: Name of the constraint value this optimizer gives Optuna.
@@ -59,6 +61,8 @@ def import_optuna() -> Any:
 def distribution(param: Param, optuna: Any) -> Any:
     """The Optuna distribution of one parameter."""
     dists = optuna.distributions
+    if isinstance(param, Ordinal):  # before Categorical, which it extends
+        return dists.IntDistribution(0, len(param.choices) - 1)
     if isinstance(param, Categorical):
         return dists.CategoricalDistribution(list(param.choices))
     if isinstance(param, Integer):
@@ -137,12 +141,18 @@ class OptunaTPE(Optimizer):
         self.study.tell(trial, state=self._optuna.trial.TrialState.PRUNED)
 
     def _candidate(self, params: dict[str, Any]) -> Candidate:
-        arch = {p.name: params[p.name] for p in self.space.arch_params}
-        recipe = {p.name: params[p.name] for p in self.space.recipe_params}
+        def value(p: Param) -> Any:
+            return p.choices[params[p.name]] if isinstance(p, Ordinal) else params[p.name]
+
+        arch = {p.name: value(p) for p in self.space.arch_params}
+        recipe = {p.name: value(p) for p in self.space.recipe_params}
         return self.space.validate(Candidate(arch, recipe))
 
     def _params(self, cand: Candidate) -> dict[str, Any]:
-        return {**cand.arch, **cand.recipe}
+        values = {**cand.arch, **cand.recipe}
+        return {
+            p.name: p.index(values[p.name]) if isinstance(p, Ordinal) else values[p.name] for p in self.space.params
+        }
 
     def violation(self, cand: Candidate) -> float:
         """How far ``cand`` breaks the constraints: the sum of relative excesses (0 when feasible)."""

@@ -53,9 +53,11 @@ for part in $PARTS; do
         --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/nb201-latency/compare-pixel3-5ms --no-progress
       python benchmarks/pareto.py --device pixel3 --budgets 3,5,8,12,20 --seeds 10 --budget 100 --out $OUT/nb201-latency
       python benchmarks/fbnet_latency.py --out $OUT/fbnet-latency ;;
-    fcnet)  # issue 7: FC-Net (joint MLP architecture + numeric recipe), protein_structure
-      nars compare -b fcnet -B dataset=protein_structure --seeds 10 --budget 50 \
-        --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-protein_structure --no-progress ;;
+    fcnet)  # issue 7: FC-Net (joint MLP architecture + numeric recipe), its four data sets
+      for d in protein_structure naval_propulsion parkinsons_telemonitoring slice_localization; do
+        nars compare -b fcnet -B dataset=$d --seeds 10 --budget 50 \
+          --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-$d --no-progress
+      done ;;
     *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
   esac
 done

@@ -70,6 +70,11 @@ def load_pending(path: Path, token: str, cand: Candidate, fidelity: int | None) 
     return None
 
 
+def failed_by(exc: BaseException) -> Result:
+    """The failed result of an evaluation that raised ``exc``, naming the exception."""
+    return Result.failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
 def call_evaluator(
     evaluator: Evaluator, cand: Candidate, fidelity: int | None, keep: Callable[[Result], None] | None = None
 ) -> Result:
@@ -87,7 +92,7 @@ def call_evaluator(
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
-        result = Result.failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        result = failed_by(exc)
     if keep is not None:
         keep(result)
     log_evaluation(cand, fidelity, result)

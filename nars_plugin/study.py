@@ -34,7 +34,7 @@ from typing import Any
 
 from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
-from .isolation import TimedEvaluator, call_evaluator, load_pending, log_evaluation
+from .isolation import TimedEvaluator, call_evaluator, failed_by, load_pending, log_evaluation
 from .optimizers.base import Budget, Optimizer, Proposal
 from .safe_files import atomic_write, refuse_link
 from .space import Candidate
@@ -348,7 +348,7 @@ class Study:
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
-                results = [Result.failed(f"{type(exc).__name__}: {exc}") for _ in group]
+                results = [failed_by(exc) for _ in group]
             for proposal, result in zip(group, results):
                 log_evaluation(proposal.candidate, fidelity, result)
                 answers[(proposal.candidate.key, fidelity)] = self._checked(result)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nars_plugin.evaluation import Result
+from nars_plugin.isolation import failed_by
 from nars_plugin.space import Candidate
 
 
@@ -61,7 +62,7 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
             return train_job(job)
         return _torchrun(job, devices)
     except Exception as exc:  # noqa: BLE001 - a failing candidate must not end the search
-        return Result.failed(f"{type(exc).__name__}: {exc}").to_dict()
+        return failed_by(exc).to_dict()
 
 
 def _torchrun(job: Mapping[str, Any], devices: int) -> dict[str, Any]:

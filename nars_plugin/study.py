@@ -401,7 +401,7 @@ class Study:
                     ahead = self._evaluate_ahead(list(batch), cache, len(pending))
                 proposal = batch.popleft()
                 key = (proposal.candidate.key, proposal.fidelity)
-                if key in cache:
+                if key in cache and not proposal.reevaluate:
                     repeats += 1
                     if repeats > MAX_REPEATED_PROPOSALS:
                         warnings.warn(

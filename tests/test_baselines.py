@@ -188,7 +188,14 @@ def test_exhausting_a_tiny_space_stops(name, monkeypatch):
 def test_rea_defaults_and_settings():
     bench = toy_bench()
     opt = RegularizedEvolution(bench.space, objective="acc")
-    assert opt.settings() == {"population": 10, "tournament": 3, "recipe_mutation_prob": 0.5, "max_tries": 100}
+    assert opt.settings() == {
+        "population": 10,
+        "tournament": 3,
+        "recipe_mutation_prob": 0.5,
+        "max_tries": 100,
+        "tournament_replace": False,
+        "repeats": "redraw",
+    }
     fixed = RegularizedEvolution(bench.space, objective="acc", fixed_recipe={"epochs": 200})
     assert fixed.recipe_mutation_prob == 0.0
     arch_only = RegularizedEvolution(bench.space.with_recipe([]), objective="acc")
@@ -197,6 +204,8 @@ def test_rea_defaults_and_settings():
         RegularizedEvolution(bench.space, objective="acc", population=3, tournament=4)
     with pytest.raises(ConfigError):
         RegularizedEvolution(bench.space, objective="acc", recipe_mutation_prob=1.5)
+    with pytest.raises(ConfigError, match="repeats=redraw or repeats=evaluate"):
+        RegularizedEvolution(bench.space, objective="acc", repeats="cache")
 
 
 def test_rea_eleventh_proposal_mutates_an_initial_member():
@@ -247,19 +256,53 @@ def test_rea_recipe_mutation(prob, part):
     manual(opt, bench, 30, after=check)
 
 
-def test_rea_tournament_of_three_picks_best_of_sample():
-    """Reproduce the tournament from a copy of the generator: the parent is the best of the 3 drawn."""
+@pytest.mark.parametrize("replace", [False, True])
+def test_rea_tournament_of_three_picks_best_of_sample(replace):
+    """Reproduce the tournament from a copy of the generator: the parent is the best of the 3 drawn
+    (without replacement by default; with it under ``tournament_replace``, as in the NB201 code)."""
     bench = toy_bench()
-    opt = make("rea", bench, seed=5)
+    opt = make("rea", bench, seed=5, tournament_replace=str(replace).lower())
     manual(opt, bench, 10)
     import copy
 
     rng = copy.deepcopy(opt.rng)
     members = opt.members
-    picks = rng.choice(10, size=3, replace=False)
+    picks = rng.choice(10, size=3, replace=replace)
     expected = max((members[int(i)] for i in picks), key=lambda m: m[1])[0]
     opt.ask()
     assert opt.last_parent == expected
+
+
+def test_rea_repeats_evaluate_pays_for_a_repeat_and_keeps_it_in_the_population():
+    """The NB201 reference code's REA: a repeated mutant is queried again, costs again, joins the population."""
+    space = toy_space().with_recipe([])
+    rows = space.enumerate()
+    bench = TabularBenchmark(
+        "tiny", space, rows, {"acc": np.arange(len(rows), dtype=float)}, objective="acc", cost=np.ones(len(rows))
+    )
+    budget = Budget(queries=300)
+
+    def study(**settings):
+        opt = get_registry().create_optimizer("rea", space, objective="acc", seed=3, budget=budget, **settings)
+        return opt, Study(bench, opt, budget, progress=False).run()
+
+    opt, result = study(tournament_replace=True, repeats="evaluate")
+    asked = [p.candidate.key for p, _ in opt.history]
+    assert len(asked) > len(set(asked)), "a greedy REA on a small space should repeat candidates"
+    assert result.n_evaluations == len(asked) == 300 and result.total_cost == 300.0  # every repeat paid for
+    assert all(p.reevaluate for p, _ in opt.history[10:])  # mutants ask to be evaluated again
+    assert len(opt.members) == 10
+    default, default_result = study()
+    assert len({p.candidate.key for p, _ in default.history}) == default_result.n_evaluations  # never a repeat
+
+
+def test_rea_reference_mode_resumes_from_its_journal(tmp_path):
+    bench = toy_bench()
+    settings = {"tournament_replace": True, "repeats": "evaluate"}
+    first, _ = run("rea", bench, seed=4, budget=20, out=tmp_path / "a", **settings)
+    resumed, r2 = run("rea", bench, seed=4, budget=60, out=tmp_path / "a", **settings)
+    whole, _ = run("rea", bench, seed=4, budget=60, **settings)
+    assert keys(resumed) == keys(whole) and r2.replayed == 20 and r2.evaluated_now == 40
 
 
 # --------------------------------------------------------------------------- #

@@ -29,10 +29,15 @@ from ..space import Candidate, Constraint, Space, _parse_scalar, parse_constrain
 
 @dataclass(frozen=True)
 class Proposal:
-    """A candidate to evaluate, optionally at a reduced fidelity (epochs)."""
+    """A candidate to evaluate, optionally at a reduced fidelity (epochs).
+
+    ``reevaluate``: evaluate (and pay for) the candidate again even when the study has its
+    result already; by default a repeat is answered from the study's cache, free.
+    """
 
     candidate: Candidate
     fidelity: int | None = None
+    reevaluate: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,13 @@ class Optimizer(ABC):
                 if best is None or value > best[1]:
                     best = (proposal.candidate, value)
         return best
+
+
+def as_flag(value: bool | str) -> bool:
+    """A boolean setting given as a bool or as text (``-O first_improvement=true``)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _recipe_mapping(value: Mapping[str, Any] | str | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..evaluation import Result
 from ..space import Candidate
-from .base import Optimizer, Proposal
+from .base import Optimizer, Proposal, as_flag
 
 
 class LocalSearch(Optimizer):
@@ -57,9 +57,7 @@ class LocalSearch(Optimizer):
         super().__init__(space, **kwargs)
         self.init, self.restart_init = int(init), int(restart_init)
         self.numeric_neighbours = int(numeric_neighbours)
-        if isinstance(first_improvement, str):
-            first_improvement = first_improvement.strip().lower() in ("1", "true", "yes", "on")
-        self.first_improvement = bool(first_improvement)
+        self.first_improvement = as_flag(first_improvement)
         if self.init < 1 or self.restart_init < 1 or self.numeric_neighbours < 1:
             raise ConfigError("local search needs init, restart_init and numeric_neighbours >= 1")
         self._queue: list[Candidate] = []  # random start candidates still to propose

@@ -125,12 +125,17 @@ def test_replay_rebuilds_optunas_state(tmp_path):
     assert params == [t.params for t in whole.study.trials]
 
 
-def test_infeasible_samples_are_redrawn_and_told_as_infeasible():
+def _constrained_run(seed: int, budget: int, **settings):
+    """A TPE study under ``flops <= 4``; checks that every proposal was feasible and counted."""
     bench = toy_bench()
-    limit = "flops <= 4"
-    opt, result = run("optuna-tpe", bench, seed=1, budget=25, constraints=[limit])
-    cands = [p.candidate for p, _ in opt.history]
-    assert bench.space.feasible(cands, [limit]).all() and result.n_evaluations == 25
+    opt, result = run("optuna-tpe", bench, seed=seed, budget=budget, constraints=["flops <= 4"], **settings)
+    assert bench.space.feasible([p.candidate for p, _ in opt.history], ["flops <= 4"]).all()
+    assert result.n_evaluations == budget
+    return opt
+
+
+def test_infeasible_samples_are_redrawn_and_told_as_infeasible():
+    opt = _constrained_run(seed=1, budget=25)
     pruned = [t for t in opt.study.trials if t.state == optuna.trial.TrialState.PRUNED]
     assert pruned, "a tight constraint should have rejected some samples"
     assert all(t.constraints[CONSTRAINT_KEY] > 0 for t in pruned)
@@ -188,3 +193,18 @@ def test_cli_compare_runs_optuna(tmp_path, c10_csv, cli):
     )
     assert code == 0, err
     assert "| optuna-tpe |" in out
+
+
+def test_multivariate_is_joint_under_constraints_unless_told_otherwise():
+    space = mixed_space()
+    assert tpe(space).multivariate is False  # Optuna's default without constraints
+    assert tpe(space, constraints=["size <= 32"]).multivariate is True
+    assert tpe(space, constraints=["size <= 32"], multivariate="false").multivariate is False
+    assert tpe(space, multivariate="true").settings()["multivariate"] is True
+
+
+def test_constrained_study_stays_small():
+    """Joint TPE under a tight constraint: every proposal feasible, few rejected draws per query
+    (independent TPE, ``multivariate=false``, piles up 1,700 trials here)."""
+    opt = _constrained_run(seed=3, budget=40)
+    assert len(opt.study.trials) < 40 * 10, f"{len(opt.study.trials)} trials for 40 queries"

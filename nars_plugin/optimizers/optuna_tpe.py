@@ -15,6 +15,14 @@ Optuna's own ask/tell interface inside our ask/tell contract:
 * ``ask`` calls ``study.ask(distributions)``; the sampler is
   ``TPESampler(seed=seed)`` with Optuna's defaults otherwise, so the same seed and
   the same told results give the same proposals and journals replay;
+* one exception to those defaults: under constraints, TPE models the parameters
+  jointly (``multivariate="auto"``). A resource constraint such as a latency budget
+  is a property of all parameters together, which independent per-parameter
+  densities cannot represent: they keep drawing infeasible and repeated samples,
+  each becomes a trial, and every draw gets slower (on ``nb201-latency`` under
+  ``latency[pixel3] <= 5`` more than 15 minutes per 100-query run, against about
+  2 seconds jointly; ``benchmarks/README.md``). ``multivariate=false`` restores
+  Optuna's default;
 * a sample that breaks a constraint is told to Optuna as infeasible (a pruned
   trial whose constraint value is the relative violation, which TPE ranks below
   every feasible trial) and the sampler draws again;
@@ -39,7 +47,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..evaluation import Result
 from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
-from .base import Optimizer, Proposal
+from .base import Optimizer, Proposal, as_flag
 
 #: Name of the constraint value this optimizer gives Optuna.
 CONSTRAINT_KEY = "nars_violation"
@@ -80,7 +88,8 @@ class OptunaTPE(Optimizer):
 
     Settings:
         n_startup_trials: random trials before TPE models the results (Optuna's default 10).
-        multivariate: model the parameters jointly (Optuna's default: independently).
+        multivariate: model the parameters jointly; ``"auto"`` (default): jointly under
+            constraints, independently (Optuna's default) otherwise.
         max_tries: draws per proposal (repeats or constraint breaks) before a random fallback.
     """
 
@@ -91,15 +100,15 @@ class OptunaTPE(Optimizer):
         space: Any,
         *,
         n_startup_trials: int = 10,
-        multivariate: bool | str = False,
+        multivariate: bool | str = "auto",
         max_tries: int = 100,
         **kwargs: Any,
     ) -> None:
         super().__init__(space, **kwargs)
         self.n_startup_trials = int(n_startup_trials)
-        if isinstance(multivariate, str):
-            multivariate = multivariate.strip().lower() in ("1", "true", "yes", "on")
-        self.multivariate = bool(multivariate)
+        if isinstance(multivariate, str) and multivariate.strip().lower() == "auto":
+            multivariate = bool(self.constraints)
+        self.multivariate = as_flag(multivariate)
         self.max_tries = int(max_tries)
         if self.n_startup_trials < 1 or self.max_tries < 1:
             raise ConfigError("optuna-tpe needs n_startup_trials >= 1 and max_tries >= 1")

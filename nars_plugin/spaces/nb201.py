@@ -351,6 +351,32 @@ def _cost_tables(dataset: str) -> dict[str, tuple[int, np.ndarray]]:
     return {"macs": (macs, op_macs), "flops": (2 * macs, 2 * op_macs), "params": (params, op_params)}
 
 
+#: The wiring statistics of :func:`graph_statistics`.
+GRAPH_STATISTICS: tuple[str, ...] = ("paths", "conv_depth", "identity_path")
+#: The four input-to-output paths of a cell, as column indices into :data:`EDGES`.
+_PATHS: tuple[tuple[int, ...], ...] = ((3,), (0, 4), (1, 5), (0, 2, 5))
+
+
+def graph_statistics(op_indices: np.ndarray) -> dict[str, np.ndarray]:
+    """How the cells are wired (float arrays, one value per cell of an (n, 6) :func:`op_matrix`).
+
+    * ``paths``: input-to-output paths with no ``none`` edge (0-4);
+    * ``conv_depth``: the most convolutions along one such path (0-3);
+    * ``identity_path``: 1 where one such path is all ``skip_connect`` (a residual shortcut).
+    """
+    matrix = np.atleast_2d(np.asarray(op_indices))
+    none, skip = OPS.index("none"), OPS.index("skip_connect")
+    conv = np.isin(matrix, [OPS.index("nor_conv_1x1"), OPS.index("nor_conv_3x3")])
+    alive = [np.all(matrix[:, list(p)] != none, axis=1) for p in _PATHS]
+    depth = [np.where(a, conv[:, list(p)].sum(axis=1), 0) for a, p in zip(alive, _PATHS)]
+    identity = [a & np.all(matrix[:, list(p)] == skip, axis=1) for a, p in zip(alive, _PATHS)]
+    return {
+        "paths": np.sum(alive, axis=0).astype(float),
+        "conv_depth": np.max(depth, axis=0).astype(float),
+        "identity_path": np.any(identity, axis=0).astype(float),
+    }
+
+
 def flops_params(op_indices: np.ndarray, dataset: str = "cifar10") -> dict[str, np.ndarray]:
     """Exact "flops", "macs" and "params" (int64 arrays) of the NB201 networks of many cells.
 
@@ -390,6 +416,9 @@ class NB201Space(Space):
             :mod:`nars_plugin.latency`) joins the free statistics, so predictor pretraining uses it:
             ``"pixel3"``, ``"pixel3,fpga"``, ``"all"`` or None. Constraints may name any device's
             latency either way; the table is read only when one is needed.
+        graph_statistics: add the cell's wiring (:func:`graph_statistics`: ``paths``,
+            ``conv_depth``, ``identity_path``) to the free statistics, so the pretrained
+            predictor's encoder learns where a cell has its shortcut and how deep it is.
     """
 
     def __init__(
@@ -399,8 +428,12 @@ class NB201Space(Space):
         name: str = "nb201",
         description: str = "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params",
         latency: str | Sequence[str] | None = None,
+        graph_statistics: bool | str = False,
     ) -> None:
         from ..latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
+        from ..optimizers.base import as_flag
+
+        self.graph_statistics = as_flag(graph_statistics)
 
         self.num_classes, self.resolution = _dataset(dataset)
         self.dataset = dataset
@@ -480,7 +513,8 @@ class NB201Space(Space):
     def statistic_names(self) -> tuple[str, ...]:
         from ..latency import latency_metric
 
-        return ("flops", "params", *(latency_metric(d) for d in self.latency_devices))
+        graph = GRAPH_STATISTICS if self.graph_statistics else ()
+        return ("flops", "params", *graph, *(latency_metric(d) for d in self.latency_devices))
 
     def statistics(self, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
         """Exact FLOPs (as FlopCounterMode counts them, one image) and parameters of the NB201 network,
@@ -497,6 +531,8 @@ class NB201Space(Space):
         matrix = op_matrix(cands)
         stats = flops_params(matrix, self.dataset)
         out = {name: stats[name].astype(float) for name in ("flops", "params")}
+        if self.graph_statistics or any(name in GRAPH_STATISTICS for name in names):
+            out.update(graph_statistics(matrix))
         devices = list(self.latency_devices)
         devices += [d for d in map(device_of, names) if d is not None and d not in devices]
         if devices:

@@ -354,7 +354,7 @@ def summarise(
     """Aggregate run curves into mean/std/p_top per optimizer and budget (queries, or seconds if only those)."""
     metric = getattr(bench, "report", bench.objective)
     optimum = bench.optimum(metric, constraints) if hasattr(bench, "optimum") else math.nan
-    top = bench.top_threshold(0.001, metric) if hasattr(bench, "top_threshold") else math.inf
+    top = bench.top_threshold(0.001, metric, constraints) if hasattr(bench, "top_threshold") else math.inf
     in_seconds = budget is None
     marks: list[float] = checkpoints_seconds(budget_seconds) if in_seconds else checkpoints(budget)  # type: ignore[arg-type]
 
@@ -432,11 +432,12 @@ def markdown(summary: dict[str, Any]) -> str:
     budgets = list(next(iter(summary["results"].values())).keys())
     unit = "s (simulated)" if summary.get("budget_unit") == "s" else "queries"
     digits = _digits(summary["optimum"])
+    feasible = " of the feasible candidates" if summary.get("config", {}).get("constraints") else ""
     lines = [
         f"# {_title(summary)}: best {summary['metric']} found (mean ± std over {summary['seeds']} seeds)",
         "",
-        f"Optimum {summary['optimum']:.4f}; top-0.1% threshold {summary['top_0.1%_threshold']:.4f} "
-        "(p_top: share of seeds whose best is in the top 0.1%).",
+        f"Optimum{feasible} {summary['optimum']:.4f}; top-0.1% threshold {summary['top_0.1%_threshold']:.4f} "
+        f"(p_top: share of seeds whose best is in the top 0.1%{feasible}).",
         "",
         "| optimizer | " + " | ".join(f"{b} {unit}" for b in budgets) + " | queries/run | s/run |",
         "|---|" + "---|" * (len(budgets) + 2),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from nars_plugin.compare import OptimizerSpec, checkpoints, compare, reference_key, split_optimizers
@@ -104,3 +105,28 @@ def test_cli_compare(cli, tmp_path):
     assert "| rea |" in out and (tmp_path / "summary.json").is_file()
     code, _, err = cli(["compare", "--optimizers", "rs,bogus", "--seeds", "1", "--budget", "5", "--out", tmp_path])
     assert code == 2 and "bogus" in err and "Traceback" not in err
+
+
+def test_constrained_comparison_measures_against_the_feasible_part(tmp_path):
+    """Under constraints the optimum and the top-0.1% threshold (p_top) are those of the feasible cells."""
+    from nars_plugin.plugins import get_registry
+
+    bench = get_registry().create_benchmark("nb201-analog", target="fp32")
+    limit = "flops <= 50M"
+    summary = compare(
+        "nb201-analog",
+        split_optimizers("rs"),
+        seeds=2,
+        budget=5,
+        out=tmp_path,
+        constraints=[limit],
+        bench_options={"target": "fp32"},
+        workers=1,
+        progress=False,
+    )
+    feasible = bench.values()[bench.space.feasible(bench.rows, [limit])]
+    k = max(1, int(np.ceil(0.001 * len(feasible))))
+    assert summary["optimum"] == pytest.approx(feasible.max())
+    assert feasible.max() < bench.values().max(), "the limit should exclude the unconstrained optimum"
+    assert summary["top_0.1%_threshold"] == pytest.approx(np.sort(feasible)[::-1][k - 1])
+    assert "top 0.1% of the feasible candidates" in (tmp_path / "summary.md").read_text()

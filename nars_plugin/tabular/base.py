@@ -111,16 +111,22 @@ class TabularBenchmark(Evaluator):
             raise ConfigError(f"benchmark {self.name!r} has no metric {metric!r}", f"metrics: {self.metric_names}")
         return self.columns[metric]
 
-    def optimum(self, metric: str | None = None, constraints: Sequence[str] = ()) -> float:
-        """The best value of ``metric`` over the (feasible part of the) table."""
+    def _feasible_values(self, metric: str | None, constraints: Sequence[str]) -> np.ndarray:
         values = self.values(metric)
         if constraints:
             values = values[self.space.feasible(self.rows, constraints)]
-        return float(np.nanmax(values))
+        return values[~np.isnan(values)]
 
-    def top_threshold(self, fraction: float = 0.001, metric: str | None = None) -> float:
-        """The value of ``metric`` a candidate needs to be in the table's top ``fraction``."""
-        values = np.sort(self.values(metric)[~np.isnan(self.values(metric))])[::-1]
+    def optimum(self, metric: str | None = None, constraints: Sequence[str] = ()) -> float:
+        """The best value of ``metric`` over the (feasible part of the) table."""
+        return float(np.max(self._feasible_values(metric, constraints)))
+
+    def top_threshold(
+        self, fraction: float = 0.001, metric: str | None = None, constraints: Sequence[str] = ()
+    ) -> float:
+        """The value of ``metric`` a candidate needs to be in the top ``fraction`` of the (feasible part
+        of the) table."""
+        values = np.sort(self._feasible_values(metric, constraints))[::-1]
         k = max(1, int(np.ceil(fraction * len(values))))
         return float(values[k - 1])
 

@@ -32,14 +32,12 @@ for part in $PARTS; do
       nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:bananas --seeds 5 --budget 100 \
         --out $OUT/naslib-c10 --no-progress ;;
     paper)  # issue 7: the NB201 paper's 12,000-second protocol on real tables (nb201-paper)
-      nars compare -b nb201-paper --optimizers rs,rea --seeds 500 --budget-seconds 12000 \
-        --out $OUT/nb201-paper/rs-rea-500 --no-progress
-      nars compare -b nb201-paper --optimizers nars,rea,rs,bananas,ls,optuna-tpe --seeds 14 --budget-seconds 12000 \
-        --out $OUT/nb201-paper/six-14 --no-progress
-      nars compare -b nb201-paper --optimizers nars,rea,rs,ls,optuna-tpe --seeds 22 --budget-seconds 12000 \
-        --out $OUT/nb201-paper/five-22 --no-progress
-      nars compare -b nb201-paper --optimizers rea,rs,ls,optuna-tpe --seeds 50 --budget-seconds 12000 \
-        --out $OUT/nb201-paper/baselines-50 --no-progress ;;
+      nars compare -b nb201-paper --seeds 500 --budget-seconds 12000 --out $OUT/nb201-paper/rs-rea-500 --no-progress \
+        --optimizers 'rs,rea,rea-nb201-code=rea(tournament_replace=true;repeats=evaluate)'
+      nars compare -b nb201-paper --seeds 50 --budget-seconds 12000 --out $OUT/nb201-paper/all-50 --no-progress \
+        --optimizers 'nars,nars-explore=nars(explore=1),rea,rs,bananas,ls,optuna-tpe'
+      nars compare -b nb201-paper -B graph_statistics=false --seeds 30 --budget-seconds 12000 --no-progress \
+        --optimizers 'nars,nars-explore=nars(explore=1)' --out $OUT/nb201-paper/no-wiring-30 ;;
     early-stopping)  # issue 7: NARS's rank-correlation early stopping on 200 real 200-epoch curves
       python benchmarks/early_stopping.py --out $OUT/early-stopping ;;
     fbnetv3-flops)  # imagenet plugin: analytical FLOPs/params vs published FBNetV3-A..G and flop_counter

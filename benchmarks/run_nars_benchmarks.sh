@@ -38,6 +38,18 @@ for part in $PARTS; do
         --optimizers 'nars,nars-explore=nars(explore=1),rea,rs,bananas,ls,optuna-tpe'
       nars compare -b nb201-paper -B graph_statistics=false --seeds 30 --budget-seconds 12000 --no-progress \
         --optimizers 'nars,nars-explore=nars(explore=1)' --out $OUT/nb201-paper/no-wiring-30 ;;
+    explore)  # NARS explore=1 on the benchmarks whose default-NARS rows are committed (compare with those rows)
+      E=$OUT/explore-check
+      nars compare -b nb201-latency -B device=pixel3 -c 'latency[pixel3] <= 5' --seeds 10 --budget 100 \
+        --optimizers 'nars-explore=nars(explore=1)' --out $E/nb201-latency-pixel3-5ms --no-progress
+      nars compare -b nb201-analog -B target=analog_1d --seeds 20 --budget 100 \
+        --optimizers 'nars-explore=nars(explore=1)' --out $E/nb201-analog-1d --no-progress
+      for d in protein_structure naval_propulsion parkinsons_telemonitoring slice_localization; do
+        nars compare -b fcnet -B dataset=$d --seeds 10 --budget 50 \
+          --optimizers 'nars-explore=nars(explore=1)' --out $E/fcnet-$d --no-progress
+      done
+      nars compare -b "csv:$DATA/nb201/cifar10_test_acc_200ep.csv" -B graph_statistics=true --seeds 20 --budget 100 \
+        --optimizers 'nars,nars-explore=nars(explore=1)' --out $OUT/nb201-c10-wiring --no-progress ;;
     early-stopping)  # issue 7: NARS's rank-correlation early stopping on 200 real 200-epoch curves
       python benchmarks/early_stopping.py --out $OUT/early-stopping ;;
     fbnetv3-flops)  # imagenet plugin: analytical FLOPs/params vs published FBNetV3-A..G and flop_counter
@@ -56,6 +68,6 @@ for part in $PARTS; do
         nars compare -b fcnet -B dataset=$d --seeds 10 --budget 50 \
           --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-$d --no-progress
       done ;;
-    *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
+    *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper explore early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
   esac
 done

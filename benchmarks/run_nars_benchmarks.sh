@@ -37,7 +37,9 @@ for part in $PARTS; do
       nars compare -b nb201-paper --seeds 50 --budget-seconds 12000 --out $OUT/nb201-paper/all-50 --no-progress \
         --optimizers 'nars,nars-explore=nars(explore=1),rea,rs,bananas,ls,optuna-tpe'
       nars compare -b nb201-paper -B graph_statistics=false --seeds 30 --budget-seconds 12000 --no-progress \
-        --optimizers 'nars,nars-explore=nars(explore=1)' --out $OUT/nb201-paper/no-wiring-30 ;;
+        --optimizers 'nars,nars-explore=nars(explore=1)' --out $OUT/nb201-paper/no-wiring-30
+      nars compare -b nb201-schedule --seeds 50 --budget-seconds 30000 --out $OUT/nb201-schedule/six-50 --no-progress \
+        --optimizers nars,rea,rs,ls,bananas,optuna-tpe ;;
     explore)  # NARS explore=1 on the benchmarks whose default-NARS rows are committed (compare with those rows)
       E=$OUT/explore-check
       nars compare -b nb201-latency -B device=pixel3 -c 'latency[pixel3] <= 5' --seeds 10 --budget 100 \

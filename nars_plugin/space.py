@@ -850,6 +850,22 @@ def _seed_of(seed: int | np.random.Generator | None) -> int | None:
     return seed
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def as_flag(value: bool | int | str, name: str = "setting") -> bool:
+    """A boolean setting given as a bool or as text (``-O first_improvement=true``).
+
+    Text other than true/false, yes/no, on/off or 1/0 is a ConfigError naming ``name``.
+    """
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text not in _TRUE + _FALSE:
+            raise ConfigError(f"{name} must be true or false, got {value!r}", f"pass {name}=true or {name}=false")
+        return text in _TRUE
+    return bool(value)
+
+
 def _parse_scalar(text: str) -> Value:
     for cast in (int, float):
         try:

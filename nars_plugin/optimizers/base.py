@@ -174,13 +174,6 @@ class Optimizer(ABC):
         return best
 
 
-def as_flag(value: bool | str) -> bool:
-    """A boolean setting given as a bool or as text (``-O first_improvement=true``)."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
 def _recipe_mapping(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
     """``{"a": 1}`` or ``"a=1,b=x"`` -> dict (empty for None)."""
     if not value:

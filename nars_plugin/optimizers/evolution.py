@@ -38,8 +38,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, Space
-from .base import Optimizer, Proposal, as_flag
+from ..space import Candidate, Space, as_flag
+from .base import Optimizer, Proposal
 
 _TRIES_PER_TOURNAMENT = 10
 
@@ -106,7 +106,7 @@ class RegularizedEvolution(Optimizer):
     ) -> None:
         super().__init__(space, **kwargs)
         self.population = int(population)
-        self.tournament_replace = as_flag(tournament_replace)
+        self.tournament_replace = as_flag(tournament_replace, "tournament_replace")
         if repeats not in ("redraw", "evaluate"):
             raise ConfigError(f"unknown REA repeats mode {repeats!r}", "use repeats=redraw or repeats=evaluate")
         self.repeats = repeats

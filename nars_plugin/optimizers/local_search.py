@@ -27,8 +27,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate
-from .base import Optimizer, Proposal, as_flag
+from ..space import Candidate, as_flag
+from .base import Optimizer, Proposal
 
 
 class LocalSearch(Optimizer):
@@ -57,7 +57,7 @@ class LocalSearch(Optimizer):
         super().__init__(space, **kwargs)
         self.init, self.restart_init = int(init), int(restart_init)
         self.numeric_neighbours = int(numeric_neighbours)
-        self.first_improvement = as_flag(first_improvement)
+        self.first_improvement = as_flag(first_improvement, "first_improvement")
         if self.init < 1 or self.restart_init < 1 or self.numeric_neighbours < 1:
             raise ConfigError("local search needs init, restart_init and numeric_neighbours >= 1")
         self._queue: list[Candidate] = []  # random start candidates still to propose

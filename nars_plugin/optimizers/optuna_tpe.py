@@ -46,8 +46,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
-from .base import Optimizer, Proposal, as_flag
+from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param, as_flag
+from .base import Optimizer, Proposal
 
 #: Name of the constraint value this optimizer gives Optuna.
 CONSTRAINT_KEY = "nars_violation"
@@ -108,7 +108,7 @@ class OptunaTPE(Optimizer):
         self.n_startup_trials = int(n_startup_trials)
         if isinstance(multivariate, str) and multivariate.strip().lower() == "auto":
             multivariate = bool(self.constraints)
-        self.multivariate = as_flag(multivariate)
+        self.multivariate = as_flag(multivariate, "multivariate")
         self.max_tries = int(max_tries)
         if self.n_startup_trials < 1 or self.max_tries < 1:
             raise ConfigError("optuna-tpe needs n_startup_trials >= 1 and max_tries >= 1")

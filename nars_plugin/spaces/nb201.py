@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, InvalidArchitectureError
-from ..space import Candidate, Categorical, Space, Value
+from ..space import Candidate, Categorical, Space, Value, as_flag
 
 __all__ = [
     "OPS",
@@ -431,9 +431,8 @@ class NB201Space(Space):
         graph_statistics: bool | str = False,
     ) -> None:
         from ..latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
-        from ..optimizers.base import as_flag
 
-        self.graph_statistics = as_flag(graph_statistics)
+        self.graph_statistics = as_flag(graph_statistics, "graph_statistics")
 
         self.num_classes, self.resolution = _dataset(dataset)
         self.dataset = dataset

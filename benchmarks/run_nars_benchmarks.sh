@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the NARS results under benchmarks/results/ (issue 3). About 40 minutes on 2 cores.
 # Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   default parts: c10 analog predictor ablation timing
-# run by name: naslib paper explore early-stopping latency fcnet (issue 7, about 75 minutes together on 2 cores),
+# run by name: naslib paper explore early-stopping latency fcnet (issue 7, about 1.5 hours together on 2 cores),
 # fbnetv3-flops digits gpu (imagenet plugin)
 # Benchmark tables are read from $NARS_DATA_DIR (default ../shared/data); nothing is copied here.
 set -euo pipefail

@@ -339,7 +339,7 @@ class NARS(Optimizer):
         """Predicted means and stage-1 ranking scores (mean + ``explore`` x ensemble std)."""
         members = self.predictor.predict_all(cands)
         mean = members.mean(axis=0)
-        if self.explore == 0 or members.shape[0] < 2:
+        if self.explore == 0:
             return mean, mean
         return mean, mean + self.explore * members.std(axis=0)
 

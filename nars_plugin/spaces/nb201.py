@@ -433,7 +433,6 @@ class NB201Space(Space):
         from ..latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
 
         self.graph_statistics = as_flag(graph_statistics, "graph_statistics")
-
         self.num_classes, self.resolution = _dataset(dataset)
         self.dataset = dataset
         self.latency_devices: tuple[str, ...] = tuple(parse_devices(latency))

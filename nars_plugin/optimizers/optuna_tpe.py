@@ -20,8 +20,8 @@ Optuna's own ask/tell interface inside our ask/tell contract:
   is a property of all parameters together, which independent per-parameter
   densities cannot represent: they keep drawing infeasible and repeated samples,
   each becomes a trial, and every draw gets slower (on ``nb201-latency`` under
-  ``latency[pixel3] <= 5``: 21 minutes and 3,557 trials for a 100-query run, against
-  about a second jointly; ``benchmarks/README.md``). ``multivariate=false`` restores
+  ``latency[pixel3] <= 5``: 188 s and 3,557 trials for a 100-query run, against
+  2 s and 424 trials jointly; ``benchmarks/README.md``). ``multivariate=false`` restores
   Optuna's default;
 * a sample that breaks a constraint is told to Optuna as infeasible (a pruned
   trial whose constraint value is the relative violation, which TPE ranks below

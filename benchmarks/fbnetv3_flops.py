@@ -25,11 +25,10 @@ def main() -> int:
     args = parser.parse_args()
 
     import torch
-
-    from adapters.nars_imagenet.arch import count
-    from adapters.nars_imagenet.model import build_model, measured_counts
-    from adapters.nars_imagenet.published import PUBLISHED
-    from adapters.nars_imagenet.space import fbnetv3_space
+    from nars_imagenet.arch import count
+    from nars_imagenet.model import build_model, measured_counts
+    from nars_imagenet.published import PUBLISHED
+    from nars_imagenet.space import fbnetv3_space
 
     torch.set_num_threads(1)
     rows = []

@@ -20,10 +20,9 @@ from pathlib import Path
 def measure(name: str, batch: int, amp: bool, channels_last: bool, steps: int, warmup: int) -> float:
     """Images per second of ``steps`` training steps after ``warmup`` unmeasured ones."""
     import torch
+    from nars_imagenet.model import build_model
+    from nars_imagenet.published import PUBLISHED
     from timm.optim import create_optimizer_v2
-
-    from adapters.nars_imagenet.model import build_model
-    from adapters.nars_imagenet.published import PUBLISHED
 
     spec = PUBLISHED[name].spec
     fmt = torch.channels_last if channels_last else torch.contiguous_format

@@ -17,19 +17,9 @@ from typing import Any
 
 from . import __version__
 from .errors import ConfigError, NarsError
-from .space import _parse_scalar
+from .keyvalue import parse_key_values
 
 EXIT_USAGE = 2
-
-
-def _key_values(items: Sequence[str] | None, what: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{what} {item!r} is not KEY=VALUE", f"write it as {what} name=value")
-        out[key.strip()] = _parse_scalar(value.strip())
-    return out
 
 
 def _add_benchmark_args(p: argparse.ArgumentParser) -> None:
@@ -61,7 +51,7 @@ def _make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
 
     registry = get_registry()
     entry = registry.get("evaluator", args.evaluator)
-    options = _key_values(args.eval_opt, "--eval-opt")
+    options = parse_key_values(args.eval_opt, "--eval-opt")
     named = {
         "dataset": args.dataset,
         "executor": args.executor,
@@ -154,13 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_naslib(args: argparse.Namespace) -> int:
     """Run NASLib's Trainer on a NASLib config (the NASLib bridge; needs NASLib)."""
-    from adapters.nars_naslib.config_runner import run_config
+    from nars_naslib.config_runner import run_config
 
     from .plugins import get_registry
 
     bench = None
     if args.benchmark:
-        bench = get_registry().create_benchmark(args.benchmark, **_key_values(args.bench_opt, "--bench-opt"))
+        bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
     result = run_config(args.config, bench)
     for key, value in result.items():
         print(f"{key}: {_format(value)}")
@@ -205,8 +195,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     """Look up one candidate and print its metrics."""
     from .plugins import get_registry
 
-    bench = get_registry().create_benchmark(args.benchmark, **_key_values(args.bench_opt, "--bench-opt"))
-    cand = bench.space.candidate(args.arch, _key_values(args.recipe, "--recipe"))
+    bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
+    cand = bench.space.candidate(args.arch, parse_key_values(args.recipe, "--recipe"))
     result = bench.evaluate(cand, args.fidelity)
     if args.json:
         print(json.dumps({"candidate": cand.to_dict(), **result.to_dict()}, indent=2))
@@ -232,8 +222,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .study import Study
 
     registry = get_registry()
-    bench_options = _key_values(args.bench_opt, "--bench-opt")
-    opt_settings = _key_values(args.opt, "--opt")
+    bench_options = parse_key_values(args.bench_opt, "--bench-opt")
+    opt_settings = parse_key_values(args.opt, "--opt")
     budget = Budget(queries=args.budget, seconds=args.budget_seconds)
     registry.get("optimizer", args.optimizer)  # fail fast on a typo, before loading data
     if args.evaluator:
@@ -345,7 +335,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         budget=args.budget if args.budget is not None or args.budget_seconds is not None else 100,
         budget_seconds=args.budget_seconds,
         out=args.out,
-        bench_options=_key_values(args.bench_opt, "--bench-opt"),
+        bench_options=parse_key_values(args.bench_opt, "--bench-opt"),
         constraints=args.constraint or [],
         workers=args.workers,
         reference=args.reference,
@@ -367,7 +357,7 @@ def cmd_predictor_eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--sizes {args.sizes!r} is not a comma list of integers", "e.g. --sizes 8,16,32") from None
     if not sizes or min(sizes) < 2:
         raise ConfigError("--sizes needs integers >= 2", "e.g. --sizes 8,16,32")
-    bench = get_registry().create_benchmark(args.benchmark, **_key_values(args.bench_opt, "--bench-opt"))
+    bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
     report = predictor_eval.run(
         bench, args.out, sizes, args.seeds, args.test_size, None if not args.no_progress else False
     )

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
+from .keyvalue import parse_key_values
 from .safe_files import atomic_write, safe_name
-from .space import _parse_scalar
 
 #: Published NAS-Bench-201 CIFAR-10 test accuracies (200 epochs), NB201 paper (Dong & Yang 2020), Table 5.
 REFERENCES: dict[str, dict[str, str]] = {
@@ -76,12 +76,7 @@ class OptimizerSpec:
         match = _SPEC_RE.match(text)
         if not match:
             raise ConfigError(f"cannot parse optimizer spec {text!r}", "write NAME or LABEL=NAME(key=value;key=value)")
-        settings: dict[str, Any] = {}
-        for item in filter(None, (s.strip() for s in (match["args"] or "").split(";"))):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ConfigError(f"optimizer setting {item!r} in {text!r} is not key=value")
-            settings[key.strip()] = _parse_scalar(value.strip())
+        settings = parse_key_values(match["args"] or "", f"optimizer setting in {text!r}:", separator=";")
         return cls(match["label"] or match["name"], match["name"], settings)
 
 
@@ -183,7 +178,8 @@ def finished_run(study: Any, task: dict[str, Any]) -> dict[str, Any] | None:
     again, which for predictor-based searches costs as much as the search). None when there is
     no finished run there, or it belongs to other settings (then the study resumes or refuses as usual).
     """
-    from .study import JOURNAL_NAME, SUMMARY_NAME, _jsonable
+    from .storage import JOURNAL_NAME, SUMMARY_NAME
+    from .storage import jsonable as _jsonable
 
     path = Path(task["out"]) / SUMMARY_NAME
     try:

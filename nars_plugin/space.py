@@ -37,6 +37,7 @@ from .errors import (
     InvalidArchitectureError,
     InvalidRecipeError,
 )
+from .keyvalue import parse_key_values
 
 Value = Any  # str, int, float or bool: anything JSON can hold
 
@@ -615,16 +616,12 @@ class Space:
 
     def parse_arch(self, text: str) -> dict[str, Value]:
         """Inverse of :meth:`format_arch`; raises InvalidArchitectureError on bad input."""
-        values: dict[str, Value] = {}
-        for item in filter(None, (s.strip() for s in text.split(","))):
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise InvalidArchitectureError(
-                    f"cannot parse architecture item {item!r} in {text!r}",
-                    "write the architecture as name=value pairs separated by commas",
-                )
-            values[name.strip()] = _parse_scalar(value.strip())
-        return values
+        try:
+            return parse_key_values(text, f"architecture item in {text!r}", separator=",")
+        except ConfigError as exc:
+            raise InvalidArchitectureError(
+                exc.message, "write the architecture as name=value pairs separated by commas"
+            ) from None
 
     # -- encoding ---------------------------------------------------------- #
 
@@ -848,30 +845,3 @@ def _seed_of(seed: int | np.random.Generator | None) -> int | None:
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(2**31))
     return seed
-
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
-
-def as_flag(value: bool | int | str, name: str = "setting") -> bool:
-    """A boolean setting given as a bool or as text (``-O first_improvement=true``).
-
-    Text other than true/false, yes/no, on/off or 1/0 is a ConfigError naming ``name``.
-    """
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text not in _TRUE + _FALSE:
-            raise ConfigError(f"{name} must be true or false, got {value!r}", f"pass {name}=true or {name}=false")
-        return text in _TRUE
-    return bool(value)
-
-
-def _parse_scalar(text: str) -> Value:
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return text

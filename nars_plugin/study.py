@@ -12,7 +12,8 @@ result as an uninterrupted one and nothing is evaluated twice.
 
 Files in ``OUT``: ``journal.jsonl``, ``summary.json`` (best candidate, its
 metrics and the whole trajectory), ``trajectory.csv`` and a ``.lock`` that
-keeps a second process off the same folder.
+keeps a second process off the same folder (the journal and the lock live in
+:mod:`nars_plugin.storage`).
 """
 
 from __future__ import annotations
@@ -36,162 +37,22 @@ from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
 from .isolation import TimedEvaluator, call_evaluator, failed_by, load_pending, log_evaluation
 from .optimizers.base import Budget, Optimizer, Proposal
-from .safe_files import atomic_write, refuse_link
+from .safe_files import atomic_write
 from .space import Candidate
+from .storage import (
+    JOURNAL_NAME,
+    JOURNAL_VERSION,
+    PENDING_NAME,
+    SUMMARY_NAME,
+    TRAJECTORY_NAME,
+    FolderLock,
+    Journal,
+    JournalWarning,
+    jsonable,
+)
 
-JOURNAL_VERSION = 1
-JOURNAL_NAME = "journal.jsonl"
-SUMMARY_NAME = "summary.json"
-TRAJECTORY_NAME = "trajectory.csv"
-#: The evaluation worker's latest result, kept until journaled (only with a time limit).
-PENDING_NAME = ".pending-result.json"
 #: Stop when an optimizer proposes only already-evaluated candidates this many times in a row.
 MAX_REPEATED_PROPOSALS = 10_000
-
-
-class JournalWarning(UserWarning):
-    """Something in a journal was repaired (e.g. a truncated last line)."""
-
-
-class Journal:
-    """An append-only JSON-lines file: a header line, then one line per evaluation."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._file: Any = None
-
-    def open(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Open for appending; return the evaluation records already in the file.
-
-        A journal written under another configuration is refused; a truncated
-        last line (a crash mid-write) is dropped with a warning.
-        """
-        records: list[dict[str, Any]] = []
-        refuse_link(self.path)
-        if self.path.exists() and self.path.stat().st_size > 0:
-            records = self._read_existing(header)
-        else:
-            self._write_line(header, create=True)
-        if self._file is None:
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
-        return records
-
-    def _read_existing(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
-        data = self.path.read_bytes()
-        lines = data.split(b"\n")
-        good_end = 0
-        parsed: list[dict[str, Any]] = []
-        for i, raw in enumerate(lines):
-            if not raw.strip():
-                good_end += len(raw) + (1 if i < len(lines) - 1 else 0)
-                continue
-            last = i == len(lines) - 1  # no newline after it: possibly cut off mid-write
-            try:
-                parsed.append(json.loads(raw))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                if last or all(not rest.strip() for rest in lines[i + 1 :]):
-                    warnings.warn(
-                        f"{self.path}: dropped a truncated last line ({len(raw)} bytes) left by an interrupted write",
-                        JournalWarning,
-                        stacklevel=3,
-                    )
-                    break
-                raise JournalError(
-                    f"{self.path} line {i + 1} is corrupt (not JSON)",
-                    "the journal was damaged; move it away to start the search afresh",
-                ) from None
-            good_end += len(raw) + (0 if last else 1)
-        if good_end < len(data):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(good_end)
-        if not parsed and good_end == 0:  # only a header cut off mid-write: nothing was evaluated yet
-            self._write_line(header, create=True)
-            return []
-        if good_end and not data[:good_end].endswith(b"\n"):
-            with open(self.path, "ab") as fh:  # the next record must start on a line of its own
-                fh.write(b"\n")
-        if not parsed or not isinstance(parsed[0], dict) or parsed[0].get("type") != "header":
-            raise JournalError(f"{self.path} has no header line", "it is not a nars journal; use another --out folder")
-        self._check_header(parsed[0], header)
-        records = []
-        for number, record in enumerate(parsed[1:], start=2):
-            valid = isinstance(record, dict) and record.get("type") == "eval"
-            if not valid or not isinstance(record.get("candidate"), dict) or not isinstance(record.get("result"), dict):
-                raise JournalError(
-                    f"{self.path} record {number} is not an evaluation record: {str(record)[:80]}",
-                    "the journal was edited or damaged; move it away to start the search afresh",
-                )
-            records.append(record)
-        return records
-
-    def _check_header(self, found: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
-        if found.get("version") != expected.get("version"):
-            raise JournalError(
-                f"{self.path} was written by journal format {found.get('version')}, this is {expected.get('version')}",
-                "use another --out folder",
-            )
-        old, new = found.get("config", {}), expected.get("config", {})
-        if old != new:
-            keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            details = "; ".join(f"{k}: journal has {old.get(k)!r}, now {new.get(k)!r}" for k in keys)
-            raise JournalError(
-                f"{self.path} belongs to a different search ({details})",
-                "rerun with the journal's settings to resume it, or choose another --out folder",
-            )
-
-    def _write_line(self, record: Mapping[str, Any], create: bool = False) -> None:
-        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
-        if create:
-            with open(self.path, "w", encoding="utf-8") as fh:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-            return
-        self._file.write(line)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def append(self, record: Mapping[str, Any]) -> None:
-        """Append one record durably (flush + fsync)."""
-        self._write_line(record)
-
-    def close(self) -> None:
-        """Close the file."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-class FolderLock:
-    """An exclusive advisory lock on an output folder (``OUT/.lock``)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / ".lock"
-        self._fh: Any = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise JournalError if another process holds it."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - non-POSIX
-            return
-        refuse_link(self.path)
-        self._fh = open(self.path, "a+")  # noqa: SIM115 - held for the study's lifetime
-        try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._fh.close()
-            self._fh = None
-            raise JournalError(
-                f"another process is running a search in {self.path.parent}",
-                "wait for it to finish, or give this search another --out folder",
-            ) from None
-
-    def release(self) -> None:
-        """Release the lock."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
 
 
 @dataclass
@@ -283,7 +144,7 @@ class Study:
     def pending_token(self, journaled: int) -> str:
         """Names the evaluation after ``journaled`` journal records of this configuration (pending file)."""
         if self._token_prefix is None:
-            text = json.dumps(_jsonable(self.identity()), sort_keys=True)
+            text = json.dumps(jsonable(self.identity()), sort_keys=True)
             self._token_prefix = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
         return f"{self._token_prefix}:{journaled}"
 
@@ -363,7 +224,7 @@ class Study:
             lock = FolderLock(self.out_dir)
             lock.acquire()
             journal = Journal(self.out_dir / JOURNAL_NAME)
-            header = {"type": "header", "version": JOURNAL_VERSION, "config": _jsonable(self.identity())}
+            header = {"type": "header", "version": JOURNAL_VERSION, "config": jsonable(self.identity())}
             try:
                 pending.extend(journal.open(header))
             except BaseException:
@@ -488,7 +349,7 @@ class Study:
                 "report": result.best_result.metrics.get(self.report_metric),
                 "metrics": result.best_result.metrics,
             }
-        return _jsonable(
+        return jsonable(
             {
                 "config": self.identity(),
                 "budget": {"queries": self.budget.queries, "seconds": self.budget.seconds},
@@ -528,8 +389,3 @@ def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Any:
     unit = "eval" if budget.queries is not None else "s"
     desc = "search" if not replay else f"search (replaying {replay})"
     return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=None if enabled is None else False)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Round-trip through JSON so headers compare equal after reading them back."""
-    return json.loads(json.dumps(obj, sort_keys=True, default=str))

@@ -17,7 +17,7 @@ import pytest
 from conftest import BEST_C10, cli_command, run_cli
 
 from nars_plugin.space import Candidate
-from nars_plugin.study import FolderLock
+from nars_plugin.storage import FolderLock
 
 BUDGET = 60
 
@@ -475,7 +475,7 @@ def test_unknown_analog_target(tmp_path):
         (["--budget", "0"], "budget must be positive"),
         ([], "a budget needs queries or seconds"),
         (["--budget", "5", "--opt", "foo=1"], "bad setting for optimizer 'rs'"),
-        (["--budget", "5", "--fix-recipe", "training"], "is not name=value"),
+        (["--budget", "5", "--fix-recipe", "training"], "is not KEY=VALUE"),
         (["--budget", "5", "--fix-recipe", "training=qat"], "no recipe parameter"),
         (["--budget", "five"], "invalid int value"),
     ],

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from nars_imagenet.arch import NetworkSpec, count, make_divisible
+from nars_imagenet.published import PUBLISHED
+from nars_imagenet.space import fbnetv3_space, fbnetv3_tiny_space
 
-from adapters.nars_imagenet.arch import NetworkSpec, count, make_divisible
-from adapters.nars_imagenet.published import PUBLISHED
-from adapters.nars_imagenet.space import fbnetv3_space, fbnetv3_tiny_space
 from nars_plugin.errors import DataFileError, InfeasibleConstraintError
 from nars_plugin.space import Candidate
 
@@ -86,9 +86,8 @@ def test_stage_layout_of_a_candidate() -> None:
 @needs_extra
 def test_built_models_match_analytical_counts_for_sampled_candidates() -> None:
     import torch
+    from nars_imagenet.model import build_model, measured_counts
     from timm.models._efficientnet_blocks import InvertedResidual, SqueezeExcite
-
-    from adapters.nars_imagenet.model import build_model, measured_counts
 
     torch.set_num_threads(1)
     checked = 0
@@ -109,8 +108,7 @@ def test_built_models_match_analytical_counts_for_sampled_candidates() -> None:
 @needs_extra
 def test_published_model_with_padding_overrides_builds_to_its_counts() -> None:
     import torch
-
-    from adapters.nars_imagenet.model import build_model, measured_counts
+    from nars_imagenet.model import build_model, measured_counts
 
     torch.set_num_threads(1)
     spec = PUBLISHED["FBNetV3-A"].spec
@@ -122,8 +120,8 @@ def test_published_model_with_padding_overrides_builds_to_its_counts() -> None:
 
 
 def _train(tmp: Path | None, recipe: dict | None = None, **settings: object):
-    from adapters.nars_imagenet.data import load_digits_bundle
-    from adapters.nars_imagenet.trainer import TrainSettings, train
+    from nars_imagenet.data import load_digits_bundle
+    from nars_imagenet.trainer import TrainSettings, train
 
     cand = Candidate(SMALL_ARCH, {**QUIET, **(recipe or {})})  # unvalidated: lets a test ask for absurd values
     spec = fbnetv3_tiny_space().network(cand)
@@ -170,8 +168,8 @@ def test_diverging_recipe_becomes_a_failed_result() -> None:
 def test_candidate_too_big_for_memory_becomes_a_failed_result() -> None:
     from dataclasses import replace
 
-    from adapters.nars_imagenet.data import load_digits_bundle
-    from adapters.nars_imagenet.trainer import TrainSettings, train
+    from nars_imagenet.data import load_digits_bundle
+    from nars_imagenet.trainer import TrainSettings, train
 
     cand = small_candidate()
     spec = replace(fbnetv3_tiny_space().network(cand), num_features=2**38)  # a head of ~100 TB
@@ -231,8 +229,8 @@ def _write_image_folder(root: Path, classes: int = 2, per_class: int = 8) -> Non
 
 @needs_extra
 def test_image_folder_trains_through_the_evaluator(tmp_path: Path) -> None:
-    from adapters.nars_imagenet.data import load_image_folder
-    from adapters.nars_imagenet.evaluator import TrainingEvaluator
+    from nars_imagenet.data import load_image_folder
+    from nars_imagenet.evaluator import TrainingEvaluator
 
     _write_image_folder(tmp_path / "imgs")
     bundle = load_image_folder(tmp_path / "imgs", 16)
@@ -255,7 +253,7 @@ def test_image_folder_trains_through_the_evaluator(tmp_path: Path) -> None:
 
 @needs_extra
 def test_local_pool_gives_the_same_results_as_in_process() -> None:
-    from adapters.nars_imagenet.evaluator import TrainingEvaluator
+    from nars_imagenet.evaluator import TrainingEvaluator
 
     cands = [small_candidate(lr=0.05), small_candidate(optimizer="rmsprop", lr=0.02, ema=True)]
     settings = {"max_steps_per_epoch": 3, "batch_size": 32}
@@ -303,8 +301,8 @@ def test_cli_errors_for_training_evaluators(tmp_path: Path, cli) -> None:
 @pytest.mark.slow
 def test_ray_executor_on_a_local_instance_matches_local_results() -> None:
     ray = pytest.importorskip("ray", reason="needs the ray extra: pip install -e '.[ray]'")
-    from adapters.nars_imagenet.evaluator import TrainingEvaluator
-    from adapters.nars_imagenet.executors import RayExecutor
+    from nars_imagenet.evaluator import TrainingEvaluator
+    from nars_imagenet.executors import RayExecutor
 
     cands = [small_candidate(lr=0.05), small_candidate(lr=0.2)]
     settings = {"max_steps_per_epoch": 3, "batch_size": 32}

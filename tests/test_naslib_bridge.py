@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from nars_naslib.dataset_api import make_dataset_api, naslib_dataset_key, nb201_rows
 
-from adapters.nars_naslib.dataset_api import make_dataset_api, naslib_dataset_key, nb201_rows
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import get_registry
 
@@ -140,10 +140,9 @@ def _config(tmp_path: Path, epochs: int, seed: int = 0):
 
 
 def _nars_search(tmp_path, bench, api, epochs=15, seed=0):
+    from nars_naslib.optimizer import NARS
     from naslib.defaults.trainer import Trainer
     from naslib.search_spaces import NasBench201SearchSpace
-
-    from adapters.nars_naslib.optimizer import NARS
 
     config = _config(tmp_path, epochs, seed)
     optimizer = NARS(config)
@@ -195,9 +194,8 @@ def test_naslib_metrics_read_the_documented_fields(c10_bench):
 
 def test_adapt_search_space_rejects_other_spaces(tmp_path):
     _naslib()
+    from nars_naslib.optimizer import NARS
     from naslib.search_spaces import NasBench101SearchSpace
-
-    from adapters.nars_naslib.optimizer import NARS
 
     with pytest.raises(ConfigError, match="NasBench201SearchSpace"):
         NARS(_config(tmp_path, 5)).adapt_search_space(NasBench101SearchSpace(), dataset_api={})
@@ -279,11 +277,10 @@ def test_config_runner_unknown_optimizer_lists_both_kinds(cli, tmp_path, c10_csv
 def test_nars_predictor_in_naslibs_predictor_evaluator(tmp_path, c10_bench):
     _naslib()
     from fvcore.common.config import CfgNode
+    from nars_naslib.predictor import NARSPredictor
     from naslib.defaults.predictor_evaluator import PredictorEvaluator
     from naslib.search_spaces import NasBench201SearchSpace
     from naslib.utils import set_seed
-
-    from adapters.nars_naslib.predictor import NARSPredictor
 
     config = CfgNode(
         {
@@ -312,7 +309,7 @@ def test_nars_predictor_in_naslibs_predictor_evaluator(tmp_path, c10_bench):
 
 def test_naslib_runs_are_deterministic_per_seed(tmp_path, c10_bench):
     _naslib()
-    from adapters.nars_naslib.runner import run_query_based
+    from nars_naslib.runner import run_query_based
 
     def run(folder: str, seed: int) -> list[float]:
         task = {"optimizer": "naslib:re", "seed": seed, "budget": 15, "settings": {}, "out": str(tmp_path / folder)}
@@ -326,7 +323,7 @@ def test_naslib_runs_are_deterministic_per_seed(tmp_path, c10_bench):
 
 def test_config_runner_without_naslib_data_says_to_pass_a_benchmark(cli, tmp_path):
     _naslib()
-    from adapters.nars_naslib.runner import naslib_data_dir
+    from nars_naslib.runner import naslib_data_dir
 
     if (naslib_data_dir() / "nb201_cifar10_full_training.pickle").is_file():
         pytest.skip("NASLib's own NB201 data is installed here")

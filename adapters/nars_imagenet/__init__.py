@@ -1,6 +1,6 @@
 """FBNetV3 on real data: joint space, analytical FLOPs, timm model builder, distributed trainer, evaluator.
 
 Installed with ``pip install "nars-plugin[imagenet]"`` (timm, torchvision, scikit-learn for the
-digits data set). The plugin module :mod:`adapters.nars_imagenet.plugin` registers the spaces
+digits data set). The plugin module :mod:`nars_imagenet.plugin` registers the spaces
 ``fbnetv3`` and ``fbnetv3-tiny`` and the evaluator ``train``; the core never imports this package.
 """

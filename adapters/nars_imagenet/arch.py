@@ -3,7 +3,7 @@
 A :class:`NetworkSpec` lists the blocks of an FBNetV3 network (conv stem, inverted-residual
 "MBConv" blocks with optional squeeze-excitation, the "MBPool" head, the classifier). It is
 plain data, so the search space can compute free statistics for thousands of candidates without
-torch; :mod:`adapters.nars_imagenet.model` builds the same network in PyTorch from timm's blocks.
+torch; :mod:`nars_imagenet.model` builds the same network in PyTorch from timm's blocks.
 
 Counting convention (the one of the published FBNetV3 figures and of most mobile NAS papers):
 **FLOPs are multiply-adds** of the convolutions and linear layers (squeeze-excitation and head

@@ -3,7 +3,7 @@
 :func:`run_job` is what executors ship to workers (a local process, a Ray task). With one device
 per candidate it trains in the calling process; with ``devices > 1`` it launches ``torchrun``
 (``python -m torch.distributed.run``) on this machine with one process per device, running
-``python -m adapters.nars_imagenet.jobs JOB.json RESULT.json``, and reads rank 0's result back.
+``python -m nars_imagenet.jobs JOB.json RESULT.json``, and reads rank 0's result back.
 Everything a job needs is plain JSON, so it crosses process and machine boundaries unchanged.
 """
 
@@ -71,7 +71,7 @@ def _torchrun(job: Mapping[str, Any], devices: int) -> dict[str, Any]:
         job_path.write_text(json.dumps({**job, "devices": 1}))
         command = [
             sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={devices}",
-            "-m", "adapters.nars_imagenet.jobs", str(job_path), str(out_path),
+            "-m", "nars_imagenet.jobs", str(job_path), str(out_path),
         ]  # fmt: skip
         proc = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
         if proc.returncode != 0 or not out_path.is_file():
@@ -81,7 +81,7 @@ def _torchrun(job: Mapping[str, Any], devices: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m adapters.nars_imagenet.jobs JOB.json RESULT.json`` (one torchrun process)."""
+    """``python -m nars_imagenet.jobs JOB.json RESULT.json`` (one torchrun process)."""
     args = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(args[0]).read_text())
     result = train_job(job)

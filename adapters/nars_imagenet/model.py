@@ -1,4 +1,4 @@
-"""Build the PyTorch network of a :class:`~adapters.nars_imagenet.arch.NetworkSpec` from timm's blocks.
+"""Build the PyTorch network of a :class:`~nars_imagenet.arch.NetworkSpec` from timm's blocks.
 
 The stem is timm's ``ConvNormAct``; blocks are timm's ``InvertedResidual`` (MBConv) or, when a
 block has no expansion, ``DepthwiseSeparableConv``, with timm's ``SqueezeExcite`` (hard-sigmoid

@@ -1,6 +1,6 @@
 """The ``imagenet`` plugin: registers the FBNetV3 spaces and the ``train`` evaluator.
 
-Found through the ``nars_plugin`` entry-point group (``imagenet = adapters.nars_imagenet.plugin``).
+Found through the ``nars_plugin`` entry-point group (``imagenet = nars_imagenet.plugin``).
 Factories import torch, timm and torchvision only when called, so listing names stays cheap and a
 core-only installation (without the ``imagenet`` extra) still lists them.
 """

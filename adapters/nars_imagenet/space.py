@@ -8,7 +8,7 @@ MBPool head, the same recipe parameters) at a size that trains on 8x8 handwritte
 
 Free statistics (used by constraints and by the NARS predictor's pretraining): ``flops`` in
 **multiply-adds** (the convention of the published FBNetV3 figures; ``torch.utils.flop_counter``
-reports twice this) and ``params``, both analytical (:func:`adapters.nars_imagenet.arch.count`).
+reports twice this) and ``params``, both analytical (:func:`nars_imagenet.arch.count`).
 """
 
 from __future__ import annotations

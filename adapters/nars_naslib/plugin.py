@@ -1,4 +1,4 @@
-"""The ``naslib`` plugin (entry point ``naslib = adapters.nars_naslib.plugin``).
+"""The ``naslib`` plugin (entry point ``naslib = nars_naslib.plugin``).
 
 Where NASLib is importable it registers NASLib's optimizers as ``naslib:<name>`` for
 ``nars compare`` (run by NASLib's Trainer, not by our study loop). Where it is not, it registers

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nars_plugin.errors import ConfigError
-from nars_plugin.optimizers.base import _recipe_mapping
+from nars_plugin.keyvalue import parse_key_values
 from nars_plugin.tabular.base import TabularBenchmark
 
 from ._naslib import naslib_module, naslib_version
@@ -127,7 +127,7 @@ def run_query_based(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, 
     if task.get("constraints"):
         raise ConfigError(f"{task['optimizer']} cannot honour constraints {task['constraints']}", "drop --constraint")
     settings = dict(task.get("settings") or {})
-    recipe = _recipe_mapping(settings.pop("recipe", None))
+    recipe = parse_key_values(settings.pop("recipe", None) or {}, "recipe", separator=",")
     dataset = getattr(bench.space, "dataset", "cifar10")
     out = Path(task["out"])
     identity = {"optimizer": task["optimizer"], "seed": task["seed"], "budget": task["budget"], "settings": settings}

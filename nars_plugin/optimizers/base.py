@@ -24,7 +24,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, Constraint, Space, _parse_scalar, parse_constraints
+from ..keyvalue import parse_key_values
+from ..space import Candidate, Constraint, Space, parse_constraints
 
 
 @dataclass(frozen=True)
@@ -178,15 +179,7 @@ def _recipe_mapping(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
     """``{"a": 1}`` or ``"a=1,b=x"`` -> dict (empty for None)."""
     if not value:
         return {}
-    if isinstance(value, Mapping):
-        return dict(value)
-    out = {}
-    for item in str(value).split(","):
-        key, sep, val = item.partition("=")
-        if not sep:
-            raise ConfigError(f"fixed recipe {value!r} is not name=value[,name=value]", "e.g. training=standard")
-        out[key.strip()] = _parse_scalar(val.strip())
-    return out
+    return parse_key_values(value, "fixed recipe", separator=",")
 
 
 class RandomSearch(Optimizer):

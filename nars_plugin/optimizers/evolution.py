@@ -41,7 +41,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, Space, as_flag
+from ..keyvalue import as_flag
+from ..space import Candidate, Space
 from .base import Optimizer, Proposal
 
 _TRIES_PER_TOURNAMENT = 10

@@ -27,7 +27,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, as_flag
+from ..keyvalue import as_flag
+from ..space import Candidate
 from .base import Optimizer, Proposal
 
 

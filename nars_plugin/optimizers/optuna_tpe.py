@@ -46,7 +46,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param, as_flag
+from ..keyvalue import as_flag
+from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
 from .base import Optimizer, Proposal
 
 #: Name of the constraint value this optimizer gives Optuna.

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, InvalidArchitectureError
-from ..space import Candidate, Categorical, Space, Value, as_flag
+from ..keyvalue import as_flag
+from ..space import Candidate, Categorical, Space, Value
 
 __all__ = [
     "OPS",

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataFileError, NarsError
-from ..space import Candidate, Categorical, _parse_scalar
+from ..keyvalue import parse_scalar
+from ..space import Candidate, Categorical
 from .base import TabularBenchmark
 
 INDEX_COLUMNS = ("nats_index", "index", "id", "sample_idx")
@@ -71,8 +72,7 @@ def load_csv(
     if not metric_columns:
         raise DataFileError(f"{file} has no metric column besides {arch_column!r}", "add a column of numbers")
     choices = {
-        c: tuple(sorted({_parse_scalar(r[c]) for r in records}, key=lambda v: (str(type(v)), v)))
-        for c in recipe_columns
+        c: tuple(sorted({parse_scalar(r[c]) for r in records}, key=lambda v: (str(type(v)), v))) for c in recipe_columns
     }
     base = get_registry().create_space(space, **space_options)
     joint = base.with_recipe([Categorical(c, choices[c]) for c in recipe_columns])
@@ -82,7 +82,7 @@ def load_csv(
     for i, record in enumerate(records):
         line = i + 2
         try:
-            cand = joint.candidate(record[arch_column], {c: _parse_scalar(record[c]) for c in recipe_columns})
+            cand = joint.candidate(record[arch_column], {c: parse_scalar(record[c]) for c in recipe_columns})
         except NarsError as exc:
             raise DataFileError(f"{file} line {line}: {exc.message}", "fix or remove that row") from None
         if cand.key in seen:

@@ -148,7 +148,7 @@ def _nats_bench() -> Any:
     except ImportError:
         raise DataFileError(
             "the nats benchmark needs the nats_bench package, which is not installed",
-            "pip install nats_bench",
+            "pip install 'nars-plugin[nats]' (the extra that brings nats_bench)",
         ) from None
     return nats_bench
 

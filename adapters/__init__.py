@@ -1,1 +1,0 @@
-"""Adapters: plugins that connect nars-plugin to other ecosystems (NASLib, ImageNet training)."""

@@ -1,0 +1,176 @@
+"""Durable search state: the journal, the folder lock and the file names of a study's output folder.
+
+A study's folder holds ``journal.jsonl`` (a header line with the search's identity, then one
+fsynced JSON line per evaluation), ``summary.json``, ``trajectory.csv``, a ``.lock`` that keeps a
+second process out and, while an evaluation worker runs, ``.pending-result.json``. The search loop
+(:mod:`nars_plugin.study`) decides what to write; this module writes and reads it safely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import JournalError
+from .safe_files import refuse_link
+
+JOURNAL_VERSION = 1
+JOURNAL_NAME = "journal.jsonl"
+SUMMARY_NAME = "summary.json"
+TRAJECTORY_NAME = "trajectory.csv"
+#: The evaluation worker's latest result, kept until journaled (only with a time limit).
+PENDING_NAME = ".pending-result.json"
+
+
+class JournalWarning(UserWarning):
+    """Something in a journal was repaired (e.g. a truncated last line)."""
+
+
+class Journal:
+    """An append-only JSON-lines file: a header line, then one line per evaluation."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._file: Any = None
+
+    def open(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Open for appending; return the evaluation records already in the file.
+
+        A journal written under another configuration is refused; a truncated
+        last line (a crash mid-write) is dropped with a warning.
+        """
+        records: list[dict[str, Any]] = []
+        refuse_link(self.path)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            records = self._read_existing(header)
+        else:
+            self._write_line(header, create=True)
+        if self._file is None:
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
+        return records
+
+    def _read_existing(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        good_end = 0
+        parsed: list[dict[str, Any]] = []
+        for i, raw in enumerate(lines):
+            if not raw.strip():
+                good_end += len(raw) + (1 if i < len(lines) - 1 else 0)
+                continue
+            last = i == len(lines) - 1  # no newline after it: possibly cut off mid-write
+            try:
+                parsed.append(json.loads(raw))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                if last or all(not rest.strip() for rest in lines[i + 1 :]):
+                    warnings.warn(
+                        f"{self.path}: dropped a truncated last line ({len(raw)} bytes) left by an interrupted write",
+                        JournalWarning,
+                        stacklevel=3,
+                    )
+                    break
+                raise JournalError(
+                    f"{self.path} line {i + 1} is corrupt (not JSON)",
+                    "the journal was damaged; move it away to start the search afresh",
+                ) from None
+            good_end += len(raw) + (0 if last else 1)
+        if good_end < len(data):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(good_end)
+        if not parsed and good_end == 0:  # only a header cut off mid-write: nothing was evaluated yet
+            self._write_line(header, create=True)
+            return []
+        if good_end and not data[:good_end].endswith(b"\n"):
+            with open(self.path, "ab") as fh:  # the next record must start on a line of its own
+                fh.write(b"\n")
+        if not parsed or not isinstance(parsed[0], dict) or parsed[0].get("type") != "header":
+            raise JournalError(f"{self.path} has no header line", "it is not a nars journal; use another --out folder")
+        self._check_header(parsed[0], header)
+        records = []
+        for number, record in enumerate(parsed[1:], start=2):
+            valid = isinstance(record, dict) and record.get("type") == "eval"
+            if not valid or not isinstance(record.get("candidate"), dict) or not isinstance(record.get("result"), dict):
+                raise JournalError(
+                    f"{self.path} record {number} is not an evaluation record: {str(record)[:80]}",
+                    "the journal was edited or damaged; move it away to start the search afresh",
+                )
+            records.append(record)
+        return records
+
+    def _check_header(self, found: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
+        if found.get("version") != expected.get("version"):
+            raise JournalError(
+                f"{self.path} was written by journal format {found.get('version')}, this is {expected.get('version')}",
+                "use another --out folder",
+            )
+        old, new = found.get("config", {}), expected.get("config", {})
+        if old != new:
+            keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            details = "; ".join(f"{k}: journal has {old.get(k)!r}, now {new.get(k)!r}" for k in keys)
+            raise JournalError(
+                f"{self.path} belongs to a different search ({details})",
+                "rerun with the journal's settings to resume it, or choose another --out folder",
+            )
+
+    def _write_line(self, record: Mapping[str, Any], create: bool = False) -> None:
+        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+        if create:
+            with open(self.path, "w", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return
+        self._file.write(line)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Append one record durably (flush + fsync)."""
+        self._write_line(record)
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class FolderLock:
+    """An exclusive advisory lock on an output folder (``OUT/.lock``)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / ".lock"
+        self._fh: Any = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise JournalError if another process holds it."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - non-POSIX
+            return
+        refuse_link(self.path)
+        self._fh = open(self.path, "a+")  # noqa: SIM115 - held for the study's lifetime
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.close()
+            self._fh = None
+            raise JournalError(
+                f"another process is running a search in {self.path.parent}",
+                "wait for it to finish, or give this search another --out folder",
+            ) from None
+
+    def release(self) -> None:
+        """Release the lock."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def jsonable(obj: Any) -> Any:
+    """Round-trip through JSON so headers compare equal after reading them back."""
+    return json.loads(json.dumps(obj, sort_keys=True, default=str))

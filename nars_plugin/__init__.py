@@ -1,20 +1,71 @@
 """nars-plugin: joint architecture + training-recipe search (FBNetV3's NARS), pluggable.
 
-Public entry points: :mod:`nars_plugin.space` (joint spaces), :mod:`nars_plugin.tabular`
-(benchmarks), :mod:`nars_plugin.study` (the search loop), :func:`get_registry` (everything
-plugins registered) and :data:`hookimpl` (to write plugins).
+The Python API (:mod:`nars_plugin.api`)::
+
+    import nars_plugin
+
+    study = nars_plugin.create_study("nb201-analog", "nars", budget=100, seed=0, storage="runs/demo")
+    study.optimize()
+    print(study.best.candidate, study.best.result.metrics)
+
+:func:`create_study` / :func:`load_study` / :func:`compare` assemble searches;
+:class:`~nars_plugin.study.Study` runs one (``optimize()``, or ``ask()``/``tell()``);
+:func:`get_registry` holds everything plugins registered and :data:`hookimpl` marks plugin hooks.
+Spaces: :mod:`nars_plugin.space`; benchmarks: :mod:`nars_plugin.tabular`; conformance suites for
+plugin authors: :mod:`nars_plugin.testing`.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from .api import StudyRecord, compare, create_study, load_study
+    from .plugins import Registry
+    from .study import Study, StudyFinished, StudyResult, Trial
+
 __version__ = "0.1.0"
 
+#: Public names imported on first use, so ``import nars_plugin`` stays cheap (the CLI imports it).
+_LAZY = {
+    "create_study": "api",
+    "load_study": "api",
+    "compare": "api",
+    "StudyRecord": "api",
+    "Study": "study",
+    "StudyFinished": "study",
+    "StudyResult": "study",
+    "Trial": "study",
+}
 
-def get_registry(refresh: bool = False):  # noqa: ANN201 - re-export with lazy import
+
+def get_registry(refresh: bool = False) -> Registry:
     """The registry of spaces, benchmarks, optimizers, predictors and evaluators."""
     from .plugins import get_registry as _get
 
     return _get(refresh)
 
 
-__all__ = ["__version__", "get_registry", "hookimpl"]
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'nars_plugin' has no attribute {name!r}")
+
+
+__all__ = [
+    "Study",
+    "StudyFinished",
+    "StudyRecord",
+    "StudyResult",
+    "Trial",
+    "__version__",
+    "compare",
+    "create_study",
+    "get_registry",
+    "hookimpl",
+    "load_study",
+]

@@ -217,51 +217,38 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Run or resume a search and print its best candidate."""
-    from .optimizers.base import Budget
+    from .api import create_study
     from .plugins import get_registry
-    from .study import Study
 
-    registry = get_registry()
-    bench_options = parse_key_values(args.bench_opt, "--bench-opt")
-    opt_settings = parse_key_values(args.opt, "--opt")
-    budget = Budget(queries=args.budget, seconds=args.budget_seconds)
-    registry.get("optimizer", args.optimizer)  # fail fast on a typo, before loading data
+    get_registry().get("optimizer", args.optimizer)  # fail fast on a typo, before loading data
+    target: Any
+    identity: dict[str, Any] = {}
+    options = None
     if args.evaluator:
-        bench = _make_evaluator(args, checkpoints=str(Path(args.out) / "checkpoints"))
-        identity = {"evaluator_spec": args.evaluator, "space": bench.space.name}
+        target = _make_evaluator(args, checkpoints=str(Path(args.out) / "checkpoints"))
+        identity = {"evaluator_spec": args.evaluator, "space": target.space.name}
     else:
-        bench = registry.create_benchmark(args.benchmark, **bench_options)
-        identity = {"benchmark_spec": args.benchmark, "benchmark_options": bench_options}
-    constraints = args.constraint or []
-    bench.space.check_satisfiable(constraints)
-    try:
-        optimizer = registry.create_optimizer(
-            args.optimizer,
-            bench.space,
-            objective=bench.objective,
-            seed=args.seed,
-            constraints=constraints,
-            budget=budget,
-            max_fidelity=bench.max_fidelity,
-            fixed_recipe=args.fix_recipe,
-            **opt_settings,
-        )
-    except TypeError as exc:
-        raise ConfigError(f"bad setting for optimizer {args.optimizer!r}: {exc}", "check the --opt names") from None
-    study = Study(
-        bench,
-        optimizer,
-        budget,
-        out_dir=args.out,
-        config=identity,
-        progress=False if args.no_progress else None,
+        target, options = args.benchmark, parse_key_values(args.bench_opt, "--bench-opt")
+    study = create_study(
+        target,
+        args.optimizer,
+        budget=args.budget,
+        budget_seconds=args.budget_seconds,
+        seed=args.seed,
+        constraints=args.constraint or [],
+        storage=args.out,
+        settings=parse_key_values(args.opt, "--opt"),
+        options=options,
+        fixed_recipe=args.fix_recipe,
         eval_timeout=_eval_timeout(args.eval_timeout),
+        progress=False if args.no_progress else None,
+        identity=identity,
     )
     try:
-        result = study.run()
+        result = study.optimize()
     finally:
-        if hasattr(bench, "close"):
-            bench.close()
+        if hasattr(study.evaluator, "close"):
+            study.evaluator.close()
     summary = study.summary(result)
     best = summary["best"]
     print(f"evaluations: {result.n_evaluations} ({result.replayed} replayed from the journal)")

@@ -91,8 +91,58 @@ class StudyResult:
         return value
 
 
+@dataclass
+class Trial:
+    """One proposal handed to the caller of :meth:`Study.ask`, to evaluate and :meth:`Study.tell`.
+
+    Attributes:
+        number: its place in the journal (1 for the first evaluation).
+        candidate: what to evaluate.
+        fidelity: epochs to train (None: the full schedule).
+        result: the result once told.
+    """
+
+    number: int
+    candidate: Candidate
+    fidelity: int | None
+    proposal: Proposal = field(repr=False)
+    result: Result | None = None
+    #: How the result came: "evaluated" (told by the caller), "replayed" (from the journal),
+    #: "recovered" (from a killed run's evaluation worker).
+    source: str = "evaluated"
+
+
+@dataclass
+class _Slot:
+    """A proposal of the current batch, in the order the optimizer made it."""
+
+    proposal: Proposal
+    settled: bool = False  # decided: a trial (handed out or replayed) or a repeat
+    trial: Trial | None = None  # None once settled: a repeat, answered from the cache when its turn comes
+
+
+class StudyFinished(Exception):
+    """Raised by :meth:`Study.ask` when the budget is spent or the optimizer has nothing left."""
+
+
+Outcome = Result | float | int | Mapping[str, float] | BaseException
+
+
 class Study:
-    """Runs ``optimizer`` against ``evaluator`` within ``budget``.
+    """Runs ``optimizer`` against ``evaluator`` within ``budget``, or hands its proposals out (ask/tell).
+
+    Build one with :func:`nars_plugin.create_study` rather than by hand. Either call :meth:`optimize`
+    (the study evaluates), or drive it yourself::
+
+        while not study.finished:
+            trial = study.ask()
+            study.tell(trial, my_evaluation(trial.candidate))
+
+    Both paths journal every evaluation the same way when ``out_dir`` is given, and a study created
+    again on the same folder replays the journal first: repeats and journaled proposals are answered
+    inside :meth:`ask`, which returns only proposals that still need evaluating. Results are told to
+    the optimizer in the order it proposed them, whatever order :meth:`tell` is called in, so the
+    search does not depend on how many evaluations run side by side.
 
     Args:
         evaluator: answers proposals (a tabular benchmark or a trainer).
@@ -100,7 +150,7 @@ class Study:
         budget: evaluations and/or simulated seconds.
         out_dir: folder for journal and results; None keeps everything in memory.
         config: extra identity for the journal header (e.g. CLI options).
-        progress: show a progress bar (None: only on a terminal).
+        progress: show a progress bar in :meth:`optimize` (None: only on a terminal).
         eval_timeout: seconds one evaluation may take; evaluations then run in a worker process
             that is killed past the limit, and the candidate is recorded as failed. None (default)
             evaluates in this process with no limit (the fast path for tabular benchmarks).
@@ -128,6 +178,21 @@ class Study:
         self.extra_config = dict(config or {})
         self.progress = progress
         self.report_metric = getattr(evaluator, "report", evaluator.objective)
+        # run state
+        self._opened = False
+        self._journal: Journal | None = None
+        self._lock: FolderLock | None = None
+        self._pending: deque[dict[str, Any]] = deque()
+        self._cache: dict[tuple[str, int | None], Result] = {}
+        self._batch: deque[_Slot] = deque()  # the optimizer's current batch, in proposal order
+        self._batch_size = 0
+        self._handed_out = 0  # trials asked for but not yet told to the optimizer
+        self._repeats = 0
+        self._best_value = -math.inf
+        self._started = time.time()
+        self._trials: list[Trial] = []
+        self._stopped = False
+        self.result = StudyResult(None, None)
 
     def identity(self) -> dict[str, Any]:
         """What must match for a journal to be resumed (the budget may grow)."""
@@ -147,6 +212,275 @@ class Study:
             text = json.dumps(jsonable(self.identity()), sort_keys=True)
             self._token_prefix = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
         return f"{self._token_prefix}:{journaled}"
+
+    # -- opening and closing ------------------------------------------------ #
+
+    def open(self) -> Study:
+        """Lock the output folder and read its journal (called by the first ask or optimize)."""
+        if self._opened:
+            return self
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            lock = FolderLock(self.out_dir)
+            lock.acquire()
+            journal = Journal(self.out_dir / JOURNAL_NAME)
+            header = {"type": "header", "version": JOURNAL_VERSION, "config": jsonable(self.identity())}
+            try:
+                records = journal.open(header)
+            except BaseException:
+                lock.release()
+                raise
+            if self._trials and len(records) != self.result.n_evaluations + len(self._pending):
+                journal.close()
+                lock.release()
+                raise JournalError(
+                    f"{self.out_dir / JOURNAL_NAME} changed while this study had it closed",
+                    "create the study again to resume from the journal",
+                )
+            if not self._trials:
+                self._pending.extend(records)
+            self._journal, self._lock = journal, lock
+        self._opened = True
+        return self
+
+    def close(self, write: bool = True) -> None:
+        """Release the folder, stop the evaluation worker and write ``summary.json``/``trajectory.csv``.
+
+        Asked trials not yet told are not journaled: a study created again on the folder proposes them
+        again. ``write=False`` leaves the output files as they are (after a failure).
+        """
+        if not self._opened:
+            return
+        self._opened = False
+        if self._timed is not None:
+            self._timed.close()
+            self._timed = None
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        if self.out_dir is not None:
+            (self.out_dir / PENDING_NAME).unlink(missing_ok=True)  # everything it could hold is journaled
+            if write:
+                self.write_outputs(self.result)
+
+    def __enter__(self) -> Study:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- ask / tell ---------------------------------------------------------- #
+
+    @property
+    def finished(self) -> bool:
+        """True when no further proposal will be handed out (budget spent, optimizer done, or stalled)."""
+        if self._batch or self._handed_out:
+            return False
+        out = self.result
+        return self._stopped or self.budget.exhausted(out.n_evaluations, out.total_cost) or self.optimizer.finished
+
+    def ask(self) -> Trial:
+        """The next candidate to evaluate; raises :class:`StudyFinished` when there is none.
+
+        Repeats of evaluated candidates and proposals the journal already answers are settled inside,
+        so every trial returned needs an evaluation, then :meth:`tell`.
+        """
+        trials = self.ask_batch(1)
+        if not trials:
+            raise StudyFinished("the study is finished: its budget is spent or the optimizer has no proposal left")
+        return trials[0]
+
+    def ask_batch(self, n: int) -> list[Trial]:
+        """Up to ``n`` trials to evaluate side by side (fewer where the optimizer's batch ends; [] at the end).
+
+        A new batch is asked of the optimizer only when every trial of the last one was told.
+        """
+        self.open()
+        trials: list[Trial] = []
+        while len(trials) < n:
+            slot = next((s for s in self._batch if not s.settled), None)
+            if slot is None:
+                if self._batch or self._handed_out or self.finished:
+                    break  # the rest of this batch waits for trials out with the caller
+                self._refill(n)
+                continue
+            trial = self._settle(slot)
+            if trial is not None:
+                trials.append(trial)
+            self._flush()
+        return trials
+
+    def tell(self, trial: Trial, outcome: Outcome, cost: float | None = None) -> None:
+        """Report a trial's outcome: a :class:`Result`, the objective's value, a dict of metrics, or an
+        exception the evaluation raised (recorded as a failed result).
+
+        ``cost`` (GPU-seconds) counts against a seconds budget when ``outcome`` is not a Result.
+        """
+        if trial.result is not None:
+            raise ConfigError(f"trial {trial.number} was told already", "tell each trial once")
+        if not any(slot.trial is trial for slot in self._batch):
+            raise ConfigError(
+                f"trial {trial.number} does not belong to this study's open batch", "tell trials it asked"
+            )
+        trial.result = self._checked(self._as_result(outcome, trial, cost))
+        self._flush()
+
+    def _as_result(self, outcome: Outcome, trial: Trial, cost: float | None) -> Result:
+        if isinstance(outcome, Result):
+            return outcome
+        if isinstance(outcome, BaseException):
+            result = failed_by(outcome)
+        elif isinstance(outcome, Mapping):
+            result = Result(metrics={str(k): float(v) for k, v in outcome.items()})
+        elif isinstance(outcome, (int, float)) and not isinstance(outcome, bool):
+            result = Result(metrics={self.evaluator.objective: float(outcome)})
+        else:
+            raise ConfigError(
+                f"cannot tell {type(outcome).__name__} {outcome!r} as the result of trial {trial.number}",
+                "tell a Result, a number (the objective), a dict of metrics or the exception raised",
+            )
+        result.cost = float(cost or 0.0)
+        result.fidelity = trial.fidelity
+        return result
+
+    def _refill(self, n: int) -> None:
+        """Ask the optimizer for its next batch (one proposal when evaluations run one at a time)."""
+        self.optimizer.used = (self.result.n_evaluations, self.result.total_cost)
+        if n <= 1 and self.parallel == 1:
+            proposals = [self.optimizer.ask()]
+        else:
+            width = max(n, self.parallel)
+            left = self.budget.queries - self.result.n_evaluations if self.budget.queries is not None else width
+            proposals = self.optimizer.ask_batch(max(1, min(width, left)))
+        self._batch_size = len(proposals)
+        self._batch.extend(_Slot(p) for p in proposals)
+
+    def _settle(self, slot: _Slot) -> Trial | None:
+        """Answer a slot from the cache or the journal, or make it a trial for the caller."""
+        slot.settled = True
+        proposal = slot.proposal
+        key = (proposal.candidate.key, proposal.fidelity)
+        number = self.result.n_evaluations + sum(s.trial is not None for s in self._batch) + 1
+        if key in self._cache and not proposal.reevaluate:
+            return None  # a repeat: _flush answers it from the cache
+        twin = any(s.trial is not None and (s.proposal.candidate.key, s.proposal.fidelity) == key for s in self._batch)
+        if twin and not proposal.reevaluate:
+            return None  # the same candidate is already out in this batch: answered once it is told
+        trial = Trial(number, proposal.candidate, proposal.fidelity, proposal)
+        slot.trial = trial
+        if self._pending:
+            record = self._pending.popleft()
+            expected = (Candidate.from_dict(record["candidate"]).key, record.get("fidelity"))
+            if expected != key:
+                raise JournalError(
+                    f"journal entry {record.get('n')} holds {record['candidate']} but the optimizer now "
+                    f"proposes {proposal.candidate.to_dict()}: the journal was written by other code "
+                    "or settings",
+                    "resume with the same version and options, or choose another --out folder",
+                )
+            trial.result, trial.source = Result.from_dict(record["result"]), "replayed"
+            return None
+        self._handed_out += 1
+        return trial
+
+    def _flush(self) -> None:
+        """Tell the optimizer, in proposal order, every answered slot at the front of the batch."""
+        while self._batch:
+            slot = self._batch[0]
+            proposal = slot.proposal
+            key = (proposal.candidate.key, proposal.fidelity)
+            if not slot.settled:
+                return
+            if slot.trial is None:
+                if key not in self._cache:
+                    return  # its twin earlier in the batch is still out
+                self._repeats += 1
+                if self._repeats > MAX_REPEATED_PROPOSALS:
+                    warnings.warn(
+                        f"{self.optimizer.name} proposed only evaluated candidates {self._repeats} times in a row; "
+                        "stopping",
+                        stacklevel=3,
+                    )
+                    self._stopped = True
+                    self._batch.clear()
+                    return
+                self._batch.popleft()
+                self.optimizer.tell(proposal, self._cache[key])
+                continue
+            trial = slot.trial
+            if trial.result is None:
+                return
+            self._batch.popleft()
+            self._repeats = 0
+            self._record(trial)
+
+    def _record(self, trial: Trial) -> None:
+        """Journal a told trial, update the incumbent and the trajectory, and tell the optimizer."""
+        out, proposal, result = self.result, trial.proposal, trial.result
+        assert result is not None
+        if trial.source == "replayed":
+            out.replayed += 1
+        else:
+            self._handed_out -= 1
+            out.recovered += trial.source == "recovered"
+            out.evaluated_now += trial.source != "recovered"
+            if self._journal is not None:
+                self._journal.append(
+                    {
+                        "type": "eval",
+                        "n": out.n_evaluations + 1,
+                        "candidate": proposal.candidate.to_dict(),
+                        "fidelity": proposal.fidelity,
+                        "result": result.to_dict(),
+                        "time": round(time.time() - self._started, 3),
+                    }
+                )
+        self._cache[(proposal.candidate.key, proposal.fidelity)] = result
+        self._trials.append(trial)
+        out.n_evaluations += 1
+        out.total_cost += result.cost
+        value = result.objective(self.evaluator.objective)
+        if self.optimizer.is_full(proposal, result) and value > self._best_value:
+            self._best_value = value
+            out.best_candidate, out.best_result = proposal.candidate, result
+        best_report = out.best_result.metrics.get(self.report_metric, math.nan) if out.best_result else math.nan
+        out.trajectory.append(
+            TrajectoryPoint(
+                n=out.n_evaluations,
+                cost=out.total_cost,
+                objective=value if math.isfinite(value) else math.nan,
+                best_objective=self._best_value if math.isfinite(self._best_value) else math.nan,
+                best_report=float(best_report),
+                fidelity=result.fidelity,
+                status=result.status,
+            )
+        )
+        self.optimizer.tell(proposal, result)
+
+    # -- what the study holds ------------------------------------------------ #
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every evaluation so far, replayed ones included, in journal order."""
+        return list(self._trials)
+
+    @property
+    def best(self) -> Trial | None:
+        """The best full-fidelity successful trial (None before any)."""
+        best = self.result.best_candidate
+        if best is None:
+            return None
+        return next(t for t in reversed(self._trials) if t.candidate == best and t.result is self.result.best_result)
+
+    @property
+    def trajectory(self) -> list[TrajectoryPoint]:
+        """The state after each evaluation (best objective and best report metric so far, cost, ...)."""
+        return list(self.result.trajectory)
+
+    # -- the study evaluates -------------------------------------------------- #
 
     def _evaluate(self, proposal: Proposal, journaled: int) -> tuple[Result, bool]:
         """The result of a proposal, and whether it was recovered from a killed run's worker."""
@@ -178,164 +512,70 @@ class Study:
         """Proposals evaluated side by side: the evaluator's ``parallel`` attribute (default 1)."""
         return max(1, int(getattr(self.evaluator, "parallel", 1) or 1))
 
-    def _next_batch(self, done: int) -> list[Proposal]:
-        if self.parallel == 1:
-            return [self.optimizer.ask()]
-        left = self.budget.queries - done if self.budget.queries is not None else self.parallel
-        return self.optimizer.ask_batch(max(1, min(self.parallel, left)))
-
-    def _evaluate_ahead(
-        self, batch: list[Proposal], cache: Mapping[tuple[str, int | None], Result], replayable: int
-    ) -> dict[tuple[str, int | None], Result]:
-        """Evaluate together the proposals of a batch that neither the cache nor the journal answers."""
-        if len(batch) < 2:
-            return {}
-        todo: dict[tuple[str, int | None], Proposal] = {}
-        seen: set[tuple[str, int | None]] = set()
-        for proposal in batch:
-            key = (proposal.candidate.key, proposal.fidelity)
-            if key in cache or key in seen:
-                continue
-            seen.add(key)
-            if replayable > 0:
-                replayable -= 1
-                continue
-            todo[key] = proposal
-        answers: dict[tuple[str, int | None], Result] = {}
-        for fidelity in dict.fromkeys(p.fidelity for p in todo.values()):
-            group = [p for p in todo.values() if p.fidelity == fidelity]
+    def _evaluate_together(self, trials: list[Trial]) -> None:
+        """Evaluate the trials of one batch side by side (``evaluate_many``), grouped by fidelity."""
+        for fidelity in dict.fromkeys(t.fidelity for t in trials):
+            group = [t for t in trials if t.fidelity == fidelity]
             try:
-                results = self.evaluator.evaluate_many([p.candidate for p in group], fidelity)
+                results = self.evaluator.evaluate_many([t.candidate for t in group], fidelity)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
                 results = [failed_by(exc) for _ in group]
-            for proposal, result in zip(group, results):
-                log_evaluation(proposal.candidate, fidelity, result)
-                answers[(proposal.candidate.key, fidelity)] = self._checked(result)
-        return answers
+            for trial, result in zip(group, results):
+                log_evaluation(trial.candidate, fidelity, result)
+                trial.result = self._checked(result)
+        self._flush()
 
-    def run(self) -> StudyResult:
-        """Run (or resume) the study to the end of its budget."""
-        journal = lock = None
-        pending: deque[dict[str, Any]] = deque()
-        if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            lock = FolderLock(self.out_dir)
-            lock.acquire()
-            journal = Journal(self.out_dir / JOURNAL_NAME)
-            header = {"type": "header", "version": JOURNAL_VERSION, "config": jsonable(self.identity())}
-            try:
-                pending.extend(journal.open(header))
-            except BaseException:
-                lock.release()
-                raise
+    def optimize(self) -> StudyResult:
+        """Run (or resume) the study to the end of its budget, evaluating with the study's evaluator."""
+        self.open()
+        bar = _progress_bar(self.budget, self.progress, len(self._pending))
+        done = self.result.n_evaluations
+        completed = False
         try:
-            result = self._loop(journal, pending)
-        finally:
-            if self._timed is not None:
-                self._timed.close()
-                self._timed = None
-            if journal is not None:
-                journal.close()
-            if lock is not None:
-                lock.release()
-        if self.out_dir is not None:
-            (self.out_dir / PENDING_NAME).unlink(missing_ok=True)  # everything it could hold is journaled
-            self.write_outputs(result)
-        return result
-
-    def _loop(self, journal: Journal | None, pending: deque[dict[str, Any]]) -> StudyResult:
-        opt, budget = self.optimizer, self.budget
-        cache: dict[tuple[str, int | None], Result] = {}
-        out = StudyResult(None, None)
-        best_value = -math.inf
-        repeats = 0
-        bar = _progress_bar(budget, self.progress, len(pending))
-        started = time.time()
-        batch: deque[Proposal] = deque()
-        ahead: dict[tuple[str, int | None], Result] = {}
-        try:
-            while batch or (not budget.exhausted(out.n_evaluations, out.total_cost) and not opt.finished):
-                if not batch:
-                    batch.extend(self._next_batch(out.n_evaluations))
-                    ahead = self._evaluate_ahead(list(batch), cache, len(pending))
-                proposal = batch.popleft()
-                key = (proposal.candidate.key, proposal.fidelity)
-                if key in cache and not proposal.reevaluate:
-                    repeats += 1
-                    if repeats > MAX_REPEATED_PROPOSALS:
-                        warnings.warn(
-                            f"{opt.name} proposed only evaluated candidates {repeats} times in a row; stopping",
-                            stacklevel=2,
-                        )
-                        break
-                    opt.tell(proposal, cache[key])
-                    continue
-                repeats = 0
-                if pending:
-                    record = pending.popleft()
-                    expected = (Candidate.from_dict(record["candidate"]).key, record.get("fidelity"))
-                    if expected != key:
-                        raise JournalError(
-                            f"journal entry {record.get('n')} holds {record['candidate']} but the optimizer now "
-                            f"proposes {proposal.candidate.to_dict()}: the journal was written by other code "
-                            "or settings",
-                            "resume with the same version and options, or choose another --out folder",
-                        )
-                    result = Result.from_dict(record["result"])
-                    out.replayed += 1
-                else:
-                    if key in ahead:  # evaluated side by side with the rest of its batch
-                        result, recovered = ahead.pop(key), False
-                    else:
-                        result, recovered = self._evaluate(proposal, out.n_evaluations)
-                    out.recovered += recovered
-                    out.evaluated_now += not recovered
-                    if journal is not None:
-                        journal.append(
-                            {
-                                "type": "eval",
-                                "n": out.n_evaluations + 1,
-                                "candidate": proposal.candidate.to_dict(),
-                                "fidelity": proposal.fidelity,
-                                "result": result.to_dict(),
-                                "time": round(time.time() - started, 3),
-                            }
-                        )
-                cache[key] = result
-                out.n_evaluations += 1
-                out.total_cost += result.cost
-                value = result.objective(self.evaluator.objective)
-                if opt.is_full(proposal, result) and value > best_value:
-                    best_value = value
-                    out.best_candidate, out.best_result = proposal.candidate, result
-                best_report = out.best_result.metrics.get(self.report_metric, math.nan) if out.best_result else math.nan
-                out.trajectory.append(
-                    TrajectoryPoint(
-                        n=out.n_evaluations,
-                        cost=out.total_cost,
-                        objective=value if math.isfinite(value) else math.nan,
-                        best_objective=best_value if math.isfinite(best_value) else math.nan,
-                        best_report=float(best_report),
-                        fidelity=result.fidelity,
-                        status=result.status,
-                    )
-                )
-                opt.tell(proposal, result)
+            while True:
+                trials = self.ask_batch(self.parallel)
                 if bar is not None:
-                    bar.update(1 if budget.queries is not None else result.cost)
-                    bar.set_postfix(best=f"{best_value:.4g}", refresh=False)
+                    bar.update(self._progress(done))
+                    done = self.result.n_evaluations
+                if not trials:
+                    break
+                if self._batch_size >= 2:
+                    self._evaluate_together(trials)
+                else:
+                    for trial in trials:
+                        result, recovered = self._evaluate(trial.proposal, self.result.n_evaluations)
+                        trial.source = "recovered" if recovered else "evaluated"
+                        trial.result = result
+                        self._flush()
+                if bar is not None:
+                    bar.update(self._progress(done))
+                    done = self.result.n_evaluations
+                    best = self._best_value
+                    bar.set_postfix(best=f"{best:.4g}", refresh=False)
+            completed = True
         finally:
             if bar is not None:
                 bar.close()
-        if pending:
+            self.close(write=completed)
+        if self._pending:
             warnings.warn(
-                f"{len(pending)} journal entries lie beyond this run's budget; they are kept in the journal",
+                f"{len(self._pending)} journal entries lie beyond this run's budget; they are kept in the journal",
                 JournalWarning,
                 stacklevel=2,
             )
-        return out
+        return self.result
+
+    def _progress(self, done: int) -> float:
+        """Progress-bar units since ``done`` evaluations: evaluations, or seconds for a seconds budget."""
+        if self.budget.queries is not None:
+            return self.result.n_evaluations - done
+        return sum(p.cost for p in self.result.trajectory[done:])
+
+    def run(self) -> StudyResult:
+        """Alias of :meth:`optimize`."""
+        return self.optimize()
 
     def summary(self, result: StudyResult) -> dict[str, Any]:
         """The JSON summary of a finished study."""

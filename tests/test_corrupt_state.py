@@ -34,7 +34,7 @@ def test_a_second_process_on_the_same_folder_is_refused_and_the_first_is_untouch
     assert run_cli(search(reference, "-o", "rea"))[0] == 0
 
     out, log = tmp_path / "run", tmp_path / "evaluations.log"
-    env = {**os.environ, EVALUATION_DELAY_ENV: "0.6", EVALUATION_LOG_ENV: str(log)}
+    env = {**os.environ, EVALUATION_DELAY_ENV: "2.0", EVALUATION_LOG_ENV: str(log)}
     first = subprocess.Popen(
         [sys.executable, "-m", "nars_plugin.cli", *search(out, "-o", "rea")],
         cwd=REPO_ROOT,

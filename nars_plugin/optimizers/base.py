@@ -98,6 +98,9 @@ class Optimizer(ABC):
         self.constraints = parse_constraints(constraints)
         self.budget = budget
         self.max_fidelity = max_fidelity
+        #: (evaluations, simulated seconds) the study had spent when it last asked; set by the study
+        #: before every ask/ask_batch, so a strategy can plan against ``budget`` (see :meth:`remaining`).
+        self.used: tuple[int, float] = (0, 0.0)
         self.history: list[tuple[Proposal, Result]] = []
         self.evaluated: dict[str, float] = {}  # full-fidelity candidate key -> objective
 
@@ -136,6 +139,14 @@ class Optimizer(ABC):
         return {}
 
     # -- helpers for subclasses ------------------------------------------- #
+
+    def remaining(self) -> tuple[int | None, float | None]:
+        """(evaluations, simulated seconds) left in the study's budget; None where it has no such limit."""
+        if self.budget is None:
+            return None, None
+        queries = None if self.budget.queries is None else max(0, self.budget.queries - self.used[0])
+        seconds = None if self.budget.seconds is None else max(0.0, self.budget.seconds - self.used[1])
+        return queries, seconds
 
     def is_full(self, proposal: Proposal, result: Result) -> bool:
         """Whether a result is a full-fidelity evaluation (comparable with others)."""

@@ -1,0 +1,299 @@
+"""The Python API: the one place that assembles a search (benchmark -> optimizer -> study).
+
+::
+
+    import nars_plugin
+
+    study = nars_plugin.create_study("nb201-analog", "nars", budget=100, seed=0, storage="runs/demo")
+    result = study.optimize()                       # or drive it: trial = study.ask(); study.tell(trial, value)
+    print(study.best.candidate, study.best.result.metrics)
+
+    finished = nars_plugin.load_study("runs/demo")  # read a finished or interrupted search back
+
+The command line (``nars search``, ``nars compare``), the NASLib adapter, the benchmark scripts and
+the conformance suites all build their searches with :func:`create_study`, so a search scripted in
+Python is the same search, journal for journal, as the command with the same arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, JournalError
+from .evaluation import Evaluator, Result
+from .optimizers.base import Budget, Optimizer, Proposal
+from .space import Candidate, Constraint, Space
+from .storage import JOURNAL_NAME, SUMMARY_NAME
+from .study import Study, TrajectoryPoint, Trial
+
+Target = str | Evaluator | tuple[Space, Evaluator]
+
+
+def _resolve_target(target: Target, options: Mapping[str, Any] | None) -> tuple[Evaluator, Space, dict[str, Any]]:
+    """The evaluator, the space the optimizer searches and the journal identity of ``target``."""
+    from .plugins import get_registry
+
+    options = dict(options or {})
+    if isinstance(target, str):
+        bench = get_registry().create_benchmark(target, **options)
+        return bench, bench.space, {"benchmark_spec": target, "benchmark_options": options}
+    if options:
+        raise ConfigError(
+            f"options {sorted(options)} apply only to a benchmark given by name",
+            "pass options to the benchmark's own constructor, or give its registered name as the target",
+        )
+    if isinstance(target, tuple):
+        if len(target) != 2 or not isinstance(target[0], Space):
+            raise ConfigError(
+                f"a (space, evaluator) target must be a pair, got {target!r}",
+                "create_study((space, evaluator), ...)",
+            )
+        space, evaluator = target
+        _check_evaluator(evaluator)
+        return evaluator, space, {}
+    _check_evaluator(target)
+    space = getattr(target, "space", None)
+    if not isinstance(space, Space):
+        raise ConfigError(
+            f"{type(target).__name__} has no .space to search",
+            "give the space too: create_study((space, evaluator), ...)",
+        )
+    return target, space, {}
+
+
+def _check_evaluator(evaluator: object) -> None:
+    missing = [name for name in ("evaluate", "config", "objective") if not hasattr(evaluator, name)]
+    if missing:
+        raise ConfigError(
+            f"{type(evaluator).__name__} is not an evaluator: it lacks {', '.join(missing)}",
+            "pass a benchmark name ('nb201-analog', 'csv:PATH'), a benchmark object or a (space, evaluator) pair; "
+            "evaluators subclass nars_plugin.evaluation.Evaluator",
+        )
+
+
+def create_study(
+    target: Target,
+    optimizer: str | type[Optimizer] = "nars",
+    *,
+    budget: int | None = None,
+    budget_seconds: float | None = None,
+    seed: int = 0,
+    constraints: Sequence[str | Constraint] = (),
+    storage: str | os.PathLike[str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+    fixed_recipe: Mapping[str, Any] | str | None = None,
+    eval_timeout: float | None = None,
+    progress: bool | None = None,
+    identity: Mapping[str, Any] | None = None,
+) -> Study:
+    """A search, ready to :meth:`~Study.optimize` or to drive with :meth:`~Study.ask`/:meth:`~Study.tell`.
+
+    Args:
+        target: a benchmark name (``"nb201-analog"``, ``"csv:PATH"``; ``nars benchmarks`` lists them), a
+            benchmark or evaluator object (its ``.space`` is searched), or a ``(space, evaluator)`` pair.
+        optimizer: a registered optimizer name (``nars optimizers``) or an Optimizer subclass.
+        budget: evaluations (queries); budget_seconds: simulated GPU-seconds. At least one is needed.
+        seed: the same seed gives the same search.
+        constraints: e.g. ``["flops <= 100M", "latency[pixel3] <= 5"]``; checked for satisfiability.
+        storage: a folder for the journal, ``summary.json`` and ``trajectory.csv``. Every evaluation is
+            journaled before the optimizer hears of it; creating the study again on the same folder
+            resumes it (a journal of another configuration, or a second process, is refused).
+        settings: optimizer settings (``nars optimizers NAME`` lists them).
+        options: benchmark options, for a benchmark given by name (``nars benchmarks NAME``).
+        fixed_recipe: recipe values to hold fixed (an architecture-only search).
+        eval_timeout: seconds one evaluation may take in :meth:`~Study.optimize` (a worker process).
+        progress: progress bar in :meth:`~Study.optimize` (None: where a terminal is attached).
+        identity: extra entries for the journal header (what must match to resume).
+    """
+    from .plugins import get_registry
+
+    if budget is None and budget_seconds is None:
+        raise ConfigError("a study needs a budget", "pass budget=N evaluations and/or budget_seconds=S")
+    plan = Budget(queries=budget, seconds=budget_seconds)
+    registry = get_registry()
+    if isinstance(optimizer, str):
+        registry.get("optimizer", optimizer)  # fail fast on a typo, before loading data
+    evaluator, space, ident = _resolve_target(target, options)
+    space.check_satisfiable(constraints)
+    common: dict[str, Any] = {
+        "objective": evaluator.objective,
+        "seed": seed,
+        "constraints": list(constraints),
+        "budget": plan,
+        "max_fidelity": getattr(evaluator, "max_fidelity", None),
+        "fixed_recipe": fixed_recipe,
+    }
+    if isinstance(optimizer, str):
+        opt = registry.create_optimizer(optimizer, space, **common, **dict(settings or {}))
+    elif isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        opt = optimizer(space, **common, **dict(settings or {}))
+    else:
+        raise ConfigError(
+            f"optimizer must be a registered name or an Optimizer subclass, got {optimizer!r}",
+            "e.g. create_study(target, 'nars') or create_study(target, MyOptimizer)",
+        )
+    return Study(
+        evaluator,
+        opt,
+        plan,
+        out_dir=storage,
+        config={**ident, **dict(identity or {})},
+        progress=progress,
+        eval_timeout=eval_timeout,
+    )
+
+
+@dataclass
+class StudyRecord:
+    """A search read back from its folder by :func:`load_study` (finished or interrupted).
+
+    Attributes:
+        folder: where it lives.
+        config: the journal header's identity (benchmark, space, optimizer and settings, seed, ...).
+        trials: every journaled evaluation, in order.
+        objective, report_metric: the metric searched and the one reported (from summary.json when
+            the search finished, else from the evaluator's identity).
+        budget: the budget of the last finished run, where summary.json exists.
+        finished: whether summary.json covers every journaled evaluation.
+    """
+
+    folder: Path
+    config: dict[str, Any]
+    trials: list[Trial] = field(default_factory=list)
+    objective: str | None = None
+    report_metric: str | None = None
+    budget: dict[str, Any] | None = None
+    finished: bool = False
+
+    @property
+    def best(self) -> Trial | None:
+        """The successful full-fidelity trial with the best objective (the first of equals)."""
+        best: Trial | None = None
+        for trial in self.trials:
+            if trial.result is None or not trial.result.ok or self.objective is None:
+                continue
+            value = trial.result.objective(self.objective)
+            if best is None or value > best.result.objective(self.objective):  # type: ignore[union-attr]
+                best = trial
+        return best
+
+    @property
+    def trajectory(self) -> list[TrajectoryPoint]:
+        """Best objective and best report metric after each evaluation, as a study computes them."""
+        points: list[TrajectoryPoint] = []
+        best_value, best_report, cost = -math.inf, math.nan, 0.0
+        for trial in self.trials:
+            result = trial.result
+            assert result is not None
+            cost += result.cost
+            value = result.objective(self.objective) if self.objective else -math.inf
+            if value > best_value:
+                best_value = value
+                report = self.report_metric or self.objective or ""
+                best_report = float(result.metrics.get(report, math.nan))
+            points.append(
+                TrajectoryPoint(
+                    n=trial.number,
+                    cost=cost,
+                    objective=value if math.isfinite(value) else math.nan,
+                    best_objective=best_value if math.isfinite(best_value) else math.nan,
+                    best_report=best_report,
+                    fidelity=result.fidelity,
+                    status=result.status,
+                )
+            )
+        return points
+
+
+def load_study(storage: str | os.PathLike[str]) -> StudyRecord:
+    """Read a search's folder (written by :func:`create_study` with ``storage=`` or ``nars search --out``).
+
+    Reading takes no lock and changes nothing. To continue the search, call :func:`create_study` with
+    the same arguments and ``storage`` (a larger budget continues a finished one).
+    Full-fidelity and partial (early-stopped) evaluations are both listed; :attr:`StudyRecord.best`
+    considers those whose result has the objective.
+    """
+    folder = Path(storage)
+    path = folder / JOURNAL_NAME
+    if not path.is_file():
+        raise ConfigError(f"no search journal in {folder}", f"expected {path}; pass the storage= / --out folder")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or header.get("type") != "header":
+        raise JournalError(f"{path} has no header line", "it is not a nars journal")
+    record = StudyRecord(folder=folder, config=dict(header.get("config") or {}))
+    evaluator = record.config.get("evaluator") or {}
+    record.objective = evaluator.get("objective")
+    record.report_metric = evaluator.get("report", record.objective)
+    for number, line in enumerate(lines[1:], start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines) - 1:  # a last line cut off by a kill: the study drops it too
+                break
+            raise JournalError(f"{path} line {number + 1} is corrupt (not JSON)", "the journal was damaged") from None
+        cand = Candidate.from_dict(entry["candidate"])
+        trial = Trial(int(entry.get("n", number)), cand, entry.get("fidelity"), Proposal(cand, entry.get("fidelity")))
+        trial.result = Result.from_dict(entry["result"])
+        trial.source = "replayed"
+        record.trials.append(trial)
+    summary_path = folder / SUMMARY_NAME
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        record.objective = summary.get("objective", record.objective)
+        record.report_metric = summary.get("report_metric", record.report_metric)
+        record.budget = summary.get("budget")
+        record.finished = summary.get("n_evaluations") == len(record.trials)
+    return record
+
+
+def compare(
+    target: str,
+    optimizers: str | Sequence[str],
+    *,
+    seeds: int = 10,
+    budget: int | None = None,
+    budget_seconds: float | None = None,
+    out: str | os.PathLike[str],
+    options: Mapping[str, Any] | None = None,
+    constraints: Sequence[str] = (),
+    workers: int | None = None,
+    reference: str = "auto",
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Run optimizers x seeds on one benchmark, as ``nars compare`` does; returns what it writes to summary.json.
+
+    ``optimizers`` is a comma list or a list of ``NAME`` / ``LABEL=NAME(key=value;...)`` specs.
+    Finished runs in ``out`` are reused, so an interrupted comparison resumes.
+    """
+    from . import compare as _compare
+
+    text = optimizers if isinstance(optimizers, str) else ",".join(optimizers)
+    return _compare.compare(
+        target,
+        _compare.split_optimizers(text),
+        seeds=seeds,
+        budget=budget if budget is not None or budget_seconds is not None else 100,
+        budget_seconds=budget_seconds,
+        out=str(out),
+        bench_options=dict(options or {}),
+        constraints=list(constraints),
+        workers=workers,
+        reference=reference,
+        progress=progress,
+    )
+
+
+__all__ = ["StudyRecord", "compare", "create_study", "load_study"]

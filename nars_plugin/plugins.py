@@ -208,9 +208,14 @@ def _block_fix(name: str) -> str:
     return f"block it with {BLOCK_ENV}={name}"
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+def _closest(word: str, choices: Sequence[str]) -> str | None:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = _closest(word, choices)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def _plugin_candidates() -> Iterator[tuple[str, str, Callable[[], object], str | None]]:
@@ -275,8 +280,8 @@ def _unknown_hook_error(pm: pluggy.PluginManager, exc: pluggy.PluginValidationEr
         if impl.plugin is exc.plugin
     ]
     hook = unknown[0] if unknown else "?"
-    guess = difflib.get_close_matches(hook, HOOKS, n=1, cutoff=0.5)
-    rename = f"rename it to {guess[0]!r}" if guess else f"use one of the hooks {', '.join(HOOKS)}"
+    guess = _closest(hook, HOOKS)
+    rename = f"rename it to {guess!r}" if guess else f"use one of the hooks {', '.join(HOOKS)}"
     return PluginError(
         f"plugin {plugin_name!r} implements an unknown hook {hook!r}{_did_you_mean(hook, HOOKS)}",
         f"{rename} in that plugin (hooks are listed in nars_plugin.hookspecs), or {_block_fix(plugin_name)}",

@@ -4,12 +4,23 @@ A plugin is a module (or object) with functions marked by
 :data:`nars_plugin.hookimpl` and named like the specifications below. It is
 found through the entry-point group ``nars_plugin``::
 
-    # setup.py of a third-party package
-    entry_points={"nars_plugin": ["myplugin = myplugin.hooks"]}
+    # pyproject.toml of a third-party package
+    [project.entry-points.nars_plugin]
+    myplugin = "myplugin.hooks"
 
-Each ``nars_register_*`` hook receives a :class:`nars_plugin.plugins.Registry`
-and calls its ``add_*`` methods. The built-in spaces, benchmarks and
-optimizers register through these same hooks.
+How the core uses the plugins (:mod:`nars_plugin.plugins`):
+
+* ``NARS_BLOCK_PLUGINS=a,b`` blocks plugins by entry-point name; a blocked plugin is not imported.
+* A ``@hookimpl`` function must be named like one of these hooks and take only (a subset of) its
+  arguments; otherwise loading fails with an error naming the plugin and the hook.
+* ``nars_plugin_status`` is asked first; a plugin that gives a reason (or whose status hook fails)
+  is listed as inactive and none of its ``nars_register_*`` hooks is called.
+* The ``nars_register_*`` hooks of the active plugins are called once per process (built-ins first,
+  then entry points in discovery order); every name a plugin adds is attributed to it. A name
+  registered twice is an error naming both plugins; an exception raised inside a hook is an error
+  naming the plugin and the hook.
+* Factories are called only when a user asks for their name, so registering must stay cheap:
+  import heavy libraries inside the factories, not at module level.
 """
 
 from __future__ import annotations
@@ -31,26 +42,44 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def nars_register_spaces(registry: Registry) -> None:
     """Add search spaces with ``registry.add_space(name, factory, description)``.
 
-    ``factory(**options)`` returns a :class:`nars_plugin.space.Space`.
+    ``factory(**options)`` returns a :class:`nars_plugin.space.Space` (a joint architecture x
+    recipe space); ``options`` are keyword settings of the space, often none. ``name`` is what
+    users type (``--space NAME``, the ``space`` of a CSV benchmark); ``description`` is one line for
+    ``nars spaces``.
     """
 
 
 @hookspec
 def nars_register_benchmarks(registry: Registry) -> None:
-    """Add benchmarks with ``registry.add_benchmark(name, factory, description)``.
+    """Add benchmarks with ``registry.add_benchmark(name, factory, description, takes_argument=False)``.
 
-    ``factory(argument=None, **options)`` returns an evaluator (usually a
-    :class:`nars_plugin.tabular.base.TabularBenchmark`). With
-    ``takes_argument=True`` users write ``name:ARGUMENT`` (e.g. ``csv:PATH``).
+    ``factory(**options)`` returns an evaluator over one space: usually a
+    :class:`nars_plugin.tabular.base.TabularBenchmark`, at least a
+    :class:`nars_plugin.evaluation.Evaluator` with ``space``, ``objective`` and ``max_fidelity``.
+    ``options`` come from ``--bench-opt KEY=VALUE`` (a wrong name is reported as a bad option). With
+    ``takes_argument=True`` users write ``name:ARGUMENT`` (e.g. ``csv:PATH``) and the factory is
+    called as ``factory(argument_or_None, **options)``.
     """
 
 
 @hookspec
 def nars_register_optimizers(registry: Registry) -> None:
-    """Add optimizers with ``registry.add_optimizer(name, cls, description)``.
+    """Add optimizers with ``registry.add_optimizer(name, cls, description, runner=None, unavailable=None)``.
 
-    ``cls(space, objective=..., seed=..., constraints=..., budget=..., **settings)``
-    returns a :class:`nars_plugin.optimizers.base.Optimizer`.
+    ``cls(space, objective=..., seed=..., constraints=..., budget=..., max_fidelity=...,
+    fixed_recipe=..., **settings)`` returns a :class:`nars_plugin.optimizers.base.Optimizer` (the
+    ask/tell contract the study loop drives); ``settings`` come from ``--opt KEY=VALUE`` or
+    ``NAME(key=value)`` in ``--optimizers``, and a ``TypeError``/``ValueError`` they raise is
+    reported as a bad setting. The two optional arguments are for optimizers that cannot run as an
+    ask/tell study:
+
+    * ``runner(benchmark, task) -> dict``: ``nars compare`` calls it instead of building a study.
+      ``task`` holds ``optimizer``, ``seed``, ``budget``, ``budget_seconds``, ``constraints``,
+      ``settings`` and ``out`` (the run's own folder, for resuming); the dict has ``curve`` (best
+      report value after each evaluation), ``costs`` (cumulative cost at each, when the budget is in
+      seconds), ``seconds``, ``evaluated_now`` and ``best``.
+    * ``unavailable() -> str | None``: why the optimizer cannot run on this machine (no GPU, no
+      data set), or ``None``; ``nars compare`` then warns and leaves it out instead of failing.
     """
 
 
@@ -58,8 +87,9 @@ def nars_register_optimizers(registry: Registry) -> None:
 def nars_register_predictors(registry: Registry) -> None:
     """Add accuracy predictors with ``registry.add_predictor(name, cls, description)``.
 
-    ``cls(space, seed=..., **settings)`` returns an object with ``fit(cands, y)``
-    and ``predict(cands)``.
+    ``cls(space, seed=..., **settings)`` returns an object with ``fit(cands, y)`` (returning itself)
+    and ``predict(cands) -> numpy array``; :class:`nars_plugin.testing.PredictorConformance` checks
+    the contract.
     """
 
 
@@ -67,7 +97,10 @@ def nars_register_predictors(registry: Registry) -> None:
 def nars_register_evaluators(registry: Registry) -> None:
     """Add evaluators (e.g. real training) with ``registry.add_evaluator(name, factory, description)``.
 
-    ``factory(space=..., **options)`` returns a :class:`nars_plugin.evaluation.Evaluator`.
+    ``factory(space=..., **options)`` returns a :class:`nars_plugin.evaluation.Evaluator`; ``space``
+    is the :class:`~nars_plugin.space.Space` made from ``--space`` (absent when not given) and
+    ``options`` come from ``--eval-opt KEY=VALUE`` and the ``--dataset``/``--executor``/... flags of
+    ``nars search``/``nars train`` (a ``TypeError`` is reported as an unknown option).
     """
 
 
@@ -76,8 +109,13 @@ def nars_plugin_status() -> tuple[str, str] | None:
     """Say whether this plugin can work here: ``None`` when it can, else ``(reason, fix)``.
 
     A plugin that needs an optional library (NASLib, timm, ...) returns, e.g.,
-    ``("NASLib is not installed", "install it from source: see DEVELOPERS.md")``. ``nars plugins``
-    then lists it as inactive with both, and asking for one of its names (``PLUGIN:NAME``, e.g.
-    ``naslib:re``) fails with that reason and fix instead of "unknown name". While inactive the
-    plugin makes no ``registry.add_*`` calls.
+    ``("NASLib is not installed", "install it from source: see DEVELOPERS.md")``; both are strings,
+    shown by ``nars plugins`` beside the plugin, which is then listed as inactive. The core does not
+    call an inactive plugin's ``nars_register_*`` hooks (so it makes no ``registry.add_*`` calls), and
+    asking for one of its names (``PLUGIN:NAME``, e.g. ``naslib:re``) fails with that reason and fix
+    instead of "unknown name".
+    Keep it fast (it runs on every command): look for a library with :func:`importlib.util.find_spec`
+    rather than importing a slow one. A status hook that raises, or returns anything but ``None`` or
+    a pair of strings, makes its plugin inactive with that problem as the reason; other plugins are
+    not affected.
     """

@@ -8,10 +8,12 @@ evaluators through the hooks of :mod:`nars_plugin.hookspecs`. Set
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import importlib.metadata
 import os
-from collections.abc import Callable
+import reprlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,10 @@ from .errors import ConfigError, NarsError, UnknownNameError
 ENTRY_POINT_GROUP = "nars_plugin"
 BLOCK_ENV = "NARS_BLOCK_PLUGINS"
 KINDS = ("space", "benchmark", "optimizer", "predictor", "evaluator")
+STATUS_HOOK = "nars_plugin_status"
+REGISTER_HOOKS = tuple(f"nars_register_{kind}s" for kind in KINDS)
+#: Every hook of :mod:`nars_plugin.hookspecs`, in the order they are called.
+HOOKS = (STATUS_HOOK, *REGISTER_HOOKS)
 
 
 class PluginError(NarsError):
@@ -132,8 +138,14 @@ class Registry:
             hint = f"known {kind}s: {known}"
             if close:
                 hint += f" (did you mean {close[0]!r}?)"
-            raise UnknownNameError(f"unknown {kind} {name!r}", hint + f"; `nars {kind}s` lists them")
+            hint += f"; `nars {kind}s` lists them" + self._not_loaded_note()
+            raise UnknownNameError(f"unknown {kind} {name!r}", hint)
         return entry
+
+    def _not_loaded_note(self) -> str:
+        """Which plugins registered nothing here (inactive or blocked): one of them may own a missing name."""
+        idle = [f"{info.name} ({info.status})" for info in self.plugins.values() if info.status != "active"]
+        return f"; plugins not loaded here: {'; '.join(idle)} (`nars plugins` gives the fix)" if idle else ""
 
     def _check_owner_active(self, kind: str, name: str) -> None:
         """A name ``PLUGIN:NAME`` of an inactive or blocked plugin fails with that plugin's reason."""
@@ -192,72 +204,173 @@ def _version_of(module: Any) -> str:
     return getattr(module, "__version__", None) or __version__
 
 
-def build_plugin_manager() -> tuple[pluggy.PluginManager, dict[str, PluginInfo]]:
-    """A plugin manager with the built-ins and every non-blocked entry-point plugin."""
+def _block_fix(name: str) -> str:
+    return f"block it with {BLOCK_ENV}={name}"
+
+
+def _closest(word: str, choices: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = _closest(word, choices)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+def _plugin_candidates() -> Iterator[tuple[str, str, Callable[[], object], str | None]]:
+    """``(name, where, load, version)`` of the built-ins, then of every entry point of the group."""
     from . import builtins
 
+    yield "builtins", builtins.__name__, lambda: builtins, _version_of(builtins)
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        yield ep.name, ep.value, ep.load, ep.dist.version if ep.dist else None
+
+
+def build_plugin_manager() -> tuple[pluggy.PluginManager, dict[str, PluginInfo]]:
+    """A plugin manager with the built-ins and every entry-point plugin not blocked by ``NARS_BLOCK_PLUGINS``.
+
+    Blocking goes through :meth:`pluggy.PluginManager.set_blocked` (a blocked plugin is never
+    imported); every registration is validated by pluggy (argument names) and, once all are in,
+    :meth:`pluggy.PluginManager.check_pending` rejects hooks that match no specification. Each
+    problem is a :class:`PluginError` naming the plugin and the fix.
+    """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    for name in blocked_plugins():
+        pm.set_blocked(name)
     infos: dict[str, PluginInfo] = {}
-    blocked = blocked_plugins()
-    pm.register(builtins, name="builtins")
-    infos["builtins"] = PluginInfo("builtins", _version_of(builtins))
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in blocked:
-            dist = ep.dist.version if ep.dist else "?"
-            infos[ep.name] = PluginInfo(
-                ep.name, dist, status=f"blocked by {BLOCK_ENV}", hint=f"remove {ep.name!r} from {BLOCK_ENV}"
-            )
+    for name, where, load, version in _plugin_candidates():
+        if name in infos:  # the same distribution found twice on the path
             continue
-        if pm.get_plugin(ep.name) is not None:
+        if pm.is_blocked(name):
+            status = f"blocked by {BLOCK_ENV}"
+            infos[name] = PluginInfo(name, version or "?", status=status, hint=f"remove {name!r} from {BLOCK_ENV}")
             continue
         try:
-            plugin = ep.load()
-            pm.register(plugin, name=ep.name)
+            plugin = load()
         except Exception as exc:  # noqa: BLE001 - any failure of third-party code is reported the same way
             raise PluginError(
-                f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}",
-                f"fix or uninstall it, or block it with {BLOCK_ENV}={ep.name}",
+                f"plugin {name!r} ({where}) failed to load: {type(exc).__name__}: {exc}",
+                f"fix or uninstall it, or {_block_fix(name)}",
             ) from exc
-        version = ep.dist.version if ep.dist else _version_of(plugin)
-        infos[ep.name] = PluginInfo(ep.name, version)
+        try:
+            pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise _contract_error(pm, name, plugin, exc) from None
+        except ValueError as exc:  # pluggy: the same module registered under two names
+            raise PluginError(f"plugin {name!r} ({where}) cannot be registered: {exc}", _block_fix(name)) from None
+        hooks = {caller.name for caller in pm.get_hookcallers(plugin) or ()}
+        infos[name] = PluginInfo(name, version or _version_of(plugin), [h for h in HOOKS if h in hooks])
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise _unknown_hook_error(pm, exc) from None
     return pm, infos
+
+
+def _unknown_hook_error(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> PluginError:
+    """:meth:`~pluggy.PluginManager.check_pending` found a ``@hookimpl`` that matches no hook specification."""
+    plugin_name = pm.get_name(exc.plugin) or "?"
+    unknown = [
+        caller.name
+        for caller in vars(pm.hook).values()
+        if isinstance(caller, pluggy.HookCaller) and not caller.has_spec()
+        for impl in caller.get_hookimpls()
+        if impl.plugin is exc.plugin
+    ]
+    hook = unknown[0] if unknown else "?"
+    guess = _closest(hook, HOOKS)
+    rename = f"rename it to {guess!r}" if guess else f"use one of the hooks {', '.join(HOOKS)}"
+    return PluginError(
+        f"plugin {plugin_name!r} implements an unknown hook {hook!r}{_did_you_mean(hook, HOOKS)}",
+        f"{rename} in that plugin (hooks are listed in nars_plugin.hookspecs), or {_block_fix(plugin_name)}",
+    )
+
+
+def _contract_error(
+    pm: pluggy.PluginManager, plugin_name: str, plugin: object, exc: pluggy.PluginValidationError
+) -> PluginError:
+    """Pluggy refused a hook implementation of ``plugin``: say which hook and which argument."""
+    fix = f"fix the plugin or {_block_fix(plugin_name)}"
+    for hook in HOOKS:
+        opts = pm.parse_hookimpl_opts(plugin, hook)
+        if opts is None:
+            continue
+        impl = pluggy.HookImpl(plugin, plugin_name, getattr(plugin, hook), opts)
+        expected = list(getattr(pm.hook, hook).spec.argnames)
+        extra = [arg for arg in impl.argnames if arg not in expected]
+        if extra:
+            passes = ", ".join(expected) or "no arguments"
+            return PluginError(
+                f"plugin {plugin_name!r}: its hook {hook} asks for argument(s) {', '.join(map(repr, extra))}, "
+                f"which the hook does not pass{_did_you_mean(extra[0], expected)}; {hook} passes: {passes}",
+                f"{fix}; the hook contracts are in nars_plugin.hookspecs",
+            )
+    detail = " ".join(str(exc).split())
+    return PluginError(f"plugin {plugin_name!r} does not follow the hook contract: {detail}", fix)
+
+
+def _plugin_hook(pm: pluggy.PluginManager, hook: str, plugin_name: str) -> pluggy.HookCaller:
+    """Pluggy's caller of ``hook`` restricted to one plugin (so each call is that plugin's alone)."""
+    others = [plugin for name, plugin in pm.list_name_plugin() if name != plugin_name and plugin is not None]
+    return pm.subset_hook_caller(hook, remove_plugins=others)
+
+
+def _status_of(pm: pluggy.PluginManager, plugin_name: str) -> tuple[str, str] | None:
+    """A plugin's own ``nars_plugin_status`` answer; a hook that raises or answers nonsense makes it inactive."""
+    fix = f"fix or reinstall plugin {plugin_name!r}, or {_block_fix(plugin_name)}"
+    try:
+        answers = _plugin_hook(pm, STATUS_HOOK, plugin_name)()
+    except Exception as exc:  # noqa: BLE001 - a broken status hook is that plugin's problem only
+        return f"its {STATUS_HOOK} hook raised {type(exc).__name__}: {exc}", fix
+    if not answers:  # no hook, or it returned None (pluggy drops None answers)
+        return None
+    state = answers[0]
+    if isinstance(state, (tuple, list)) and len(state) == 2 and all(isinstance(s, str) for s in state):
+        return state[0], state[1]
+    return f"its {STATUS_HOOK} hook returned {reprlib.repr(state)}, not None or a (reason, fix) pair of strings", fix
 
 
 _REGISTRY: Registry | None = None
 
 
 def get_registry(refresh: bool = False) -> Registry:
-    """The process-wide registry, built on first use from every plugin's hooks."""
+    """The process-wide registry, built on first use from every plugin's hooks.
+
+    Each active plugin's ``nars_register_*`` hooks are called through pluggy, one plugin at a time
+    (so every name is attributed to its plugin); an inactive plugin (its ``nars_plugin_status``
+    gives a reason) is not asked to register anything.
+    """
     global _REGISTRY
     if _REGISTRY is not None and not refresh:
         return _REGISTRY
     pm, infos = build_plugin_manager()
     registry = Registry()
     registry.plugins = infos
-    for impl in pm.hook.nars_plugin_status.get_hookimpls():
-        info = infos.get(impl.plugin_name)
-        state = impl.function()
-        if info is not None:
-            info.hooks.append("nars_plugin_status")
-        if info is not None and state is not None:
-            reason, fix = state
-            info.status, info.hint = f"inactive: {reason}", fix
-    for spec_name in (f"nars_register_{kind}s" for kind in KINDS):
-        caller = getattr(pm.hook, spec_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
-            registry.current_plugin = impl.plugin_name
-            info = infos.get(impl.plugin_name)
-            if info is not None and spec_name not in info.hooks:
-                info.hooks.append(spec_name)
+    active = []
+    for name, info in infos.items():
+        if pm.get_plugin(name) is None:  # blocked
+            continue
+        state = _status_of(pm, name)
+        if state is None:
+            active.append(name)
+        else:
+            info.status, info.hint = f"inactive: {state[0]}", state[1]
+    for hook in REGISTER_HOOKS:
+        for name in active:
+            caller = _plugin_hook(pm, hook, name)
+            if not caller.get_hookimpls():
+                continue
+            registry.current_plugin = name
             try:
-                impl.function(registry=registry)
+                caller(registry=registry)
             except NarsError:
                 raise
             except Exception as exc:  # noqa: BLE001
                 raise PluginError(
-                    f"plugin {impl.plugin_name!r} failed in {spec_name}: {type(exc).__name__}: {exc}",
-                    f"fix or uninstall it, or block it with {BLOCK_ENV}={impl.plugin_name}",
+                    f"plugin {name!r} failed in {hook}: {type(exc).__name__}: {exc}",
+                    f"fix or uninstall it, or {_block_fix(name)}",
                 ) from exc
     registry.current_plugin = "?"
     _REGISTRY = registry

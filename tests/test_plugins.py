@@ -1,9 +1,14 @@
-"""The plugin system, tested with a real third-party package discovered through its entry point.
+"""The plugin system, tested with real third-party packages discovered through their entry points.
 
 ``tests/plugin_pkg`` is a separate distribution (``nars-toyplugin``) with its own metadata and an
-entry point in the ``nars_plugin`` group. The session fixture installs it with pip into a
+entry point in the ``nars_plugin`` group. The module fixture installs it with pip into a
 temporary folder (``--target``, no network, no build isolation) and puts that folder on the path:
-nothing registers it by hand.
+nothing registers it by hand. Plugins that break the hook contract (a misspelled hook, a wrong
+argument name, a status hook that raises or answers nonsense, a clashing name, a register hook that
+raises) are one more distribution written by the tests and installed the same way; each test runs
+``nars`` in a subprocess that sees it, with the plugins it does not test blocked. Missing optional
+libraries (timm, torchvision, NASLib) are made unimportable in the subprocess by a ``None`` entry in
+``sys.modules``, which makes ``import timm`` raise ImportError exactly as where it is not installed.
 """
 
 from __future__ import annotations
@@ -20,17 +25,13 @@ from conftest import REPO_ROOT, cli_command
 
 from nars_plugin import hookspecs
 from nars_plugin.errors import UnknownNameError
-from nars_plugin.plugins import BLOCK_ENV, PluginError, Registry, get_registry
+from nars_plugin.plugins import BLOCK_ENV, HOOKS, PluginError, Registry, get_registry
 
 PACKAGE = REPO_ROOT / "tests" / "plugin_pkg"
 
 
-@pytest.fixture(scope="module")
-def plugin_site(tmp_path_factory):
-    site = tmp_path_factory.mktemp("site")
-    build = tmp_path_factory.mktemp("build")
-    source = build / "src"
-    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))  # keep the repo clean
+def pip_install(source, site, build):
+    """Install the package in folder ``source`` with pip into ``site`` (``--target``: offline, no isolation)."""
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
     proc = subprocess.run(
         [*cmd, "--target", str(site), str(source)],
@@ -39,7 +40,16 @@ def plugin_site(tmp_path_factory):
         env={**os.environ, "TMPDIR": str(build)},
         cwd=build,
     )
-    assert proc.returncode == 0, f"installing the test plugin failed:\n{proc.stderr}"
+    assert proc.returncode == 0, f"installing {source.name} failed:\n{proc.stderr}"
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory):
+    site = tmp_path_factory.mktemp("site")
+    build = tmp_path_factory.mktemp("build")
+    source = build / "src"
+    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))  # keep the repo clean
+    pip_install(source, site, build)
     sys.path.insert(0, str(site))
     get_registry(refresh=True)
     yield site
@@ -123,8 +133,196 @@ def test_unknown_names_list_the_known_ones():
 def test_every_hook_is_documented():
     specs = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("nars_")]
     assert len(specs) == 6  # five nars_register_* hooks and nars_plugin_status
+    assert set(specs) == set(HOOKS), "the plugin manager calls every hook of the contract"
     readme = (REPO_ROOT / "README.md").read_text()
     for name in specs:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert "registry.add_" in doc, f"hook {name} has no usage docstring"
         assert name in readme, f"hook {name} is not in the README's plugin section"
+    for argument in ("runner(benchmark, task)", "unavailable()"):
+        assert argument in readme and argument in (hookspecs.nars_register_optimizers.__doc__ or "")
+
+
+# --------------------------------------------------------------------------- #
+# Plugins that break the contract: one real distribution, one entry point each
+# --------------------------------------------------------------------------- #
+
+CONTRACT_PLUGINS = {
+    "misspelled": """
+@hookimpl
+def nars_register_space(registry):  # one letter short of nars_register_spaces
+    registry.add_space("never-registered", object, "misspelled hook")
+""",
+    "badargs": """
+@hookimpl
+def nars_register_benchmarks(registy):  # the hook passes `registry`
+    registy.add_benchmark("never-registered", object, "wrong argument name")
+""",
+    "badstatus": """
+@hookimpl
+def nars_plugin_status():
+    raise RuntimeError("cannot reach the licence server")
+
+
+@hookimpl
+def nars_register_spaces(registry):
+    registry.add_space("badstatus-space", object, "must not be registered: the plugin is inactive")
+""",
+    "oddstatus": """
+@hookimpl
+def nars_plugin_status():
+    return "no GPU here"  # a bare string, not a (reason, fix) pair
+""",
+    "clash": """
+@hookimpl
+def nars_register_spaces(registry):
+    registry.add_space("nb201", object, "a second nb201")
+""",
+    "failing": """
+@hookimpl
+def nars_register_optimizers(registry):
+    raise ValueError("settings table is empty")
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def contract_site(tmp_path_factory):
+    """A folder where ``nars-contract-plugins`` (one module and entry point per broken plugin) is installed."""
+    build = tmp_path_factory.mktemp("contract-build")
+    package = build / "src" / "nars_contract_plugins"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""Plugins that break the nars_plugin hook contract, one way each."""\n')
+    for name, body in CONTRACT_PLUGINS.items():
+        (package / f"{name}.py").write_text("from nars_plugin import hookimpl\n\n" + body.lstrip("\n"))
+    entry_points = "\n".join(f'{name} = "nars_contract_plugins.{name}"' for name in CONTRACT_PLUGINS)
+    (build / "src" / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "nars-contract-plugins"\nversion = "1.0"\n\n'
+        f"[project.entry-points.nars_plugin]\n{entry_points}\n\n"
+        '[tool.setuptools]\npackages = ["nars_contract_plugins"]\n'
+    )
+    site = tmp_path_factory.mktemp("contract-site")
+    pip_install(build / "src", site, build)
+    return site
+
+
+def nars_subprocess(args, site=None, unimportable=(), only=None):
+    """``nars ARGS`` in a subprocess; ``site`` on its path, ``unimportable`` modules failing to import.
+
+    ``only``: the contract plugins left unblocked (the others go in ``NARS_BLOCK_PLUGINS``).
+    """
+    prelude = "".join(f"sys.modules[{name!r}] = None; " for name in unimportable)
+    code = f"import sys; {prelude}from nars_plugin.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = dict(os.environ)
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    if only is not None:
+        env[BLOCK_ENV] = ",".join(name for name in CONTRACT_PLUGINS if name not in only)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env, timeout=120
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def plugin_block(out, name):
+    """The lines ``nars plugins`` prints for plugin ``name``."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{name} "))
+    rest = lines[start + 1 :]
+    end = next((i for i, line in enumerate(rest) if not line.startswith("  ")), len(rest))
+    return [lines[start], *rest[:end]]
+
+
+def test_a_misspelled_hook_names_plugin_hook_and_fix(contract_site):
+    code, _, err = nars_subprocess(["plugins"], contract_site, only={"misspelled"})
+    assert code == 2 and "Traceback" not in err
+    assert (
+        "error: plugin 'misspelled' implements an unknown hook 'nars_register_space' "
+        "(did you mean 'nars_register_spaces'?)" in err
+    )
+    assert "hint: rename it to 'nars_register_spaces'" in err and f"{BLOCK_ENV}=misspelled" in err
+
+
+def test_a_wrong_argument_name_names_plugin_hook_and_fix(contract_site):
+    code, _, err = nars_subprocess(["spaces"], contract_site, only={"badargs"})
+    assert code == 2 and "Traceback" not in err
+    assert (
+        "error: plugin 'badargs': its hook nars_register_benchmarks asks for argument(s) 'registy', "
+        "which the hook does not pass (did you mean 'registry'?)" in err
+    )
+    assert "hint: fix the plugin or block it with" in err and f"{BLOCK_ENV}=badargs" in err
+
+
+def test_broken_status_hooks_make_only_their_plugin_inactive(contract_site):
+    code, out, err = nars_subprocess(["plugins"], contract_site, only={"badstatus", "oddstatus"})
+    assert code == 0, err
+    raised = plugin_block(out, "badstatus")
+    assert raised[0] == (
+        "badstatus 1.0 (inactive: its nars_plugin_status hook raised RuntimeError: cannot reach the licence server)"
+    )
+    assert raised[1] == f"  fix: fix or reinstall plugin 'badstatus', or block it with {BLOCK_ENV}=badstatus"
+    assert "  hooks: nars_plugin_status, nars_register_spaces" in raised
+    assert not any("registered:" in line for line in raised), "an inactive plugin's register hooks are not called"
+    odd = plugin_block(out, "oddstatus")
+    assert odd[0] == (
+        "oddstatus 1.0 (inactive: its nars_plugin_status hook returned 'no GPU here', "
+        "not None or a (reason, fix) pair of strings)"
+    )
+    builtins = plugin_block(out, "builtins")  # everything else keeps working
+    assert builtins[0].endswith("(active)") and "space:nb201" in builtins[-1]
+    # the plugins left out are listed as blocked, with the fix (and were never imported: they would fail)
+    for name in ("misspelled", "badargs", "clash", "failing"):
+        blocked = plugin_block(out, name)
+        assert blocked == [f"{name} 1.0 (blocked by {BLOCK_ENV})", f"  fix: remove {name!r} from {BLOCK_ENV}"]
+
+
+def test_a_name_registered_twice_and_a_raising_register_hook(contract_site):
+    code, _, err = nars_subprocess(["spaces"], contract_site, only={"clash"})
+    assert code == 2 and "Traceback" not in err
+    assert "error: space 'nb201' is registered twice: by plugin 'builtins' and by plugin 'clash'" in err
+    assert f"{BLOCK_ENV}=clash" in err
+    code, _, err = nars_subprocess(["optimizers"], contract_site, only={"failing"})
+    assert code == 2 and "Traceback" not in err
+    assert "error: plugin 'failing' failed in nars_register_optimizers: ValueError: settings table is empty" in err
+    assert f"hint: fix or uninstall it, or block it with {BLOCK_ENV}=failing" in err
+
+
+# --------------------------------------------------------------------------- #
+# Adapters whose optional libraries are missing or broken
+# --------------------------------------------------------------------------- #
+
+
+def test_imagenet_without_timm_or_torchvision_is_inactive(tmp_path):
+    code, out, err = nars_subprocess(["plugins"], unimportable=["torchvision"])
+    assert code == 0, err
+    block = plugin_block(out, "imagenet")
+    assert block[:2] == [
+        "imagenet 0.1.0 (inactive: torchvision is not installed)",
+        "  fix: pip install 'nars-plugin[imagenet]'",
+    ]
+    assert not any("registered:" in line for line in block)
+    search = ["search", "--evaluator", "train", "--space", "fbnetv3-tiny", "--budget", "1", "--out", tmp_path]
+    code, _, err = nars_subprocess(search, unimportable=["timm", "torchvision"])
+    assert code == 2 and "Traceback" not in err
+    assert "error: unknown evaluator 'train'" in err
+    assert "imagenet (inactive: timm and torchvision are not installed)" in err
+
+
+def test_naslib_inactive_when_missing_or_unimportable(tmp_path):
+    code, out, err = nars_subprocess(["plugins"], unimportable=["naslib"])
+    assert code == 0, err
+    assert plugin_block(out, "naslib")[0].startswith("naslib 0.1.0 (inactive: NASLib is not installed")
+    # an installed NASLib whose own import fails (here: a library it imports is absent)
+    broken = tmp_path / "site" / "naslib"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("import nars_test_absent_dependency  # stands for a library NASLib needs\n")
+    code, out, err = nars_subprocess(["plugins"], tmp_path / "site")
+    assert code == 0, err
+    block = plugin_block(out, "naslib")
+    assert block[0] == (
+        "naslib 0.1.0 (inactive: NASLib is installed but naslib cannot be imported: "
+        "ModuleNotFoundError: No module named 'nars_test_absent_dependency')"
+    )
+    assert block[1].startswith("  fix: install the library it names")
+    assert not any("registered:" in line for line in block)

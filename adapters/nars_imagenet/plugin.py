@@ -1,16 +1,38 @@
 """The ``imagenet`` plugin: registers the FBNetV3 spaces and the ``train`` evaluator.
 
 Found through the ``nars_plugin`` entry-point group (``imagenet = nars_imagenet.plugin``).
-Factories import torch, timm and torchvision only when called, so listing names stays cheap and a
-core-only installation (without the ``imagenet`` extra) still lists them.
+Factories import timm and torchvision only when called, so listing names stays cheap. A core-only
+installation (without the ``imagenet`` extra) lists the plugin as inactive, with the install command.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from typing import Any
 
 from nars_plugin import hookimpl
 from nars_plugin.plugins import Registry
+
+#: The libraries of the ``imagenet`` extra that the model builder and trainer import.
+REQUIRED = ("timm", "torchvision")
+INSTALL_HINT = "pip install 'nars-plugin[imagenet]'"
+
+
+def _is_missing(module: str) -> bool:
+    """Whether ``import module`` would fail for want of the package (found without importing it)."""
+    if module in sys.modules:
+        return sys.modules[module] is None  # None there makes ``import module`` raise ImportError
+    return importlib.util.find_spec(module) is None
+
+
+@hookimpl
+def nars_plugin_status() -> tuple[str, str] | None:
+    """Inactive where timm or torchvision is not installed (checked without importing them: both are slow)."""
+    missing = [name for name in REQUIRED if _is_missing(name)]
+    if not missing:
+        return None
+    return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed", INSTALL_HINT
 
 
 def _fbnetv3(**options: Any) -> Any:
@@ -28,12 +50,13 @@ def _fbnetv3_tiny(**options: Any) -> Any:
 def _train(space: Any = "fbnetv3-tiny", **options: Any) -> Any:
     from nars_plugin.errors import ConfigError
 
-    try:
+    try:  # installed (the plugin is active) but possibly broken
         import timm  # noqa: F401
         import torchvision  # noqa: F401
     except ImportError as exc:
-        hint = 'install them with pip install "nars-plugin[imagenet]"'
-        raise ConfigError(f"the train evaluator needs timm and torchvision ({exc})", hint) from None
+        raise ConfigError(
+            f"the train evaluator needs timm and torchvision ({exc})", f"reinstall them: {INSTALL_HINT}"
+        ) from None
     from .evaluator import TrainingEvaluator
 
     return TrainingEvaluator(space=space, **options)

@@ -32,11 +32,12 @@ def naslib_module(name: str) -> Any:
     state = status()
     if state is not None:
         raise NASLibMissingError(state[0], state[1])
+    module = f"naslib.{name}" if name else "naslib"
     try:
-        return importlib.import_module(f"naslib.{name}" if name else "naslib")
+        return importlib.import_module(module)
     except ImportError as exc:
         raise NASLibMissingError(
-            f"NASLib is installed but naslib.{name} cannot be imported: {type(exc).__name__}: {exc}",
+            f"NASLib is installed but {module} cannot be imported: {type(exc).__name__}: {exc}",
             "install the library it names into the same environment (NASLib's own pins are not needed)",
         ) from exc
 

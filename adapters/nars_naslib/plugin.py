@@ -1,9 +1,9 @@
 """The ``naslib`` plugin (entry point ``naslib = nars_naslib.plugin``).
 
 Where NASLib is importable it registers NASLib's optimizers as ``naslib:<name>`` for
-``nars compare`` (run by NASLib's Trainer, not by our study loop). Where it is not, it registers
-nothing and reports itself inactive, with the reason and the fix, in ``nars plugins``; asking for
-``naslib:re`` then fails with that reason.
+``nars compare`` (run by NASLib's Trainer, not by our study loop). Where it is not installed, or
+installed but fails to import, the plugin reports itself inactive, with the reason and the fix, in
+``nars plugins``; the core then asks it to register nothing, and ``naslib:re`` fails with that reason.
 """
 
 from __future__ import annotations
@@ -22,8 +22,19 @@ __version__ = "0.1.0"
 
 @hookimpl
 def nars_plugin_status() -> tuple[str, str] | None:
-    """Inactive where the ``naslib`` package cannot be found."""
-    return _naslib.status()
+    """Inactive where the ``naslib`` package is missing or cannot be imported (it imports torch).
+
+    The import is tried only where NASLib is installed, so a broken installation shows up in
+    ``nars plugins`` instead of in the middle of a comparison.
+    """
+    missing = _naslib.status()
+    if missing is not None:
+        return missing
+    try:
+        _naslib.naslib_module("")
+    except _naslib.NASLibMissingError as exc:
+        return exc.message, exc.hint or _naslib.INSTALL_HINT
+    return None
 
 
 def _not_ask_tell(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -47,9 +58,10 @@ def _one_shot_unavailable(name: str) -> str | None:
 
 @hookimpl
 def nars_register_optimizers(registry: Registry) -> None:
-    """``naslib:rs``, ``naslib:re``, ``naslib:ls``, ``naslib:bananas``, ``naslib:npenas`` and ``naslib:darts``."""
-    if _naslib.status() is not None:
-        return
+    """``naslib:rs``, ``naslib:re``, ``naslib:ls``, ``naslib:bananas``, ``naslib:npenas`` and ``naslib:darts``.
+
+    Called only while :func:`nars_plugin_status` says NASLib can be imported.
+    """
     from .runner import NASLIB_OPTIMIZERS, QUERY_BASED
 
     for name in (*QUERY_BASED, "darts"):

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from .references import reference_block
 from .spec import OptimizerSpec
 
@@ -102,6 +103,16 @@ def _stats(values: np.ndarray, top: float) -> dict[str, float | None]:
     }
 
 
+def _marks_and_grid(budget: int | None, budget_seconds: float | None) -> tuple[Sequence[float], np.ndarray]:
+    """The budget points reported and the x grid of the mean curves: queries, or simulated seconds when
+    only those are given."""
+    if budget is not None:
+        return checkpoints(budget), np.arange(1, budget + 1)
+    if budget_seconds is None:
+        raise ConfigError("a comparison needs a budget", "give --budget (queries) or --budget-seconds")
+    return checkpoints_seconds(budget_seconds), np.linspace(budget_seconds / 100, budget_seconds, 100)
+
+
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -122,7 +133,7 @@ def summarise(
     """
     targets = Targets.of(bench, constraints)
     in_seconds = budget is None
-    marks: list[float] = checkpoints_seconds(budget_seconds) if in_seconds else checkpoints(budget)  # type: ignore[arg-type]
+    marks, grid = _marks_and_grid(budget, budget_seconds)
 
     def value(curve: list[float], run: dict[str, Any], mark: float) -> float:
         return _at_seconds(curve, run["costs"], mark) if in_seconds else _at(curve, int(mark))
@@ -141,10 +152,10 @@ def summarise(
         seconds[spec.label] = {"mean": float(times.mean()), "max": float(times.max())}
         counts = np.array([len(r["curve"]) for r in mine])
         queries[spec.label] = {"mean": float(counts.mean()), "min": int(counts.min()), "max": int(counts.max())}
-    grid = np.linspace(budget_seconds / 100, budget_seconds, 100) if in_seconds else np.arange(1, budget + 1)  # type: ignore[operator]
+    xs = grid.tolist()
     curves = {
         spec.label: np.nanmean(
-            np.array([[value(r["curve"], r, x) for x in grid] for r in runs if r["label"] == spec.label]), 0
+            np.array([[value(r["curve"], r, x) for x in xs] for r in runs if r["label"] == spec.label]), 0
         ).tolist()
         for spec in optimizers
     }
@@ -159,7 +170,7 @@ def summarise(
         "seconds_per_run": seconds,
         "queries_per_run": queries,
         "budget_unit": "s" if in_seconds else "queries",
-        "curve_x": grid.tolist(),
+        "curve_x": xs,
         "mean_curves": curves,
         "reference": reference_block(reference),
     }
@@ -189,13 +200,13 @@ def objective_summary(
     for spec in optimizers:
         mine = [r for r in runs if r["label"] == spec.label]
         seeds[spec.label] = len(mine)
-        curves = [objective_curve(r) for r in mine]
-        if any(c is None for c in curves):
+        curves = [c for c in map(objective_curve, mine) if c is not None]
+        if len(curves) < len(mine):
             results[spec.label] = at_optimum[spec.label] = None
             continue
         table, reached = {}, {}
         for b in marks:
-            values = np.array([value(c, r, b) for c, r in zip(curves, mine)], dtype=float)  # type: ignore[arg-type]
+            values = np.array([value(c, r, b) for c, r in zip(curves, mine)], dtype=float)
             table[f"{b:g}"] = _stats(values, targets.objective_top)
             known = math.isfinite(targets.objective_optimum)
             reached[f"{b:g}"] = int(np.sum(values >= targets.objective_optimum - TOLERANCE)) if known else None

@@ -16,8 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
-from nars_plugin.cli import _key_values
-from nars_plugin.compare import OptimizerSpec, markdown, plot_regret, summarise
+from nars_plugin.compare import OptimizerSpec, details_json, markdown, plot_regret, summarise, summary_json
+from nars_plugin.keyvalue import parse_key_values
 from nars_plugin.plugins import get_registry
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     out = Path(args.out)
-    options = _key_values(args.bench_opt, "--bench-opt")
+    options = parse_key_values(args.bench_opt, "--bench-opt")
     bench = get_registry().create_benchmark(args.benchmark, **options)
     runs, specs, seeds = [], [], {}
     for folder in sorted(p for p in (out / "runs").iterdir() if p.is_dir()):
@@ -41,9 +41,16 @@ def main() -> None:
             if data["n_evaluations"] < args.budget:
                 continue
             curve = [p["best_report"] for p in data["trajectory"]]
+            objective_curve = [p.get("best_objective", float("nan")) for p in data["trajectory"]]
             seconds = float("nan")
             finished.append(
-                {"label": folder.name, "seed": int(run.parent.name[4:]), "curve": curve, "seconds": seconds}
+                {
+                    "label": folder.name,
+                    "seed": int(run.parent.name[4:]),
+                    "curve": curve,
+                    "objective_curve": objective_curve,
+                    "seconds": seconds,
+                }
             )
         if finished:
             specs.append(OptimizerSpec(folder.name, folder.name))
@@ -59,9 +66,8 @@ def main() -> None:
         "seeds_per_optimizer": seeds,
         "note": "tables rebuilt from the runs that finished (benchmarks/summarise_runs.py)",
     }
-    (out / "summary.json").write_text(json.dumps(summary["results"], indent=2) + "\n")
-    details = {k: v for k, v in summary.items() if k != "results"}
-    (out / "details.json").write_text(json.dumps(details, indent=2, sort_keys=True) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary_json(summary), indent=2) + "\n")
+    (out / "details.json").write_text(json.dumps(details_json(summary), indent=2, sort_keys=True) + "\n")
     counts = ", ".join(f"{label}: {len(s)}" for label, s in seeds.items())
     text = markdown(summary).replace("| s/run |", "| |").replace("| nan |", "| |")
     (out / "summary.md").write_text(text + f"\nFinished seeds per optimizer (seeds 0..k-1): {counts}.\n")

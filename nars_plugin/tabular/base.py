@@ -117,6 +117,23 @@ class TabularBenchmark(Evaluator):
             values = values[self.space.feasible(self.rows, constraints)]
         return values[~np.isnan(values)]
 
+    def value_at_best(self, metric: str | None = None, by: str | None = None, constraints: Sequence[str] = ()) -> float:
+        """The value of ``metric`` (default: the report metric) of the best candidate by ``by`` (default:
+        the objective) in the (feasible part of the) table; among candidates tied on ``by``, the highest.
+
+        With the defaults this is the *reachable optimum*: what a search that finds the best objective
+        reports. It differs from ``optimum(report)`` when the objective and the report metric differ.
+        """
+        by_values = self.values(by)
+        values = self.values(metric or self.report)
+        keep = ~np.isnan(by_values)
+        if constraints:
+            keep &= np.asarray(self.space.feasible(self.rows, constraints), dtype=bool)
+        if not keep.any():
+            return float("nan")
+        best = keep & (by_values == np.max(by_values[keep]))
+        return float(np.nanmax(values[best])) if not np.isnan(values[best]).all() else float("nan")
+
     def optimum(self, metric: str | None = None, constraints: Sequence[str] = ()) -> float:
         """The best value of ``metric`` over the (feasible part of the) table."""
         return float(np.max(self._feasible_values(metric, constraints)))

@@ -1,0 +1,224 @@
+"""Aggregation: the runs' best-so-far curves -> statistics per optimizer and budget point.
+
+A run's figure at a budget point is the best-so-far value there: of the report metric (the
+``curve``) and of the objective (the ``objective_curve``; where the objective is the report
+metric, the same curve). See :mod:`nars_plugin.compare` for the layout of the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from .references import reference_block
+from .spec import OptimizerSpec
+
+#: Fractions of a seconds-only budget at which results are reported.
+SECONDS_MARKS = (0.1, 0.25, 0.5, 1.0)
+#: A value counts as reaching a threshold or optimum when it is at most this much below it.
+TOLERANCE = 1e-9
+#: Share of the (feasible) table that p_top counts as "top".
+TOP_FRACTION = 0.001
+
+
+def checkpoints_seconds(seconds: float) -> list[float]:
+    """Simulated-second checkpoints of a seconds-only budget."""
+    return [round(f * seconds, 6) for f in SECONDS_MARKS]
+
+
+def checkpoints(budget: int) -> list[int]:
+    """Budgets reported: 10, 25, 50, 100, 200, 250, 500, 1000, ... up to and including ``budget``."""
+    marks = [m * 10**e for e in range(1, 8) for m in (1, 2.5, 5)]
+    out = sorted({int(m) for m in marks if m < budget} | {budget})
+    return [b for b in out if b >= min(10, budget)]
+
+
+def _at(curve: list[float], n: int) -> float:
+    if not curve:
+        return math.nan
+    return float(curve[min(n, len(curve)) - 1])
+
+
+def _at_seconds(curve: list[float], costs: list[float], seconds: float) -> float:
+    """The best-so-far value once every query asked before ``seconds`` were spent has answered."""
+    spent_before = np.concatenate([[0.0], np.asarray(costs[:-1], dtype=float)])
+    asked = int(np.searchsorted(spent_before, seconds, side="left"))  # queries started below ``seconds``
+    return float(curve[asked - 1]) if asked else math.nan
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What runs are measured against, from the benchmark (NaN, or inf for thresholds, where it cannot say).
+
+    Attributes:
+        metric: the report metric.
+        objective: the metric the search maximises.
+        optimum: the table maximum of the report metric.
+        top: the report metric's top-0.1% threshold.
+        objective_optimum: the table maximum of the objective.
+        objective_top: the objective's top-0.1% threshold.
+        reachable: the report metric of the best-objective candidate (see
+            :meth:`~nars_plugin.tabular.base.TabularBenchmark.value_at_best`).
+    """
+
+    metric: str
+    objective: str
+    optimum: float
+    top: float
+    objective_optimum: float
+    objective_top: float
+    reachable: float
+
+    @classmethod
+    def of(cls, bench: Any, constraints: Sequence[str]) -> Targets:
+        """The targets of ``bench`` over the candidates that meet ``constraints``."""
+        metric = getattr(bench, "report", bench.objective)
+        objective = bench.objective
+
+        def optimum(name: str) -> float:
+            return bench.optimum(name, constraints) if hasattr(bench, "optimum") else math.nan
+
+        def top(name: str) -> float:
+            return bench.top_threshold(TOP_FRACTION, name, constraints) if hasattr(bench, "top_threshold") else math.inf
+
+        if hasattr(bench, "value_at_best"):
+            reachable = bench.value_at_best(metric, objective, constraints)
+        else:
+            reachable = optimum(metric) if metric == objective else math.nan
+        return cls(metric, objective, optimum(metric), top(metric), optimum(objective), top(objective), reachable)
+
+
+def _stats(values: np.ndarray, top: float) -> dict[str, float | None]:
+    """Mean, std (None when no run has a value) and p_top (share of runs at or above ``top``)."""
+    known = np.isfinite(values).any()
+    return {
+        "mean": float(np.nanmean(values)) if known else None,
+        "std": float(np.nanstd(values)) if known else None,
+        "p_top": float(np.mean(values >= top - TOLERANCE)),
+    }
+
+
+def _marks_and_grid(budget: int | None, budget_seconds: float | None) -> tuple[Sequence[float], np.ndarray]:
+    """The budget points reported and the x grid of the mean curves: queries, or simulated seconds when
+    only those are given."""
+    if budget is not None:
+        return checkpoints(budget), np.arange(1, budget + 1)
+    if budget_seconds is None:
+        raise ConfigError("a comparison needs a budget", "give --budget (queries) or --budget-seconds")
+    return checkpoints_seconds(budget_seconds), np.linspace(budget_seconds / 100, budget_seconds, 100)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def summarise(
+    bench: Any,
+    optimizers: Sequence[OptimizerSpec],
+    runs: list[dict[str, Any]],
+    budget: int | None,
+    constraints: Sequence[str],
+    reference: str | None,
+    budget_seconds: float | None = None,
+) -> dict[str, Any]:
+    """Aggregate run curves into mean/std/p_top per optimizer and budget (queries, or seconds if only those).
+
+    ``results`` holds the report metric's statistics, ``objective`` the objective's with the
+    optimum, the reachable optimum and the seeds at it (see :mod:`nars_plugin.compare`).
+    """
+    targets = Targets.of(bench, constraints)
+    in_seconds = budget is None
+    marks, grid = _marks_and_grid(budget, budget_seconds)
+
+    def value(curve: list[float], run: dict[str, Any], mark: float) -> float:
+        return _at_seconds(curve, run["costs"], mark) if in_seconds else _at(curve, int(mark))
+
+    results: dict[str, Any] = {}
+    seconds: dict[str, Any] = {}
+    queries: dict[str, Any] = {}
+    for spec in optimizers:
+        mine = [r for r in runs if r["label"] == spec.label]
+        table = {}
+        for b in marks:
+            values = np.array([value(r["curve"], r, b) for r in mine], dtype=float)
+            table[f"{b:g}"] = _stats(values, targets.top)
+        results[spec.label] = table
+        times = np.array([r["seconds"] for r in mine])
+        seconds[spec.label] = {"mean": float(times.mean()), "max": float(times.max())}
+        counts = np.array([len(r["curve"]) for r in mine])
+        queries[spec.label] = {"mean": float(counts.mean()), "min": int(counts.min()), "max": int(counts.max())}
+    xs = grid.tolist()
+    curves = {
+        spec.label: np.nanmean(
+            np.array([[value(r["curve"], r, x) for x in xs] for r in runs if r["label"] == spec.label]), 0
+        ).tolist()
+        for spec in optimizers
+    }
+    return {
+        "benchmark": getattr(bench, "name", "?"),
+        "metric": targets.metric,
+        "optimum": targets.optimum,
+        "top_0.1%_threshold": targets.top,
+        "seeds": len(runs) // max(1, len(optimizers)),
+        "results": results,
+        "objective": objective_summary(targets, optimizers, runs, marks, value),
+        "seconds_per_run": seconds,
+        "queries_per_run": queries,
+        "budget_unit": "s" if in_seconds else "queries",
+        "curve_x": xs,
+        "mean_curves": curves,
+        "reference": reference_block(reference),
+    }
+
+
+def objective_summary(
+    targets: Targets,
+    optimizers: Sequence[OptimizerSpec],
+    runs: list[dict[str, Any]],
+    marks: Sequence[float],
+    value: Callable[[list[float], dict[str, Any], float], float],
+) -> dict[str, Any]:
+    """The objective's statistics per optimizer and budget point, and the seeds at its optimum.
+
+    An optimizer whose runs do not all record the objective's curve (runners of other libraries,
+    when the objective is not the report metric) gets None instead of its table.
+    """
+
+    def objective_curve(run: dict[str, Any]) -> list[float] | None:
+        if run.get("objective_curve") is not None:
+            return list(run["objective_curve"])
+        return list(run["curve"]) if targets.objective == targets.metric else None
+
+    results: dict[str, Any] = {}
+    at_optimum: dict[str, Any] = {}
+    seeds: dict[str, int] = {}
+    for spec in optimizers:
+        mine = [r for r in runs if r["label"] == spec.label]
+        seeds[spec.label] = len(mine)
+        curves = [c for c in map(objective_curve, mine) if c is not None]
+        if len(curves) < len(mine):
+            results[spec.label] = at_optimum[spec.label] = None
+            continue
+        table, reached = {}, {}
+        for b in marks:
+            values = np.array([value(c, r, b) for c, r in zip(curves, mine)], dtype=float)
+            table[f"{b:g}"] = _stats(values, targets.objective_top)
+            known = math.isfinite(targets.objective_optimum)
+            reached[f"{b:g}"] = int(np.sum(values >= targets.objective_optimum - TOLERANCE)) if known else None
+        results[spec.label], at_optimum[spec.label] = table, reached
+    return {
+        "metric": targets.objective,
+        "report_metric": targets.metric,
+        "optimum": _finite(targets.objective_optimum),
+        "top_0.1%_threshold": _finite(targets.objective_top),
+        "report_table_maximum": _finite(targets.optimum),
+        "reachable_optimum": _finite(targets.reachable),
+        "results": results,
+        "at_optimum": at_optimum,
+        "seeds": seeds,
+    }

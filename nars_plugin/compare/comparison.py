@@ -1,0 +1,68 @@
+"""``compare``: plan the runs, run them, aggregate and write the reports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .aggregate import summarise
+from .references import reference_key
+from .report import write_reports
+from .runner import _benchmark, not_runnable, plan_runs, run_all
+from .spec import OptimizerSpec
+
+
+def compare(
+    benchmark: str,
+    optimizers: Sequence[OptimizerSpec],
+    seeds: int,
+    budget: int | None,
+    out: str | os.PathLike[str],
+    bench_options: dict[str, Any] | None = None,
+    constraints: Sequence[str] = (),
+    workers: int | None = None,
+    reference: str | None = "auto",
+    progress: bool | None = None,
+    budget_seconds: float | None = None,
+) -> dict[str, Any]:
+    """Run the comparison and write ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png``.
+
+    ``budget`` counts queries, ``budget_seconds`` simulated seconds (give one or both).
+    Returns the summary: ``results`` (the report metric's tables of ``summary.json``),
+    ``objective`` (its ``"@objective"`` block) plus the details.
+    """
+    from ..optimizers.base import Budget
+    from ..plugins import get_registry
+
+    if seeds < 1:
+        raise ConfigError("--seeds must be >= 1")
+    Budget(queries=budget, seconds=budget_seconds)  # a clear error for a missing or non-positive budget
+    not_run = not_runnable(get_registry(), optimizers)
+    optimizers = [spec for spec in optimizers if spec.label not in not_run]
+    if not optimizers:
+        raise ConfigError(f"no optimizer of the comparison can run here: {not_run}", "add one that can")
+    bench_options = dict(bench_options or {})
+    bench = _benchmark(benchmark, bench_options)
+    bench.space.check_satisfiable(constraints)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = plan_runs(benchmark, bench_options, optimizers, seeds, budget, budget_seconds, constraints, out)
+    runs = run_all(tasks, workers, progress)
+    summary = summarise(
+        bench, optimizers, runs, budget, constraints, reference_key(benchmark, bench, reference), budget_seconds
+    )
+    summary["not_run"] = not_run
+    summary["config"] = {
+        "benchmark": benchmark,
+        "bench_options": bench_options,
+        "optimizers": [s.__dict__ for s in optimizers],
+        "seeds": seeds,
+        "budget": budget,
+        "budget_seconds": budget_seconds,
+        "constraints": list(constraints),
+    }
+    write_reports(summary, out)
+    return summary

@@ -1,0 +1,187 @@
+"""Reporting a comparison: ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png``."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..safe_files import atomic_write
+
+#: The key of ``summary.json`` that holds the objective's block (no optimizer label can be it).
+OBJECTIVE_KEY = "@objective"
+#: Most decimals :func:`decimals` uses to separate rows.
+MOST_DECIMALS = 6
+
+
+def summary_json(summary: dict[str, Any]) -> dict[str, Any]:
+    """What ``summary.json`` holds: optimizer -> budget -> report statistics, and the objective's block."""
+    block = summary.get("objective")
+    return {**summary["results"], OBJECTIVE_KEY: block} if block else dict(summary["results"])
+
+
+def details_json(summary: dict[str, Any]) -> dict[str, Any]:
+    """What ``details.json`` holds: everything but the tables of ``summary.json``."""
+    return {k: v for k, v in summary.items() if k not in ("results", "objective")}
+
+
+def write_reports(summary: dict[str, Any], out: Path) -> None:
+    """Write the four result files of a comparison into ``out``."""
+    atomic_write(out / "summary.json", json.dumps(summary_json(summary), indent=2) + "\n")
+    atomic_write(out / "details.json", json.dumps(details_json(summary), indent=2, sort_keys=True) + "\n")
+    atomic_write(out / "summary.md", markdown(summary))
+    plot_regret(summary, out / "regret.png")
+
+
+def _title(summary: dict[str, Any]) -> str:
+    """The benchmark's name with its options, e.g. ``nb201-analog (target=analog_1d)``."""
+    options = (summary.get("config") or {}).get("bench_options") or {}
+    extra = ", ".join(f"{k}={v}" for k, v in options.items())
+    return f"{summary['benchmark']} ({extra})" if extra else str(summary["benchmark"])
+
+
+def _digits(optimum: float | None) -> int:
+    """Least decimals of a table: 2 for percentages, 4 for objectives of order one (e.g. -log10 MSE)."""
+    return 2 if optimum is None or not math.isfinite(optimum) or abs(optimum) >= 10 else 4
+
+
+def decimals(columns: Iterable[Sequence[float]], minimum: int, most: int = MOST_DECIMALS) -> int:
+    """The fewest decimals, at least ``minimum`` and at most ``most``, that print the different values
+    of every column differently (values equal to ``most`` decimals count as equal)."""
+    columns = [list(c) for c in columns]
+    for digits in range(minimum, most):
+        if all(len({f"{v:.{digits}f}" for v in c}) == len({round(v, most) for v in c}) for c in columns):
+            return digits
+    return max(minimum, most)
+
+
+def _table(
+    results: dict[str, Any], optimum: float | None, extra: dict[str, list[str]], extra_names: Sequence[str], unit: str
+) -> list[str]:
+    """A Markdown table: one row per optimizer, ``mean ± std (p_top)`` per budget, then ``extra`` cells."""
+    tables = [t for t in results.values() if t is not None]
+    if not tables:
+        return ["Not recorded by these runs."]
+    budgets = list(tables[0])
+    columns = [[t[b]["mean"] for t in tables if t[b]["mean"] is not None] for b in budgets]
+    digits = decimals(columns, _digits(optimum))
+    lines = [
+        "| optimizer | " + " | ".join([f"{b} {unit}" for b in budgets] + list(extra_names)) + " |",
+        "|---|" + "---|" * (len(budgets) + len(extra_names)),
+    ]
+    for label, table in results.items():
+        cells = [
+            f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f} ({v['p_top']:.2f})" if v["mean"] is not None else "-"
+            for v in (table or {b: {"mean": None} for b in budgets}).values()
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells + extra.get(label, [])) + " |")
+    return lines
+
+
+def _at_optimum_cells(block: dict[str, Any] | None) -> dict[str, str] | None:
+    """Label -> ``k/n`` seeds at the objective's optimum at the last budget (None: not known here)."""
+    if not block or block.get("optimum") is None:
+        return None
+    cells = {}
+    for label, reached in block["at_optimum"].items():
+        last = list(reached.values())[-1] if reached else None
+        cells[label] = "-" if last is None else f"{last}/{block['seeds'][label]}"
+    return cells
+
+
+def _number(value: float | None) -> str:
+    return "unknown" if value is None or not math.isfinite(value) else f"{value:.4f}"
+
+
+def _explanation(summary: dict[str, Any], block: dict[str, Any] | None, counted: bool, feasible: str) -> list[str]:
+    """What the optimum, the thresholds and the columns of the tables are."""
+    metric = summary["metric"]
+    optimum, top = _number(summary["optimum"]), _number(summary["top_0.1%_threshold"])
+
+    def counts(what: str) -> str:
+        return f" At optimum: seeds whose best is {what}, at the last budget." if counted else ""
+
+    if not block or block["metric"] == metric:
+        return [
+            f"Optimum{feasible} {optimum}; top-0.1% threshold {top} (p_top: share of seeds whose best is in the "
+            f"top 0.1%{feasible}).{counts('the optimum')}"
+        ]
+    objective = block["metric"]
+    return [
+        f"The search maximises the objective {objective}; the result reported is the report metric {metric} "
+        f"of the candidate with the best {objective} found.",
+        "",
+        f"- Table maximum of {metric}{feasible}: {optimum} (top-0.1% threshold {top}; p_top of the first "
+        f"table: share of seeds whose reported {metric} reaches it).",
+        f"- Reachable optimum{feasible}: {_number(block['reachable_optimum'])}, the {metric} of the candidate "
+        f"with the best {objective} ({_number(block['optimum'])}); a search that finds the optimum of its "
+        f"objective reports it.{counts('that candidate')}",
+        f"- p_top of the second table: share of seeds whose best {objective} is in the top 0.1%{feasible} by "
+        f"{objective} (threshold {_number(block['top_0.1%_threshold'])}).",
+    ]
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """The comparison in Markdown: the report metric's table and, where the search maximised another
+    metric, the objective's table; the optimum, the reachable optimum and the seeds at it."""
+    unit = "s (simulated)" if summary.get("budget_unit") == "s" else "queries"
+    feasible = " of the feasible candidates" if summary.get("config", {}).get("constraints") else ""
+    block = summary.get("objective")
+    metric, seeds = summary["metric"], summary["seeds"]
+    at_optimum = _at_optimum_cells(block)
+    extra_names = (["at optimum"] if at_optimum is not None else []) + ["queries/run", "s/run"]
+    extra = {}
+    for label in summary["results"]:
+        n = summary.get("queries_per_run", {}).get(label, {}).get("mean", math.nan)
+        cells = [at_optimum.get(label, "-")] if at_optimum is not None else []
+        extra[label] = cells + [f"{n:.1f}", f"{summary['seconds_per_run'][label]['mean']:.1f}"]
+    report_table = _table(summary["results"], summary["optimum"], extra, extra_names, unit)
+    explanation = _explanation(summary, block, at_optimum is not None, feasible)
+    if not block or block["metric"] == metric:
+        title = f"# {_title(summary)}: best {metric} found (mean ± std over {seeds} seeds)"
+        lines = [title, "", *explanation, "", *report_table]
+    else:
+        objective = block["metric"]
+        title = f"# {_title(summary)}: {metric} of the best {objective} found (mean ± std over {seeds} seeds)"
+        lines = [title, "", *explanation, "", f"## {metric} (report metric) of the candidate returned", ""]
+        lines += [*report_table, "", f"## {objective} (objective, what the search maximises)", ""]
+        lines += _table(block["results"], block.get("optimum"), {}, [], unit)
+    for label, reason in (summary.get("not_run") or {}).items():
+        lines += ["", f"Not run here: {label}: {reason}"]
+    ref = summary.get("reference")
+    if ref:
+        lines += ["", f"Reference rows, {ref['note']}:", "", "| method (published) | CIFAR-10 test |", "|---|---|"]
+        lines += [f"| {name} *(published)* | {value} |" for name, value in ref["rows"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def plot_regret(summary: dict[str, Any], path: Path) -> None:
+    """Mean regret (optimum - best found) against queries, log scale."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # matplotlib is the `plot` extra
+        atomic_write(path.with_suffix(".txt"), "install matplotlib (pip install 'nars-plugin[plot]') for regret.png\n")
+        return
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, curve in summary["mean_curves"].items():
+        regret = np.maximum(summary["optimum"] - np.asarray(curve, dtype=float), 1e-3)
+        ax.plot(summary.get("curve_x") or np.arange(1, len(regret) + 1), regret, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("simulated seconds" if summary.get("budget_unit") == "s" else "queries")
+    ax.set_ylabel(f"regret of {summary['metric']} (optimum − best found)")
+    ax.set_title(f"{_title(summary)} — mean over {summary['seeds']} seeds", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    image = io.BytesIO()
+    fig.savefig(image, dpi=120, format="png")
+    plt.close(fig)
+    atomic_write(path, image.getvalue())

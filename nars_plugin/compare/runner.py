@@ -1,0 +1,201 @@
+"""Running a comparison: one task per (optimizer, seed), worker processes, resuming finished runs.
+
+A task is a plain dict (it crosses process boundaries): ``benchmark``, ``bench_options``,
+``optimizer`` (registered name), ``label``, ``settings``, ``seed``, ``budget``, ``budget_seconds``,
+``constraints`` and ``out`` (the run's folder). A run's outcome is a dict with ``label``, ``seed``,
+``curve`` (best-so-far report metric after each query), ``objective_curve`` (best-so-far
+objective; absent from runners that do not record it), ``costs`` (simulated seconds spent after
+each query), ``seconds`` (wall time), ``evaluated_now`` and ``best`` (the candidate returned).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..safe_files import safe_name
+from .spec import OptimizerSpec
+
+_BENCH_CACHE: dict[str, Any] = {}
+
+
+def _benchmark(spec: str, options: dict[str, Any]) -> Any:
+    """The benchmark ``spec`` with ``options``, created once per process."""
+    key = json.dumps([spec, options], sort_keys=True)
+    if key not in _BENCH_CACHE:
+        from ..plugins import get_registry
+
+        _BENCH_CACHE[key] = get_registry().create_benchmark(spec, **options)
+    return _BENCH_CACHE[key]
+
+
+def plan_runs(
+    benchmark: str,
+    bench_options: dict[str, Any],
+    optimizers: Sequence[OptimizerSpec],
+    seeds: int,
+    budget: int | None,
+    budget_seconds: float | None,
+    constraints: Sequence[str],
+    out: Path,
+) -> list[dict[str, Any]]:
+    """One task per optimizer and seed 0..seeds-1, each with its folder ``out/runs/<label>/seed<k>``."""
+    return [
+        {
+            "benchmark": benchmark,
+            "bench_options": bench_options,
+            "optimizer": spec.name,
+            "label": spec.label,
+            "settings": spec.settings,
+            "seed": seed,
+            "budget": budget,
+            "budget_seconds": budget_seconds,
+            "constraints": list(constraints),
+            "out": str(out / "runs" / safe_name(spec.label) / f"seed{seed}"),
+        }
+        for spec in optimizers
+        for seed in range(seeds)
+    ]
+
+
+def create_search(bench: Any, task: dict[str, Any]) -> Any:
+    """The resumable search of one task: its optimizer, budget and study (journal in ``task["out"]``).
+
+    The one place a comparison assembles a search; the rest only runs it and reads its outcome.
+    """
+    from ..optimizers.base import Budget
+    from ..plugins import get_registry
+    from ..study import Study
+
+    budget = Budget(queries=task["budget"], seconds=task.get("budget_seconds"))
+    optimizer = get_registry().create_optimizer(
+        task["optimizer"],
+        bench.space,
+        objective=bench.objective,
+        seed=task["seed"],
+        constraints=task["constraints"],
+        budget=budget,
+        max_fidelity=bench.max_fidelity,
+        **task["settings"],
+    )
+    return Study(bench, optimizer, budget, out_dir=task["out"], config={"label": task["label"]}, progress=False)
+
+
+def run_one(task: dict[str, Any]) -> dict[str, Any]:
+    """Run (or resume) one study; return its best-so-far curves (report metric and objective)."""
+    from ..plugins import get_registry
+
+    bench = _benchmark(task["benchmark"], task["bench_options"])
+    runner = get_registry().get("optimizer", task["optimizer"]).extra.get("runner")
+    if runner is not None:  # driven by another library's own loop (e.g. NASLib's Trainer)
+        return {"label": task["label"], "seed": task["seed"], **runner(bench, task)}
+    started = time.perf_counter()
+    study = create_search(bench, task)
+    finished = finished_run(study, task)
+    if finished is not None:
+        return finished
+    result = study.run()
+    return {
+        "label": task["label"],
+        "seed": task["seed"],
+        "curve": [p.best_report for p in result.trajectory],
+        "objective_curve": [p.best_objective for p in result.trajectory],
+        "costs": [p.cost for p in result.trajectory],
+        "seconds": time.perf_counter() - started,
+        "evaluated_now": result.evaluated_now,
+        "best": study.summary(result)["best"],
+    }
+
+
+def finished_run(study: Any, task: dict[str, Any]) -> dict[str, Any] | None:
+    """The outcome of a run that already finished in ``task["out"]`` under the same identity and budget.
+
+    Its ``summary.json`` is read instead of replaying the journal (a replay asks the optimizer
+    again, which for predictor-based searches costs as much as the search). None when there is
+    no finished run there, or it belongs to other settings (then the study resumes or refuses as usual).
+    """
+    from ..storage import JOURNAL_NAME, SUMMARY_NAME
+    from ..storage import jsonable as _jsonable
+
+    path = Path(task["out"]) / SUMMARY_NAME
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    same = saved.get("config") == _jsonable(study.identity()) and saved.get("budget") == {
+        "queries": study.budget.queries,
+        "seconds": study.budget.seconds,
+    }
+    trajectory = saved.get("trajectory") or []
+    spent = trajectory[-1]["cost"] if trajectory else 0.0
+    if not same or not study.budget.exhausted(len(trajectory), spent):
+        return None
+    return {
+        "label": task["label"],
+        "seed": task["seed"],
+        "curve": [p["best_report"] for p in trajectory],
+        "objective_curve": [p.get("best_objective", float("nan")) for p in trajectory],
+        "costs": [p["cost"] for p in trajectory],
+        "seconds": _journal_seconds(Path(task["out"]) / JOURNAL_NAME),
+        "evaluated_now": 0,
+        "best": saved.get("best"),
+    }
+
+
+def _journal_seconds(path: Path) -> float:
+    """Wall seconds of a finished run: the time stamp of its journal's last record (0 if unreadable)."""
+    try:
+        last = path.read_bytes().rstrip().rsplit(b"\n", 1)[-1]
+        return float(json.loads(last).get("time", 0.0))
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+
+
+def not_runnable(registry: Any, optimizers: Sequence[OptimizerSpec]) -> dict[str, str]:
+    """Label -> why it cannot run on this machine, for optimizers that say so (a warning each)."""
+    import warnings
+
+    not_run = {}
+    for spec in optimizers:
+        check = registry.get("optimizer", spec.name).extra.get("unavailable")
+        reason = check() if check is not None else None
+        if reason:
+            warnings.warn(f"{spec.label} is not run: {reason}", stacklevel=3)
+            not_run[spec.label] = reason
+    return not_run
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def run_all(tasks: list[dict[str, Any]], workers: int | None, progress: bool | None) -> list[dict[str, Any]]:
+    """Run every task (``workers`` processes; default one per CPU core) and return outcomes in task order."""
+    from tqdm import tqdm
+
+    workers = workers or max(1, min(len(tasks), os.cpu_count() or 1))
+    bar = tqdm(total=len(tasks), desc="compare", unit="run", disable=None if progress is None else not progress)
+    results: list[dict[str, Any]] = []
+    try:
+        if workers == 1:
+            _worker_init()
+            for task in tasks:
+                results.append(run_one(task))
+                bar.update()
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(workers, initializer=_worker_init) as pool:
+                for res in pool.imap_unordered(run_one, tasks):
+                    results.append(res)
+                    bar.update()
+    finally:
+        bar.close()
+    order = {(t["label"], t["seed"]): i for i, t in enumerate(tasks)}
+    return sorted(results, key=lambda r: order[(r["label"], r["seed"])])

@@ -50,7 +50,7 @@ def _runs_of(method: str, budgets: list[float], device: str, total: int) -> list
     A method is ``KIND`` or ``LABEL=KIND(key=value;...)`` with KIND ``nars-family``, ``<opt>-split``
     or ``<opt>``; the settings go to the optimizer.
     """
-    from nars_plugin.compare import OptimizerSpec
+    from nars_plugin.comparison import OptimizerSpec
 
     spec = OptimizerSpec.parse(method)
     metric = f"latency[{device}]"
@@ -66,7 +66,7 @@ def _runs_of(method: str, budgets: list[float], device: str, total: int) -> list
 
 
 def _label(method: str) -> str:
-    from nars_plugin.compare import OptimizerSpec
+    from nars_plugin.comparison import OptimizerSpec
 
     return OptimizerSpec.parse(method).label
 
@@ -250,7 +250,7 @@ def main() -> None:
 
     from tqdm import tqdm
 
-    from nars_plugin.compare import split_optimizers
+    from nars_plugin.comparison import split_optimizers
     from nars_plugin.plugins import get_registry
 
     budgets = sorted(float(b) for b in args.budgets.split(","))

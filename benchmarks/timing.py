@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nars_plugin.compare import _benchmark
+from nars_plugin.comparison import _benchmark
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
 from nars_plugin.study import Study

@@ -273,15 +273,15 @@ def compare(
     reference: str = "auto",
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Run optimizers x seeds on one benchmark, as ``nars compare`` does; returns what it writes to summary.json.
+    """Run optimizers x seeds on one benchmark, as ``nars compare`` does; returns its summary.json content.
 
     ``optimizers`` is a comma list or a list of ``NAME`` / ``LABEL=NAME(key=value;...)`` specs.
     Finished runs in ``out`` are reused, so an interrupted comparison resumes.
     """
-    from . import compare as _compare
+    from . import comparison as _compare
 
     text = optimizers if isinstance(optimizers, str) else ",".join(optimizers)
-    return _compare.compare(
+    summary = _compare.compare(
         target,
         _compare.split_optimizers(text),
         seeds=seeds,
@@ -294,6 +294,7 @@ def compare(
         reference=reference,
         progress=progress,
     )
+    return _compare.summary_json(summary)
 
 
 __all__ = ["StudyRecord", "compare", "create_study", "load_study"]

@@ -313,7 +313,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run a comparison and print its Markdown table."""
-    from .compare import compare, markdown, split_optimizers
+    from .comparison import compare, markdown, split_optimizers
 
     summary = compare(
         args.benchmark,

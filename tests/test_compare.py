@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from nars_plugin.compare import (
+from nars_plugin.comparison import (
     OBJECTIVE_KEY,
     OptimizerSpec,
     checkpoints,
@@ -99,7 +99,7 @@ def test_rerun_replays_every_run_and_is_independent_of_workers(small_comparison,
 
 
 def test_reference_rows_for_the_cifar10_table(c10_csv, tmp_path):
-    from nars_plugin.compare import _benchmark
+    from nars_plugin.comparison import _benchmark
 
     spec = f"csv:{c10_csv}"
     assert reference_key(spec, _benchmark(spec, {}), "auto") == "nb201-c10"
@@ -269,7 +269,7 @@ def test_objective_and_report_are_both_reported(two_metric_csv, two_metric_compa
 
 def test_value_at_best_breaks_ties_on_the_report(two_metric_csv):
     """The reachable optimum is the report metric of the best-objective row; among tied rows, the highest."""
-    from nars_plugin.compare import _benchmark
+    from nars_plugin.comparison import _benchmark
 
     objective = "c100_valid_acc_12ep"
     bench = _benchmark(f"csv:{two_metric_csv}", {"objective": objective, "report": REPORT})
@@ -287,7 +287,7 @@ def test_value_at_best_breaks_ties_on_the_report(two_metric_csv):
 def test_runs_without_an_objective_curve_degrade(two_metric_csv):
     """A runner of another library returns only the report curve (as NASLib's does): its rows of the
     objective's table and its seeds at the optimum are marked unknown, the other optimizers' are not."""
-    from nars_plugin.compare import _benchmark
+    from nars_plugin.comparison import _benchmark
 
     bench = _benchmark(f"csv:{two_metric_csv}", TWO_METRICS)
     best = bench.optimum(OBJECTIVE)

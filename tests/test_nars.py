@@ -327,7 +327,7 @@ def _constraint(text):
 
 
 def test_nars_on_nb201_cifar10(c10_csv):
-    from nars_plugin.compare import _benchmark
+    from nars_plugin.comparison import _benchmark
 
     bench = _benchmark(f"csv:{c10_csv}", {})
     budget = Budget(queries=50)

@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO_ROOT
 from test_baselines import FAST
 
-from nars_plugin.compare import _at_seconds, checkpoints_seconds, compare, split_optimizers
+from nars_plugin.comparison import _at_seconds, checkpoints_seconds, compare, split_optimizers
 from nars_plugin.errors import DataFileError
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS, early_stopping_epoch, tau_by_epoch

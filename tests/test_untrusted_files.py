@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT
 
-from nars_plugin.compare import compare, split_optimizers
+from nars_plugin.comparison import compare, split_optimizers
 from nars_plugin.errors import ConfigError, DataFileError
 from nars_plugin.optimizers.base import Budget, RandomSearch
 from nars_plugin.safe_files import atomic_write, safe_name

@@ -2,7 +2,7 @@
 
 A run's figure at a budget point is the best-so-far value there: of the report metric (the
 ``curve``) and of the objective (the ``objective_curve``; where the objective is the report
-metric, the same curve). See :mod:`nars_plugin.compare` for the layout of the result.
+metric, the same curve). See :mod:`nars_plugin.comparison` for the layout of the result.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def summarise(
     """Aggregate run curves into mean/std/p_top per optimizer and budget (queries, or seconds if only those).
 
     ``results`` holds the report metric's statistics, ``objective`` the objective's with the
-    optimum, the reachable optimum and the seeds at it (see :mod:`nars_plugin.compare`).
+    optimum, the reachable optimum and the seeds at it (see :mod:`nars_plugin.comparison`).
     """
     targets = Targets.of(bench, constraints)
     in_seconds = budget is None

@@ -66,24 +66,23 @@ def plan_runs(
 def create_search(bench: Any, task: dict[str, Any]) -> Any:
     """The resumable search of one task: its optimizer, budget and study (journal in ``task["out"]``).
 
-    The one place a comparison assembles a search; the rest only runs it and reads its outcome.
+    Built with :func:`nars_plugin.create_study`, like every search; the rest of this module only runs
+    it and reads its outcome.
     """
-    from ..optimizers.base import Budget
-    from ..plugins import get_registry
-    from ..study import Study
+    from ..api import create_study
 
-    budget = Budget(queries=task["budget"], seconds=task.get("budget_seconds"))
-    optimizer = get_registry().create_optimizer(
+    return create_study(
+        bench,
         task["optimizer"],
-        bench.space,
-        objective=bench.objective,
+        budget=task["budget"],
+        budget_seconds=task.get("budget_seconds"),
         seed=task["seed"],
         constraints=task["constraints"],
-        budget=budget,
-        max_fidelity=bench.max_fidelity,
-        **task["settings"],
+        storage=task["out"],
+        settings=task["settings"],
+        progress=False,
+        identity={"label": task["label"]},
     )
-    return Study(bench, optimizer, budget, out_dir=task["out"], config={"label": task["label"]}, progress=False)
 
 
 def run_one(task: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ to worker processes (one torch thread each); results do not depend on the number
 Modules: :mod:`.spec` (optimizer specs), :mod:`.runner` (tasks, worker processes, resuming;
 :func:`~.runner.create_search` assembles the search of one optimizer and seed),
 :mod:`.aggregate` (statistics), :mod:`.references` (published numbers), :mod:`.report`
-(Markdown, JSON, plot) and :mod:`.comparison` (:func:`compare`, which ties them together).
+(Markdown, JSON, plot) and :mod:`.run` (:func:`compare`, which ties them together).
 
 Optimizer specs: ``NAME``, or ``LABEL=NAME(key=value;key=value)`` for a variant, e.g.
 ``nars-std=nars(fixed_recipe=training=standard)``.
@@ -60,9 +60,9 @@ Outputs (values at full precision):
 from __future__ import annotations
 
 from .aggregate import SECONDS_MARKS, Targets, _at, _at_seconds, checkpoints, checkpoints_seconds, summarise
-from .comparison import compare
 from .references import REFERENCE_NOTE, REFERENCES, reference_key
 from .report import OBJECTIVE_KEY, decimals, details_json, markdown, plot_regret, summary_json, write_reports
+from .run import compare
 from .runner import _benchmark, create_search, finished_run, run_all, run_one
 from .spec import OptimizerSpec, split_optimizers
 

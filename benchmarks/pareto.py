@@ -75,9 +75,8 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """One method x seed: every evaluated candidate's (latency, accuracy), and NARS's family report."""
     import torch
 
-    from nars_plugin.optimizers.base import Budget
+    from nars_plugin import create_study
     from nars_plugin.plugins import get_registry
-    from nars_plugin.study import Study
 
     torch.set_num_threads(1)
     registry = get_registry()
@@ -90,17 +89,17 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     for optimizer, constraints, settings, queries in _runs_of(
         task["method"], task["budgets"], task["device"], task["budget"]
     ):
-        budget = Budget(queries=queries)
-        opt = registry.create_optimizer(
+        study = create_study(
+            bench,
             optimizer,
-            bench.space,
-            objective=bench.objective,
+            budget=queries,
             seed=task["seed"],
             constraints=constraints,
-            budget=budget,
-            **settings,
+            settings=settings,
+            progress=False,
         )
-        Study(bench, opt, budget, progress=False).run()
+        study.optimize()
+        opt = study.optimizer
         for proposal, result in opt.history:
             if result.ok:
                 row = bench.row_of(proposal.candidate)

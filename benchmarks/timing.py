@@ -19,19 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nars_plugin import create_study
 from nars_plugin.comparison import _benchmark
-from nars_plugin.optimizers.base import Budget
-from nars_plugin.plugins import get_registry
-from nars_plugin.study import Study
 
 
 def time_search(benchmark: str, optimizer: str, seed: int, queries: int) -> tuple[float, float]:
     """Seconds of one search from scratch (benchmark already loaded), and its best objective."""
     bench = _benchmark(benchmark, {})
-    budget = Budget(queries=queries)
     started = time.perf_counter()
-    opt = get_registry().create_optimizer(optimizer, bench.space, objective=bench.objective, seed=seed, budget=budget)
-    result = Study(bench, opt, budget, progress=False).run()
+    result = create_study(bench, optimizer, budget=queries, seed=seed, progress=False).optimize()
     return time.perf_counter() - started, result.best_result.objective(bench.objective)
 
 

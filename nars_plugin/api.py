@@ -58,7 +58,7 @@ def _resolve_target(target: Target, options: Mapping[str, Any] | None) -> tuple[
         _check_evaluator(evaluator)
         return evaluator, space, {}
     _check_evaluator(target)
-    space = getattr(target, "space", None)
+    space = getattr(target, "space", None)  # an evaluator that never set its space
     if not isinstance(space, Space):
         raise ConfigError(
             f"{type(target).__name__} has no .space to search",
@@ -68,12 +68,11 @@ def _resolve_target(target: Target, options: Mapping[str, Any] | None) -> tuple[
 
 
 def _check_evaluator(evaluator: object) -> None:
-    missing = [name for name in ("evaluate", "config", "objective") if not hasattr(evaluator, name)]
-    if missing:
+    if not isinstance(evaluator, Evaluator):
         raise ConfigError(
-            f"{type(evaluator).__name__} is not an evaluator: it lacks {', '.join(missing)}",
+            f"{type(evaluator).__name__} is not an evaluator",
             "pass a benchmark name ('nb201-analog', 'csv:PATH'), a benchmark object or a (space, evaluator) pair; "
-            "evaluators subclass nars_plugin.evaluation.Evaluator",
+            "evaluators subclass nars_plugin.evaluation.Evaluator (its docstring lists what to implement)",
         )
 
 
@@ -127,7 +126,7 @@ def create_study(
         "seed": seed,
         "constraints": list(constraints),
         "budget": plan,
-        "max_fidelity": getattr(evaluator, "max_fidelity", None),
+        "max_fidelity": evaluator.max_fidelity,
         "fixed_recipe": fixed_recipe,
     }
     if isinstance(optimizer, str):

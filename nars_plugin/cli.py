@@ -247,8 +247,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     try:
         result = study.optimize()
     finally:
-        if hasattr(study.evaluator, "close"):
-            study.evaluator.close()
+        study.evaluator.close()
     summary = study.summary(result)
     best = summary["best"]
     print(f"evaluations: {result.n_evaluations} ({result.replayed} replayed from the journal)")

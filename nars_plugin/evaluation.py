@@ -76,27 +76,80 @@ class Result:
 
 
 class Evaluator(ABC):
-    """Turns candidates of :attr:`space` into results.
+    """Turns candidates of :attr:`space` into results: the contract every evaluator plugin implements.
+
+    Subclasses MUST set :attr:`space` and :attr:`objective` (in ``__init__``) and implement
+    :meth:`evaluate`. They MAY override everything else; these are the only members the core
+    (study, API, compare) uses, with these defaults:
 
     Attributes:
+        name: what ``nars benchmarks``/``nars evaluators`` and reports call it.
         space: the joint space whose candidates this evaluator accepts.
-        objective: the metric searches maximise.
-        max_fidelity: the full number of epochs, when evaluations have a learning curve.
+        objective: the metric searches maximise (must be in every successful result's ``metrics``).
+        report: the metric reported as a search's outcome (None: the objective). A benchmark that
+            searches on validation accuracy and reports test accuracy sets it.
+        max_fidelity: the full number of epochs, when evaluations return a learning curve and
+            accept a smaller ``fidelity`` (early stopping); None otherwise.
+        parallel: how many candidates :meth:`evaluate_many` evaluates side by side; above 1 the
+            study hands it whole batches.
+
+    :meth:`evaluate` should return a failed :class:`Result` for a candidate that cannot be evaluated
+    (``Result.failed(reason)``); an exception is caught by the study and recorded the same way.
+    Results must depend only on the candidate, the fidelity and the evaluator's own settings, so a
+    search is reproducible and its journal replays.
     """
 
     name: str = "evaluator"
     space: Space
     objective: str
+    report: str | None = None
     max_fidelity: int | None = None
+    parallel: int = 1
 
     @abstractmethod
     def evaluate(self, cand: Candidate, fidelity: int | None = None) -> Result:
         """Evaluate one candidate; ``fidelity`` (epochs) below the maximum trains less."""
 
     def evaluate_many(self, cands: Sequence[Candidate], fidelity: int | None = None) -> list[Result]:
-        """Evaluate several candidates (evaluators with parallel executors override this)."""
+        """Evaluate several candidates side by side (evaluators with parallel executors override this).
+
+        Returns one result per candidate, in order.
+        """
         return [self.evaluate(c, fidelity) for c in cands]
 
+    @property
+    def report_metric(self) -> str:
+        """The metric reported as a search's outcome: :attr:`report`, else the objective."""
+        return self.report or self.objective
+
     def config(self) -> dict[str, Any]:
-        """What identifies this evaluator in a journal header."""
+        """What identifies this evaluator in a journal header (a resumed search must match it)."""
         return {"name": self.name, "objective": self.objective}
+
+    def close(self) -> None:
+        """Release workers, clusters or files; called when a search through it ends (default: nothing)."""
+        return None
+
+
+class Benchmark(Evaluator):
+    """An evaluator that knows its whole table: what ``nars compare`` needs for regret and p_top.
+
+    Subclasses implement :meth:`optimum`, :meth:`top_threshold` and :meth:`value_at_best` over the
+    (feasible part of the) table; :class:`nars_plugin.tabular.base.TabularBenchmark` does for any
+    table held as arrays.
+    """
+
+    @abstractmethod
+    def optimum(self, metric: str | None = None, constraints: Sequence[str] = ()) -> float:
+        """The best value of ``metric`` (default: the objective) over the feasible candidates."""
+
+    @abstractmethod
+    def top_threshold(
+        self, fraction: float = 0.001, metric: str | None = None, constraints: Sequence[str] = ()
+    ) -> float:
+        """The value of ``metric`` a feasible candidate needs to be in the top ``fraction``."""
+
+    @abstractmethod
+    def value_at_best(self, metric: str | None = None, by: str | None = None, constraints: Sequence[str] = ()) -> float:
+        """``metric`` (default: the report metric) of the feasible candidate best in ``by`` (default: the
+        objective): the reachable optimum of a search that maximises ``by``."""

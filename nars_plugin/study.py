@@ -177,7 +177,7 @@ class Study:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.extra_config = dict(config or {})
         self.progress = progress
-        self.report_metric = getattr(evaluator, "report", evaluator.objective)
+        self.report_metric = evaluator.report_metric
         # run state
         self._opened = False
         self._journal: Journal | None = None
@@ -509,8 +509,8 @@ class Study:
 
     @property
     def parallel(self) -> int:
-        """Proposals evaluated side by side: the evaluator's ``parallel`` attribute (default 1)."""
-        return max(1, int(getattr(self.evaluator, "parallel", 1) or 1))
+        """Proposals evaluated side by side: the evaluator's ``parallel``."""
+        return max(1, int(self.evaluator.parallel or 1))
 
     def _evaluate_together(self, trials: list[Trial]) -> None:
         """Evaluate the trials of one batch side by side (``evaluate_many``), grouped by fidelity."""

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..evaluation import Benchmark, Evaluator
 from .references import reference_block
 from .spec import OptimizerSpec
 
@@ -75,22 +76,20 @@ class Targets:
     reachable: float
 
     @classmethod
-    def of(cls, bench: Any, constraints: Sequence[str]) -> Targets:
-        """The targets of ``bench`` over the candidates that meet ``constraints``."""
-        metric = getattr(bench, "report", bench.objective)
-        objective = bench.objective
-
-        def optimum(name: str) -> float:
-            return bench.optimum(name, constraints) if hasattr(bench, "optimum") else math.nan
-
-        def top(name: str) -> float:
-            return bench.top_threshold(TOP_FRACTION, name, constraints) if hasattr(bench, "top_threshold") else math.inf
-
-        if hasattr(bench, "value_at_best"):
-            reachable = bench.value_at_best(metric, objective, constraints)
-        else:
-            reachable = optimum(metric) if metric == objective else math.nan
-        return cls(metric, objective, optimum(metric), top(metric), optimum(objective), top(objective), reachable)
+    def of(cls, bench: Evaluator, constraints: Sequence[str]) -> Targets:
+        """The targets of ``bench`` over the candidates that meet ``constraints`` (nan/inf without a table)."""
+        metric, objective = bench.report_metric, bench.objective
+        if not isinstance(bench, Benchmark):
+            return cls(metric, objective, math.nan, math.inf, math.nan, math.inf, math.nan)
+        return cls(
+            metric,
+            objective,
+            bench.optimum(metric, constraints),
+            bench.top_threshold(TOP_FRACTION, metric, constraints),
+            bench.optimum(objective, constraints),
+            bench.top_threshold(TOP_FRACTION, objective, constraints),
+            bench.value_at_best(metric, objective, constraints),
+        )
 
 
 def _stats(values: np.ndarray, top: float) -> dict[str, float | None]:
@@ -160,7 +159,7 @@ def summarise(
         for spec in optimizers
     }
     return {
-        "benchmark": getattr(bench, "name", "?"),
+        "benchmark": bench.name,
         "metric": targets.metric,
         "optimum": targets.optimum,
         "top_0.1%_threshold": targets.top,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
+from ..evaluation import Evaluator
 
 #: Published NAS-Bench-201 CIFAR-10 test accuracies (200 epochs), NB201 paper (Dong & Yang 2020), Table 5.
 REFERENCES: dict[str, dict[str, str]] = {
@@ -23,7 +24,7 @@ REFERENCE_NOTE = (
 )
 
 
-def reference_key(spec: str, bench: Any, reference: str | None) -> str | None:
+def reference_key(spec: str, bench: Evaluator, reference: str | None) -> str | None:
     """Which published reference rows apply (``auto``: NB201 CIFAR-10 200-epoch test tables)."""
     if reference in (None, "none"):
         return None
@@ -31,7 +32,7 @@ def reference_key(spec: str, bench: Any, reference: str | None) -> str | None:
         if reference not in REFERENCES:
             raise ConfigError(f"unknown reference {reference!r}", f"choose one of {sorted(REFERENCES)} or none")
         return reference
-    text = f"{spec} {getattr(bench, 'report', '')}".lower()
+    text = f"{spec} {bench.report_metric}".lower()
     if bench.space.name == "nb201" and ("cifar10_test_acc_200ep" in text or "nb201-paper" in text):
         return "nb201-c10"
     return None

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..evaluation import Evaluator, Result
+from ..evaluation import Benchmark, Result
 from ..space import Candidate, Space
 
 
-class TabularBenchmark(Evaluator):
+class TabularBenchmark(Benchmark):
     """A benchmark backed by aligned arrays, one row per candidate.
 
     Args:

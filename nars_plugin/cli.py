@@ -158,17 +158,42 @@ def cmd_naslib(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How ``nars search`` sets the options of each kind of entry.
+_OPTION_FLAGS = {"optimizer": "-O", "benchmark": "-B", "evaluator": "-E"}
+
+
 def cmd_list(kind: str, pattern: str) -> int:
-    """Print the registered names of one kind with their descriptions."""
+    """Print the registered names of one kind with their descriptions; an exact name gets its settings too."""
     from .plugins import get_registry
 
-    entries = get_registry().entries(kind, pattern)
+    registry = get_registry()
+    name = pattern.partition(":")[0] if kind == "benchmark" else pattern
+    if name in registry.names(kind):
+        return _describe_entry(registry.get(kind, name))
+    entries = registry.entries(kind, pattern)
     width = max((len(e.name) for e in entries), default=0)
     for e in entries:
         suffix = ":ARG" if e.takes_argument else ""
         print(f"{(e.name + suffix).ljust(width + 4)}  {e.description}  [{e.plugin}]")
     if not entries:
         print(f"no {kind}s match {pattern!r}")
+    return 0
+
+
+def _describe_entry(entry: Any) -> int:
+    """One entry in full: description, plugin and every declared setting with type, default and doc."""
+    from .settings import describe
+
+    print(f"{entry.name}{':ARG' if entry.takes_argument else ''}  {entry.description}  [{entry.plugin}]")
+    flag = _OPTION_FLAGS.get(entry.kind)
+    if flag and entry.settings is not None:
+        print(
+            f"set with: {flag} NAME=VALUE" + ("; in nars compare: NAME(k=v;k=v)" if entry.kind == "optimizer" else "")
+        )
+    for line in describe(entry.settings):
+        print("  " + line)
+    if entry.kind == "optimizer":
+        print("  every optimizer also takes fixed_recipe=K=V,... (nars search --fix-recipe)")
     return 0
 
 
@@ -220,7 +245,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .api import create_study
     from .plugins import get_registry
 
-    get_registry().get("optimizer", args.optimizer)  # fail fast on a typo, before loading data
+    settings = parse_key_values(args.opt, "--opt")
+    get_registry().parse_settings("optimizer", args.optimizer, settings)  # fail fast, before loading data
     target: Any
     identity: dict[str, Any] = {}
     options = None
@@ -237,7 +263,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         seed=args.seed,
         constraints=args.constraint or [],
         storage=args.out,
-        settings=parse_key_values(args.opt, "--opt"),
+        settings=settings,
         options=options,
         fixed_recipe=args.fix_recipe,
         eval_timeout=_eval_timeout(args.eval_timeout),

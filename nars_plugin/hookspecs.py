@@ -56,7 +56,9 @@ def nars_register_benchmarks(registry: Registry) -> None:
     ``factory(**options)`` returns an evaluator over one space: usually a
     :class:`nars_plugin.tabular.base.TabularBenchmark`, at least a
     :class:`nars_plugin.evaluation.Evaluator` with ``space``, ``objective`` and ``max_fidelity``.
-    ``options`` come from ``--bench-opt KEY=VALUE`` (a wrong name is reported as a bad option). With
+    ``options`` come from ``--bench-opt KEY=VALUE`` or ``create_study(..., options=)`` and are declared
+    with ``settings=`` (a dataclass, see :mod:`nars_plugin.settings`): unknown names and bad values are
+    refused before the factory runs, and ``nars benchmarks NAME`` lists them. With
     ``takes_argument=True`` users write ``name:ARGUMENT`` (e.g. ``csv:PATH``) and the factory is
     called as ``factory(argument_or_None, **options)``.
     """
@@ -68,10 +70,11 @@ def nars_register_optimizers(registry: Registry) -> None:
 
     ``cls(space, objective=..., seed=..., constraints=..., budget=..., max_fidelity=...,
     fixed_recipe=..., **settings)`` returns a :class:`nars_plugin.optimizers.base.Optimizer` (the
-    ask/tell contract the study loop drives); ``settings`` come from ``--opt KEY=VALUE`` or
-    ``NAME(key=value)`` in ``--optimizers``, and a ``TypeError``/``ValueError`` they raise is
-    reported as a bad setting. The two optional arguments are for optimizers that cannot run as an
-    ask/tell study:
+    ask/tell contract the study loop drives, documented in that class); ``settings`` come from
+    ``--opt KEY=VALUE``, ``NAME(key=value)`` in ``--optimizers`` or ``create_study(..., settings=)``
+    and are declared by ``cls.Settings`` (a dataclass, see :mod:`nars_plugin.settings`), which parses,
+    checks and lists them (``nars optimizers NAME``). The two optional arguments are for optimizers
+    that cannot run as an ask/tell study:
 
     * ``runner(benchmark, task) -> dict``: ``nars compare`` calls it instead of building a study.
       ``task`` holds ``optimizer``, ``seed``, ``budget``, ``budget_seconds``, ``constraints``,

@@ -11,9 +11,10 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib.metadata
+import inspect
 import os
 import reprlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ import pluggy
 
 from . import hookspecs
 from .errors import ConfigError, NarsError, UnknownNameError
+from .settings import declared, is_declaration
+from .settings import split as split_settings
 
 ENTRY_POINT_GROUP = "nars_plugin"
 BLOCK_ENV = "NARS_BLOCK_PLUGINS"
@@ -46,6 +49,17 @@ class Entry:
     plugin: str = "?"
     takes_argument: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    settings: type | None = None  # the declaration of its options (nars_plugin.settings), None: not declared
+
+    @property
+    def command(self) -> str:
+        """The command that describes this entry (``nars optimizers nars``)."""
+        return f"nars {self.kind}s {self.name}"
+
+    @property
+    def owner(self) -> str:
+        """How errors name this entry (``optimizer 'nars'``)."""
+        return f"{self.kind} {self.name!r}"
 
 
 @dataclass
@@ -77,20 +91,46 @@ class Registry:
                 f"block one of them with {BLOCK_ENV}={self.current_plugin} (or ={other})",
             )
         takes_argument = bool(extra.pop("takes_argument", False))
-        table[name] = Entry(kind, name, factory, description, self.current_plugin, takes_argument, extra)
+        declared = extra.pop("settings", None) or getattr(factory, "Settings", None)
+        if declared is not None and not is_declaration(declared):
+            raise PluginError(
+                f"{kind} {name!r} of plugin {self.current_plugin!r} declares its settings with {declared!r}, "
+                "not a dataclass",
+                "pass settings=A_DATACLASS whose fields are made with nars_plugin.settings.setting(...)",
+            )
+        table[name] = Entry(
+            kind, name, factory, description, self.current_plugin, takes_argument, extra, settings=declared
+        )
         info = self.plugins.get(self.current_plugin)
         if info is not None:
             info.registered.append(f"{kind}:{name}")
 
-    def add_space(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
-        """Register a search space factory ``factory(**options) -> Space``."""
-        self._add("space", name, factory, description)
+    def add_space(
+        self, name: str, factory: Callable[..., Any], description: str = "", settings: type | None = None
+    ) -> None:
+        """Register a search space factory ``factory(**options) -> Space``.
+
+        ``settings``: the declaration of its options (see :meth:`add_benchmark`).
+        """
+        self._add("space", name, factory, description, settings=settings)
 
     def add_benchmark(
-        self, name: str, factory: Callable[..., Any], description: str = "", takes_argument: bool = False
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        description: str = "",
+        takes_argument: bool = False,
+        settings: type | None = None,
     ) -> None:
-        """Register a benchmark factory ``factory(argument=None, **options)``."""
-        self._add("benchmark", name, factory, description, takes_argument=takes_argument)
+        """Register a benchmark factory ``factory(argument=None, **options)``.
+
+        ``settings`` declares its options: a frozen dataclass whose fields are made with
+        :func:`nars_plugin.settings.setting` (default, type, range or choices, one-line doc). The
+        registry then parses ``-B`` text into typed values, refuses unknown names with the valid
+        ones, calls ``factory(**values)`` with every declared value, and ``nars benchmarks NAME``
+        lists them. Without it the options are passed through as given (listed as "not declared").
+        """
+        self._add("benchmark", name, factory, description, takes_argument=takes_argument, settings=settings)
 
     def add_optimizer(
         self,
@@ -99,8 +139,16 @@ class Registry:
         description: str = "",
         runner: Callable[..., dict[str, Any]] | None = None,
         unavailable: Callable[[], str | None] | None = None,
+        settings: type | None = None,
     ) -> None:
         """Register an optimizer class or factory.
+
+        Settings are declared once (:mod:`nars_plugin.settings`): an
+        :class:`~nars_plugin.optimizers.base.Optimizer` subclass names its declaration as the class
+        attribute ``Settings = MySettings`` (the base class parses them); a plain factory passes
+        ``settings=MySettings`` here and is called with the parsed values. The declaration drives
+        ``-O`` parsing, the errors for unknown names and bad values, ``nars optimizers NAME`` and
+        the journal identity. Without one, settings are passed through as given.
 
         An optimizer that another library drives with its own loop (e.g. NASLib's Trainer) gives
         ``runner(benchmark, task) -> {"curve", "seconds", "evaluated_now", "best"}``, which
@@ -108,7 +156,7 @@ class Registry:
         cannot run on this machine (no GPU, no data set), or None.
         """
         extra = {k: v for k, v in (("runner", runner), ("unavailable", unavailable)) if v is not None}
-        self._add("optimizer", name, factory, description, **extra)
+        self._add("optimizer", name, factory, description, settings=settings, **extra)
 
     def add_predictor(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
         """Register an accuracy-predictor class or factory."""
@@ -157,9 +205,24 @@ class Registry:
                 info.hint or "`nars plugins` says why",
             )
 
+    def parse_settings(self, kind: str, name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` typed and checked by the declaration of ``kind`` ``name`` (a ConfigError for an
+        unknown name or a bad value); every declared value is returned, with names the declaration
+        passes on. Undeclared entries get ``values`` back unchanged; an optimizer's common
+        arguments (``seed``, ``fixed_recipe``, ...) pass untouched."""
+        entry = self.get(kind, name.partition(":")[0] if kind == "benchmark" else name)
+        if entry.settings is None:
+            return dict(values)
+        common = _optimizer_arguments() if kind == "optimizer" else set()
+        own = {k: v for k, v in values.items() if k not in common}
+        parsed, extra = split_settings(entry.settings, own, entry.owner, entry.command)
+        defaults = {d.name: d.default for d in declared(entry.settings)}
+        passed = {k: v for k, v in values.items() if k in common}
+        return {**defaults, **parsed, **extra, **passed}
+
     def create_space(self, name: str, **options: Any) -> Any:
         """Make the space called ``name``."""
-        return self.get("space", name).factory(**options)
+        return self.get("space", name).factory(**self.parse_settings("space", name, options))
 
     def create_benchmark(self, spec: str, **options: Any) -> Any:
         """Make a benchmark from ``name`` or ``name:ARGUMENT`` (e.g. ``csv:PATH``)."""
@@ -167,6 +230,7 @@ class Registry:
         entry = self.get("benchmark", name)
         if sep and not entry.takes_argument:
             raise ConfigError(f"benchmark {name!r} takes no ':ARGUMENT' (got {spec!r})", f"use --benchmark {name}")
+        options = self.parse_settings("benchmark", name, options)
         try:
             if entry.takes_argument:
                 return entry.factory(argument or None, **options)
@@ -182,6 +246,8 @@ class Registry:
     def create_optimizer(self, name: str, space: Any, **kwargs: Any) -> Any:
         """Make the optimizer called ``name`` on ``space``; a setting of the wrong type is a ConfigError."""
         entry = self.get("optimizer", name)
+        if entry.settings is not getattr(entry.factory, "Settings", None):  # a class parses its own
+            kwargs = self.parse_settings("optimizer", name, kwargs)
         try:
             return entry.factory(space, **kwargs)
         except NarsError:
@@ -191,6 +257,14 @@ class Registry:
                 f"bad setting for optimizer {name!r}: {type(exc).__name__}: {exc}",
                 "check the setting names and values (--opt KEY=VALUE for search, NAME(key=value) in --optimizers)",
             ) from None
+
+
+def _optimizer_arguments() -> set[str]:
+    """The keyword arguments every optimizer takes besides its declared settings."""
+    from .optimizers.base import Optimizer
+
+    params = inspect.signature(Optimizer.__init__).parameters.values()
+    return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
 def blocked_plugins() -> set[str]:

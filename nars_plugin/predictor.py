@@ -21,14 +21,17 @@ Everything is seeded: the same seed and data give the same predictions.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
+from .settings import identity, read_mapping, setting
+from .settings import parse as parse_settings
+from .settings import split as split_settings
 from .space import Candidate, Space
 
 
@@ -114,62 +117,53 @@ class _Ensemble:
                 p.copy_(saved)
 
 
+@dataclass(frozen=True)
+class PredictorSettings:
+    """Settings of :class:`NARSPredictor` (optimizers that use it take them as ``predictor.NAME``)."""
+
+    n_models: int = setting(3, "ensemble size", low=1)
+    hidden: int = setting(128, "width of the encoder's hidden layers", low=1)
+    embed: int = setting(64, "width of the architecture embedding", low=1)
+    pretrain: bool = setting(True, "pretrain the encoder on free statistics when the space has any")
+    pretrain_samples: int = setting(4096, "Sobol-sampled architectures for pretraining", low=1)
+    pretrain_epochs: int = setting(30, "passes over them (mini-batches of 256)", low=1)
+    head_steps: int = setting(150, "full-batch steps of the frozen-encoder phase", low=0)
+    finetune_steps: int = setting(250, "full-batch steps of the fine-tuning phase", low=0)
+    lr: float = setting(1e-2, "learning rate of the head phase and of pretraining", low=0)
+    finetune_lr: float = setting(2e-3, "learning rate of the fine-tuning phase", low=0)
+    huber_delta: float = setting(1.0, "transition point of the Huber loss (in standard deviations)", low=0)
+    weight_decay: float = setting(1e-4, "L2 penalty (AdamW)", low=0)
+    target: str = setting(
+        "rank",
+        "rank: fit normal scores of the accuracy ranks (resolution at the top of the range); standard: z-scores",
+        choices=("rank", "standard"),
+    )
+
+
 class NARSPredictor:
     """FBNetV3's predictor: pretrained architecture encoder + accuracy head on [embedding, recipe].
 
     Args:
         space: the joint space whose candidates are scored.
         seed: seeds initialisation and mini-batch order.
-        n_models: ensemble size.
-        hidden: width of the encoder's hidden layers.
-        embed: width of the architecture embedding.
-        pretrain: pretrain on free statistics when the space has any.
-        pretrain_samples: Sobol-sampled architectures for pretraining.
-        pretrain_epochs: passes over them (mini-batches of 256).
-        head_steps: full-batch steps of the frozen-encoder phase.
-        finetune_steps: full-batch steps of the fine-tuning phase.
-        lr: learning rate of the head phase and of pretraining.
-        finetune_lr: learning rate of the fine-tuning phase.
-        huber_delta: transition point of the Huber loss (in standard deviations).
-        weight_decay: L2 penalty (AdamW).
-        target: ``"rank"`` fits normal scores of the accuracy ranks (the top of the range, where
-            the search happens, gets as much resolution as the long tail of poor architectures);
-            ``"standard"`` fits z-scores.
+        settings: :class:`PredictorSettings` by name (typed or as text), e.g. ``n_models=5``;
+            ``pretrain`` is kept as the attribute ``pretrain_enabled`` (``pretrain()`` is a method).
     """
 
-    def __init__(
-        self,
-        space: Space,
-        seed: int = 0,
-        n_models: int = 3,
-        hidden: int = 128,
-        embed: int = 64,
-        pretrain: bool = True,
-        pretrain_samples: int = 4096,
-        pretrain_epochs: int = 30,
-        head_steps: int = 150,
-        finetune_steps: int = 250,
-        lr: float = 1e-2,
-        finetune_lr: float = 2e-3,
-        huber_delta: float = 1.0,
-        weight_decay: float = 1e-4,
-        target: str = "rank",
-    ) -> None:
-        if n_models < 1:
-            raise ConfigError(f"n_models must be >= 1, got {n_models}")
+    Settings = PredictorSettings
+
+    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
+        self.config = parse_settings(PredictorSettings, settings, "predictor 'nars'", "nars optimizers nars")
+        c = self.config
         self.space = space
         self.seed = int(seed)
-        self.n_models = int(n_models)
-        self.hidden, self.embed = int(hidden), int(embed)
-        self.pretrain_enabled = bool(pretrain)
-        self.pretrain_samples = int(pretrain_samples)
-        self.pretrain_epochs = int(pretrain_epochs)
-        self.head_steps, self.finetune_steps = int(head_steps), int(finetune_steps)
-        self.lr, self.finetune_lr = float(lr), float(finetune_lr)
-        self.huber_delta, self.weight_decay = float(huber_delta), float(weight_decay)
-        if target not in ("rank", "standard"):
-            raise ConfigError(f"unknown predictor target {target!r}", 'use target="rank" or target="standard"')
-        self.target = target
+        self.n_models, self.hidden, self.embed = c.n_models, c.hidden, c.embed
+        self.pretrain_enabled = c.pretrain
+        self.pretrain_samples, self.pretrain_epochs = c.pretrain_samples, c.pretrain_epochs
+        self.head_steps, self.finetune_steps = c.head_steps, c.finetune_steps
+        self.lr, self.finetune_lr = c.lr, c.finetune_lr
+        self.huber_delta, self.weight_decay = c.huber_delta, c.weight_decay
+        self.target = c.target
         self.stat_names = tuple(space.statistic_names)
         self._ensemble: _Ensemble | None = None
         self._pretrained_state: list[Any] | None = None
@@ -177,23 +171,8 @@ class NARSPredictor:
         self.pretrain_loss: float | None = None
 
     def settings(self) -> dict[str, Any]:
-        """Hyper-parameters (for journals and reports)."""
-        keys = [
-            "n_models",
-            "hidden",
-            "embed",
-            "pretrain_enabled",
-            "pretrain_samples",
-            "pretrain_epochs",
-            "head_steps",
-            "finetune_steps",
-            "lr",
-            "finetune_lr",
-            "huber_delta",
-            "weight_decay",
-            "target",
-        ]
-        return {k: getattr(self, k) for k in keys}
+        """Hyper-parameters (for journals and reports), from the declaration."""
+        return identity(self.config)
 
     # -- tensors --------------------------------------------------------- #
 
@@ -307,18 +286,11 @@ class NARSPredictor:
         return self.predict_all(cands).mean(axis=0)
 
 
-def parse_predictor_settings(value: dict[str, Any] | str | None) -> dict[str, Any]:
-    """Predictor settings from a dict or JSON text (``'{"n_models": 3}'``, as the CLI passes them)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise ConfigError(
-                f"predictor settings {value!r} are not JSON", "write e.g. predictor='{\"n_models\": 3}'"
-            ) from None
-    if not isinstance(value, (dict, type(None))):
-        raise ConfigError(f"predictor settings must be a mapping, got {value!r}")
-    return dict(value or {})
+def parse_predictor_settings(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """The predictor settings given in a mapping or JSON text (``'{"n_models": 3}'``, as the CLI passes
+    them), typed and checked against :class:`PredictorSettings`; only the names given."""
+    given, _ = split_settings(PredictorSettings, read_mapping(value, "predictor settings", "predictor"), "predictor")
+    return given
 
 
 def _huber_sum(pred: Any, target: Any, delta: float) -> Any:

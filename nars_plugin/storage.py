@@ -109,8 +109,7 @@ class Journal:
             )
         old, new = found.get("config", {}), expected.get("config", {})
         if old != new:
-            keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            details = "; ".join(f"{k}: journal has {old.get(k)!r}, now {new.get(k)!r}" for k in keys)
+            details = "; ".join(f"{k}: journal has {a!r}, now {b!r}" for k, a, b in differences(old, new))
             raise JournalError(
                 f"{self.path} belongs to a different search ({details})",
                 "rerun with the journal's settings to resume it, or choose another --out folder",
@@ -137,6 +136,21 @@ class Journal:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """``(dotted key, old, new)`` for every leaf where two nested mappings differ (sorted keys)."""
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        return [] if old == new else [(path, old, new)]
+    out = []
+    for key in sorted(set(old) | set(new), key=str):
+        if old.get(key) != new.get(key):
+            inner_old, inner_new = old.get(key), new.get(key)
+            if key not in old or key not in new:  # a whole entry came or went: show it whole
+                out.append((f"{path}{key}", inner_old, inner_new))
+            else:
+                out += differences(inner_old, inner_new, f"{path}{key}.")
+    return [(k.rstrip("."), a, b) for k, a, b in out]
 
 
 class FolderLock:

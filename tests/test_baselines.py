@@ -191,11 +191,12 @@ def test_rea_defaults_and_settings():
     assert opt.settings() == {
         "population": 10,
         "tournament": 3,
-        "recipe_mutation_prob": 0.5,
+        "recipe_mutation_prob": "auto",  # what was set; the optimizer resolves it to 0.5 on this space
         "max_tries": 100,
         "tournament_replace": False,
         "repeats": "redraw",
     }
+    assert opt.recipe_mutation_prob == 0.5
     fixed = RegularizedEvolution(bench.space, objective="acc", fixed_recipe={"epochs": 200})
     assert fixed.recipe_mutation_prob == 0.0
     arch_only = RegularizedEvolution(bench.space.with_recipe([]), objective="acc")
@@ -389,7 +390,7 @@ def test_bananas_batch_and_settings():
     settings = opt.settings()
     for key in ("init", "batch", "num_candidates", "top_k", "acquisition", "kappa", "recipe_mutation_prob"):
         assert key in settings
-    assert settings["predictor"]["pretrain_enabled"] is False
+    assert settings["predictor"]["pretrain"] is False
     with pytest.raises(ConfigError):
         make("bananas", bench, acquisition="ei")
     assert make("bananas", bench, predictor='{"n_models": 2}').predictor.n_models == 2  # JSON from the CLI

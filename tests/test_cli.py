@@ -459,12 +459,12 @@ def test_unknown_csv_option_is_a_usage_error(small_csv, tmp_path):
 
 def test_unknown_analog_option_is_a_usage_error(tmp_path):
     rc, out, err = run_cli(["query", "-b", "nb201-analog", "-B", "targt=int8", "--arch", A], cwd=tmp_path)
-    assert_usage_error(rc, out, err, "targt")
+    assert_usage_error(rc, out, err, "unknown setting 'targt' for benchmark 'nb201-analog'", "did you mean 'target'?")
 
 
 def test_unknown_analog_target(tmp_path):
     rc, out, err = run_cli(["query", "-b", "nb201-analog", "-B", "target=bogus", "--arch", A], cwd=tmp_path)
-    assert_usage_error(rc, out, err, "unknown deployment target 'bogus'")
+    assert_usage_error(rc, out, err, "benchmark 'nb201-analog' setting target must be one of", "pass target=fp32")
     for target in ("fp32", "int8", "analog_0s", "analog_60s", "analog_1h", "analog_1d", "analog_30d"):
         assert target in err
 
@@ -474,7 +474,9 @@ def test_unknown_analog_target(tmp_path):
     [
         (["--budget", "0"], "budget must be positive"),
         ([], "a budget needs queries or seconds"),
-        (["--budget", "5", "--opt", "foo=1"], "bad setting for optimizer 'rs'"),
+        (["--budget", "5", "--opt", "foo=1"], "unknown setting 'foo' for optimizer 'rs'"),
+        (["--budget", "5", "-o", "rea", "--opt", "populaton=5"], "did you mean 'population'?"),
+        (["--budget", "5", "-o", "rea", "--opt", "population=0"], "setting population must be >= 1, got 0"),
         (["--budget", "5", "--fix-recipe", "training"], "is not KEY=VALUE"),
         (["--budget", "5", "--fix-recipe", "training=qat"], "no recipe parameter"),
         (["--budget", "five"], "invalid int value"),

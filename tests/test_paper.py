@@ -182,7 +182,7 @@ def test_nars_plans_a_seconds_budget(paper):
         return opt, Study(paper, opt, budget, progress=False).run()
 
     opt, result = search()
-    assert opt.settings()["planned_seconds"] == 3_000 and opt.init_batch == 10
+    assert opt.planned_seconds == 3_000 and opt.settings()["budget"].startswith("3000 seconds") and opt.init_batch == 10
     assert result.total_cost >= 3_000
     expected = opt.expected_queries()
     assert expected is not None and abs(expected - result.n_evaluations) < 5

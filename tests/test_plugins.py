@@ -24,7 +24,7 @@ import pytest
 from conftest import REPO_ROOT, cli_command
 
 from nars_plugin import hookspecs
-from nars_plugin.errors import UnknownNameError
+from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import BLOCK_ENV, HOOKS, PluginError, Registry, get_registry
 
 PACKAGE = REPO_ROOT / "tests" / "plugin_pkg"
@@ -72,7 +72,7 @@ def test_discovered_through_its_entry_point(plugin_site):
     assert registry.get("benchmark", "toy-grid").plugin == "toyplugin"
     info = registry.plugins["toyplugin"]
     assert info.version == "0.3.1", "the version comes from the installed distribution's metadata"
-    assert set(info.registered) == {"space:toy-grid", "benchmark:toy-grid"}
+    assert set(info.registered) == {"space:toy-grid", "benchmark:toy-grid", "optimizer:toy-walk"}
     bench = registry.create_benchmark("toy-grid")
     assert len(bench.rows) == 6 * (3 * 4) ** 3
 
@@ -95,6 +95,33 @@ def test_cli_lists_and_searches_the_plugin(plugin_site, tmp_path):
     assert code == 0, err
     table = json.loads((tmp_path / "c" / "summary.json").read_text())
     assert set(table) == {"nars", "rs"} and table["nars"]["20"]["mean"] > 70
+
+
+def test_plugin_settings_use_the_one_declaration(plugin_site, tmp_path):
+    """The toy plugin's optimizer and benchmark declare settings: listed, parsed, checked, journaled."""
+    code, out, err = run_with_plugin(plugin_site, ["optimizers", "toy-walk"])
+    assert code == 0, err
+    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.startswith("  ") and line.split()}
+    assert "int >= 1" in rows["steps"] and "parameters changed per proposal" in rows["steps"]
+    assert "flag" in rows["greedy"] and " true " in rows["greedy"]
+    code, out, err = run_with_plugin(plugin_site, ["benchmarks", "toy-grid"])
+    assert code == 0 and "lr_grid" in out and "int >= 2" in out, err
+    search = ["search", "-b", "toy-grid", "-o", "toy-walk", "--budget", "8", "--no-progress"]
+    code, out, err = run_with_plugin(
+        plugin_site, [*search, "-O", "steps=2", "-O", "greedy=no", "--out", tmp_path / "a"]
+    )
+    assert code == 0, err
+    identity = json.loads((tmp_path / "a" / "summary.json").read_text())["config"]["optimizer"]
+    assert identity == {"name": "toy-walk", "settings": {"steps": 2, "greedy": False}}
+    code, _, err = run_with_plugin(plugin_site, [*search, "-O", "stepz=2", "--out", tmp_path / "b"])
+    assert code == 2 and "unknown setting 'stepz' for optimizer 'toy-walk'" in err and "did you mean 'steps'" in err
+    code, _, err = run_with_plugin(plugin_site, [*search, "-B", "lr_grid=1", "--out", tmp_path / "c"])
+    assert code == 2 and "benchmark 'toy-grid' setting lr_grid must be >= 2, got 1" in err, err
+    registry = get_registry()
+    space = registry.create_space("toy-grid")
+    with pytest.raises(ConfigError, match="toy-walk' setting greedy must be true or false, got 'maybe'"):
+        registry.create_optimizer("toy-walk", space, objective="acc", greedy="maybe")
+    assert registry.create_optimizer("toy-walk", space, objective="acc", steps="3").steps == 3
 
 
 def test_blocking_a_plugin(plugin_site, tmp_path):

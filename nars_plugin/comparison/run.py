@@ -44,6 +44,8 @@ def compare(
     optimizers = [spec for spec in optimizers if spec.label not in not_run]
     if not optimizers:
         raise ConfigError(f"no optimizer of the comparison can run here: {not_run}", "add one that can")
+    for spec in optimizers:  # a bad setting fails here, not in every worker
+        get_registry().parse_settings("optimizer", spec.name, spec.settings)
     bench_options = dict(bench_options or {})
     bench = _benchmark(benchmark, bench_options)
     bench.space.check_satisfiable(constraints)

@@ -34,12 +34,14 @@ NB201 search takes about 20 s on two (shared) CPU cores.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-from ..predictor import NARSPredictor, parse_predictor_settings
+from ..predictor import NARSPredictor, PredictorSettings
+from ..settings import as_kwargs, nested, setting
 from ..space import Candidate
 from .base import Optimizer, Proposal
 from .evolution import default_recipe_prob, mutate_one
@@ -57,67 +59,51 @@ DEFAULT_PREDICTOR: dict[str, Any] = {
 ACQUISITIONS = ("its", "ucb", "mean")
 
 
-class Bananas(Optimizer):
-    """Predictor-guided local mutation search with an ensemble acquisition function.
+@dataclass(frozen=True)
+class BananasSettings:
+    """Settings of BANANAS."""
 
-    Settings:
-        init: random candidates evaluated before the first fit.
-        batch: candidates evaluated per fit (the predictor is refitted after each batch).
-        num_candidates: mutants generated per batch.
-        top_k: how many of the best evaluated candidates are mutated.
-        acquisition: ``"its"`` (independent Thompson sampling), ``"ucb"`` or ``"mean"``.
-        kappa: exploration weight of ``"ucb"``.
-        recipe_mutation_prob: chance that a change hits the recipe (default 0.5 with a
-            mutable recipe, else 0).
-        predictor: keyword settings of :class:`NARSPredictor`, on top of :data:`DEFAULT_PREDICTOR`
-            (a dict, or its JSON text from the command line).
-    """
+    init: int = setting(10, "random candidates evaluated before the first fit", low=1)
+    batch: int = setting(1, "candidates evaluated per fit (the predictor is refitted after each batch)", low=1)
+    num_candidates: int = setting(100, "mutants generated per batch", low=1)
+    top_k: int = setting(10, "how many of the best evaluated candidates are mutated", low=1)
+    acquisition: str = setting("its", "its (independent Thompson sampling), ucb or mean", choices=ACQUISITIONS)
+    kappa: float = setting(1.0, "exploration weight of ucb", low=0)
+    recipe_mutation_prob: float | None = setting(
+        None,
+        "chance that a change hits the recipe (auto: 0.5 with a mutable recipe, else 0)",
+        low=0,
+        high=1,
+        none="auto",
+    )
+    predictor: PredictorSettings = nested(
+        PredictorSettings, "the neural ensemble (a JSON mapping, or predictor.NAME=VALUE)", **DEFAULT_PREDICTOR
+    )
+
+
+class Bananas(Optimizer):
+    """Predictor-guided local mutation search with an ensemble acquisition function (settings:
+    :class:`BananasSettings`; the predictor's are :data:`DEFAULT_PREDICTOR` on top of
+    :class:`~nars_plugin.predictor.PredictorSettings`)."""
 
     name = "bananas"
+    Settings = BananasSettings
+    init: int
+    batch: int
+    num_candidates: int
+    top_k: int
+    acquisition: str
+    kappa: float
 
-    def __init__(
-        self,
-        space: Any,
-        *,
-        init: int = 10,
-        batch: int = 1,
-        num_candidates: int = 100,
-        top_k: int = 10,
-        acquisition: str = "its",
-        kappa: float = 1.0,
-        recipe_mutation_prob: float | None = None,
-        predictor: dict[str, Any] | str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self.init, self.batch = int(init), int(batch)
-        self.num_candidates, self.top_k = int(num_candidates), int(top_k)
-        self.acquisition = str(acquisition).lower()
-        self.kappa = float(kappa)
-        if self.init < 1 or self.batch < 1 or self.num_candidates < 1 or self.top_k < 1:
-            raise ConfigError("BANANAS needs init, batch, num_candidates and top_k >= 1")
-        if self.acquisition not in ACQUISITIONS:
-            raise ConfigError(f"unknown acquisition {acquisition!r}", f"choose one of {list(ACQUISITIONS)}")
-        self.recipe_mutation_prob = default_recipe_prob(self.space, recipe_mutation_prob)
-        self.predictor_settings = {**DEFAULT_PREDICTOR, **parse_predictor_settings(predictor)}
+        self.recipe_mutation_prob = default_recipe_prob(self.space, self.config.recipe_mutation_prob)
+        self.predictor_settings = as_kwargs(self.config.predictor)
         self.predictor = NARSPredictor(self.space, seed=self.seed, **self.predictor_settings)
         self._queue: list[Candidate] = []
         self._asked: set[str] = set()
         self.fits = 0
         self.last_scores: np.ndarray | None = None  # acquisition values of the last candidate set
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            **super().settings(),
-            "init": self.init,
-            "batch": self.batch,
-            "num_candidates": self.num_candidates,
-            "top_k": self.top_k,
-            "acquisition": self.acquisition,
-            "kappa": self.kappa,
-            "recipe_mutation_prob": self.recipe_mutation_prob,
-            "predictor": self.predictor.settings(),
-        }
 
     # -- ask / tell ------------------------------------------------------- #
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import settings as declared_settings
 from ..errors import ConfigError
 from ..evaluation import Result
 from ..keyvalue import parse_key_values
@@ -73,9 +74,15 @@ class Optimizer(ABC):
         max_fidelity: full number of epochs when the evaluator returns curves.
         fixed_recipe: recipe values to hold fixed (an architecture-only search), e.g.
             ``{"training": "standard"}``; the optimizer then searches ``space.fix_recipe(...)``.
+        settings: the strategy's own settings, declared by the class attribute ``Settings`` (a
+            :mod:`nars_plugin.settings` declaration): they are parsed and checked into
+            ``self.config`` and each is also set as an attribute of the same name. Without a
+            declaration no settings are taken.
     """
 
     name = "optimizer"
+    #: The declaration of this strategy's settings (:mod:`nars_plugin.settings`), or None.
+    Settings: ClassVar[type | None] = None
 
     def __init__(
         self,
@@ -87,7 +94,16 @@ class Optimizer(ABC):
         budget: Budget | None = None,
         max_fidelity: int | None = None,
         fixed_recipe: Mapping[str, Any] | str | None = None,
+        **settings: Any,
     ) -> None:
+        declaration = type(self).Settings
+        owner, command = f"optimizer {self.name!r}", f"nars optimizers {self.name}"
+        if declaration is None and settings:
+            raise declared_settings.unknown_setting(next(iter(settings)), [], owner, command)
+        self.config: Any = declared_settings.parse(declaration, settings, owner, command) if declaration else None
+        if self.config is not None:
+            for key, value in declared_settings.as_kwargs(self.config).items():
+                setattr(self, key, value)
         self.fixed_recipe = _recipe_mapping(fixed_recipe)
         self.space = space.fix_recipe(**self.fixed_recipe) if self.fixed_recipe else space
         self.objective = objective
@@ -131,8 +147,16 @@ class Optimizer(ABC):
         return False
 
     def settings(self) -> dict[str, Any]:
-        """The settings that define this optimizer's behaviour (journal identity)."""
-        return {"fixed_recipe": dict(self.fixed_recipe)} if self.fixed_recipe else {}
+        """The settings that define this optimizer's behaviour (journal identity): the declared
+        settings as given (``auto`` stays ``auto``), the fixed recipe, and the budget when the
+        declaration says the plan depends on it (``budget_dependent``)."""
+        out = declared_settings.identity(self.config) if self.config is not None else {}
+        if self.fixed_recipe:
+            out["fixed_recipe"] = dict(self.fixed_recipe)
+        why = getattr(type(self).Settings, "budget_dependent", None)
+        if why:
+            out["budget"] = f"{describe_budget(self.budget)} ({why}, so a journal resumes only under the same budget)"
+        return out
 
     def report(self) -> dict[str, Any]:
         """Extra results for the study summary (e.g. a model family); empty by default."""
@@ -186,6 +210,15 @@ class Optimizer(ABC):
         return best
 
 
+def describe_budget(budget: Budget | None) -> str:
+    """``"100 queries"``, ``"12000 seconds"``, ``"100 queries or 500 seconds"`` or ``"no budget"``."""
+    if budget is None:
+        return "no budget"
+    parts = [f"{budget.queries} queries"] if budget.queries is not None else []
+    parts += [f"{budget.seconds:g} seconds"] if budget.seconds is not None else []
+    return " or ".join(parts)
+
+
 def _recipe_mapping(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
     """``{"a": 1}`` or ``"a=1,b=x"`` -> dict (empty for None)."""
     if not value:
@@ -193,10 +226,16 @@ def _recipe_mapping(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
     return parse_key_values(value, "fixed recipe", separator=",")
 
 
+@dataclass(frozen=True)
+class RandomSearchSettings:
+    """Random search has no settings of its own."""
+
+
 class RandomSearch(Optimizer):
     """Uniform random sampling of feasible, not yet evaluated candidates."""
 
     name = "rs"
+    Settings = RandomSearchSettings
 
     def ask(self) -> Proposal:
         return self._draw(set(self.evaluated))

@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..keyvalue import as_flag
+from ..settings import setting
 from ..space import Candidate, Space
 from .base import Optimizer, Proposal
 
@@ -53,14 +54,11 @@ def mutable_recipe(space: Space) -> bool:
     return any(p.cardinality is None or p.cardinality > 1 for p in space.recipe_params)
 
 
-def default_recipe_prob(space: Space, value: float | str | None) -> float:
-    """``value`` as a probability; None means 0.5 for a mutable recipe, else 0."""
-    if value is None or (isinstance(value, str) and value.lower() in ("auto", "none", "")):
+def default_recipe_prob(space: Space, value: float | None) -> float:
+    """The recipe-mutation probability: ``value``, or for None (auto) 0.5 with a mutable recipe, else 0."""
+    if value is None:
         return 0.5 if mutable_recipe(space) else 0.0
-    prob = float(value)
-    if not 0.0 <= prob <= 1.0:
-        raise ConfigError(f"recipe_mutation_prob must lie in [0, 1], got {value!r}")
-    return prob
+    return float(value)
 
 
 def mutate_one(space: Space, cand: Candidate, rng: Any, recipe_prob: float, n_changes: int = 1) -> Candidate:
@@ -80,63 +78,53 @@ def mutate_one(space: Space, cand: Candidate, rng: Any, recipe_prob: float, n_ch
     return out
 
 
-class RegularizedEvolution(Optimizer):
-    """Aging evolution with tournament selection and single-parameter mutation.
+@dataclass(frozen=True)
+class REASettings:
+    """Settings of regularized evolution (defaults: the NAS-Bench-201 paper's REA)."""
 
-    Settings:
-        population: size of the population (and of the random initial batch), 10 in NB201.
-        tournament: members sampled per tournament (the best is the parent), 3 in NB201.
-        recipe_mutation_prob: chance that a mutation changes a recipe parameter
-            instead of an architecture parameter (default: 0.5 with a mutable recipe, else 0).
-        max_tries: mutants drawn before falling back to a random candidate.
-        tournament_replace: draw tournament members with replacement (the NB201 reference code).
-        repeats: ``"redraw"`` a mutant evaluated before (default), or ``"evaluate"`` it again,
-            paying its cost (the NB201 reference code).
-    """
+    population: int = setting(10, "size of the population (and of the random first batch), 10 in NB201", low=1)
+    tournament: int = setting(3, "members drawn per tournament (the best is the parent), 3 in NB201", low=1)
+    recipe_mutation_prob: float | None = setting(
+        None,
+        "chance that a mutation changes a recipe parameter (auto: 0.5 with a mutable recipe, else 0)",
+        low=0,
+        high=1,
+        none="auto",
+    )
+    max_tries: int = setting(100, "mutants drawn before falling back to a random candidate", low=1)
+    tournament_replace: bool = setting(False, "draw tournament members with replacement (the NB201 code)")
+    repeats: str = setting(
+        "redraw",
+        "a mutant evaluated before is drawn again (redraw) or evaluated and paid for again (evaluate, the NB201 code)",
+        choices=("redraw", "evaluate"),
+    )
+
+    def __post_init__(self) -> None:
+        if self.tournament > self.population:
+            raise ConfigError(
+                f"REA needs tournament <= population (got population={self.population}, tournament={self.tournament})",
+                "lower tournament or raise population",
+            )
+
+
+class RegularizedEvolution(Optimizer):
+    """Aging evolution with tournament selection and single-parameter mutation (settings: :class:`REASettings`)."""
 
     name = "rea"
+    Settings = REASettings
+    population: int
+    tournament: int
+    max_tries: int
+    tournament_replace: bool
+    repeats: str
 
-    def __init__(
-        self,
-        space: Any,
-        *,
-        population: int = 10,
-        tournament: int = 3,
-        recipe_mutation_prob: float | None = None,
-        max_tries: int = 100,
-        tournament_replace: bool | str = False,
-        repeats: str = "redraw",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self.population = int(population)
-        self.tournament_replace = as_flag(tournament_replace, "tournament_replace")
-        if repeats not in ("redraw", "evaluate"):
-            raise ConfigError(f"unknown REA repeats mode {repeats!r}", "use repeats=redraw or repeats=evaluate")
-        self.repeats = repeats
-        self.tournament = int(tournament)
-        self.max_tries = int(max_tries)
-        if self.population < 1 or not 1 <= self.tournament <= self.population or self.max_tries < 1:
-            raise ConfigError(
-                f"REA needs population >= 1, 1 <= tournament <= population and max_tries >= 1 "
-                f"(got population={population}, tournament={tournament}, max_tries={max_tries})"
-            )
-        self.recipe_mutation_prob = default_recipe_prob(self.space, recipe_mutation_prob)
+        self.recipe_mutation_prob = default_recipe_prob(self.space, self.config.recipe_mutation_prob)
         # (candidate, objective) in arrival order; the left end is the oldest member
         self._members: deque[tuple[Candidate, float]] = deque(maxlen=self.population)
         self._asked: set[str] = set()  # proposed, possibly not told yet
         self.last_parent: Candidate | None = None  # parent of the latest mutant (None for random proposals)
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            **super().settings(),
-            "population": self.population,
-            "tournament": self.tournament,
-            "recipe_mutation_prob": self.recipe_mutation_prob,
-            "max_tries": self.max_tries,
-            "tournament_replace": self.tournament_replace,
-            "repeats": self.repeats,
-        }
 
     @property
     def members(self) -> list[tuple[Candidate, float]]:

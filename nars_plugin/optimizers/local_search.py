@@ -23,44 +23,40 @@ Art for NAS Benchmarks"). The procedure:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..keyvalue import as_flag
+from ..settings import setting
 from ..space import Candidate
 from .base import Optimizer, Proposal
 
 
-class LocalSearch(Optimizer):
-    """Hill climbing over single-parameter changes, with random restarts.
+@dataclass(frozen=True)
+class LocalSearchSettings:
+    """Settings of local search."""
 
-    Settings:
-        init: random candidates evaluated to pick the starting point.
-        restart_init: random candidates evaluated at each restart (the best is the new start).
-        first_improvement: move to the first better neighbour (True) or to the best
-            neighbour after evaluating all of them (False).
-        numeric_neighbours: random mutations per integer/real parameter in a neighbourhood.
-    """
+    init: int = setting(10, "random candidates evaluated to pick the starting point", low=1)
+    restart_init: int = setting(1, "random candidates evaluated at each restart (the best is the new start)", low=1)
+    first_improvement: bool = setting(
+        True, "move to the first better neighbour (true) or to the best after evaluating all (false)"
+    )
+    numeric_neighbours: int = setting(4, "random mutations per integer/real parameter in a neighbourhood", low=1)
+
+
+class LocalSearch(Optimizer):
+    """Hill climbing over single-parameter changes, with random restarts (settings: :class:`LocalSearchSettings`)."""
 
     name = "ls"
+    Settings = LocalSearchSettings
+    init: int
+    restart_init: int
+    first_improvement: bool
+    numeric_neighbours: int
 
-    def __init__(
-        self,
-        space: Any,
-        *,
-        init: int = 10,
-        restart_init: int = 1,
-        first_improvement: bool | str = True,
-        numeric_neighbours: int = 4,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self.init, self.restart_init = int(init), int(restart_init)
-        self.numeric_neighbours = int(numeric_neighbours)
-        self.first_improvement = as_flag(first_improvement, "first_improvement")
-        if self.init < 1 or self.restart_init < 1 or self.numeric_neighbours < 1:
-            raise ConfigError("local search needs init, restart_init and numeric_neighbours >= 1")
         self._queue: list[Candidate] = []  # random start candidates still to propose
         self._batch: list[Candidate] = []  # the current start batch
         self._started = False
@@ -71,15 +67,6 @@ class LocalSearch(Optimizer):
         self.moves = 0
         self.restarts = 0
         self.local_optima: list[float] = []
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            **super().settings(),
-            "init": self.init,
-            "restart_init": self.restart_init,
-            "first_improvement": self.first_improvement,
-            "numeric_neighbours": self.numeric_neighbours,
-        }
 
     @property
     def current(self) -> tuple[Candidate, float] | None:

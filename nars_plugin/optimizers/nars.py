@@ -43,13 +43,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..predictor import NARSPredictor, parse_predictor_settings
+from ..predictor import NARSPredictor, PredictorSettings
+from ..settings import as_kwargs, nested, setting
 from ..space import Candidate, Constraint, parse_constraints
 from .base import Optimizer, Proposal
 
@@ -57,95 +59,95 @@ from .base import Optimizer, Proposal
 DEFAULT_PREDICTOR: dict[str, Any] = {"n_models": 5}
 
 
+@dataclass(frozen=True)
+class NARSSettings:
+    """Settings of NARS (all optional; the defaults are justified in ``benchmarks/``)."""
+
+    budget_dependent: ClassVar[str] = "nars lays out its rounds and the stage-2 share for the budget"
+
+    pool_size: int = setting(50000, "Sobol pool size (a finite space up to this size is used whole)", low=1)
+    init_batch: int | None = setting(
+        None, "round-0 Sobol batch (auto: budget / 10, between 8 and 32)", low=1, none="auto"
+    )
+    batch: int = setting(5, "candidates per later stage-1 round", low=1)
+    final_fraction: float = setting(
+        0.1, "share of the query budget kept for the stage-2 picks", low=0, high=1, high_open=True
+    )
+    local_fraction: float = setting(
+        0.4, "share of each stage-1 round taken from the neighbourhoods of the best evaluated candidates", low=0, high=1
+    )
+    local_parents: int = setting(3, "how many of the best evaluated candidates lend their neighbourhoods", low=0)
+    local_pick: str = setting(
+        "auto",
+        "how neighbours are chosen: predicted (best-predicted first), random, or auto (predicted while the "
+        "predictor ranks its own picks with Kendall tau >= trust_tau, random otherwise)",
+        choices=("auto", "predicted", "random"),
+    )
+    trust_tau: float = setting(0.3, "the Kendall tau local_pick=auto needs to trust the predictor", low=-1, high=1)
+    trust_min_points: int = setting(10, "predictor picks local_pick=auto needs known before it judges", low=2)
+    untrusted_local_fraction: float = setting(
+        0.8, "share of a round taken from the neighbourhoods while the predictor is not trusted", low=0, high=1
+    )
+    explore: float = setting(
+        0.0, "stage-1 ranking = predicted mean + explore x ensemble std (0: the mean, as FBNetV3)", low=0
+    )
+    early_stop_tau: float | None = setting(
+        0.92, "Kendall-tau threshold of the early-stopping rule (off: no early stopping)", low=-1, high=1, none="off"
+    )
+    population: int = setting(20, "p: best stage-1 pairs seeding stage 2", low=0)
+    random_members: int = setting(20, "q: random feasible pairs added to the stage-2 population", low=0)
+    generations: int = setting(60, "most stage-2 generations", low=0)
+    patience: int = setting(8, "stage-2 generations without an improvement above epsilon before stopping", low=1)
+    epsilon: float = setting(1e-3, "improvement threshold of stage 2 (objective units)", low=0)
+    family: tuple[str, ...] = setting(
+        (), "extra constraints, one stage-2 run and pick each, tightest first ('flops<=20M;flops<=40M')", separator=";"
+    )
+    predictor: PredictorSettings = nested(
+        PredictorSettings, "the FBNetV3 predictor (a JSON mapping, or predictor.NAME=VALUE)", **DEFAULT_PREDICTOR
+    )
+
+
 class NARS(Optimizer):
     """Joint architecture + recipe search with a pretrained predictor (FBNetV3).
 
-    Settings (all optional; defaults justified in ``benchmarks/``):
-        pool_size: Sobol pool size (a finite space up to this size is used whole).
-        init_batch: round-0 Sobol batch (default: budget / 10, between 8 and 32).
-        batch: candidates per later round.
-        final_fraction: share of the query budget kept for the stage-2 picks.
-        local_fraction: share of each stage-1 round taken from the neighbourhoods of the best
-            evaluated candidates (refinement around the incumbents; the rest comes from the pool).
-        local_parents: how many of the best evaluated candidates lend their neighbourhoods.
-        local_pick: how those neighbours are chosen: ``"predicted"`` (best-predicted first),
-            ``"random"``, or ``"auto"``: predicted while the predictor ranks its own earlier
-            picks with a Kendall tau of at least ``trust_tau`` (see :meth:`online_tau`), random
-            otherwise, so a misled predictor cannot stall the refinement.
-        trust_tau, trust_min_points: the threshold of ``"auto"`` and the picks it needs first.
-        untrusted_local_fraction: the share of a round taken from the neighbourhoods while the
-            predictor is not trusted (the pool ranking is only as good as the predictor).
-        explore: stage-1 rounds rank by the ensemble's mean prediction plus ``explore`` times
-            the members' standard deviation (an upper confidence bound: regions the evaluated
-            candidates say little about get tried); 0 ranks by the mean, as FBNetV3 does.
-        early_stop_tau: Kendall-tau threshold of the early-stopping rule (None: off).
-        population: p, best stage-1 pairs seeding stage 2.
-        random_members: q, random feasible pairs added to the population.
-        generations: most stage-2 generations.
-        patience: generations without an improvement above ``epsilon`` before stopping.
-        epsilon: improvement threshold of stage 2 (in objective units).
-        family: ``;``-separated extra constraints, one stage-2 run (and pick) each, tightest first.
-        predictor: keyword settings of :class:`NARSPredictor` (e.g. ``{"n_models": 5}``).
+    Settings: :class:`NARSSettings` (``nars optimizers nars`` lists them). ``local_pick="auto"``
+    trusts the predictor while :meth:`online_tau` is at least ``trust_tau``, so a misled predictor
+    cannot stall the refinement; ``explore`` > 0 ranks by an upper confidence bound, so regions the
+    evaluated candidates say little about get tried. The plan depends on the budget
+    (``init_batch=auto``, the stage-2 share), so the budget is part of the journal identity.
     """
 
     name = "nars"
+    Settings = NARSSettings
+    pool_size: int
+    batch: int
+    final_fraction: float
+    local_fraction: float
+    local_parents: int
+    local_pick: str
+    trust_tau: float
+    trust_min_points: int
+    untrusted_local_fraction: float
+    explore: float
+    early_stop_tau: float | None
+    population: int
+    random_members: int
+    generations: int
+    patience: int
+    epsilon: float
 
-    def __init__(
-        self,
-        space: Any,
-        *,
-        pool_size: int = 50000,
-        init_batch: int | None = None,
-        batch: int = 5,
-        final_fraction: float = 0.1,
-        local_fraction: float = 0.4,
-        local_parents: int = 3,
-        local_pick: str = "auto",
-        trust_tau: float = 0.3,
-        trust_min_points: int = 10,
-        untrusted_local_fraction: float = 0.8,
-        explore: float = 0.0,
-        early_stop_tau: float | None = 0.92,
-        population: int = 20,
-        random_members: int = 20,
-        generations: int = 60,
-        patience: int = 8,
-        epsilon: float = 1e-3,
-        family: str | Sequence[str] | None = None,
-        predictor: dict[str, Any] | str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        if batch < 1 or pool_size < 1 or not 0 <= final_fraction < 1:
-            raise ConfigError("NARS needs batch >= 1, pool_size >= 1 and 0 <= final_fraction < 1")
-        self.pool_size = int(pool_size)
         queries = self.budget.queries if self.budget and self.budget.queries else 100
         self.planned_queries = int(queries)
         seconds_only = self.budget is not None and self.budget.queries is None and self.budget.seconds is not None
         self.planned_seconds = float(self.budget.seconds) if seconds_only else None
-        self.init_batch = int(init_batch) if init_batch else int(min(32, max(8, queries // 10)))
-        self.batch = int(batch)
-        self.final_fraction = float(final_fraction)
-        if not 0 <= local_fraction <= 1 or local_parents < 0:
-            raise ConfigError("NARS needs 0 <= local_fraction <= 1 and local_parents >= 0")
-        self.local_fraction, self.local_parents = float(local_fraction), int(local_parents)
-        if local_pick not in ("auto", "predicted", "random"):
-            raise ConfigError(f"unknown local_pick {local_pick!r}", "use 'auto', 'predicted' or 'random'")
-        self.local_pick = local_pick
-        self.trust_tau, self.trust_min_points = float(trust_tau), int(trust_min_points)
-        self.untrusted_local_fraction = float(untrusted_local_fraction)
-        if explore < 0:
-            raise ConfigError(f"explore must be >= 0, got {explore}", "use 0 (rank by predicted mean) or e.g. 1")
-        self.explore = float(explore)
+        chosen = self.config.init_batch
+        self.init_batch = chosen if chosen else int(min(32, max(8, queries // 10)))
         self._predicted: dict[str, float] = {}
         self._checks: list[tuple[float, float]] = []
-        self.early_stop_tau = None if early_stop_tau in (None, "none", "off") else float(early_stop_tau)
-        self.population, self.random_members = int(population), int(random_members)
-        self.generations, self.patience, self.epsilon = int(generations), int(patience), float(epsilon)
-        if isinstance(family, str):
-            family = [f for f in family.split(";") if f.strip()]
-        self.family: list[list[Constraint]] = [parse_constraints([f]) for f in (family or [])]
-        self.predictor_settings = {**DEFAULT_PREDICTOR, **parse_predictor_settings(predictor)}
+        self.family: list[list[Constraint]] = [parse_constraints([f]) for f in self.config.family]
+        self.predictor_settings = as_kwargs(self.config.predictor)
         self.predictor = NARSPredictor(self.space, seed=self.seed, **self.predictor_settings)
         n_final = max(1, math.ceil(self.final_fraction * queries)) if self.final_fraction > 0 else 0
         self.n_picks = max(n_final, len(self.family))
@@ -158,34 +160,6 @@ class NARS(Optimizer):
         self._asked: set[tuple[str, int | None]] = set()
         self._family_picks: list[dict[str, Any]] = []
         self._extra: list[Candidate] = []
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            **super().settings(),
-            # the rounds and the stage-2 share are laid out for this budget, so a journal
-            # resumes only under the same one
-            "planned_queries": self.planned_queries,
-            "planned_seconds": self.planned_seconds,
-            "pool_size": self.pool_size,
-            "init_batch": self.init_batch,
-            "batch": self.batch,
-            "final_fraction": self.final_fraction,
-            "local_fraction": self.local_fraction,
-            "local_parents": self.local_parents,
-            "local_pick": self.local_pick,
-            "trust_tau": self.trust_tau,
-            "trust_min_points": self.trust_min_points,
-            "untrusted_local_fraction": self.untrusted_local_fraction,
-            "explore": self.explore,
-            "early_stop_tau": self.early_stop_tau,
-            "population": self.population,
-            "random_members": self.random_members,
-            "generations": self.generations,
-            "patience": self.patience,
-            "epsilon": self.epsilon,
-            "family": [[str(c) for c in f] for f in self.family],
-            "predictor": self.predictor.settings(),
-        }
 
     # -- pool ------------------------------------------------------------ #
 

@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..keyvalue import as_flag
+from ..settings import setting
 from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
 from .base import Optimizer, Proposal
 
@@ -84,35 +85,31 @@ def distribution(param: Param, optuna: Any) -> Any:
     )
 
 
-class OptunaTPE(Optimizer):
-    """Optuna's TPE sampler behind the ask/tell contract.
+@dataclass(frozen=True)
+class OptunaTPESettings:
+    """Settings of the Optuna TPE peer."""
 
-    Settings:
-        n_startup_trials: random trials before TPE models the results (Optuna's default 10).
-        multivariate: model the parameters jointly; ``"auto"`` (default): jointly under
-            constraints, independently (Optuna's default) otherwise.
-        max_tries: draws per proposal (repeats or constraint breaks) before a random fallback.
-    """
+    n_startup_trials: int = setting(10, "random trials before TPE models the results (Optuna's default 10)", low=1)
+    multivariate: bool | None = setting(
+        None,
+        "model the parameters jointly (auto: jointly under constraints, independently otherwise)",
+        none="auto",
+    )
+    max_tries: int = setting(100, "draws per proposal (repeats or constraint breaks) before a random fallback", low=1)
+
+
+class OptunaTPE(Optimizer):
+    """Optuna's TPE sampler behind the ask/tell contract (settings: :class:`OptunaTPESettings`)."""
 
     name = "optuna-tpe"
+    Settings = OptunaTPESettings
+    n_startup_trials: int
+    max_tries: int
 
-    def __init__(
-        self,
-        space: Any,
-        *,
-        n_startup_trials: int = 10,
-        multivariate: bool | str = "auto",
-        max_tries: int = 100,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self.n_startup_trials = int(n_startup_trials)
-        if isinstance(multivariate, str) and multivariate.strip().lower() == "auto":
-            multivariate = bool(self.constraints)
-        self.multivariate = as_flag(multivariate, "multivariate")
-        self.max_tries = int(max_tries)
-        if self.n_startup_trials < 1 or self.max_tries < 1:
-            raise ConfigError("optuna-tpe needs n_startup_trials >= 1 and max_tries >= 1")
+        chosen = self.config.multivariate
+        self.multivariate = bool(self.constraints) if chosen is None else chosen
         self._optuna = import_optuna()
         self.distributions = {p.name: distribution(p, self._optuna) for p in self.space.params}
         with warnings.catch_warnings():
@@ -126,14 +123,6 @@ class OptunaTPE(Optimizer):
         self.study = self._optuna.create_study(direction="maximize", sampler=sampler)
         self._trials: dict[str, Any] = {}  # candidate key -> Optuna trial asked and not yet told
         self.fallbacks = 0  # proposals that came from the random fallback
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            **super().settings(),
-            "n_startup_trials": self.n_startup_trials,
-            "multivariate": self.multivariate,
-            "max_tries": self.max_tries,
-        }
 
     # -- Optuna plumbing --------------------------------------------------- #
 

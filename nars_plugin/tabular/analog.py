@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import importlib.util
 import pickle
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataFileError
+from ..settings import setting
 from ..space import Categorical
 from .base import TabularBenchmark
 
@@ -68,6 +70,19 @@ TARGET_HELP = {
     "analog_1d": "analog crossbar after 1 day of drift",
     "analog_30d": "analog crossbar after 30 days of drift",
 }
+
+
+@dataclass(frozen=True)
+class AnalogSettings:
+    """Options of ``nb201-analog``."""
+
+    target: str = setting(
+        DEFAULT_TARGET,
+        "deployment target: fp32 or int8 digital inference, analog_* an analog crossbar 0 s to 30 days after "
+        "programming (TARGET_HELP in nars_plugin/tabular/analog.py)",
+        choices=tuple(TARGETS),
+    )
+    dataset: str = setting("cifar10", "data set (the table has CIFAR-10 only)", choices=("cifar10",))
 
 
 class _Record:

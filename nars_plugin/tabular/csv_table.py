@@ -4,7 +4,9 @@ The file needs a header. One column holds architectures in the space's string
 syntax (default column ``arch``, space ``nb201``); optional *recipe columns*
 (``recipe=epochs,lr``) turn the table into a joint architecture x recipe
 benchmark; every other numeric column is a metric. Index columns
-(``nats_index``, ``index``, ``id``) are kept out of the metrics. Example::
+(``nats_index``, ``index``, ``id``) are kept out of the metrics, and so are the columns named by
+``ignore=`` (e.g. a second name column or notes). :class:`CSVSettings` lists every option; other
+names go to the space (``dataset=cifar100``, ``graph_statistics=true``). Example::
 
     nars query --benchmark csv:../shared/data/nb201/cifar10_test_acc_200ep.csv \\
         --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
@@ -14,21 +16,43 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import ConfigError, DataFileError, NarsError
 from ..keyvalue import parse_scalar
+from ..settings import names as settings_names
+from ..settings import setting, unknown_setting
 from ..space import Candidate, Categorical
 from .base import TabularBenchmark
 
 INDEX_COLUMNS = ("nats_index", "index", "id", "sample_idx")
 
 
-def _split(option: str | None) -> list[str]:
-    return [s.strip() for s in (option or "").split(",") if s.strip()]
+@dataclass(frozen=True)
+class CSVSettings:
+    """Options of ``csv:PATH``."""
+
+    extra_options: ClassVar[str] = "the space named by space= (e.g. dataset=cifar100, graph_statistics=true)"
+
+    objective: str | None = setting(None, "metric column to maximise (none: the only metric column)")
+    report: str | None = setting(None, "metric column to report (none: the objective)")
+    arch_column: str = setting("arch", "column of architecture strings in the space's syntax")
+    recipe: tuple[str, ...] = setting((), "recipe columns (their distinct values become choices), comma-separated")
+    space: str = setting("nb201", "registered space whose string syntax the architecture column uses")
+    cost: str | None = setting(None, "column of the GPU-seconds of each row (none: no cost)")
+    ignore: tuple[str, ...] = setting(
+        (), "columns to leave out (names, notes: text that is no metric), comma-separated"
+    )
+
+
+def _split(option: str | Sequence[str] | None) -> list[str]:
+    items = option.split(",") if isinstance(option, str) else list(option or ())
+    return [s.strip() for s in items if s.strip()]
 
 
 def load_csv(
@@ -36,9 +60,10 @@ def load_csv(
     objective: str | None = None,
     report: str | None = None,
     arch_column: str = "arch",
-    recipe: str | None = None,
+    recipe: str | Sequence[str] | None = None,
     space: str = "nb201",
     cost: str | None = None,
+    ignore: str | Sequence[str] | None = None,
     **space_options: Any,
 ) -> TabularBenchmark:
     """Load a CSV table as a benchmark.
@@ -48,9 +73,10 @@ def load_csv(
         objective: the metric to maximise (default: the only metric column).
         report: the metric to report (default: the objective).
         arch_column: the column of architecture strings.
-        recipe: comma-separated recipe columns (their distinct values become choices).
+        recipe: recipe columns, a list or comma-separated (their distinct values become choices).
         space: registered space whose string syntax the architecture column uses.
         cost: a column with the GPU-seconds of each row (default: no cost).
+        ignore: columns to leave out, a list or comma-separated (e.g. a second name column).
         space_options: passed to the space factory (e.g. ``dataset=cifar100``).
     """
     from ..plugins import get_registry
@@ -64,21 +90,30 @@ def load_csv(
             "check the path (relative paths start from the current folder)",
         )
     header, records = _read(file)
-    recipe_columns = _split(recipe)
-    for column in [arch_column, *recipe_columns] + ([cost] if cost else []):
+    recipe_columns, ignored = _split(recipe), _split(ignore)
+    for column in [arch_column, *recipe_columns, *ignored] + ([cost] if cost else []):
         if column not in header:
             raise DataFileError(f"{file} has no column {column!r}", f"its columns are {header}")
-    metric_columns = [c for c in header if c not in (arch_column, *recipe_columns, *INDEX_COLUMNS) and c != cost]
+    kept_out = (arch_column, *recipe_columns, *ignored, *INDEX_COLUMNS)
+    metric_columns = [c for c in header if c not in kept_out and c != cost]
     if not metric_columns:
         raise DataFileError(f"{file} has no metric column besides {arch_column!r}", "add a column of numbers")
     choices = {
         c: tuple(sorted({parse_scalar(r[c]) for r in records}, key=lambda v: (str(type(v)), v))) for c in recipe_columns
     }
-    base = get_registry().create_space(space, **space_options)
+    registry = get_registry()
+    declared = registry.get("space", space).settings
+    if declared is not None:  # an option neither csv nor its space takes: name the valid ones of both
+        valid = settings_names(CSVSettings) + settings_names(declared)
+        for key in space_options:
+            if key not in valid:
+                raise unknown_setting(key, valid, f"benchmark 'csv' (space {space!r})", "nars benchmarks csv")
+    base = registry.create_space(space, **space_options)
     joint = base.with_recipe([Categorical(c, choices[c]) for c in recipe_columns])
     rows: list[Candidate] = []
     seen: dict[str, int] = {}
     values = np.empty((len(records), len(metric_columns)))
+    hints = {c: _not_a_metric(c) for c in metric_columns}
     for i, record in enumerate(records):
         line = i + 2
         try:
@@ -93,7 +128,7 @@ def load_csv(
         seen[cand.key] = line
         rows.append(cand)
         for j, column in enumerate(metric_columns):
-            values[i, j] = _number(record[column], file, line, column)
+            values[i, j] = _number(record[column], file, line, column, hints[column])
     numeric = [c for j, c in enumerate(metric_columns) if not np.isnan(values[:, j]).all()]
     empty = [c for c in metric_columns if c not in numeric]
     if not numeric:
@@ -115,6 +150,13 @@ def load_csv(
         cost=costs,
         description=f"CSV table {file.name} ({len(rows)} rows)",
         info={"file": str(file.resolve()), "rows": len(rows), "recipe_columns": recipe_columns},
+    )
+
+
+def _not_a_metric(column: str) -> str:
+    return (
+        f"every column besides the architecture, recipe and cost columns is read as a metric: leave {column!r} "
+        f"out with -B ignore={column} (ignore=COL1,COL2 for several), or fix the value"
     )
 
 
@@ -146,15 +188,13 @@ def _read(file: Path) -> tuple[list[str], list[dict[str, str]]]:
     return header, records
 
 
-def _number(text: str, file: Path, line: int, column: str) -> float:
+def _number(text: str, file: Path, line: int, column: str, hint: str = "metric columns hold numbers") -> float:
     if text == "" or text.lower() in ("nan", "na", "null", "none"):
         return math.nan
     try:
         value = float(text)
     except ValueError:
-        raise DataFileError(
-            f"{file} line {line}, column {column!r}: {text!r} is not a number", "metric columns hold numbers"
-        ) from None
+        raise DataFileError(f"{file} line {line}, column {column!r}: {text!r} is not a number", hint) from None
     if math.isinf(value):
         raise DataFileError(f"{file} line {line}, column {column!r}: value is infinite", "use finite numbers")
     return value

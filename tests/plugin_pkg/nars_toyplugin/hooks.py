@@ -1,12 +1,17 @@
-"""Registers the ``toy-grid`` space and the ``toy-grid`` tabular benchmark through nars-plugin's hooks."""
+"""Registers the ``toy-grid`` space, the ``toy-grid`` tabular benchmark and the ``toy-walk`` optimizer
+through nars-plugin's hooks; the benchmark and the optimizer declare their settings
+(:mod:`nars_plugin.settings`)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 from nars_plugin import hookimpl
+from nars_plugin.optimizers.base import Optimizer, Proposal
+from nars_plugin.settings import setting
 from nars_plugin.space import Candidate, Categorical, Integer, Space
 from nars_plugin.tabular.base import TabularBenchmark
 
@@ -44,12 +49,43 @@ def accuracy(cand: Candidate) -> float:
     return value - 6.0 * np.log(cand.recipe["lr"] / 0.1) ** 2
 
 
+@dataclass(frozen=True)
+class ToyGridSettings:
+    """Options of the ``toy-grid`` benchmark."""
+
+    lr_grid: int = setting(6, "learning rates on the grid", low=2)
+
+
 def toy_grid_benchmark(lr_grid: int = 6) -> TabularBenchmark:
     """Every architecture x ``lr_grid`` learning rates, as a table."""
     space = ToyGridSpace(lr_grid)
     rows = space.enumerate()
     acc = np.array([accuracy(c) for c in rows])
     return TabularBenchmark("toy-grid", space, rows, {"acc": acc}, objective="acc", description="toy plugin table")
+
+
+@dataclass(frozen=True)
+class ToyWalkSettings:
+    """Settings of the ``toy-walk`` optimizer."""
+
+    steps: int = setting(1, "parameters changed per proposal", low=1)
+    greedy: bool = setting(True, "mutate the best candidate so far (false: the latest one)")
+
+
+class ToyWalk(Optimizer):
+    """A random walk: a random first candidate, then mutants of the best (or latest) one."""
+
+    name = "toy-walk"
+    Settings = ToyWalkSettings
+    steps: int
+    greedy: bool
+
+    def ask(self) -> Proposal:
+        if not self.history:
+            return Proposal(self.random_feasible(1)[0])
+        best = self.best() if self.greedy else None
+        parent = best[0] if best else self.history[-1][0].candidate
+        return Proposal(self.space.mutate(parent, self.rng, self.steps))
 
 
 @hookimpl
@@ -59,4 +95,11 @@ def nars_register_spaces(registry) -> None:
 
 @hookimpl
 def nars_register_benchmarks(registry) -> None:
-    registry.add_benchmark("toy-grid", toy_grid_benchmark, "toy plugin: synthetic table over the toy-grid space")
+    registry.add_benchmark(
+        "toy-grid", toy_grid_benchmark, "toy plugin: synthetic table over the toy-grid space", settings=ToyGridSettings
+    )
+
+
+@hookimpl
+def nars_register_optimizers(registry) -> None:
+    registry.add_optimizer("toy-walk", ToyWalk, "toy plugin: mutants of the best candidate so far")

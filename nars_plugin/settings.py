@@ -1,0 +1,435 @@
+"""Typed settings: one declaration per optimizer, benchmark, space or predictor.
+
+A declaration is a frozen dataclass whose fields are made with :func:`setting` (or
+:func:`nested` for a group of settings of another declaration)::
+
+    from dataclasses import dataclass
+    from nars_plugin.settings import setting
+
+    @dataclass(frozen=True)
+    class GreedySettings:
+        width: int = setting(8, "candidates tried per step", low=1)
+        share: float = setting(0.5, "share of random candidates", low=0, high=1)
+        mode: str = setting("fast", "how candidates are ranked", choices=("fast", "exact"))
+        steps: int | None = setting(None, "most steps", none="auto", low=1)
+        verbose: bool = setting(False, "print every step")
+
+    class Greedy(Optimizer):           # an optimizer names its declaration as a class attribute;
+        name = "greedy"                # the base class parses it into ``self.config`` and sets
+        Settings = GreedySettings      # ``self.width``, ``self.share``, ... as attributes
+
+    registry.add_benchmark("my-table", load_table, "...", settings=TableSettings)  # a factory: the
+    # registry calls it with the parsed values as keyword arguments
+
+That one declaration drives
+
+* **parsing**: values arrive typed from Python or as text (``-O``/``-B``, compare specs, guessed
+  scalars from :func:`nars_plugin.keyvalue.parse_key_values`). Field types: ``bool`` (any word
+  :func:`~nars_plugin.keyvalue.as_flag` takes), ``int``, ``float`` (with ``low``/``high``
+  bounds), ``str`` (with ``choices``), ``tuple[str, ...]`` (text split at ``separator``), ``X |
+  None`` (the words ``none`` and the field's own ``none`` word, e.g. ``auto`` or ``off``, give
+  None) and nested declarations (a mapping, its JSON text, or ``group.name=value``; a nested name
+  that no other setting uses may also be given bare: ``pretrain=false`` for
+  ``predictor.pretrain=false``);
+* **validation**: an unknown name is a :class:`~nars_plugin.errors.ConfigError` listing the valid
+  names with a did-you-mean; bad text names the setting and the type it needs; checks across
+  fields go in the dataclass's ``__post_init__``;
+* **listing**: :func:`describe` (``nars optimizers NAME``, ``nars benchmarks NAME``);
+* **identity**: :func:`identity`, what a journal records (None written as its word, e.g. ``auto``).
+
+A declaration may set ``budget_dependent: ClassVar[str]`` (why the plan depends on the budget):
+optimizers record the budget in their identity, so a journal resumes only under the same budget.
+One may set ``extra_options: ClassVar[str]`` (who takes them): names it does not declare are then
+passed on instead of refused (``csv:`` passes them to its space).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .errors import ConfigError
+from .keyvalue import as_flag, parse_scalar
+
+_KEY = "nars_setting"
+NONE_WORDS = ("none",)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a field declares besides its type and default."""
+
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    high_open: bool = False
+    choices: tuple[Any, ...] | None = None
+    none: str = "none"
+    separator: str = ","
+
+
+def setting(
+    default: Any,
+    doc: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    high_open: bool = False,
+    choices: Sequence[Any] | None = None,
+    none: str = "none",
+    separator: str = ",",
+) -> Any:
+    """A declared setting: its default, a one-line doc, optional bounds (``high_open``: the high bound
+    is excluded) or choices; ``none`` is the word that means None (``auto``, ``off``); ``separator``
+    splits the text of a ``tuple[str, ...]`` setting."""
+    spec = Spec(doc, low, high, high_open, tuple(choices) if choices is not None else None, none, separator)
+    return dataclasses.field(default=default, metadata={_KEY: spec})
+
+
+def nested(cls: type, doc: str, **overrides: Any) -> Any:
+    """A group of settings of another declaration ``cls``, with this owner's own defaults ``overrides``."""
+    return dataclasses.field(default=cls(**overrides), metadata={_KEY: Spec(doc)})
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One field of a declaration, with its type resolved."""
+
+    name: str
+    kind: str  # bool, int, float, str, list or nested
+    optional: bool
+    default: Any
+    spec: Spec
+    group: type | None = None  # the declaration of a nested field
+
+
+def is_declaration(cls: Any) -> bool:
+    """Whether ``cls`` is a settings declaration (a dataclass class)."""
+    return isinstance(cls, type) and dataclasses.is_dataclass(cls)
+
+
+@cache
+def declared(cls: Any) -> tuple[Declared, ...]:
+    """The fields of a declaration, in order."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        spec = f.metadata.get(_KEY) or Spec("")
+        hint = hints[f.name]
+        args = typing.get_args(hint)
+        optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args
+        if optional:
+            rest = [a for a in args if a is not type(None)]
+            hint = rest[0] if len(rest) == 1 else hint
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc, operator]
+        if is_declaration(hint):
+            out.append(Declared(f.name, "nested", optional, default, spec, hint))
+            continue
+        kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(hint)
+        if kind is None and typing.get_origin(hint) is tuple:
+            kind = "list"
+        if kind is None:
+            raise TypeError(f"setting {cls.__name__}.{f.name} has a type settings cannot parse: {hint!r}")
+        out.append(Declared(f.name, kind, optional, default, spec))
+    return tuple(out)
+
+
+def names(cls: type) -> list[str]:
+    """Every name a user may set: the fields, and ``group.name`` for nested ones."""
+    out = []
+    for d in declared(cls):
+        out.append(d.name)
+        if d.group is not None:
+            out += [f"{d.name}.{n}" for n in names(d.group)]
+    return out
+
+
+# -- parsing ------------------------------------------------------------------ #
+
+
+def parse(cls: type, values: Mapping[str, Any] | None = None, owner: str = "", command: str = "") -> Any:
+    """An instance of declaration ``cls`` from ``values`` (typed or text), checked against the declaration.
+
+    ``owner`` names what the settings belong to in errors (``optimizer 'nars'``); ``command`` is
+    the command that lists them (``nars optimizers nars``).
+    """
+    if isinstance(values, cls):
+        return values
+    given, _ = split(cls, values or {}, owner, command)
+    return cls(**given)
+
+
+def split(
+    cls: type, values: Mapping[str, Any], owner: str = "", command: str = "", prefix: str = ""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(declared values converted, names the declaration passes on)``; unknown names are an error
+    unless the declaration has ``extra_options``. ``prefix`` (``predictor.``) names a nested group in errors."""
+    fields = {d.name: d for d in declared(cls)}
+    aliases = _aliases(cls)
+    top: dict[str, Any] = {}
+    deeper: dict[str, dict[str, Any]] = {}
+    extra: dict[str, Any] = {}
+    for key, value in values.items():
+        head, dot, rest = key.partition(".")
+        if key in fields:
+            top[key] = value
+        elif dot and head in fields and fields[head].group is not None:
+            deeper.setdefault(head, {})[rest] = value
+        elif key in aliases:
+            deeper.setdefault(aliases[key], {})[key] = value
+        elif getattr(cls, "extra_options", None):
+            extra[key] = value
+        else:
+            close = [prefix + n for n in names(cls) + list(aliases)]
+            raise unknown_setting(prefix + key, _valid_text(cls, prefix), owner, command, close)
+    out = {name: convert(fields[name], value, owner, prefix) for name, value in top.items()}
+    for name, more in deeper.items():
+        field = fields[name]
+        assert field.group is not None
+        start = as_kwargs(out.get(name, field.default))
+        given, _ = split(field.group, more, owner, command, f"{prefix}{name}.")
+        out[name] = field.group(**{**start, **given})
+    return out, extra
+
+
+def _valid_text(cls: type, prefix: str = "") -> list[str]:
+    """The valid names for an error: top-level ones, each group as ``group.NAME: a, b, ...``."""
+    out = []
+    for d in declared(cls):
+        group = f" ({prefix}{d.name}.NAME, or NAME alone: {', '.join(names(d.group))})" if d.group else ""
+        out.append(prefix + d.name + group)
+    return out
+
+
+def _aliases(cls: type) -> dict[str, str]:
+    """Nested names usable bare (no top-level setting or other group uses them): name -> group."""
+    top = {d.name for d in declared(cls)}
+    seen: dict[str, list[str]] = {}
+    for d in declared(cls):
+        if d.group is not None:
+            for n in names(d.group):
+                seen.setdefault(n, []).append(d.name)
+    return {n: groups[0] for n, groups in seen.items() if len(groups) == 1 and n not in top and "." not in n}
+
+
+def convert(field: Declared, value: Any, owner: str = "", prefix: str = "") -> Any:
+    """One value (typed, text, or a guessed scalar) as the field's type; a ConfigError names the field
+    (as ``prefix + name``) and the type it needs."""
+    name = prefix + field.name
+    where = f"{owner} setting {name}" if owner else f"setting {name}"
+    if field.optional and (value is None or (isinstance(value, str) and value.strip().lower() in _nones(field))):
+        return None
+    if field.kind == "nested":
+        assert field.group is not None
+        if isinstance(value, field.group):
+            return value
+        mapping = read_mapping(value, where, name)
+        return field.group(**{**as_kwargs(field.default), **split(field.group, mapping, owner, "", name + ".")[0]})
+    if field.kind == "bool":
+        try:
+            return as_flag(value, name)
+        except ConfigError as exc:
+            raise ConfigError(f"{owner} setting {exc.message}" if owner else exc.message, exc.hint) from None
+    if field.kind == "list":
+        if isinstance(value, str):
+            return tuple(s.strip() for s in value.split(field.spec.separator) if s.strip())
+        if isinstance(value, Sequence):
+            return tuple(str(v).strip() for v in value)
+        raise _bad(where, value, f"text (items separated by {field.spec.separator!r})", name)
+    if field.kind == "str":
+        text = _as_text(value)
+        if text is None:
+            raise _bad(where, value, "text", name)
+        if field.spec.choices is not None and text not in field.spec.choices:
+            pick = " or ".join(f"{name}={c}" for c in field.spec.choices)
+            raise ConfigError(f"{where} must be one of {list(field.spec.choices)}, got {value!r}", f"pass {pick}")
+        return text
+    number = _as_number(value, field.kind)
+    if number is None:
+        kind = ("an integer" if field.kind == "int" else "a number") + _range_text(field.spec)
+        raise ConfigError(f"{where} must be {kind}, got {value!r}", f"pass {name}=N with N {kind}")
+    if field.spec.choices is not None and number not in field.spec.choices:
+        raise ConfigError(
+            f"{where} must be one of {list(field.spec.choices)}, got {value!r}",
+            "pass " + " or ".join(f"{name}={c}" for c in field.spec.choices),
+        )
+    if not _in_range(number, field.spec):
+        raise ConfigError(
+            f"{where} must be{_range_text(field.spec)}, got {value!r}", f"pass {name}=N with N{_range_text(field.spec)}"
+        )
+    return number
+
+
+def _nones(field: Declared) -> tuple[str, ...]:
+    return (*NONE_WORDS, field.spec.none)
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value).strip()
+    return None
+
+
+def _as_number(value: Any, kind: str) -> int | float | None:
+    if isinstance(value, str):
+        value = parse_scalar(value.strip())
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return None
+    if kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            return None
+        return int(value)
+    return float(value)
+
+
+def _in_range(value: float, spec: Spec) -> bool:
+    above = spec.high is not None and (value >= spec.high if spec.high_open else value > spec.high)
+    return not (spec.low is not None and value < spec.low) and not above
+
+
+def _range_text(spec: Spec) -> str:
+    if spec.low is not None and spec.high is not None:
+        return f" in [{spec.low:g}, {spec.high:g}{')' if spec.high_open else ']'}"
+    if spec.low is not None:
+        return f" >= {spec.low:g}"
+    if spec.high is not None:
+        return f" {'<' if spec.high_open else '<='} {spec.high:g}"
+    return ""
+
+
+def _bad(where: str, value: Any, expected: str, name: str) -> ConfigError:
+    return ConfigError(f"{where} must be {expected}, got {value!r}", f"pass {name}=VALUE with VALUE {expected}")
+
+
+def read_mapping(value: Any, where: str = "settings", name: str = "settings") -> dict[str, Any]:
+    """A mapping given as a dict or as JSON text (``'{"n_models": 3}'``, as the command line passes it)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(
+                f"{where} {value!r} is not JSON", f"write e.g. {name}='{{\"n_models\": 3}}' or {name}.n_models=3"
+            ) from None
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a mapping, got {value!r}", f"write e.g. {name}='{{\"n_models\": 3}}'")
+    return dict(value)
+
+
+def unknown_setting(
+    name: str, valid: Sequence[str], owner: str = "", command: str = "", candidates: Sequence[str] | None = None
+) -> ConfigError:
+    """The error for a setting nobody declared: the valid names and the closest of ``candidates``
+    (default: ``valid``)."""
+    where = f" for {owner}" if owner else ""
+    close = difflib.get_close_matches(name, list(candidates or valid), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    hint += f"valid settings: {', '.join(valid) if valid else 'none'}"
+    if command:
+        hint += f" (`{command}` describes them)"
+    return ConfigError(f"unknown setting {name!r}{where}", hint)
+
+
+# -- values, identity, listing ------------------------------------------------ #
+
+
+def as_kwargs(obj: Any) -> dict[str, Any]:
+    """The values of a declaration instance by name (nested groups stay instances)."""
+    return {d.name: getattr(obj, d.name) for d in declared(obj.__class__)}
+
+
+def identity(obj: Any) -> dict[str, Any]:
+    """What a journal records: every declared value, JSON-ready (None as its word, lists as lists)."""
+    out: dict[str, Any] = {}
+    for d in declared(obj.__class__):
+        out[d.name] = _plain(d, getattr(obj, d.name))
+    return out
+
+
+def _plain(d: Declared, value: Any) -> Any:
+    if value is None:
+        return d.spec.none
+    if d.kind == "nested":
+        return identity(value)
+    if d.kind == "list":
+        return list(value)
+    return value
+
+
+def type_text(d: Declared) -> str:
+    """``int >= 1``, ``flag``, ``one of a|b``, ``float in [0, 1] or auto``, ..."""
+    if d.kind == "nested":
+        text = "settings"
+    elif d.spec.choices is not None:
+        text = "one of " + "|".join(str(c) for c in d.spec.choices)
+    elif d.kind == "bool":
+        text = "flag"
+    elif d.kind == "list":
+        text = f"list ({d.spec.separator!r}-separated)"
+    elif d.kind == "str":
+        text = "text"
+    else:
+        text = d.kind + _range_text(d.spec)
+    return f"{text} or {d.spec.none}" if d.optional else text
+
+
+def describe(cls: type | None, prefix: str = "") -> list[str]:
+    """One line per setting (nested ones as ``group.name``): name, type, default and doc."""
+    if cls is None:
+        return ["settings: not declared (passed to the factory as given)"]
+    rows = []
+    for d in declared(cls):
+        default = _plain(d, d.default)
+        if d.kind == "nested":
+            rows.append((prefix + d.name, "settings", "", d.spec.doc))
+            nested_rows = describe_rows(d.group, prefix + d.name + ".", d.default)
+            rows += nested_rows
+            continue
+        rows.append((prefix + d.name, type_text(d), _show(default), d.spec.doc))
+    return _table(rows, getattr(cls, "budget_dependent", None), getattr(cls, "extra_options", None))
+
+
+def describe_rows(cls: Any, prefix: str, current: Any) -> list[tuple[str, str, str, str]]:
+    """Rows of a nested group, with the owner's defaults (``current``)."""
+    rows = []
+    for d in declared(cls):
+        value = _plain(d, getattr(current, d.name))
+        rows.append((prefix + d.name, type_text(d), _show(value), d.spec.doc))
+    return rows
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "(none)"
+    if isinstance(value, float):
+        return format(value, "g")
+    return str(value)
+
+
+def _table(rows: list[tuple[str, str, str, str]], budget_note: str | None, extra: str | None) -> list[str]:
+    if not rows:
+        lines = ["settings: none"]
+    else:
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        head = ("setting", "type", "default")
+        widths = [max(w, len(h)) for w, h in zip(widths, head)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  doc"]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3] for r in rows]
+    if budget_note:
+        lines.append(f"budget: {budget_note}; a journal resumes only under the same --budget/--budget-seconds")
+    if extra:
+        lines.append(f"other names: passed on to {extra}")
+    return lines

@@ -1,16 +1,41 @@
-"""The ask/tell optimizer contract.
+"""The ask/tell optimizer contract: what a strategy implements and what the core guarantees it.
 
-An optimizer proposes candidates one at a time with :meth:`Optimizer.ask`
-and learns each outcome through :meth:`Optimizer.tell`. The study loop
-(:mod:`nars_plugin.study`) owns evaluation, budget, journal and resume; an
-optimizer owns nothing but its own decisions. Two rules make journals
-replayable:
+An optimizer proposes candidates with :meth:`Optimizer.ask` and learns each outcome through
+:meth:`Optimizer.tell`. The study (:mod:`nars_plugin.study`, built by
+:func:`nars_plugin.create_study`) owns evaluation, budget, journal and resume; an optimizer owns
+nothing but its own decisions.
 
-* everything random comes from ``self.rng`` (seeded from ``seed``), and
+**Writing one.** Subclass :class:`Optimizer`, set ``name``, declare settings as
+``Settings = MySettings`` (a dataclass, :mod:`nars_plugin.settings`), implement :meth:`~Optimizer.ask`
+and, to learn, extend :meth:`~Optimizer.tell` (call ``super().tell``). May override:
+:meth:`~Optimizer.ask_batch` (proposals that do not depend on each other's results),
+:attr:`~Optimizer.finished`, :meth:`~Optimizer.report`. Register it with
+``registry.add_optimizer(name, cls, description)`` and run ``nars_plugin.testing.OptimizerConformance``.
+
+**What the core passes the constructor** (keywords, every time): ``objective``, ``seed``,
+``constraints``, ``budget`` (a :class:`Budget`: queries and/or simulated seconds), ``max_fidelity``
+(full epochs when the evaluator returns curves, else None), ``fixed_recipe``, and the declared
+settings. The base class keeps them as attributes; a subclass passes them on with ``**kwargs``.
+
+**Replay determinism** (a journal resumes only if this holds):
+
+* everything random comes from ``self.rng`` (seeded from ``seed``), never from the global
+  ``random``/``numpy.random`` state, set iteration order or the clock;
 * ``ask`` depends only on the seed, the settings and what was told before.
 
-A study replays a journal by calling ``ask`` and answering from the journal,
-so an optimizer that follows these rules resumes exactly where it stopped.
+A study resumes by calling ``ask`` again and answering from the journal; a proposal that differs from
+the journaled one stops the resume with "journal entry N holds ... but the optimizer now proposes ...".
+
+**What ``ask`` may use.** ``self.budget`` (the whole budget), ``self.used`` (evaluations and simulated
+seconds spent when the study asked) and :meth:`~Optimizer.remaining`; the per-query cost of past
+evaluations is ``result.cost`` in ``tell`` (``self.history`` keeps every (proposal, result)).
+
+**Repeats and failures.** Proposing a candidate the study has evaluated is allowed and free: the study
+answers it from its cache and calls ``tell`` with the cached result, counting nothing against the
+budget (``Proposal(reevaluate=True)`` asks for a paid evaluation instead). Candidates are compared by
+their canonical key (:meth:`nars_plugin.space.Space.canonical`). A failed evaluation arrives as a
+``Result`` with ``ok`` False and objective ``-inf`` (:meth:`~Optimizer.score`); it is never the best.
+Values handed back for a space's parameters are compared by value (``3.0`` is the choice ``3``).
 """
 
 from __future__ import annotations

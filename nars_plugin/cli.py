@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     nl.add_argument("--config", metavar="FILE.yaml", help="NASLib config (naslib/defaults/*.yaml format)")
     nl.add_argument("--benchmark", "-b", help="query this nb201 table (e.g. csv:PATH) instead of NASLib's own data")
     nl.add_argument("--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option")
+    nl.add_argument("--threads", type=int, default=1, help="torch threads (default 1: faster on a loaded machine)")
     return parser
 
 
@@ -171,7 +172,7 @@ def cmd_naslib(args: argparse.Namespace) -> int:
     bench = None
     if args.benchmark:
         bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
-    result = run_config(args.config, bench)
+    result = run_config(args.config, bench, threads=args.threads)
     for key, value in result.items():
         print(f"{key}: {_format(value)}")
     print(f"results: {result['save']}/nars_result.json, {result['save']}/errors.json")

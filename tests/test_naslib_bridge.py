@@ -135,6 +135,40 @@ def test_dataset_keys_follow_naslib():
         naslib_dataset_key("svhn")
 
 
+def test_dataset_api_refuses_another_data_set_than_the_tables(c10_bench):
+    for dataset in ("cifar100", "ImageNet16-120"):
+        with pytest.raises(ConfigError, match=f"holds cifar10 numbers; NASLib's dataset '{dataset}'") as info:
+            make_dataset_api(c10_bench, dataset)
+        assert "dataset: cifar10" in info.value.hint
+
+
+def test_a_fidelity_a_table_cannot_answer_is_refused():
+    from nars_naslib.dataset_api import check_fidelity
+
+    for ok in (None, -1, 0):
+        check_fidelity(ok)
+    with pytest.raises(ConfigError, match="search.fidelity 108: a tabular benchmark holds one value") as info:
+        check_fidelity(108)
+    assert "search.fidelity: -1" in info.value.hint
+
+
+def test_status_names_a_missing_or_too_new_library(monkeypatch):
+    from nars_naslib import _naslib
+
+    if not HAVE_NASLIB:  # without NASLib the first check answers
+        assert _naslib.status()[0].startswith("NASLib is not installed")
+        return
+    assert _naslib.status() is None
+    monkeypatch.setitem(_naslib.NASLIB_REQUIREMENTS, "no-such-lib", "no_such_lib")
+    reason, fix = _naslib.status()
+    assert reason == "NASLib is installed but cannot be imported: it needs no-such-lib"
+    assert "pip install no-such-lib" in fix
+    monkeypatch.delitem(_naslib.NASLIB_REQUIREMENTS, "no-such-lib")
+    monkeypatch.setitem(_naslib.VERSION_CAPS, "numpy", (1, 0))
+    reason, fix = _naslib.status()
+    assert reason.startswith("NASLib is installed but breaks with numpy 1.") and "'numpy<1.0'" in fix
+
+
 VENDORED = Path(__file__).resolve().parents[1].parent / "shared" / "vendor" / "naslib" / "NASLib-Develop-0b51bc1.tar.gz"
 
 
@@ -282,7 +316,8 @@ def test_compare_puts_naslib_optimizers_in_one_table(cli, tmp_path, c10_csv):
     # without a GPU here, DARTS is reported, not run, next to its published figure
     if "naslib:darts" in details["not_run"]:
         assert "Not run here: naslib:darts" in table and "54.30" in table
-    run = json.loads((out / "runs" / "naslib_re" / "seed0" / "naslib_run.json").read_text())
+    # run folders are the labels through safe_name: "naslib:re" -> "naslib%3Are"
+    run = json.loads((out / "runs" / "naslib%3Are" / "seed0" / "naslib_run.json").read_text())
     assert run["identity"]["optimizer"] == "naslib:re" and len(run["result"]["curve"]) == 12
     # a rerun replays finished NASLib runs instead of searching again
     code, _, err = cli([*args, "--workers", "1", "--out", out, "--no-progress"], timeout=900)
@@ -391,3 +426,28 @@ def test_config_runner_without_naslib_data_says_to_pass_a_benchmark(cli, tmp_pat
     code, _, err = cli(["naslib", "--config", _yaml(tmp_path, "re")])
     assert code == 2 and "NASLib's own NB201 data for 'cifar10' is not installed" in err
     assert "--benchmark csv:" in err and "Traceback" not in err
+
+
+def test_config_runner_refuses_naslibs_fidelity_108_on_a_table(cli, tmp_path, c10_csv):
+    _naslib()
+    config = _yaml(tmp_path, "rs")
+    config.write_text(config.read_text() + "  fidelity: 108\n")
+    code, _, err = cli(["naslib", "--config", config, "-b", f"csv:{c10_csv}"])
+    assert code == 2 and "search.fidelity 108: a tabular benchmark holds one value per cell" in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+def test_config_runner_refuses_a_data_set_the_table_did_not_measure(cli, tmp_path, c10_csv):
+    _naslib()
+    config = _yaml(tmp_path, "re")
+    config.write_text(config.read_text().replace("dataset: cifar10", "dataset: cifar100"))
+    code, _, err = cli(["naslib", "--config", config, "-b", f"csv:{c10_csv}"])
+    assert code == 2 and "holds cifar10 numbers; NASLib's dataset 'cifar100'" in err and "Traceback" not in err
+
+
+def test_bridge_predictor_defaults_to_nars_ensemble_of_five():
+    _naslib()
+    from nars_naslib.predictor import NARSPredictor
+
+    assert NARSPredictor().settings["n_models"] == 5
+    assert NARSPredictor(n_models=2).settings["n_models"] == 2

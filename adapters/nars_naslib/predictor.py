@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from nars_plugin.errors import ConfigError
+from nars_plugin.optimizers.nars import DEFAULT_PREDICTOR
 from nars_plugin.predictor import NARSPredictor as CorePredictor
 from nars_plugin.spaces.nb201 import NB201Space
 
@@ -32,7 +33,8 @@ class NARSPredictor(_Predictor):
         encoding_type: unused (the predictor encodes candidates itself); kept for NASLib's signature.
         dataset: NB201 data set, for the exact FLOPs/params the encoder is pretrained on.
         seed: seeds the predictor.
-        settings: settings of :class:`nars_plugin.predictor.NARSPredictor` (e.g. ``n_models=5``).
+        settings: settings of :class:`nars_plugin.predictor.NARSPredictor`; NARS's own defaults
+            (:data:`nars_plugin.optimizers.nars.DEFAULT_PREDICTOR`, an ensemble of 5) unless given.
     """
 
     def __init__(
@@ -46,7 +48,7 @@ class NARSPredictor(_Predictor):
         super().__init__(ss_type=ss_type, encoding_type=encoding_type)
         self.space = NB201Space(dataset=dataset)
         self.seed = int(seed)
-        self.settings = settings
+        self.settings = {**DEFAULT_PREDICTOR, **settings}
         self.model: CorePredictor | None = None
 
     def _candidates(self, archs: Sequence[Any]) -> list[Any]:

@@ -24,7 +24,7 @@ from nars_plugin.keyvalue import parse_key_values
 from nars_plugin.tabular.base import TabularBenchmark
 
 from ._naslib import naslib_module, naslib_version
-from .dataset_api import graph_to_candidate, make_dataset_api, nb201_rows
+from .dataset_api import check_fidelity, graph_to_candidate, make_dataset_api, nb201_rows
 
 #: NASLib optimizers by the names NASLib's runners use: class in ``naslib.optimizers`` and a description.
 NASLIB_OPTIMIZERS: dict[str, tuple[str, str]] = {
@@ -128,6 +128,7 @@ def run_query_based(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, 
         raise ConfigError(f"{task['optimizer']} cannot honour constraints {task['constraints']}", "drop --constraint")
     settings = dict(task.get("settings") or {})
     recipe = parse_key_values(settings.pop("recipe", None) or {}, "recipe", separator=",")
+    check_fidelity(settings.get("fidelity"))
     dataset = getattr(bench.space, "dataset", "cifar10")
     out = Path(task["out"])
     identity = {"optimizer": task["optimizer"], "seed": task["seed"], "budget": task["budget"], "settings": settings}

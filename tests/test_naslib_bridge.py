@@ -451,3 +451,26 @@ def test_bridge_predictor_defaults_to_nars_ensemble_of_five():
 
     assert NARSPredictor().settings["n_models"] == 5
     assert NARSPredictor(n_models=2).settings["n_models"] == 2
+
+
+@pytest.mark.parametrize("name", ["darts", "gdas"])
+def test_one_shot_search_runs_end_to_end_on_synthetic_cifar_shaped_data(tmp_path, c10_bench, name):
+    """NASLib's DARTS/GDAS through the bridge's one-shot path (supernet, steps, Trainer) on CPU.
+
+    The data are random images, so the found cell means nothing; a GPU user runs the same path on
+    CIFAR-10 with `nars compare --optimizers naslib:darts`.
+    """
+    _naslib()
+    import torch
+    from nars_naslib.dataset_api import graph_to_candidate
+    from nars_naslib.runner import one_shot_config, search_one_shot, synthetic_cifar_loaders
+
+    torch.set_num_threads(1)
+    settings = {"epochs": 1, "batch_size": 4}
+    config = one_shot_config(name, 0, "cifar10", tmp_path / name, settings)
+    optimizer, seconds = search_one_shot(name, config, synthetic_cifar_loaders(batches=2, batch_size=4))
+    assert seconds > 0 and len(optimizer.architectural_weights) == 6  # one alpha vector per NB201 edge
+    cand = graph_to_candidate(optimizer.get_final_architecture(), c10_bench.space)
+    assert 0 <= c10_bench.row_of(cand) < 15625  # a valid NB201 cell, looked up in our table
+    trajectory = json.loads((tmp_path / name / "errors.json").read_text())[1]
+    assert len(trajectory["train_acc"]) == 1 and len(trajectory["valid_acc"]) == 1  # one supernet epoch trained

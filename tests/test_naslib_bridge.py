@@ -474,3 +474,42 @@ def test_one_shot_search_runs_end_to_end_on_synthetic_cifar_shaped_data(tmp_path
     assert 0 <= c10_bench.row_of(cand) < 15625  # a valid NB201 cell, looked up in our table
     trajectory = json.loads((tmp_path / name / "errors.json").read_text())[1]
     assert len(trajectory["train_acc"]) == 1 and len(trajectory["valid_acc"]) == 1  # one supernet epoch trained
+
+
+def _walkthrough_blocks() -> list[tuple[str, str]]:
+    """(language, code) of every README block after a ``<!-- naslib:walkthrough -->`` marker."""
+    lines = (Path(__file__).resolve().parents[1] / "README.md").read_text().splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        if line == "<!-- naslib:walkthrough -->":
+            language = lines[i + 1].removeprefix("```")
+            end = lines.index("```", i + 2)
+            blocks.append((language, "\n".join(lines[i + 2 : end])))
+    return blocks
+
+
+def test_readme_has_three_naslib_walkthrough_steps():
+    assert [language for language, _ in _walkthrough_blocks()] == ["python", "bash", "bash"]
+
+
+@pytest.mark.parametrize("step", [0, 1, 2], ids=["trainer", "compare", "config"])
+def test_readme_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
+    _naslib()
+    import sys
+
+    language, code = _walkthrough_blocks()[step]
+    code = code.replace("../shared/data/nb201/cifar10_test_acc_200ep.csv", str(c10_csv))
+    command = [sys.executable, "-c", code] if language == "python" else ["bash", "-euo", "pipefail", "-c", code]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    if step == 0:
+        assert "'report_metric': 'test_acc_200ep'" in done.stdout
+        assert (tmp_path / "runs" / "nars-in-naslib" / "search" / "model_final.pth").is_file()
+    elif step == 1:
+        summary = json.loads((tmp_path / "runs" / "naslib-compare" / "summary.json").read_text())
+        assert list(summary) == ["nars", "naslib:re", "naslib:npenas"]
+        assert "| naslib:npenas |" in done.stdout
+    else:
+        result = json.loads((tmp_path / "runs/naslib-config/nasbench201/cifar10/re/0/nars_result.json").read_text())
+        assert result["queries"] == 20 and result["report_metric"] == "test_acc_200ep"

@@ -30,7 +30,7 @@ from .trainer import limit_threads, report_of
 def load_naslib_config(path: str | Path) -> Any:
     """Read a NASLib YAML config (fvcore ``CfgNode``) and fill in what NASLib's runner derives."""
     naslib_module("")
-    from fvcore.common.config import CfgNode
+    from fvcore.common.config import CfgNode  # type: ignore[import-untyped]
 
     file = Path(path)
     if not file.is_file():

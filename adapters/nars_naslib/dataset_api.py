@@ -80,6 +80,17 @@ def check_fidelity(fidelity: Any) -> None:
     )
 
 
+def nb201_space(benchmark: TabularBenchmark) -> NB201Space:
+    """The benchmark's space, which must be NAS-Bench-201's (NASLib's NasBench201SearchSpace)."""
+    space = benchmark.space
+    if not isinstance(space, NB201Space):
+        raise ConfigError(
+            f"benchmark {benchmark.name!r} is on space {space.name!r}; NASLib's NasBench201SearchSpace needs nb201",
+            "use an nb201 benchmark (csv:..., nats:..., nb201-analog)",
+        )
+    return space
+
+
 def nb201_rows(benchmark: TabularBenchmark, recipe: Mapping[str, Any] | None = None) -> dict[str, int]:
     """Architecture string -> table row, for the benchmark's rows with ``recipe`` (all 15,625 cells).
 

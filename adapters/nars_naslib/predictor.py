@@ -21,7 +21,7 @@ from nars_plugin.spaces.nb201 import NB201Space
 from ._naslib import naslib_module
 from .dataset_api import graph_to_candidate
 
-_Predictor = naslib_module("predictors.predictor").Predictor
+_Predictor: Any = naslib_module("predictors.predictor").Predictor
 
 
 class NARSPredictor(_Predictor):
@@ -62,8 +62,9 @@ class NARSPredictor(_Predictor):
     def fit(self, xtrain: Sequence[Any], ytrain: Sequence[float], train_info: Any = None, **kwargs: Any) -> float:
         """Fit on NASLib graphs and accuracies; returns the mean absolute training error."""
         cands = self._candidates(xtrain)
-        y = np.asarray(ytrain, dtype=float)
-        self.model = CorePredictor(self.space, seed=self.seed, **self.settings).fit(cands, y)
+        values = [float(v) for v in ytrain]
+        y = np.asarray(values)
+        self.model = CorePredictor(self.space, seed=self.seed, **self.settings).fit(cands, values)
         return float(np.mean(np.abs(self.model.predict(cands) - y)))
 
     def query(self, xtest: Sequence[Any], info: Any = None, **kwargs: Any) -> np.ndarray:

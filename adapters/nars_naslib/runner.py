@@ -25,7 +25,7 @@ from nars_plugin.keyvalue import parse_key_values
 from nars_plugin.tabular.base import TabularBenchmark
 
 from ._naslib import naslib_module, naslib_version
-from .dataset_api import check_fidelity, graph_to_candidate, make_dataset_api, nb201_rows
+from .dataset_api import check_fidelity, graph_to_candidate, make_dataset_api, nb201_rows, nb201_space
 
 #: NASLib optimizers by the names NASLib's runners use: class in ``naslib.optimizers`` and a description.
 NASLIB_OPTIMIZERS: dict[str, tuple[str, str]] = {
@@ -79,7 +79,7 @@ def search_config(
 ) -> Any:
     """NASLib's config node for one search (``optimizer``, ``dataset``, ``seed``, ``save``, ``search``)."""
     naslib_module("")  # a clear error when NASLib is missing
-    from fvcore.common.config import CfgNode  # NASLib's config class (a NASLib dependency)
+    from fvcore.common.config import CfgNode  # type: ignore[import-untyped]  # NASLib's config class
 
     search = {**SEARCH_DEFAULTS, **dict(settings or {}), "epochs": int(epochs), "seed": int(seed)}
     return CfgNode(
@@ -96,7 +96,7 @@ def search_config(
     )
 
 
-def _recording(cls: type) -> type:
+def _recording(cls: Any) -> type:
     """A subclass of NASLib optimizer ``cls`` that notes the incumbent at every ``train_statistics`` call.
 
     NASLib's Trainer calls ``train_statistics`` once per search epoch (both branches), so this
@@ -104,12 +104,11 @@ def _recording(cls: type) -> type:
     """
 
     def train_statistics(self: Any, *args: Any, **kwargs: Any) -> Any:
-        stats = super(recorded, self).train_statistics(*args, **kwargs)
+        stats = cls.train_statistics(self, *args, **kwargs)
         self.nars_incumbents.append(tuple(int(i) for i in self.get_final_architecture().get_hash()))
         return stats
 
-    recorded = type(f"Recorded{cls.__name__}", (cls,), {"train_statistics": train_statistics, "nars_incumbents": None})
-    return recorded
+    return type(f"Recorded{cls.__name__}", (cls,), {"train_statistics": train_statistics, "nars_incumbents": None})
 
 
 _API_CACHE: dict[str, Any] = {}
@@ -159,7 +158,7 @@ def run_query_based(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, 
     seconds = time.perf_counter() - started
     rows = nb201_rows(bench, recipe)
     report, objective = bench.values(bench.report), bench.values(bench.objective)
-    space = bench.space
+    space = nb201_space(bench)
     cands = [space.from_naslib(t, recipe) for t in optimizer.nars_incumbents]
     curve = [float(report[rows[space.format_arch(c)]]) for c in cands]
     best_cand = graph_to_candidate(optimizer.get_final_architecture(), space, recipe)
@@ -298,7 +297,7 @@ def run_one_shot(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, Any
     dataset = getattr(bench.space, "dataset", "cifar10")
     config = one_shot_config(name, task["seed"], dataset, task["out"], task["settings"])
     optimizer, seconds = search_one_shot(name, config)
-    best = graph_to_candidate(optimizer.get_final_architecture(), bench.space)
+    best = graph_to_candidate(optimizer.get_final_architecture(), nb201_space(bench))
     row = bench.row_of(best)
     value = float(bench.values(bench.report)[row])
     return {

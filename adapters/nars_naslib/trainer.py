@@ -28,7 +28,7 @@ from typing import Any
 
 from nars_plugin.tabular.base import TabularBenchmark
 
-from .dataset_api import graph_to_candidate
+from .dataset_api import graph_to_candidate, nb201_space
 
 
 def limit_threads(threads: int = 1) -> None:
@@ -64,7 +64,7 @@ def report_of(optimizer: Any, benchmark: TabularBenchmark, recipe: dict[str, Any
     benchmark's *objective* column. This gives the *report* metric (e.g. the 200-epoch test
     accuracy) instead, looked up in our table.
     """
-    cand = graph_to_candidate(optimizer.get_final_architecture(), benchmark.space, recipe)
+    cand = graph_to_candidate(optimizer.get_final_architecture(), nb201_space(benchmark), recipe)
     row = benchmark.row_of(cand)
     return {
         "arch": benchmark.space.format_arch(cand),

@@ -133,17 +133,38 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--out", required=True)
     pe.add_argument("--no-progress", action="store_true")
 
-    nl = sub.add_parser("naslib", help="run a NASLib config (NASLib's or plugin optimizers) with NASLib's Trainer")
-    nl.add_argument(
-        "--config", required=True, metavar="FILE.yaml", help="NASLib config (naslib/defaults/*.yaml format)"
+    nl = sub.add_parser(
+        "naslib",
+        help="run a NASLib config with NASLib's Trainer, or `nars naslib install --source S` to install NASLib",
     )
+    nl.add_argument("action", nargs="?", choices=["install"], help="install: NASLib into this environment")
+    nl.add_argument("--source", metavar="PATH_OR_URL", help="install: NASLib's source (folder, .tar.gz or git URL)")
+    nl.add_argument("--no-deps", action="store_true", help="install: NASLib only, not the libraries it imports")
+    nl.add_argument("--config", metavar="FILE.yaml", help="NASLib config (naslib/defaults/*.yaml format)")
     nl.add_argument("--benchmark", "-b", help="query this nb201 table (e.g. csv:PATH) instead of NASLib's own data")
     nl.add_argument("--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option")
+    nl.add_argument("--threads", type=int, default=1, help="torch threads (default 1: faster on a loaded machine)")
     return parser
 
 
 def cmd_naslib(args: argparse.Namespace) -> int:
-    """Run NASLib's Trainer on a NASLib config (the NASLib bridge; needs NASLib)."""
+    """Run NASLib's Trainer on a NASLib config (the NASLib bridge; needs NASLib), or install NASLib."""
+    if args.action == "install":
+        if not args.source:
+            raise ConfigError(
+                "nars naslib install needs --source",
+                "e.g. --source ../shared/vendor/naslib/NASLib-Develop-0b51bc1.tar.gz or a NASLib git URL",
+            )
+        from nars_naslib.install import install_naslib
+
+        report = install_naslib(args.source, deps=not args.no_deps)
+        print(f"installed NASLib {report.version} into {report.package_dir.parent} in {report.seconds:.0f} s")
+        return 0
+    if not args.config:
+        raise ConfigError(
+            "nars naslib needs --config FILE.yaml (or the action `install`)",
+            "nars naslib --config FILE.yaml [-b csv:TABLE], or nars naslib install --source PATH_OR_URL",
+        )
     from nars_naslib.config_runner import run_config
 
     from .plugins import get_registry
@@ -151,7 +172,7 @@ def cmd_naslib(args: argparse.Namespace) -> int:
     bench = None
     if args.benchmark:
         bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
-    result = run_config(args.config, bench)
+    result = run_config(args.config, bench, threads=args.threads)
     for key, value in result.items():
         print(f"{key}: {_format(value)}")
     print(f"results: {result['save']}/nars_result.json, {result['save']}/errors.json")

@@ -2,44 +2,147 @@
 
 from __future__ import annotations
 
+import collections
+import collections.abc
 import importlib
+import importlib.metadata
 import importlib.util
 from typing import Any
 
 from nars_plugin.errors import ConfigError
 
+#: The one command that installs NASLib and what it imports into the current environment.
+INSTALL_COMMAND = "nars naslib install --source ../shared/vendor/naslib/NASLib-Develop-0b51bc1.tar.gz"
 INSTALL_HINT = (
-    "NASLib is not on PyPI: clone https://github.com/automl/NASLib, then `pip install --no-deps -e NASLib` "
-    "and the libraries it imports (DEVELOPERS.md, 'Developing against NASLib')"
+    f"run `{INSTALL_COMMAND}` (or --source https://github.com/automl/NASLib.git@Develop, or a NASLib checkout)"
 )
+
+#: NASLib's parts the bridge imports; ``nars naslib install`` checks that each one imports.
+CHECKED_MODULES = ("search_spaces", "optimizers", "predictors", "defaults.trainer", "defaults.predictor_evaluator")
+
+#: Libraries NASLib imports on those paths, by PyPI requirement -> top-level module, unpinned,
+#: capped only where a current release breaks NASLib (found importing CHECKED_MODULES on Python
+#: 3.11 with NASLib Develop 0b51bc1): numpy 2 breaks its parameter counting, scikit-learn 1.6 its
+#: PredictorEvaluator, and ngboost 0.6 needs scikit-learn 1.6.
+NASLIB_REQUIREMENTS: dict[str, str] = {
+    "torchvision": "torchvision",
+    "numpy<2": "numpy",
+    "scipy": "scipy",
+    "scikit-learn<1.6": "sklearn",
+    "ngboost<0.6": "ngboost",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "networkx": "networkx",
+    "fvcore": "fvcore",
+    "pyyaml": "yaml",
+    "ConfigSpace": "ConfigSpace",
+    "pyro-ppl": "pyro",
+    "emcee": "emcee",
+    "grakel": "grakel",
+    "pybnn": "pybnn",
+    "scikit-image": "skimage",
+    "tqdm": "tqdm",
+    "matplotlib": "matplotlib",
+    "seaborn": "seaborn",
+    "termcolor": "termcolor",
+    "six": "six",
+    "pytorch-msssim": "pytorch_msssim",
+    "transforms3d": "transforms3d",
+    "nasbench-pytorch": "nasbench_pytorch",
+    "tensorwatch": "tensorwatch",
+    "tornado": "tornado",  # tensorwatch imports it without declaring it
+}
+#: The caps above as (distribution, first broken major.minor).
+VERSION_CAPS: dict[str, tuple[int, int]] = {"numpy": (2, 0), "scikit-learn": (1, 6), "ngboost": (0, 6)}
 
 
 class NASLibMissingError(ConfigError):
     """NASLib (or a library it imports) cannot be imported here."""
 
 
+def apply_shims() -> None:
+    """Bridge NASLib's Python 3.10+ / NumPy 1.24+ incompatibilities at run time, without editing NASLib.
+
+    * ``collections.Iterable``/``Sequence``/``Mapping`` (removed in Python 3.10; NASLib's GP
+      predictors' WL kernel and ``utils/load_ops.py`` use them) alias ``collections.abc``'s;
+    * ``np.int`` (removed in NumPy 1.24; NASLib's SemiNAS predictors use it) is ``int``.
+    """
+    for name in ("Iterable", "Sequence", "Mapping", "MutableMapping", "Callable"):
+        if not hasattr(collections, name):
+            setattr(collections, name, getattr(collections.abc, name))
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a core dependency
+        return
+    if "int" not in np.__dict__:
+        np.int = int  # type: ignore[attr-defined]
+
+
+def _too_new(distribution: str, cap: tuple[int, int]) -> str | None:
+    try:
+        version = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    parts = [int(p) if p.isdigit() else 0 for p in version.split(".")[:2]] + [0]
+    return version if (parts[0], parts[1]) >= cap else None
+
+
 def status() -> tuple[str, str] | None:
-    """None when the ``naslib`` package is importable, else ``(reason, fix)``; cheap (does not import it)."""
+    """None when NASLib and the libraries it imports are here, else ``(reason, fix)``.
+
+    Cheap: it looks the modules up (and reads the capped libraries' versions) without importing them.
+    """
     try:
         found = importlib.util.find_spec("naslib") is not None
     except (ImportError, ValueError):
         found = False
-    return None if found else ("NASLib is not installed (no module named 'naslib')", INSTALL_HINT)
+    if not found:
+        return "NASLib is not installed (no module named 'naslib')", INSTALL_HINT
+    missing = [req for req, module in NASLIB_REQUIREMENTS.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        return (
+            f"NASLib is installed but cannot be imported: it needs {', '.join(missing)}",
+            f"pip install {' '.join(repr(m) if '<' in m else m for m in missing)} (or rerun `{INSTALL_COMMAND}`)",
+        )
+    too_new = {d: v for d, cap in VERSION_CAPS.items() if (v := _too_new(d, cap)) is not None}
+    if too_new:
+        caps = [f"'{d}<{VERSION_CAPS[d][0]}.{VERSION_CAPS[d][1]}'" for d in too_new]
+        return (
+            "NASLib is installed but breaks with " + ", ".join(f"{d} {v}" for d, v in too_new.items()),
+            f"pip install {' '.join(caps)}",
+        )
+    return None
 
 
 def naslib_module(name: str) -> Any:
-    """Import ``naslib.<name>``, or raise :class:`NASLibMissingError` saying what is missing."""
+    """Import ``naslib.<name>`` (after :func:`apply_shims`), or raise :class:`NASLibMissingError`."""
     state = status()
     if state is not None:
         raise NASLibMissingError(state[0], state[1])
+    apply_shims()
     module = f"naslib.{name}" if name else "naslib"
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise NASLibMissingError(
             f"NASLib is installed but {module} cannot be imported: {type(exc).__name__}: {exc}",
-            "install the library it names into the same environment (NASLib's own pins are not needed)",
+            f"install the library it names into the same environment (or rerun `{INSTALL_COMMAND}`)",
         ) from exc
+
+
+def import_naslib_parts() -> None:
+    """Import every module of :data:`CHECKED_MODULES` (what ``nars naslib install`` checks)."""
+    for name in CHECKED_MODULES:
+        naslib_module(name)
+
+
+if __name__ == "__main__":  # `python -m nars_naslib._naslib`: the installer's import check
+    import sys
+
+    try:
+        import_naslib_parts()
+    except NASLibMissingError as exc:
+        sys.exit(f"{exc.message}; {exc.hint}")
 
 
 def naslib_version() -> str:

@@ -22,13 +22,15 @@ from typing import Any
 from nars_plugin.errors import ConfigError, DataFileError, UnknownNameError
 
 from ._naslib import naslib_module, naslib_version
+from .dataset_api import check_fidelity
 from .runner import NASLIB_OPTIMIZERS, ONE_SHOT, SEARCH_DEFAULTS, one_shot_unavailable
+from .trainer import limit_threads, report_of
 
 
 def load_naslib_config(path: str | Path) -> Any:
     """Read a NASLib YAML config (fvcore ``CfgNode``) and fill in what NASLib's runner derives."""
     naslib_module("")
-    from fvcore.common.config import CfgNode
+    from fvcore.common.config import CfgNode  # type: ignore[import-untyped]
 
     file = Path(path)
     if not file.is_file():
@@ -100,10 +102,16 @@ def naslib_dataset_api(config: Any, benchmark: Any = None) -> dict[str, Any]:
         ) from None
 
 
-def run_config(path: str | Path, benchmark: Any = None) -> dict[str, Any]:
-    """Run NASLib's Trainer (search, then evaluate) as the config says; returns what it found."""
+def run_config(path: str | Path, benchmark: Any = None, threads: int = 1) -> dict[str, Any]:
+    """Run NASLib's Trainer (search, then evaluate) as the config says; returns what it found.
+
+    ``threads`` limits torch's threads (:func:`.trainer.limit_threads`).
+    """
     config = load_naslib_config(path)
+    if benchmark is not None:
+        check_fidelity(config.search.get("fidelity"))
     api = naslib_dataset_api(config, benchmark)
+    limit_threads(threads)
     optimizer = resolve_optimizer(config)
     utils = naslib_module("utils")
     space_cls = naslib_module("search_spaces").NasBench201SearchSpace
@@ -130,16 +138,7 @@ def run_config(path: str | Path, benchmark: Any = None) -> dict[str, Any]:
         "evaluate_eval_acc1es": None if value is None else float(value),
     }
     if benchmark is not None:
-        from .dataset_api import graph_to_candidate
-
-        cand = graph_to_candidate(final, benchmark.space)
-        row = benchmark.row_of(cand)
-        result.update(
-            arch=benchmark.space.format_arch(cand),
-            benchmark=benchmark.name,
-            objective=benchmark.objective,
-            report_metric=benchmark.report,
-            report=float(benchmark.values(benchmark.report)[row]),
-        )
+        found = report_of(optimizer, benchmark)
+        result.update({k: v for k, v in found.items() if k != "objective_value"})
     (save / "nars_result.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -52,6 +52,45 @@ def naslib_dataset_key(dataset: str) -> str:
     return NASLIB_DATASET_KEYS[dataset]
 
 
+def check_dataset(benchmark: TabularBenchmark, dataset: str) -> None:
+    """Refuse a NASLib ``dataset`` other than the one the benchmark's numbers were measured on."""
+    naslib_dataset_key(dataset)
+    measured = getattr(benchmark.space, "dataset", None)
+    if measured is not None and measured != dataset:
+        raise ConfigError(
+            f"benchmark {benchmark.name!r} holds {measured} numbers; NASLib's dataset {dataset!r} would file them "
+            f"as {dataset} results",
+            f"set dataset: {measured} (NASLib config) / pass dataset={measured!r}, or use a {dataset} table",
+        )
+
+
+def check_fidelity(fidelity: Any) -> None:
+    """Refuse a NASLib ``search.fidelity`` (an epoch index) that a table of final values cannot answer.
+
+    Our tables hold one value per cell (the objective after full training), so only ``-1`` (the
+    last epoch) reads it; NASLib's ``runners/nas/discrete_config.yaml`` has ``fidelity: 108``
+    (a NAS-Bench-101 epoch count), which would end in an ``IndexError`` inside NASLib.
+    """
+    if fidelity is None or int(fidelity) in (-1, 0):
+        return
+    raise ConfigError(
+        f"search.fidelity {fidelity}: a tabular benchmark holds one value per cell (after full training), "
+        f"not a learning curve to read epoch {fidelity} of",
+        "set search.fidelity: -1 (the table's value), or drop --benchmark to query NASLib's own NB201 data",
+    )
+
+
+def nb201_space(benchmark: TabularBenchmark) -> NB201Space:
+    """The benchmark's space, which must be NAS-Bench-201's (NASLib's NasBench201SearchSpace)."""
+    space = benchmark.space
+    if not isinstance(space, NB201Space):
+        raise ConfigError(
+            f"benchmark {benchmark.name!r} is on space {space.name!r}; NASLib's NasBench201SearchSpace needs nb201",
+            "use an nb201 benchmark (csv:..., nats:..., nb201-analog)",
+        )
+    return space
+
+
 def nb201_rows(benchmark: TabularBenchmark, recipe: Mapping[str, Any] | None = None) -> dict[str, int]:
     """Architecture string -> table row, for the benchmark's rows with ``recipe`` (all 15,625 cells).
 
@@ -87,7 +126,11 @@ def nb201_rows(benchmark: TabularBenchmark, recipe: Mapping[str, Any] | None = N
 def make_dataset_api(
     benchmark: TabularBenchmark, dataset: str = "cifar10", recipe: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """NASLib's NB201 ``dataset_api`` holding exactly ``benchmark``'s numbers (see the module table)."""
+    """NASLib's NB201 ``dataset_api`` holding exactly ``benchmark``'s numbers (see the module table).
+
+    ``dataset`` must be the data set the benchmark measured (its space's ``dataset``).
+    """
+    check_dataset(benchmark, dataset)
     key = naslib_dataset_key(dataset)
     objective = benchmark.values(benchmark.objective)
     entries: dict[str, Any] = {}

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Result
 from nars_plugin.optimizers.base import Budget, Proposal
@@ -31,8 +33,18 @@ from nars_plugin.spaces.nb201 import NB201Space
 from ._naslib import naslib_module
 from .dataset_api import candidate_to_graph
 
-_metaclasses = naslib_module("optimizers.core.metaclasses")
+_MetaOptimizer: Any = naslib_module("optimizers.core.metaclasses").MetaOptimizer
 Metric = naslib_module("search_spaces.core.query_metrics").Metric
+
+
+class QueriedModel(torch.nn.Module):
+    """One queried architecture in the optimizer's history (NASLib keeps ``model.arch``/``model.accuracy``)."""
+
+    def __init__(self, arch: Any, accuracy: float) -> None:
+        super().__init__()
+        self.arch = arch
+        self.accuracy = accuracy
+
 
 #: The objective name the wrapped optimizer maximises: NASLib's VAL_ACCURACY query.
 OBJECTIVE = "val_accuracy"
@@ -47,7 +59,7 @@ def _get(node: Any, key: str, default: Any = None) -> Any:
     return getattr(node, key, default)
 
 
-class AskTellOptimizer(_metaclasses.MetaOptimizer):
+class AskTellOptimizer(_MetaOptimizer):
     """A registered nars-plugin optimizer driven by NASLib's Trainer, one query per search epoch.
 
     Args:
@@ -63,8 +75,6 @@ class AskTellOptimizer(_metaclasses.MetaOptimizer):
 
     def __init__(self, config: Any, optimizer: str | None = None, **settings: Any) -> None:
         super().__init__()
-        import torch
-
         self.config = config
         self.optimizer_name = optimizer or self.optimizer_name
         self.dataset = _get(config, "dataset", "cifar10")
@@ -108,9 +118,7 @@ class AskTellOptimizer(_metaclasses.MetaOptimizer):
 
     def new_epoch(self, epoch: int) -> None:
         """Ask for one candidate, query it through NASLib and tell the result."""
-        import torch
-
-        if self.inner is None:
+        if self.inner is None or self.space is None:
             raise ConfigError("adapt_search_space() was not called", "call it before Trainer.search()")
         if self.inner.finished:
             return
@@ -118,14 +126,11 @@ class AskTellOptimizer(_metaclasses.MetaOptimizer):
         graph = candidate_to_graph(proposal.candidate, self.space, self.search_space)
         accuracy = float(graph.query(self.performance_metric, self.dataset, dataset_api=self.dataset_api))
         self.inner.tell(Proposal(proposal.candidate), Result(metrics={OBJECTIVE: accuracy}))
-        model = torch.nn.Module()
-        model.arch = graph
-        model.accuracy = accuracy
-        self.history.append(model)
+        self.history.append(QueriedModel(graph, accuracy))
 
     def train_statistics(self, report_incumbent: bool = True) -> tuple[float, float, float, float]:
         """(train acc, val acc, test acc, train time) of the incumbent (or of the newest candidate)."""
-        arch = self.get_final_architecture() if report_incumbent else self.history[-1].arch
+        arch: Any = self.get_final_architecture() if report_incumbent else self.history[-1].arch
         return tuple(
             arch.query(metric, self.dataset, dataset_api=self.dataset_api)
             for metric in (Metric.TRAIN_ACCURACY, Metric.VAL_ACCURACY, Metric.TEST_ACCURACY, Metric.TRAIN_TIME)

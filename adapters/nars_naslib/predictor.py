@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 
 from nars_plugin.errors import ConfigError
+from nars_plugin.optimizers.nars import DEFAULT_PREDICTOR
 from nars_plugin.predictor import NARSPredictor as CorePredictor
 from nars_plugin.spaces.nb201 import NB201Space
 
 from ._naslib import naslib_module
 from .dataset_api import graph_to_candidate
 
-_Predictor = naslib_module("predictors.predictor").Predictor
+_Predictor: Any = naslib_module("predictors.predictor").Predictor
 
 
 class NARSPredictor(_Predictor):
@@ -32,7 +33,8 @@ class NARSPredictor(_Predictor):
         encoding_type: unused (the predictor encodes candidates itself); kept for NASLib's signature.
         dataset: NB201 data set, for the exact FLOPs/params the encoder is pretrained on.
         seed: seeds the predictor.
-        settings: settings of :class:`nars_plugin.predictor.NARSPredictor` (e.g. ``n_models=5``).
+        settings: settings of :class:`nars_plugin.predictor.NARSPredictor`; NARS's own defaults
+            (:data:`nars_plugin.optimizers.nars.DEFAULT_PREDICTOR`, an ensemble of 5) unless given.
     """
 
     def __init__(
@@ -46,7 +48,7 @@ class NARSPredictor(_Predictor):
         super().__init__(ss_type=ss_type, encoding_type=encoding_type)
         self.space = NB201Space(dataset=dataset)
         self.seed = int(seed)
-        self.settings = settings
+        self.settings = {**DEFAULT_PREDICTOR, **settings}
         self.model: CorePredictor | None = None
 
     def _candidates(self, archs: Sequence[Any]) -> list[Any]:
@@ -60,8 +62,9 @@ class NARSPredictor(_Predictor):
     def fit(self, xtrain: Sequence[Any], ytrain: Sequence[float], train_info: Any = None, **kwargs: Any) -> float:
         """Fit on NASLib graphs and accuracies; returns the mean absolute training error."""
         cands = self._candidates(xtrain)
-        y = np.asarray(ytrain, dtype=float)
-        self.model = CorePredictor(self.space, seed=self.seed, **self.settings).fit(cands, y)
+        values = [float(v) for v in ytrain]
+        y = np.asarray(values)
+        self.model = CorePredictor(self.space, seed=self.seed, **self.settings).fit(cands, values)
         return float(np.mean(np.abs(self.model.predict(cands) - y)))
 
     def query(self, xtest: Sequence[Any], info: Any = None, **kwargs: Any) -> np.ndarray:

@@ -14,6 +14,7 @@ Settings of a spec (``naslib:re(population_size=10;sample_size=3)``) override ``
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from nars_plugin.keyvalue import parse_key_values
 from nars_plugin.tabular.base import TabularBenchmark
 
 from ._naslib import naslib_module, naslib_version
-from .dataset_api import graph_to_candidate, make_dataset_api, nb201_rows
+from .dataset_api import check_fidelity, graph_to_candidate, make_dataset_api, nb201_rows, nb201_space
 
 #: NASLib optimizers by the names NASLib's runners use: class in ``naslib.optimizers`` and a description.
 NASLIB_OPTIMIZERS: dict[str, tuple[str, str]] = {
@@ -78,7 +79,7 @@ def search_config(
 ) -> Any:
     """NASLib's config node for one search (``optimizer``, ``dataset``, ``seed``, ``save``, ``search``)."""
     naslib_module("")  # a clear error when NASLib is missing
-    from fvcore.common.config import CfgNode  # NASLib's config class (a NASLib dependency)
+    from fvcore.common.config import CfgNode  # type: ignore[import-untyped]  # NASLib's config class
 
     search = {**SEARCH_DEFAULTS, **dict(settings or {}), "epochs": int(epochs), "seed": int(seed)}
     return CfgNode(
@@ -95,7 +96,7 @@ def search_config(
     )
 
 
-def _recording(cls: type) -> type:
+def _recording(cls: Any) -> type:
     """A subclass of NASLib optimizer ``cls`` that notes the incumbent at every ``train_statistics`` call.
 
     NASLib's Trainer calls ``train_statistics`` once per search epoch (both branches), so this
@@ -103,12 +104,11 @@ def _recording(cls: type) -> type:
     """
 
     def train_statistics(self: Any, *args: Any, **kwargs: Any) -> Any:
-        stats = super(recorded, self).train_statistics(*args, **kwargs)
+        stats = cls.train_statistics(self, *args, **kwargs)
         self.nars_incumbents.append(tuple(int(i) for i in self.get_final_architecture().get_hash()))
         return stats
 
-    recorded = type(f"Recorded{cls.__name__}", (cls,), {"train_statistics": train_statistics, "nars_incumbents": None})
-    return recorded
+    return type(f"Recorded{cls.__name__}", (cls,), {"train_statistics": train_statistics, "nars_incumbents": None})
 
 
 _API_CACHE: dict[str, Any] = {}
@@ -128,6 +128,7 @@ def run_query_based(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, 
         raise ConfigError(f"{task['optimizer']} cannot honour constraints {task['constraints']}", "drop --constraint")
     settings = dict(task.get("settings") or {})
     recipe = parse_key_values(settings.pop("recipe", None) or {}, "recipe", separator=",")
+    check_fidelity(settings.get("fidelity"))
     dataset = getattr(bench.space, "dataset", "cifar10")
     out = Path(task["out"])
     identity = {"optimizer": task["optimizer"], "seed": task["seed"], "budget": task["budget"], "settings": settings}
@@ -157,7 +158,7 @@ def run_query_based(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, 
     seconds = time.perf_counter() - started
     rows = nb201_rows(bench, recipe)
     report, objective = bench.values(bench.report), bench.values(bench.objective)
-    space = bench.space
+    space = nb201_space(bench)
     cands = [space.from_naslib(t, recipe) for t in optimizer.nars_incumbents]
     curve = [float(report[rows[space.format_arch(c)]]) for c in cands]
     best_cand = graph_to_candidate(optimizer.get_final_architecture(), space, recipe)
@@ -201,11 +202,91 @@ def one_shot_unavailable(name: str, data_dir: str | Path | None = None) -> str |
     return None
 
 
+#: ``search`` settings of the one-shot optimizers (DARTS paper's on CIFAR-10, as in NASLib's
+#: ``darts_defaults.yaml``); a spec's settings override them.
+ONE_SHOT_DEFAULTS: dict[str, Any] = {
+    "epochs": 50,
+    "batch_size": 64,
+    "learning_rate": 0.025,
+    "learning_rate_min": 0.001,
+    "momentum": 0.9,
+    "weight_decay": 3e-4,
+    "grad_clip": 5,
+    "train_portion": 0.5,
+    "data_size": 25000,
+    "cutout": False,
+    "arch_learning_rate": 3e-4,
+    "arch_weight_decay": 1e-3,
+    "unrolled": False,
+    "tau_max": 10,
+    "tau_min": 0.1,
+}
+
+
+def one_shot_config(
+    name: str, seed: int, dataset: str, save: str | Path, settings: dict[str, Any] | None = None
+) -> Any:
+    """NASLib's config node for a one-shot search (``search.epochs`` supernet epochs), ``save/search`` made."""
+    search = {**ONE_SHOT_DEFAULTS, **dict(settings or {})}
+    epochs = int(search.pop("epochs"))
+    config = search_config(name, seed, epochs, dataset, save, search)
+    config.data = str(naslib_data_dir())
+    config.save_arch_weights = False
+    (Path(save) / "search").mkdir(parents=True, exist_ok=True)
+    return config
+
+
+def synthetic_cifar_loaders(batches: int = 2, batch_size: int = 4, seed: int = 0) -> tuple[Any, Any]:
+    """Train and validation loaders of random CIFAR-shaped images (3x32x32, 10 labels).
+
+    They prove the one-shot path (NASLib's supernet, its optimizer's step, the Trainer loop) on a
+    CPU in seconds; what a search on them finds means nothing, so no result of theirs is reported.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(int(seed))
+
+    def loader() -> Any:
+        images = torch.rand(batches * batch_size, 3, 32, 32, generator=gen)
+        labels = torch.randint(0, 10, (batches * batch_size,), generator=gen)
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), batch_size=batch_size)
+
+    return loader(), loader()
+
+
+def search_one_shot(name: str, config: Any, loaders: tuple[Any, Any] | None = None) -> tuple[Any, float]:
+    """Run NASLib's one-shot optimizer ``name`` through NASLib's Trainer; ``(optimizer, seconds)``.
+
+    ``loaders`` (train, valid) replace NASLib's data loaders (which read ``config.data``), e.g.
+    :func:`synthetic_cifar_loaders`; everything else is NASLib's own code.
+    """
+    utils = naslib_module("utils")
+    trainer_cls = naslib_module("defaults.trainer").Trainer
+    utils.set_seed(int(config.seed))
+    cls = naslib_optimizer_class(name)
+    takes_config = "config" in inspect.signature(cls).parameters  # master: cls(config); Develop: keywords
+    optimizer = cls(config) if takes_config else cls(**dict(config.search))
+    search_space = naslib_module("search_spaces").NasBench201SearchSpace()
+    try:
+        optimizer.adapt_search_space(search_space, dataset=config.dataset)
+    except TypeError:  # master: adapt_search_space(search_space, scope=None)
+        optimizer.adapt_search_space(search_space)
+    if loaders is not None:
+        train, valid = loaders
+        trainer_cls = type(
+            "LoaderTrainer", (trainer_cls,), {"build_search_dataloaders": staticmethod(lambda _c: (train, valid, None))}
+        )
+    started = time.perf_counter()
+    trainer_cls(optimizer, config, lightweight_output=True).search()
+    return optimizer, time.perf_counter() - started
+
+
 def run_one_shot(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, Any]:
     """One ``naslib:darts`` (or drnas/gdas) run: NASLib's Trainer trains the supernet on CIFAR-10 (GPU).
 
     The searched cell is looked up in our table; a one-shot search makes no table queries, so its
-    curve is that one value at every budget.
+    curve is that one value at every budget. Only real CIFAR-10 (NASLib's loaders) runs here, so
+    every figure this puts in a compare table comes from a search on the real data.
     """
     name = task["optimizer"].partition(":")[2]
     reason = one_shot_unavailable(name)
@@ -213,27 +294,10 @@ def run_one_shot(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, Any
         raise ConfigError(
             f"{task['optimizer']} cannot run here: {reason}", "run it on a machine with a GPU and CIFAR-10"
         )
-    utils = naslib_module("utils")
-    out = Path(task["out"])
-    (out / "search").mkdir(parents=True, exist_ok=True)
-    settings = {"epochs": 50, "batch_size": 64, "learning_rate": 0.025, "learning_rate_min": 0.001, **task["settings"]}
-    settings.update(momentum=0.9, weight_decay=3e-4, grad_clip=5, train_portion=0.5, data_size=25000, cutout=False)
-    config = search_config(name, task["seed"], settings.pop("epochs"), getattr(bench.space, "dataset", "cifar10"), out)
-    config.search.update(settings)
-    config.data = str(naslib_data_dir())
-    config.save_arch_weights = False
-    utils.set_seed(int(task["seed"]))
-    cls = naslib_optimizer_class(name)
-    optimizer = cls(config) if "config" in cls.__init__.__code__.co_varnames[:2] else cls(**dict(config.search))
-    search_space = naslib_module("search_spaces").NasBench201SearchSpace()
-    try:
-        optimizer.adapt_search_space(search_space, dataset=config.dataset)
-    except TypeError:  # master: adapt_search_space(search_space, scope=None)
-        optimizer.adapt_search_space(search_space)
-    started = time.perf_counter()
-    naslib_module("defaults.trainer").Trainer(optimizer, config, lightweight_output=True).search()
-    seconds = time.perf_counter() - started
-    best = graph_to_candidate(optimizer.get_final_architecture(), bench.space)
+    dataset = getattr(bench.space, "dataset", "cifar10")
+    config = one_shot_config(name, task["seed"], dataset, task["out"], task["settings"])
+    optimizer, seconds = search_one_shot(name, config)
+    best = graph_to_candidate(optimizer.get_final_architecture(), nb201_space(bench))
     row = bench.row_of(best)
     value = float(bench.values(bench.report)[row])
     return {

@@ -1,9 +1,11 @@
 """NARS (or any registered ask/tell optimizer) as a NASLib ``MetaOptimizer``.
 
 The search itself is :class:`nars_plugin.optimizers.nars.NARS` (or the registered optimizer
-named by ``optimizer=``); this class only translates: every NASLib search epoch asks it for one
-candidate, turns that into a NASLib NB201 graph, queries NASLib's ``dataset_api`` for
-``Metric.VAL_ACCURACY`` and tells the value back. It runs inside
+named by ``optimizer=``) in a study built by :func:`nars_plugin.create_study`; this class only
+translates: every NASLib search epoch asks the study for one candidate, turns that into a NASLib
+NB201 graph, queries NASLib's ``dataset_api`` for ``Metric.VAL_ACCURACY`` and tells the value back.
+Repeats of a queried cell are answered by the study, as in ``nars search``, so an epoch always
+queries a new cell. It runs inside
 ``naslib.defaults.trainer.Trainer`` like NASLib's own discrete optimizers::
 
     config = ...                      # NASLib config: dataset, search.epochs, search.seed, save
@@ -25,10 +27,12 @@ from typing import Any
 
 import torch
 
+from nars_plugin.api import create_study
 from nars_plugin.errors import ConfigError
-from nars_plugin.evaluation import Result
-from nars_plugin.optimizers.base import Budget, Proposal
+from nars_plugin.evaluation import Evaluator, Result
+from nars_plugin.space import Candidate
 from nars_plugin.spaces.nb201 import NB201Space
+from nars_plugin.study import Study, StudyFinished
 
 from ._naslib import naslib_module
 from .dataset_api import candidate_to_graph
@@ -48,6 +52,25 @@ class QueriedModel(torch.nn.Module):
 
 #: The objective name the wrapped optimizer maximises: NASLib's VAL_ACCURACY query.
 OBJECTIVE = "val_accuracy"
+
+
+class _GraphQuery(Evaluator):
+    """NASLib's own answer for a candidate: its NB201 graph queried through the ``dataset_api``."""
+
+    name = "naslib-query"
+
+    def __init__(self, owner: AskTellOptimizer, space: NB201Space) -> None:
+        self.owner, self.space, self.objective = owner, space, OBJECTIVE
+
+    def evaluate(self, cand: Candidate, fidelity: int | None = None) -> Result:
+        owner = self.owner
+        graph = candidate_to_graph(cand, self.space, owner.search_space)
+        accuracy = float(graph.query(owner.performance_metric, owner.dataset, dataset_api=owner.dataset_api))
+        owner.history.append(QueriedModel(graph, accuracy))
+        return Result(metrics={OBJECTIVE: accuracy})
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "objective": self.objective, "dataset": self.owner.dataset}
 
 
 def _get(node: Any, key: str, default: Any = None) -> Any:
@@ -84,12 +107,11 @@ class AskTellOptimizer(_MetaOptimizer):
         self.settings = {**dict(_get(search, "nars_settings", None) or {}), **settings}
         self.performance_metric = Metric.VAL_ACCURACY
         self.history = torch.nn.ModuleList()
-        self.inner: Any = None
+        self.study: Study | None = None
         self.space: NB201Space | None = None
 
     def adapt_search_space(self, search_space: Any, scope: Any = None, dataset_api: Any = None, **kwargs: Any) -> None:
         """Check the space (NASLib NB201, queryable) and create the wrapped ask/tell optimizer."""
-        from nars_plugin.plugins import get_registry
 
         if getattr(search_space, "get_type", lambda: None)() != "nasbench201":
             raise ConfigError(
@@ -102,31 +124,31 @@ class AskTellOptimizer(_MetaOptimizer):
         self.scope = scope if scope else search_space.OPTIMIZER_SCOPE
         self.dataset_api = dataset_api
         self.space = NB201Space(dataset=self.dataset)
-        try:
-            self.inner = get_registry().create_optimizer(
-                self.optimizer_name,
-                self.space,
-                objective=OBJECTIVE,
-                seed=self.seed,
-                budget=Budget(queries=self.epochs),
-                **self.settings,
-            )
-        except TypeError as exc:
-            raise ConfigError(
-                f"bad setting for optimizer {self.optimizer_name!r}: {exc}", "check search.nars_settings"
-            ) from None
+        self.study = create_study(
+            (self.space, _GraphQuery(self, self.space)),
+            self.optimizer_name,
+            budget=self.epochs,
+            seed=self.seed,
+            settings=self.settings,
+            progress=False,
+        )
+
+    @property
+    def inner(self) -> Any:
+        """The wrapped nars-plugin optimizer (None before :meth:`adapt_search_space`)."""
+        return self.study.optimizer if self.study is not None else None
 
     def new_epoch(self, epoch: int) -> None:
         """Ask for one candidate, query it through NASLib and tell the result."""
-        if self.inner is None or self.space is None:
+        if self.study is None:
             raise ConfigError("adapt_search_space() was not called", "call it before Trainer.search()")
-        if self.inner.finished:
+        if self.study.finished:
             return
-        proposal: Proposal = self.inner.ask()
-        graph = candidate_to_graph(proposal.candidate, self.space, self.search_space)
-        accuracy = float(graph.query(self.performance_metric, self.dataset, dataset_api=self.dataset_api))
-        self.inner.tell(Proposal(proposal.candidate), Result(metrics={OBJECTIVE: accuracy}))
-        self.history.append(QueriedModel(graph, accuracy))
+        try:
+            trial = self.study.ask()
+        except StudyFinished:  # the optimizer ran out of new candidates
+            return
+        self.study.tell(trial, self.study.evaluator.evaluate(trial.candidate))
 
     def train_statistics(self, report_incumbent: bool = True) -> tuple[float, float, float, float]:
         """(train acc, val acc, test acc, train time) of the incumbent (or of the newest candidate)."""

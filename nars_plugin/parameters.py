@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ class Param(ABC):
 
     @abstractmethod
     def validate(self, value: Value) -> Value:
-        """Return the canonical form of ``value``; raise ValueError if it is not allowed."""
+        """Return ``value`` in its normal form (a declared choice, an int, a float); raise ValueError
+        if it is not allowed."""
 
     @abstractmethod
     def encode(self, values: Sequence[Value]) -> np.ndarray:
@@ -94,10 +96,19 @@ class Categorical(Param):
         return len(self.choices)
 
     def index(self, value: Value) -> int:
-        """Position of ``value`` among the choices (ValueError if absent)."""
+        """Position of ``value`` among the choices (ValueError if absent).
+
+        A value matches a choice of the same type and value; numbers match by value (``3.0`` and
+        ``numpy.int64(3)`` are the choice ``3``, a bool is never a number) and user strings match
+        the choice they spell (``"200"`` is ``200``).
+        """
         for i, choice in enumerate(self.choices):
             if choice == value and type(choice) is type(value):
                 return i
+        if _is_number(value):
+            for i, choice in enumerate(self.choices):
+                if _is_number(choice) and choice == value:
+                    return i
         # tolerate user strings for numeric/bool choices, e.g. "200" -> 200
         text = str(value).strip().lower()
         for i, choice in enumerate(self.choices):
@@ -321,3 +332,8 @@ class Float(Param):
 
 def _json_key(value: Value) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def _is_number(value: Value) -> bool:
+    """True for ints and floats (numpy's too), False for bools."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))

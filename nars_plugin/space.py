@@ -30,6 +30,7 @@ import copy
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,12 @@ __all__ = [
 #: A space with at most this many candidates is enumerated exactly when checking constraints.
 ENUMERATION_LIMIT = 200_000
 
+#: :meth:`Space.sample` draws at most this many points per requested candidate to find valid ones.
+MAX_DRAW_FACTOR = 64
+
+#: :meth:`Space.mutate` and :meth:`Space.crossover` draw at most this many children to find a valid one.
+VARIATION_TRIES = 32
+
 
 class Space:
     """A joint search space: architecture parameters followed by recipe parameters.
@@ -70,6 +77,56 @@ class Space:
         arch_params: the architecture part.
         recipe_params: the training-recipe part (may be empty).
         description: one line for ``nars spaces``.
+
+    **The contract for subclasses** (a plugin's space; ``nars_plugin.testing.SpaceConformance``
+    checks it).
+
+    A subclass MUST override:
+
+    * :attr:`statistic_names` *and* :meth:`statistics` together when it has free statistics
+      (FLOPs, parameters, ...): ``statistics`` returns exactly the keys ``statistic_names``
+      lists, in that order, each an array of ``len(cands)`` finite numbers. Constraints,
+      predictor pretraining and the conformance checks read the names; the base class has none.
+    * :meth:`format_arch` *and* :meth:`parse_arch` together when architectures have their own
+      text syntax (the default is ``name=value`` pairs); ``parse_arch(format_arch(c))`` must give
+      ``c.arch`` back.
+    * :meth:`is_valid` when some points of the parameter grid are not architectures (a cell
+      whose output is unreachable, say). The default says every point is valid.
+    * :meth:`canonical` when several encodings describe one architecture (isomorphic graphs).
+      The default says every encoding is its own candidate.
+
+    A subclass MAY override:
+
+    * :meth:`valid_mask`, a vectorised :meth:`is_valid` for many candidates (speed only);
+    * :meth:`statistics_for`, for statistics computed only when a constraint names them
+      (measured latencies read from a file, say);
+    * :meth:`with_recipe`, when the subclass holds state that depends on the recipe part.
+
+    Everything else (encoding, sampling, mutation, neighbours, crossover, enumeration,
+    constraints) is built on the parameters and the members above; override it only with the
+    same guarantees.
+
+    What the core relies on:
+
+    * **Determinism**: ``sample``, ``mutate``, ``neighbours`` and ``crossover`` take all their
+      randomness from the seed or generator passed in, and :meth:`is_valid`, :meth:`canonical`
+      and :meth:`statistics` are pure functions of the candidate. Journals replay on this.
+    * **Validation**: :meth:`validate` checks every value against its parameter and returns the
+      candidate with each value in its normal form (a numeric choice given as ``3.0`` comes back
+      as the declared ``3``). It does not reject invalid points and does not canonicalise: an
+      evaluator evaluates the encoding it is handed, and a user may name any encoding.
+    * **Invalid points** (``is_valid`` False) are never produced by :meth:`sample`,
+      :meth:`enumerate`, :meth:`mutate`, :meth:`neighbours` or :meth:`crossover`, never pass
+      :meth:`feasible`, and so are never proposed by the built-in optimizers.
+    * **Canonical forms**: two candidates with one :meth:`canonical` form (one
+      :meth:`canonical_key`) are one candidate. A study journals, caches and pays for the
+      canonical form only, and the built-in optimizers key their pools, populations and
+      exclusion sets by it. ``canonical`` must be idempotent, return a valid candidate of the
+      space for a valid one, and leave the recipe part alone unless the recipe has
+      equivalences of its own; statistics and evaluation results must agree across one class.
+    * **Encoding width**: :meth:`encode` gives :attr:`dim` columns (architecture first) for any
+      candidate, so predictors can be built before anything is evaluated; a parameter's
+      ``width`` never changes.
     """
 
     def __init__(
@@ -112,7 +169,7 @@ class Space:
 
     @property
     def size(self) -> int | None:
-        """Number of distinct candidates, or None if a parameter is continuous."""
+        """Number of points of the parameter grid (invalid ones included), or None if a parameter is continuous."""
         total = 1
         for p in self.params:
             if p.cardinality is None:
@@ -198,7 +255,12 @@ class Space:
         return {p.name: recipe.get(p.name, p.default) for p in self.recipe_params}
 
     def validate(self, cand: Candidate) -> Candidate:
-        """Return the canonical form of ``cand``; raise a clear error if it is not in the space."""
+        """``cand`` with every value in its normal form; a clear error if a value is not allowed.
+
+        A numeric choice given as ``3.0`` comes back as the declared choice ``3``. This checks the
+        parameters only: it neither rejects invalid points (:meth:`is_valid`) nor returns the
+        canonical form (:meth:`canonical`), so an evaluator gets the encoding it was handed.
+        """
         for part, params, values in (
             ("arch", self.arch_params, cand.arch),
             ("recipe", self.recipe_params, cand.recipe),
@@ -227,6 +289,53 @@ class Space:
             raise InvalidArchitectureError(
                 exc.message, "write the architecture as name=value pairs separated by commas"
             ) from None
+
+    # -- valid points and canonical forms ---------------------------------- #
+
+    def is_valid(self, cand: Candidate) -> bool:
+        """Whether ``cand`` is a real candidate and not just a point of the parameter grid.
+
+        The default says every point is valid. Override it (or :meth:`valid_mask`) when some
+        combinations of values describe no architecture; the samplers, variation operators,
+        :meth:`enumerate`, :meth:`feasible` and so every built-in optimizer then skip them.
+        """
+        return bool(self.valid_mask([cand])[0])
+
+    def valid_mask(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """Boolean mask: which of ``cands`` are valid (:meth:`is_valid` on each; override for speed)."""
+        if not self._declares_invalid_points():
+            return np.ones(len(cands), dtype=bool)
+        return np.fromiter((bool(self.is_valid(c)) for c in cands), dtype=bool, count=len(cands))
+
+    def _declares_invalid_points(self) -> bool:
+        cls = type(self)
+        return cls.is_valid is not Space.is_valid or cls.valid_mask is not Space.valid_mask
+
+    def _only_valid(self, cands: list[Candidate]) -> list[Candidate]:
+        if not self._declares_invalid_points():
+            return cands
+        return [c for c, ok in zip(cands, self.valid_mask(cands)) if ok]
+
+    def canonical(self, cand: Candidate) -> Candidate:
+        """The one encoding that stands for every encoding of the same candidate (default: ``cand``).
+
+        Override it when several encodings describe one architecture (isomorphic graphs): a study
+        then journals, caches and pays for the canonical form only. It must be idempotent and
+        return a valid candidate of the space for a valid ``cand``.
+        """
+        return cand
+
+    def canonical_key(self, cand: Candidate) -> str:
+        """The :attr:`Candidate.key` of the canonical form: equal for every encoding of one candidate."""
+        return self.canonical(cand).key
+
+    def unique_canonical(self, cands: Sequence[Candidate]) -> list[Candidate]:
+        """The canonical forms of ``cands``, each kept once (first occurrence), in order."""
+        seen: dict[str, Candidate] = {}
+        for cand in cands:
+            form = self.canonical(cand)
+            seen.setdefault(form.key, form)
+        return list(seen.values())
 
     # -- encoding ---------------------------------------------------------- #
 
@@ -262,23 +371,55 @@ class Space:
     # -- sampling and variation ------------------------------------------- #
 
     def sample(self, n: int, seed: int | np.random.Generator | None = None, method: str = "sobol") -> list[Candidate]:
-        """Draw ``n`` candidates: ``"sobol"`` (scrambled, seeded QMC) or ``"random"``."""
+        """Draw ``n`` valid candidates: ``"sobol"`` (scrambled, seeded QMC) or ``"random"``.
+
+        Invalid points are skipped and the draw goes on along the same Sobol sequence (or the same
+        generator) until ``n`` valid ones are found; fewer come back only when valid points are so
+        rare that :data:`MAX_DRAW_FACTOR` times ``n`` draws hold fewer (none at all is an error).
+        """
         if n <= 0:
             return []
-        d = len(self.params)
         if method == "sobol":
-            from scipy.stats import qmc
-
-            sampler = qmc.Sobol(d=d, scramble=True, seed=_seed_of(seed))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # balance warning for n not a power of two
-                units = sampler.random_base2(max(0, math.ceil(math.log2(n))))[:n]
+            draw = self._sobol_draw(_seed_of(seed))
         elif method == "random":
-            units = np.random.default_rng(seed).random((n, d))
+            rng = np.random.default_rng(seed)
+            drawn: list[Candidate] = []
+
+            def draw(m: int) -> list[Candidate]:  # the first m points of one random stream
+                if m > len(drawn):
+                    drawn.extend(self._from_units(rng.random((m - len(drawn), len(self.params)))))
+                return drawn[:m]
+
         else:
             raise ConfigError(f"unknown sampling method {method!r}", "use 'sobol' or 'random'")
+        m = n
+        while True:
+            found = self._only_valid(draw(m))
+            if len(found) >= n or m >= MAX_DRAW_FACTOR * n:
+                break
+            m = min(2 * m, MAX_DRAW_FACTOR * n)
+        if not found:
+            raise ConfigError(
+                f"space {self.name!r}: none of {m} sampled points is valid",
+                "check the space's is_valid: it must accept a reasonable share of the parameter grid",
+            )
+        return found[:n]
+
+    def _sobol_draw(self, seed: int | None) -> Any:
+        from scipy.stats import qmc
+
+        def draw(m: int) -> list[Candidate]:  # the first m points of one scrambled sequence
+            sampler = qmc.Sobol(d=len(self.params), scramble=True, seed=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # balance warning for m not a power of two
+                units = sampler.random_base2(max(0, math.ceil(math.log2(m))))[:m]
+            return self._from_units(units)
+
+        return draw
+
+    def _from_units(self, units: np.ndarray) -> list[Candidate]:
         columns = {p.name: p.from_unit(units[:, j]) for j, p in enumerate(self.params)}
-        return self._assemble(columns, n)
+        return self._assemble(columns, len(units))
 
     def mutate(
         self,
@@ -287,7 +428,11 @@ class Space:
         n_changes: int = 1,
         part: str = "both",
     ) -> Candidate:
-        """Change ``n_changes`` distinct parameters of ``part`` ("arch", "recipe" or "both")."""
+        """Change ``n_changes`` distinct parameters of ``part`` ("arch", "recipe" or "both").
+
+        A change that gives an invalid point is drawn again (up to :data:`VARIATION_TRIES` times);
+        when none is valid, ``cand`` comes back unchanged.
+        """
         pool = {
             "arch": self.arch_params,
             "recipe": self.recipe_params,
@@ -298,19 +443,24 @@ class Space:
         mutable = [p for p in pool if p.cardinality is None or p.cardinality > 1]
         if not mutable:
             return cand
-        chosen = rng.choice(len(mutable), size=min(n_changes, len(mutable)), replace=False)
-        arch, recipe = dict(cand.arch), dict(cand.recipe)
-        for i in sorted(int(j) for j in chosen):
-            p = mutable[i]
-            target = arch if p.name in arch else recipe
-            target[p.name] = p.mutate(target[p.name], rng)
-        return Candidate(arch, recipe)
+        for _ in range(VARIATION_TRIES):
+            chosen = rng.choice(len(mutable), size=min(n_changes, len(mutable)), replace=False)
+            arch, recipe = dict(cand.arch), dict(cand.recipe)
+            for i in sorted(int(j) for j in chosen):
+                p = mutable[i]
+                target = arch if p.name in arch else recipe
+                target[p.name] = p.mutate(target[p.name], rng)
+            child = Candidate(arch, recipe)
+            if self.is_valid(child):
+                return child
+        return cand
 
     def neighbours(self, cand: Candidate, rng: np.random.Generator, numeric: int = 4) -> list[Candidate]:
         """Every candidate that differs from ``cand`` in one parameter, in parameter order.
 
         Categorical parameters contribute all their other values; integer and real ones
-        ``numeric`` random mutations each. Constraints are not checked here.
+        ``numeric`` random mutations each. Invalid points are left out; constraints are not
+        checked here.
         """
         out: dict[str, Candidate] = {}
         for p in self.params:
@@ -329,41 +479,59 @@ class Space:
                 new = Candidate(arch, recipe)
                 if new.key != cand.key:
                     out.setdefault(new.key, new)
-        return list(out.values())
+        return self._only_valid(list(out.values()))
 
     def crossover(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
-        """Uniform crossover: each parameter comes from ``a`` or ``b`` with equal chance."""
-        take_a = rng.random(len(self.params)) < 0.5
-        arch, recipe = {}, {}
-        for flag, p in zip(take_a, self.params):
-            src = a if flag else b
-            if p.name in a.arch:
-                arch[p.name] = src.arch[p.name]
-            else:
-                recipe[p.name] = src.recipe[p.name]
-        return Candidate(arch, recipe)
+        """Uniform crossover: each parameter comes from ``a`` or ``b`` with equal chance.
+
+        An invalid child is drawn again (up to :data:`VARIATION_TRIES` times); when none is
+        valid, ``a`` comes back.
+        """
+        for _ in range(VARIATION_TRIES):
+            take_a = rng.random(len(self.params)) < 0.5
+            arch, recipe = {}, {}
+            for flag, p in zip(take_a, self.params):
+                src = a if flag else b
+                if p.name in a.arch:
+                    arch[p.name] = src.arch[p.name]
+                else:
+                    recipe[p.name] = src.recipe[p.name]
+            child = Candidate(arch, recipe)
+            if self.is_valid(child):
+                return child
+        return a
 
     def enumerate(self) -> list[Candidate]:
-        """Every candidate of a finite space, in a fixed order (parameters vary last-fastest)."""
+        """Every valid candidate of a finite space, in a fixed order (parameters vary last-fastest).
+
+        Every encoding is listed, canonical or not (:meth:`unique_canonical` keeps one of each).
+        """
         size = self.size
         if size is None or size > ENUMERATION_LIMIT:
             raise ConfigError(f"space {self.name!r} is too large to enumerate ({size or 'infinite'})")
         grids = [_grid(p) for p in self.params]
         index = np.indices([len(g) for g in grids]).reshape(len(grids), -1).T
         columns = {p.name: [g[i] for i in index[:, j]] for j, (p, g) in enumerate(zip(self.params, grids))}
-        return self._assemble(columns, len(index))
+        return self._only_valid(self._assemble(columns, len(index)))
 
     # -- statistics and constraints --------------------------------------- #
 
     @property
     def statistic_names(self) -> tuple[str, ...]:
-        """Names of the free statistics :meth:`statistics` returns."""
+        """Names of the free statistics :meth:`statistics` returns, in its order.
+
+        A subclass with free statistics MUST override this together with :meth:`statistics`
+        (the base class has none): constraints, predictor pretraining and the conformance
+        checks read these names.
+        """
         return ()
 
     def statistics(self, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
         """Free statistics (FLOPs, parameters, ...) of many candidates at once.
 
-        Subclasses override this; values are arrays of length ``len(cands)``.
+        Subclasses override this together with :attr:`statistic_names`: the keys are exactly
+        those names, in that order, the values arrays of ``len(cands)`` finite numbers, equal
+        for all encodings of one candidate (one :meth:`canonical` form).
         """
         return {}
 
@@ -376,10 +544,10 @@ class Space:
         return self.statistics(cands)
 
     def feasible(self, cands: Sequence[Candidate], constraints: Sequence[Constraint | str]) -> np.ndarray:
-        """Boolean mask: which candidates meet every constraint."""
+        """Boolean mask: which candidates are valid (:meth:`is_valid`) and meet every constraint."""
         constraints = parse_constraints(constraints)
-        mask = np.ones(len(cands), dtype=bool)
-        if not constraints or not cands:
+        mask = self.valid_mask(cands) if len(cands) else np.ones(0, dtype=bool)
+        if not constraints or not len(cands):
             return mask
         stats = self._checked_statistics(cands, constraints)
         for c in constraints:
@@ -402,7 +570,7 @@ class Space:
         """Raise InfeasibleConstraintError if no candidate meets the constraints.
 
         Finite spaces up to :data:`ENUMERATION_LIMIT` are checked exhaustively;
-        larger ones on ``n_probe`` Sobol samples. The message names the smallest
+        larger ones on ``n_probe`` Sobol samples (valid candidates only, either way). The message names the smallest
         (or largest) value the space reaches for each violated constraint.
         """
         constraints = parse_constraints(constraints)
@@ -410,6 +578,11 @@ class Space:
             return
         size = self.size
         probe = self.enumerate() if size is not None and size <= ENUMERATION_LIMIT else self.sample(n_probe, seed)
+        if not probe:
+            raise InfeasibleConstraintError(
+                f"space {self.name!r} has no valid candidate (is_valid rejects every point)",
+                "check the space's is_valid",
+            )
         stats = self._checked_statistics(probe, constraints)
         mask = np.ones(len(probe), dtype=bool)
         problems = []

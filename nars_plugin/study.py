@@ -19,6 +19,7 @@ keeps a second process off the same folder (the journal and the lock live in
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -178,6 +179,12 @@ class Study:
         """Proposals evaluated side by side: the evaluator's ``parallel`` attribute (default 1)."""
         return max(1, int(getattr(self.evaluator, "parallel", 1) or 1))
 
+    def _canonical(self, proposal: Proposal) -> Proposal:
+        """The proposal with its candidate in the space's canonical form: the study caches, journals,
+        pays for and tells that form, so two encodings of one candidate are one candidate."""
+        form = self.optimizer.space.canonical(proposal.candidate)
+        return proposal if form == proposal.candidate else dataclasses.replace(proposal, candidate=form)
+
     def _next_batch(self, done: int) -> list[Proposal]:
         if self.parallel == 1:
             return [self.optimizer.ask()]
@@ -258,7 +265,7 @@ class Study:
         try:
             while batch or (not budget.exhausted(out.n_evaluations, out.total_cost) and not opt.finished):
                 if not batch:
-                    batch.extend(self._next_batch(out.n_evaluations))
+                    batch.extend(map(self._canonical, self._next_batch(out.n_evaluations)))
                     ahead = self._evaluate_ahead(list(batch), cache, len(pending))
                 proposal = batch.popleft()
                 key = (proposal.candidate.key, proposal.fidelity)

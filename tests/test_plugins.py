@@ -1,6 +1,6 @@
 """The plugin system, tested with a real third-party package discovered through its entry point.
 
-``tests/plugin_pkg`` is a separate distribution (``nars-toyplugin``) with its own metadata and an
+``examples/plugin_pkg`` is a separate distribution (``nars-toyplugin``) with its own metadata and an
 entry point in the ``nars_plugin`` group. The session fixture installs it with pip into a
 temporary folder (``--target``, no network, no build isolation) and puts that folder on the path:
 nothing registers it by hand.
@@ -11,35 +11,22 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, cli_command
+from conftest import EXAMPLES, REPO_ROOT, cli_command, install_package, path_with
 
 from nars_plugin import hookspecs
 from nars_plugin.errors import UnknownNameError
 from nars_plugin.plugins import BLOCK_ENV, PluginError, Registry, get_registry
 
-PACKAGE = REPO_ROOT / "tests" / "plugin_pkg"
+PACKAGE = EXAMPLES / "plugin_pkg"
 
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory):
-    site = tmp_path_factory.mktemp("site")
-    build = tmp_path_factory.mktemp("build")
-    source = build / "src"
-    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))  # keep the repo clean
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
-    proc = subprocess.run(
-        [*cmd, "--target", str(site), str(source)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TMPDIR": str(build)},
-        cwd=build,
-    )
-    assert proc.returncode == 0, f"installing the test plugin failed:\n{proc.stderr}"
+    site = install_package(PACKAGE, tmp_path_factory)
     sys.path.insert(0, str(site))
     get_registry(refresh=True)
     yield site
@@ -51,7 +38,7 @@ def plugin_site(tmp_path_factory):
 
 def run_with_plugin(site, args, **env):
     """``nars ARGS`` in a subprocess that sees the installed test plugin."""
-    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]), **env}
+    environ = {**os.environ, "PYTHONPATH": path_with(site), **env}
     proc = subprocess.run([*cli_command(), *map(str, args)], capture_output=True, text=True, env=environ, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 

@@ -13,8 +13,10 @@ from .parameters import Value
 class Candidate:
     """An (architecture, recipe) pair: two read-only name -> value mappings.
 
-    Candidates are hashable and compare by value; :attr:`key` is a canonical
-    JSON string, stable across processes, used by journals and caches.
+    Candidates are hashable and compare by value; :attr:`key` is a JSON string with sorted keys,
+    stable across processes. Two encodings of one architecture have different keys; a space that
+    knows they are one candidate says so with ``Space.canonical`` / ``Space.canonical_key``, which
+    journals, caches and optimizers use.
     """
 
     __slots__ = ("arch", "recipe", "_key")

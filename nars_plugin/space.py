@@ -29,8 +29,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -348,7 +347,7 @@ class Space:
         return np.concatenate(blocks, axis=1)
 
     def decode(self, matrix: np.ndarray) -> list[Candidate]:
-        """Decode an (n, dim) array into the nearest candidates."""
+        """Decode an (n, dim) array into the nearest candidates (points of the grid, which may be invalid)."""
         matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
         if matrix.shape[1] != self.dim:
             raise ConfigError(f"encoding has {matrix.shape[1]} columns, space {self.name!r} needs {self.dim}")
@@ -405,7 +404,7 @@ class Space:
             )
         return found[:n]
 
-    def _sobol_draw(self, seed: int | None) -> Any:
+    def _sobol_draw(self, seed: int | None) -> Callable[[int], list[Candidate]]:
         from scipy.stats import qmc
 
         def draw(m: int) -> list[Candidate]:  # the first m points of one scrambled sequence

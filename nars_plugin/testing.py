@@ -13,7 +13,9 @@ component::
 Suites: :class:`SpaceConformance` (fixture ``space``), :class:`BenchmarkConformance` (``benchmark``),
 :class:`PredictorConformance` (``space`` and ``make_predictor(seed)``) and
 :class:`OptimizerConformance` (``benchmark`` and ``make_optimizer(space, objective, seed, budget,
-constraints)``). Every built-in component passes them (``tests/test_conformance.py``). Needs pytest.
+constraints)``). Every built-in component passes them (``tests/test_conformance.py``); a plugin's
+own use of them is ``examples/graph_space/tests/test_conformance.py``. Every failed check says what
+broke and which member to fix. Needs pytest.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Joint (architecture, recipe) search spaces.
+"""Joint (architecture, recipe) search spaces: the :class:`Space` contract.
 
 A :class:`Space` is an ordered list of parameters split into an *architecture*
 part and a *recipe* part. A :class:`Candidate` holds one value per parameter.
 The space can
 
 * validate candidates and build them from user input (clear errors);
-* encode them as fixed-length vectors (one-hot for categoricals, min-max to
+* say which points of its parameter grid are *valid* (:meth:`Space.is_valid`) and which
+  encodings are one candidate (:meth:`Space.canonical`);
+* encode candidates as fixed-length vectors (one-hot for categoricals, min-max to
   [0, 1] for numbers) and decode vectors back;
 * draw scrambled, seeded Sobol samples (``scipy.stats.qmc``) mapped onto the
   parameters, or plain uniform samples;
@@ -13,24 +15,26 @@ The space can
 * compute *free statistics* (FLOPs, parameters, ... whatever a subclass knows)
   for many candidates at once and check resource constraints on them.
 
-Subclasses for concrete spaces override :meth:`Space.format_arch`,
-:meth:`Space.parse_arch` and :meth:`Space.statistics`.
+This module is the one-stop import for plugin authors: it re-exports the parameter types
+(:mod:`nars_plugin.parameters`), :class:`Candidate` (:mod:`nars_plugin.candidate`) and the
+constraint language (:mod:`nars_plugin.constraints`)::
+
+    from nars_plugin.space import Candidate, Categorical, Integer, Space
+
+What a subclass must and may override is listed in :class:`Space`'s docstring.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import math
-import re
 import warnings
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from .candidate import Candidate
+from .constraints import Constraint, parse_constraints
 from .errors import (
     ConfigError,
     InfeasibleConstraintError,
@@ -38,421 +42,30 @@ from .errors import (
     InvalidRecipeError,
 )
 from .keyvalue import parse_key_values
-
-Value = Any  # str, int, float or bool: anything JSON can hold
-
-# --------------------------------------------------------------------------- #
-# Parameters
-# --------------------------------------------------------------------------- #
-
-
-class Param(ABC):
-    """One dimension of a space. ``name`` must be unique within the space."""
-
-    name: str
-
-    @property
-    @abstractmethod
-    def width(self) -> int:
-        """Length of this parameter's slice of the encoding vector."""
-
-    @property
-    @abstractmethod
-    def default(self) -> Value:
-        """The value used when a user leaves the parameter out."""
-
-    @property
-    def cardinality(self) -> int | None:
-        """Number of distinct values, or None for a continuous parameter."""
-        return None
-
-    @abstractmethod
-    def validate(self, value: Value) -> Value:
-        """Return the canonical form of ``value``; raise ValueError if it is not allowed."""
-
-    @abstractmethod
-    def encode(self, values: Sequence[Value]) -> np.ndarray:
-        """Encode many values into a (n, width) float array."""
-
-    @abstractmethod
-    def decode(self, block: np.ndarray) -> list[Value]:
-        """Decode a (n, width) block back into the nearest valid values."""
-
-    @abstractmethod
-    def from_unit(self, u: np.ndarray) -> list[Value]:
-        """Map points of [0, 1) (one per value) onto the parameter, uniformly."""
-
-    @abstractmethod
-    def mutate(self, value: Value, rng: np.random.Generator) -> Value:
-        """Return a value different from ``value`` when there is one."""
-
-    def describe(self) -> str:
-        """A short human-readable description of the allowed values."""
-        return repr(self)
-
-
-@dataclass(frozen=True)
-class Categorical(Param):
-    """A choice among a fixed tuple of values (strings, ints, floats or bools)."""
-
-    name: str
-    choices: tuple[Value, ...]
-
-    def __post_init__(self) -> None:
-        if not self.choices:
-            raise ConfigError(f"categorical parameter {self.name!r} has no choices")
-        object.__setattr__(self, "choices", tuple(self.choices))
-        if len(set(map(_json_key, self.choices))) != len(self.choices):
-            raise ConfigError(f"categorical parameter {self.name!r} has duplicate choices")
-
-    @property
-    def width(self) -> int:
-        return len(self.choices)
-
-    @property
-    def default(self) -> Value:
-        return self.choices[0]
-
-    @property
-    def cardinality(self) -> int:
-        return len(self.choices)
-
-    def index(self, value: Value) -> int:
-        """Position of ``value`` among the choices (ValueError if absent)."""
-        for i, choice in enumerate(self.choices):
-            if choice == value and type(choice) is type(value):
-                return i
-        # tolerate user strings for numeric/bool choices, e.g. "200" -> 200
-        text = str(value).strip().lower()
-        for i, choice in enumerate(self.choices):
-            if str(choice).lower() == text:
-                return i
-        raise ValueError(f"{value!r} is not a choice of {self.name!r}; choose one of {list(self.choices)}")
-
-    def validate(self, value: Value) -> Value:
-        return self.choices[self.index(value)]
-
-    def encode(self, values: Sequence[Value]) -> np.ndarray:
-        out = np.zeros((len(values), self.width))
-        out[np.arange(len(values)), [self.index(v) for v in values]] = 1.0
-        return out
-
-    def decode(self, block: np.ndarray) -> list[Value]:
-        return [self.choices[i] for i in np.argmax(block, axis=1)]
-
-    def from_unit(self, u: np.ndarray) -> list[Value]:
-        idx = np.minimum((np.asarray(u) * len(self.choices)).astype(int), len(self.choices) - 1)
-        return [self.choices[i] for i in idx]
-
-    def mutate(self, value: Value, rng: np.random.Generator) -> Value:
-        if len(self.choices) == 1:
-            return self.choices[0]
-        i = self.index(value)
-        j = int(rng.integers(len(self.choices) - 1))
-        return self.choices[j if j < i else j + 1]
-
-    def describe(self) -> str:
-        return "{" + ", ".join(map(str, self.choices)) + "}"
-
-
-@dataclass(frozen=True)
-class Ordinal(Categorical):
-    """A choice among ordered numbers (e.g. batch size 8, 16, 32, 64), optionally on a log scale.
-
-    Unlike :class:`Categorical` it encodes as one number, the value's position between the
-    smallest and largest choice (of the logarithms with ``log=True``), so predictors see the
-    order and the spacing; mutation moves to nearby values.
-    """
-
-    log: bool = False
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        values = [float(v) for v in self.choices]
-        if any(b <= a for a, b in zip(values, values[1:])) or (self.log and values[0] <= 0):
-            raise ConfigError(
-                f"ordinal parameter {self.name!r} needs increasing numbers (positive on a log scale), "
-                f"got {list(self.choices)}"
-            )
-
-    @property
-    def width(self) -> int:
-        return 1
-
-    def _positions(self, values: Sequence[Value]) -> np.ndarray:
-        v = np.asarray(values, dtype=float)
-        lo, hi = float(self.choices[0]), float(self.choices[-1])
-        if self.log:
-            v, lo, hi = np.log(v), math.log(lo), math.log(hi)
-        return (v - lo) / max(hi - lo, 1e-12)
-
-    def encode(self, values: Sequence[Value]) -> np.ndarray:
-        return self._positions([self.validate(v) for v in values]).reshape(-1, 1)
-
-    def decode(self, block: np.ndarray) -> list[Value]:
-        grid = self._positions(self.choices)
-        nearest = np.abs(block[:, :1] - grid[None, :]).argmin(axis=1)
-        return [self.choices[i] for i in nearest]
-
-    def mutate(self, value: Value, rng: np.random.Generator) -> Value:
-        n = len(self.choices)
-        if n == 1:
-            return self.choices[0]
-        k = self.index(value)
-        for _ in range(32):
-            step = int(round(rng.normal(0.0, max(1.0, 0.2 * n))))
-            if step != 0 and 0 <= k + step < n:
-                return self.choices[k + step]
-        return self.choices[(k + 1) % n]
-
-    def describe(self) -> str:
-        return "{" + ", ".join(map(str, self.choices)) + "}" + (" (ordered, log scale)" if self.log else " (ordered)")
-
-
-@dataclass(frozen=True)
-class Integer(Param):
-    """An integer in ``[low, high]`` on a grid of ``step`` (``low`` + k * ``step``)."""
-
-    name: str
-    low: int
-    high: int
-    step: int = 1
-
-    def __post_init__(self) -> None:
-        if self.step < 1 or self.high < self.low or (self.high - self.low) % self.step:
-            raise ConfigError(
-                f"integer parameter {self.name!r}: need low <= high and (high - low) "
-                f"divisible by step, got ({self.low}, {self.high}, {self.step})"
-            )
-
-    @property
-    def width(self) -> int:
-        return 1
-
-    @property
-    def default(self) -> Value:
-        return self.low + ((self.cardinality - 1) // 2) * self.step
-
-    @property
-    def cardinality(self) -> int:
-        return (self.high - self.low) // self.step + 1
-
-    def validate(self, value: Value) -> Value:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{self.name!r} must be an integer, got {value!r}") from None
-        if not number.is_integer():
-            raise ValueError(f"{self.name!r} must be an integer, got {value!r}")
-        v = int(number)
-        if not self.low <= v <= self.high or (v - self.low) % self.step:
-            raise ValueError(f"{self.name!r}={v} is out of range; allowed: {self.describe()}")
-        return v
-
-    def encode(self, values: Sequence[Value]) -> np.ndarray:
-        span = max(self.high - self.low, 1)
-        return ((np.asarray(values, dtype=float) - self.low) / span).reshape(-1, 1)
-
-    def decode(self, block: np.ndarray) -> list[Value]:
-        k = np.rint(np.clip(block[:, 0], 0, 1) * (self.high - self.low) / self.step)
-        return [int(self.low + int(i) * self.step) for i in k]
-
-    def from_unit(self, u: np.ndarray) -> list[Value]:
-        k = np.minimum((np.asarray(u) * self.cardinality).astype(int), self.cardinality - 1)
-        return [int(self.low + int(i) * self.step) for i in k]
-
-    def mutate(self, value: Value, rng: np.random.Generator) -> Value:
-        n = self.cardinality
-        if n == 1:
-            return self.low
-        k = (int(value) - self.low) // self.step
-        scale = max(1.0, 0.2 * n)
-        for _ in range(32):
-            delta = int(round(rng.normal(0.0, scale)))
-            if delta != 0 and 0 <= k + delta < n:
-                return self.low + (k + delta) * self.step
-        return self.low + ((k + 1) % n) * self.step
-
-    def describe(self) -> str:
-        suffix = f", step {self.step}" if self.step != 1 else ""
-        return f"integer in [{self.low}, {self.high}{suffix}]"
-
-
-@dataclass(frozen=True)
-class Float(Param):
-    """A real number in ``[low, high]``, optionally on a log scale (``low`` > 0)."""
-
-    name: str
-    low: float
-    high: float
-    log: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.low < self.high or (self.log and self.low <= 0):
-            raise ConfigError(
-                f"float parameter {self.name!r}: need low < high (and low > 0 on a log "
-                f"scale), got ({self.low}, {self.high}, log={self.log})"
-            )
-
-    @property
-    def width(self) -> int:
-        return 1
-
-    @property
-    def default(self) -> Value:
-        return float(self._from_unit_scalar(0.5))
-
-    def _to_unit(self, v: np.ndarray) -> np.ndarray:
-        if self.log:
-            return (np.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-        return (v - self.low) / (self.high - self.low)
-
-    def _from_unit_scalar(self, u: np.ndarray | float) -> np.ndarray:
-        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
-        if self.log:
-            values = np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        else:
-            values = self.low + u * (self.high - self.low)
-        return np.clip(values, self.low, self.high)  # rounding must not leave the range
-
-    def validate(self, value: Value) -> Value:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{self.name!r} must be a number, got {value!r}") from None
-        if not math.isfinite(v) or not self.low <= v <= self.high:
-            raise ValueError(f"{self.name!r}={value} is out of range; allowed: {self.describe()}")
-        return v
-
-    def encode(self, values: Sequence[Value]) -> np.ndarray:
-        return self._to_unit(np.asarray(values, dtype=float)).reshape(-1, 1)
-
-    def decode(self, block: np.ndarray) -> list[Value]:
-        return [float(v) for v in self._from_unit_scalar(block[:, 0])]
-
-    def from_unit(self, u: np.ndarray) -> list[Value]:
-        return [float(v) for v in self._from_unit_scalar(u)]
-
-    def mutate(self, value: Value, rng: np.random.Generator) -> Value:
-        u = float(self._to_unit(np.asarray(float(value))))
-        new = u + rng.normal(0.0, 0.15)
-        new = abs(new) if new < 0 else (2.0 - new if new > 1 else new)  # reflect at the bounds
-        return float(self._from_unit_scalar(new))
-
-    def describe(self) -> str:
-        return f"real in [{self.low:g}, {self.high:g}]" + (" (log scale)" if self.log else "")
-
-
-def _json_key(value: Value) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
-# --------------------------------------------------------------------------- #
-# Candidates
-# --------------------------------------------------------------------------- #
-
-
-class Candidate:
-    """An (architecture, recipe) pair: two read-only name -> value mappings.
-
-    Candidates are hashable and compare by value; :attr:`key` is a canonical
-    JSON string, stable across processes, used by journals and caches.
-    """
-
-    __slots__ = ("arch", "recipe", "_key")
-
-    def __init__(self, arch: Mapping[str, Value], recipe: Mapping[str, Value] | None = None):
-        self.arch: Mapping[str, Value] = MappingProxyType(dict(arch))
-        self.recipe: Mapping[str, Value] = MappingProxyType(dict(recipe or {}))
-        self._key = json.dumps({"arch": dict(self.arch), "recipe": dict(self.recipe)}, sort_keys=True)
-
-    @property
-    def key(self) -> str:
-        """Canonical JSON text of the candidate."""
-        return self._key
-
-    @property
-    def arch_key(self) -> str:
-        """Canonical JSON text of the architecture part alone."""
-        return json.dumps(dict(self.arch), sort_keys=True)
-
-    def to_dict(self) -> dict[str, dict[str, Value]]:
-        """Plain-dict form, for JSON."""
-        return {"arch": dict(self.arch), "recipe": dict(self.recipe)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
-        """Inverse of :meth:`to_dict`."""
-        return cls(data["arch"], data.get("recipe") or {})
-
-    def with_recipe(self, **recipe: Value) -> Candidate:
-        """A copy with some recipe values replaced."""
-        return Candidate(self.arch, {**self.recipe, **recipe})
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Candidate) and other._key == self._key
-
-    def __hash__(self) -> int:
-        return hash(self._key)
-
-    def __repr__(self) -> str:
-        return f"Candidate(arch={dict(self.arch)}, recipe={dict(self.recipe)})"
-
-
-# --------------------------------------------------------------------------- #
-# Constraints
-# --------------------------------------------------------------------------- #
-
-_SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
-_CONSTRAINT_RE = re.compile(
-    r"^\s*(?P<metric>[A-Za-z_][\w.\-]*(?:\[[\w.\-]+\])?)\s*(?P<op><=|>=|<|>)\s*"
-    r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<suffix>[kKMG]?)\s*$"
-)
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """A resource constraint ``metric op bound`` such as ``flops <= 100M``."""
-
-    metric: str
-    op: str
-    bound: float
-
-    @classmethod
-    def parse(cls, text: str | Constraint) -> Constraint:
-        """Parse ``"metric <= value"`` (ops ``<= < >= >``, suffixes k, M, G)."""
-        if isinstance(text, Constraint):
-            return text
-        match = _CONSTRAINT_RE.match(str(text))
-        if not match:
-            raise ConfigError(
-                f"cannot parse constraint {text!r}",
-                "write it as 'METRIC <= VALUE', e.g. 'flops <= 100M' or 'latency[pixel3] < 5'",
-            )
-        bound = float(match["value"]) * _SUFFIX[match["suffix"]]
-        return cls(match["metric"], match["op"], bound)
-
-    def holds(self, values: np.ndarray) -> np.ndarray:
-        """Elementwise truth of the constraint on an array of metric values."""
-        values = np.asarray(values, dtype=float)
-        ops = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
-        return ops[self.op](values, self.bound)
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.bound!r}"
-
-
-def parse_constraints(items: Iterable[str | Constraint] | None) -> list[Constraint]:
-    """Parse a list of constraint strings (None gives an empty list)."""
-    return [Constraint.parse(item) for item in (items or [])]
-
-
-# --------------------------------------------------------------------------- #
-# Spaces
-# --------------------------------------------------------------------------- #
+from .parameters import Categorical, Float, Integer, Ordinal, Param, Value
+
+__all__ = [
+    "ENUMERATION_LIMIT",
+    "Candidate",
+    "Categorical",
+    "Constraint",
+    "Float",
+    "Integer",
+    "Ordinal",
+    "Param",
+    "Space",
+    "Value",
+    "parse_constraints",
+]
 
 #: A space with at most this many candidates is enumerated exactly when checking constraints.
 ENUMERATION_LIMIT = 200_000
+
+#: :meth:`Space.sample` draws at most this many points per requested candidate to find valid ones.
+MAX_DRAW_FACTOR = 64
+
+#: :meth:`Space.mutate` and :meth:`Space.crossover` draw at most this many children to find a valid one.
+VARIATION_TRIES = 32
 
 
 class Space:
@@ -463,6 +76,56 @@ class Space:
         arch_params: the architecture part.
         recipe_params: the training-recipe part (may be empty).
         description: one line for ``nars spaces``.
+
+    **The contract for subclasses** (a plugin's space; ``nars_plugin.testing.SpaceConformance``
+    checks it).
+
+    A subclass MUST override:
+
+    * :attr:`statistic_names` *and* :meth:`statistics` together when it has free statistics
+      (FLOPs, parameters, ...): ``statistics`` returns exactly the keys ``statistic_names``
+      lists, in that order, each an array of ``len(cands)`` finite numbers. Constraints,
+      predictor pretraining and the conformance checks read the names; the base class has none.
+    * :meth:`format_arch` *and* :meth:`parse_arch` together when architectures have their own
+      text syntax (the default is ``name=value`` pairs); ``parse_arch(format_arch(c))`` must give
+      ``c.arch`` back.
+    * :meth:`is_valid` when some points of the parameter grid are not architectures (a cell
+      whose output is unreachable, say). The default says every point is valid.
+    * :meth:`canonical` when several encodings describe one architecture (isomorphic graphs).
+      The default says every encoding is its own candidate.
+
+    A subclass MAY override:
+
+    * :meth:`valid_mask`, a vectorised :meth:`is_valid` for many candidates (speed only);
+    * :meth:`statistics_for`, for statistics computed only when a constraint names them
+      (measured latencies read from a file, say);
+    * :meth:`with_recipe`, when the subclass holds state that depends on the recipe part.
+
+    Everything else (encoding, sampling, mutation, neighbours, crossover, enumeration,
+    constraints) is built on the parameters and the members above; override it only with the
+    same guarantees.
+
+    What the core relies on:
+
+    * **Determinism**: ``sample``, ``mutate``, ``neighbours`` and ``crossover`` take all their
+      randomness from the seed or generator passed in, and :meth:`is_valid`, :meth:`canonical`
+      and :meth:`statistics` are pure functions of the candidate. Journals replay on this.
+    * **Validation**: :meth:`validate` checks every value against its parameter and returns the
+      candidate with each value in its normal form (a numeric choice given as ``3.0`` comes back
+      as the declared ``3``). It does not reject invalid points and does not canonicalise: an
+      evaluator evaluates the encoding it is handed, and a user may name any encoding.
+    * **Invalid points** (``is_valid`` False) are never produced by :meth:`sample`,
+      :meth:`enumerate`, :meth:`mutate`, :meth:`neighbours` or :meth:`crossover`, never pass
+      :meth:`feasible`, and so are never proposed by the built-in optimizers.
+    * **Canonical forms**: two candidates with one :meth:`canonical` form (one
+      :meth:`canonical_key`) are one candidate. A study journals, caches and pays for the
+      canonical form only, and the built-in optimizers key their pools, populations and
+      exclusion sets by it. ``canonical`` must be idempotent, return a valid candidate of the
+      space for a valid one, and leave the recipe part alone unless the recipe has
+      equivalences of its own; statistics and evaluation results must agree across one class.
+    * **Encoding width**: :meth:`encode` gives :attr:`dim` columns (architecture first) for any
+      candidate, so predictors can be built before anything is evaluated; a parameter's
+      ``width`` never changes.
     """
 
     def __init__(
@@ -505,7 +168,7 @@ class Space:
 
     @property
     def size(self) -> int | None:
-        """Number of distinct candidates, or None if a parameter is continuous."""
+        """Number of points of the parameter grid (invalid ones included), or None if a parameter is continuous."""
         total = 1
         for p in self.params:
             if p.cardinality is None:
@@ -535,8 +198,6 @@ class Space:
 
     def with_recipe(self, recipe_params: Sequence[Param], name: str | None = None) -> Space:
         """A copy of this space with another recipe part (same architecture part)."""
-        import copy
-
         clone = copy.copy(self)
         clone.name = name or self.name
         clone.recipe_params = tuple(recipe_params)
@@ -593,7 +254,12 @@ class Space:
         return {p.name: recipe.get(p.name, p.default) for p in self.recipe_params}
 
     def validate(self, cand: Candidate) -> Candidate:
-        """Return the canonical form of ``cand``; raise a clear error if it is not in the space."""
+        """``cand`` with every value in its normal form; a clear error if a value is not allowed.
+
+        A numeric choice given as ``3.0`` comes back as the declared choice ``3``. This checks the
+        parameters only: it neither rejects invalid points (:meth:`is_valid`) nor returns the
+        canonical form (:meth:`canonical`), so an evaluator gets the encoding it was handed.
+        """
         for part, params, values in (
             ("arch", self.arch_params, cand.arch),
             ("recipe", self.recipe_params, cand.recipe),
@@ -623,6 +289,53 @@ class Space:
                 exc.message, "write the architecture as name=value pairs separated by commas"
             ) from None
 
+    # -- valid points and canonical forms ---------------------------------- #
+
+    def is_valid(self, cand: Candidate) -> bool:
+        """Whether ``cand`` is a real candidate and not just a point of the parameter grid.
+
+        The default says every point is valid. Override it (or :meth:`valid_mask`) when some
+        combinations of values describe no architecture; the samplers, variation operators,
+        :meth:`enumerate`, :meth:`feasible` and so every built-in optimizer then skip them.
+        """
+        return bool(self.valid_mask([cand])[0])
+
+    def valid_mask(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """Boolean mask: which of ``cands`` are valid (:meth:`is_valid` on each; override for speed)."""
+        if not self._declares_invalid_points():
+            return np.ones(len(cands), dtype=bool)
+        return np.fromiter((bool(self.is_valid(c)) for c in cands), dtype=bool, count=len(cands))
+
+    def _declares_invalid_points(self) -> bool:
+        cls = type(self)
+        return cls.is_valid is not Space.is_valid or cls.valid_mask is not Space.valid_mask
+
+    def _only_valid(self, cands: list[Candidate]) -> list[Candidate]:
+        if not self._declares_invalid_points():
+            return cands
+        return [c for c, ok in zip(cands, self.valid_mask(cands)) if ok]
+
+    def canonical(self, cand: Candidate) -> Candidate:
+        """The one encoding that stands for every encoding of the same candidate (default: ``cand``).
+
+        Override it when several encodings describe one architecture (isomorphic graphs): a study
+        then journals, caches and pays for the canonical form only. It must be idempotent and
+        return a valid candidate of the space for a valid ``cand``.
+        """
+        return cand
+
+    def canonical_key(self, cand: Candidate) -> str:
+        """The :attr:`Candidate.key` of the canonical form: equal for every encoding of one candidate."""
+        return self.canonical(cand).key
+
+    def unique_canonical(self, cands: Sequence[Candidate]) -> list[Candidate]:
+        """The canonical forms of ``cands``, each kept once (first occurrence), in order."""
+        seen: dict[str, Candidate] = {}
+        for cand in cands:
+            form = self.canonical(cand)
+            seen.setdefault(form.key, form)
+        return list(seen.values())
+
     # -- encoding ---------------------------------------------------------- #
 
     def encode(self, cands: Sequence[Candidate]) -> np.ndarray:
@@ -634,7 +347,7 @@ class Space:
         return np.concatenate(blocks, axis=1)
 
     def decode(self, matrix: np.ndarray) -> list[Candidate]:
-        """Decode an (n, dim) array into the nearest candidates."""
+        """Decode an (n, dim) array into the nearest candidates (points of the grid, which may be invalid)."""
         matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
         if matrix.shape[1] != self.dim:
             raise ConfigError(f"encoding has {matrix.shape[1]} columns, space {self.name!r} needs {self.dim}")
@@ -657,23 +370,55 @@ class Space:
     # -- sampling and variation ------------------------------------------- #
 
     def sample(self, n: int, seed: int | np.random.Generator | None = None, method: str = "sobol") -> list[Candidate]:
-        """Draw ``n`` candidates: ``"sobol"`` (scrambled, seeded QMC) or ``"random"``."""
+        """Draw ``n`` valid candidates: ``"sobol"`` (scrambled, seeded QMC) or ``"random"``.
+
+        Invalid points are skipped and the draw goes on along the same Sobol sequence (or the same
+        generator) until ``n`` valid ones are found; fewer come back only when valid points are so
+        rare that :data:`MAX_DRAW_FACTOR` times ``n`` draws hold fewer (none at all is an error).
+        """
         if n <= 0:
             return []
-        d = len(self.params)
         if method == "sobol":
-            from scipy.stats import qmc
-
-            sampler = qmc.Sobol(d=d, scramble=True, seed=_seed_of(seed))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # balance warning for n not a power of two
-                units = sampler.random_base2(max(0, math.ceil(math.log2(n))))[:n]
+            draw = self._sobol_draw(_seed_of(seed))
         elif method == "random":
-            units = np.random.default_rng(seed).random((n, d))
+            rng = np.random.default_rng(seed)
+            drawn: list[Candidate] = []
+
+            def draw(m: int) -> list[Candidate]:  # the first m points of one random stream
+                if m > len(drawn):
+                    drawn.extend(self._from_units(rng.random((m - len(drawn), len(self.params)))))
+                return drawn[:m]
+
         else:
             raise ConfigError(f"unknown sampling method {method!r}", "use 'sobol' or 'random'")
+        m = n
+        while True:
+            found = self._only_valid(draw(m))
+            if len(found) >= n or m >= MAX_DRAW_FACTOR * n:
+                break
+            m = min(2 * m, MAX_DRAW_FACTOR * n)
+        if not found:
+            raise ConfigError(
+                f"space {self.name!r}: none of {m} sampled points is valid",
+                "check the space's is_valid: it must accept a reasonable share of the parameter grid",
+            )
+        return found[:n]
+
+    def _sobol_draw(self, seed: int | None) -> Callable[[int], list[Candidate]]:
+        from scipy.stats import qmc
+
+        def draw(m: int) -> list[Candidate]:  # the first m points of one scrambled sequence
+            sampler = qmc.Sobol(d=len(self.params), scramble=True, seed=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # balance warning for m not a power of two
+                units = sampler.random_base2(max(0, math.ceil(math.log2(m))))[:m]
+            return self._from_units(units)
+
+        return draw
+
+    def _from_units(self, units: np.ndarray) -> list[Candidate]:
         columns = {p.name: p.from_unit(units[:, j]) for j, p in enumerate(self.params)}
-        return self._assemble(columns, n)
+        return self._assemble(columns, len(units))
 
     def mutate(
         self,
@@ -682,7 +427,11 @@ class Space:
         n_changes: int = 1,
         part: str = "both",
     ) -> Candidate:
-        """Change ``n_changes`` distinct parameters of ``part`` ("arch", "recipe" or "both")."""
+        """Change ``n_changes`` distinct parameters of ``part`` ("arch", "recipe" or "both").
+
+        A change that gives an invalid point is drawn again (up to :data:`VARIATION_TRIES` times);
+        when none is valid, ``cand`` comes back unchanged.
+        """
         pool = {
             "arch": self.arch_params,
             "recipe": self.recipe_params,
@@ -693,19 +442,24 @@ class Space:
         mutable = [p for p in pool if p.cardinality is None or p.cardinality > 1]
         if not mutable:
             return cand
-        chosen = rng.choice(len(mutable), size=min(n_changes, len(mutable)), replace=False)
-        arch, recipe = dict(cand.arch), dict(cand.recipe)
-        for i in sorted(int(j) for j in chosen):
-            p = mutable[i]
-            target = arch if p.name in arch else recipe
-            target[p.name] = p.mutate(target[p.name], rng)
-        return Candidate(arch, recipe)
+        for _ in range(VARIATION_TRIES):
+            chosen = rng.choice(len(mutable), size=min(n_changes, len(mutable)), replace=False)
+            arch, recipe = dict(cand.arch), dict(cand.recipe)
+            for i in sorted(int(j) for j in chosen):
+                p = mutable[i]
+                target = arch if p.name in arch else recipe
+                target[p.name] = p.mutate(target[p.name], rng)
+            child = Candidate(arch, recipe)
+            if self.is_valid(child):
+                return child
+        return cand
 
     def neighbours(self, cand: Candidate, rng: np.random.Generator, numeric: int = 4) -> list[Candidate]:
         """Every candidate that differs from ``cand`` in one parameter, in parameter order.
 
         Categorical parameters contribute all their other values; integer and real ones
-        ``numeric`` random mutations each. Constraints are not checked here.
+        ``numeric`` random mutations each. Invalid points are left out; constraints are not
+        checked here.
         """
         out: dict[str, Candidate] = {}
         for p in self.params:
@@ -724,41 +478,59 @@ class Space:
                 new = Candidate(arch, recipe)
                 if new.key != cand.key:
                     out.setdefault(new.key, new)
-        return list(out.values())
+        return self._only_valid(list(out.values()))
 
     def crossover(self, a: Candidate, b: Candidate, rng: np.random.Generator) -> Candidate:
-        """Uniform crossover: each parameter comes from ``a`` or ``b`` with equal chance."""
-        take_a = rng.random(len(self.params)) < 0.5
-        arch, recipe = {}, {}
-        for flag, p in zip(take_a, self.params):
-            src = a if flag else b
-            if p.name in a.arch:
-                arch[p.name] = src.arch[p.name]
-            else:
-                recipe[p.name] = src.recipe[p.name]
-        return Candidate(arch, recipe)
+        """Uniform crossover: each parameter comes from ``a`` or ``b`` with equal chance.
+
+        An invalid child is drawn again (up to :data:`VARIATION_TRIES` times); when none is
+        valid, ``a`` comes back.
+        """
+        for _ in range(VARIATION_TRIES):
+            take_a = rng.random(len(self.params)) < 0.5
+            arch, recipe = {}, {}
+            for flag, p in zip(take_a, self.params):
+                src = a if flag else b
+                if p.name in a.arch:
+                    arch[p.name] = src.arch[p.name]
+                else:
+                    recipe[p.name] = src.recipe[p.name]
+            child = Candidate(arch, recipe)
+            if self.is_valid(child):
+                return child
+        return a
 
     def enumerate(self) -> list[Candidate]:
-        """Every candidate of a finite space, in a fixed order (parameters vary last-fastest)."""
+        """Every valid candidate of a finite space, in a fixed order (parameters vary last-fastest).
+
+        Every encoding is listed, canonical or not (:meth:`unique_canonical` keeps one of each).
+        """
         size = self.size
         if size is None or size > ENUMERATION_LIMIT:
             raise ConfigError(f"space {self.name!r} is too large to enumerate ({size or 'infinite'})")
         grids = [_grid(p) for p in self.params]
         index = np.indices([len(g) for g in grids]).reshape(len(grids), -1).T
         columns = {p.name: [g[i] for i in index[:, j]] for j, (p, g) in enumerate(zip(self.params, grids))}
-        return self._assemble(columns, len(index))
+        return self._only_valid(self._assemble(columns, len(index)))
 
     # -- statistics and constraints --------------------------------------- #
 
     @property
     def statistic_names(self) -> tuple[str, ...]:
-        """Names of the free statistics :meth:`statistics` returns."""
+        """Names of the free statistics :meth:`statistics` returns, in its order.
+
+        A subclass with free statistics MUST override this together with :meth:`statistics`
+        (the base class has none): constraints, predictor pretraining and the conformance
+        checks read these names.
+        """
         return ()
 
     def statistics(self, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
         """Free statistics (FLOPs, parameters, ...) of many candidates at once.
 
-        Subclasses override this; values are arrays of length ``len(cands)``.
+        Subclasses override this together with :attr:`statistic_names`: the keys are exactly
+        those names, in that order, the values arrays of ``len(cands)`` finite numbers, equal
+        for all encodings of one candidate (one :meth:`canonical` form).
         """
         return {}
 
@@ -771,10 +543,10 @@ class Space:
         return self.statistics(cands)
 
     def feasible(self, cands: Sequence[Candidate], constraints: Sequence[Constraint | str]) -> np.ndarray:
-        """Boolean mask: which candidates meet every constraint."""
+        """Boolean mask: which candidates are valid (:meth:`is_valid`) and meet every constraint."""
         constraints = parse_constraints(constraints)
-        mask = np.ones(len(cands), dtype=bool)
-        if not constraints or not cands:
+        mask = self.valid_mask(cands) if len(cands) else np.ones(0, dtype=bool)
+        if not constraints or not len(cands):
             return mask
         stats = self._checked_statistics(cands, constraints)
         for c in constraints:
@@ -797,7 +569,7 @@ class Space:
         """Raise InfeasibleConstraintError if no candidate meets the constraints.
 
         Finite spaces up to :data:`ENUMERATION_LIMIT` are checked exhaustively;
-        larger ones on ``n_probe`` Sobol samples. The message names the smallest
+        larger ones on ``n_probe`` Sobol samples (valid candidates only, either way). The message names the smallest
         (or largest) value the space reaches for each violated constraint.
         """
         constraints = parse_constraints(constraints)
@@ -805,6 +577,11 @@ class Space:
             return
         size = self.size
         probe = self.enumerate() if size is not None and size <= ENUMERATION_LIMIT else self.sample(n_probe, seed)
+        if not probe:
+            raise InfeasibleConstraintError(
+                f"space {self.name!r} has no valid candidate (is_valid rejects every point)",
+                "check the space's is_valid",
+            )
         stats = self._checked_statistics(probe, constraints)
         mask = np.ones(len(probe), dtype=bool)
         problems = []

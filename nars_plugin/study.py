@@ -19,6 +19,7 @@ keeps a second process off the same folder (the journal and the lock live in
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -356,7 +357,13 @@ class Study:
             left = self.budget.queries - self.result.n_evaluations if self.budget.queries is not None else width
             proposals = self.optimizer.ask_batch(max(1, min(width, left)))
         self._batch_size = len(proposals)
-        self._batch.extend(_Slot(p) for p in proposals)
+        self._batch.extend(_Slot(self._canonical(p)) for p in proposals)
+
+    def _canonical(self, proposal: Proposal) -> Proposal:
+        """The proposal with its candidate in the space's canonical form: the study caches, journals,
+        pays for and tells that form, so two encodings of one candidate are one candidate."""
+        form = self.optimizer.space.canonical(proposal.candidate)
+        return proposal if form == proposal.candidate else dataclasses.replace(proposal, candidate=form)
 
     def _settle(self, slot: _Slot) -> Trial | None:
         """Answer a slot from the cache or the journal, or make it a trial for the caller."""

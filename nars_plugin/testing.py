@@ -13,7 +13,9 @@ component::
 Suites: :class:`SpaceConformance` (fixture ``space``), :class:`BenchmarkConformance` (``benchmark``),
 :class:`PredictorConformance` (``space`` and ``make_predictor(seed)``) and
 :class:`OptimizerConformance` (``benchmark`` and ``make_optimizer(space, objective, seed, budget,
-constraints)``). Every built-in component passes them (``tests/test_conformance.py``). Needs pytest.
+constraints)``). Every built-in component passes them (``tests/test_conformance.py``); a plugin's
+own use of them is ``examples/graph_space/tests/test_conformance.py``. Every failed check says what
+broke and which member to fix. Needs pytest.
 """
 
 from __future__ import annotations
@@ -38,55 +40,145 @@ def _differences(a: Candidate, b: Candidate) -> int:
     return sum(a.arch[k] != b.arch[k] for k in a.arch) + sum(a.recipe[k] != b.recipe[k] for k in a.recipe)
 
 
+def _show(space: Space, cand: Candidate) -> str:
+    try:
+        return f"{space.format_arch(cand)} {dict(cand.recipe)}"
+    except Exception:  # noqa: BLE001 - a broken format_arch must not hide the real failure
+        return repr(cand)
+
+
 class SpaceConformance:
-    """Checks for a :class:`~nars_plugin.space.Space`; provide the ``space`` fixture."""
+    """Checks for a :class:`~nars_plugin.space.Space`; provide the ``space`` fixture.
+
+    Every failure message names what broke and which member of the space to fix (the contract is
+    in :class:`~nars_plugin.space.Space`'s docstring).
+    """
 
     n_samples = 64
+    #: Spaces up to this size are enumerated in full by the enumeration check.
+    enumeration_limit = 20_000
 
     @pytest.fixture
     def space(self) -> Space:
         raise NotImplementedError("provide a `space` fixture returning your Space")
 
+    def _assert_valid(self, space: Space, cands: list[Candidate], what: str, member: str) -> None:
+        mask = space.valid_mask(cands)
+        bad = [c for c, ok in zip(cands, mask) if not ok]
+        assert not bad, f"{what} produced {len(bad)} invalid point(s), e.g. {_show(space, bad[0])}: fix {member}"
+        per_item = [space.is_valid(c) for c in cands]
+        assert list(mask) == per_item, "valid_mask disagrees with is_valid: override them consistently"
+
+    def _assert_in_space(self, space: Space, cands: list[Candidate], what: str) -> None:
+        for cand in cands:
+            checked = space.validate(cand)
+            assert space.canonical_key(checked) == space.canonical_key(cand), (
+                f"validate changed which candidate {what} {_show(space, cand)} is: validate must only "
+                "normalise values, keeping the candidate (its canonical form)"
+            )
+
     def test_sampling_is_seeded_and_valid(self, space: Space) -> None:
         a = space.sample(self.n_samples, seed=3)
-        assert [c.key for c in a] == [c.key for c in space.sample(self.n_samples, seed=3)]
-        assert [c.key for c in a] != [c.key for c in space.sample(self.n_samples, seed=4)]
-        for cand in a + space.sample(8, seed=1, method="random"):
-            assert space.validate(cand) == cand
+        assert len(a) == self.n_samples, (
+            f"sample({self.n_samples}) gave {len(a)} candidates: is_valid rejects nearly every point"
+        )
+        assert [c.key for c in a] == [c.key for c in space.sample(self.n_samples, seed=3)], (
+            "sample with one seed gave two different draws: take all randomness from the seed"
+        )
+        assert [c.key for c in a] != [c.key for c in space.sample(self.n_samples, seed=4)], (
+            "sample gave the same draw for seeds 3 and 4: the seed is ignored"
+        )
+        randoms = space.sample(8, seed=1, method="random")
+        self._assert_in_space(space, a + randoms, "the sample")
+        self._assert_valid(space, a + randoms, "sample", "is_valid (or sample, if overridden)")
 
     def test_encoding_round_trip(self, space: Space) -> None:
         cands = space.sample(self.n_samples, seed=0)
         x = space.encode(cands)
-        assert x.shape == (len(cands), space.dim) and space.dim == space.arch_dim + space.recipe_dim
-        assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
-        assert [c.key for c in space.decode(x)] == [c.key for c in cands]
+        assert x.shape == (len(cands), space.dim), (
+            f"encode gave shape {x.shape}, expected {(len(cands), space.dim)}: the encoding width must be dim"
+        )
+        assert space.dim == space.arch_dim + space.recipe_dim, "dim must be arch_dim + recipe_dim"
+        assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1, "encode must give finite values in [0, 1]"
+        decoded = [c.key for c in space.decode(x)]
+        assert decoded == [c.key for c in cands], "decode(encode(c)) is not c: fix the parameters' encode/decode"
 
     def test_mutation_and_crossover_stay_in_the_space(self, space: Space) -> None:
         rng = np.random.default_rng(0)
         a, b = space.sample(2, seed=5)
         for n in (1, 2):
             child = space.mutate(a, rng, n)
-            assert space.validate(child) == child and 1 <= _differences(a, child) <= n
+            self._assert_in_space(space, [child], "the mutant")
+            self._assert_valid(space, [child], "mutate", "is_valid (or mutate, if overridden)")
+            changed = _differences(a, child)
+            assert 1 <= changed <= n, f"mutate(n_changes={n}) changed {changed} parameters"
         child = space.crossover(a, b, rng)
-        assert space.validate(child) == child
+        self._assert_in_space(space, [child], "the crossover child")
+        self._assert_valid(space, [child], "crossover", "is_valid (or crossover, if overridden)")
         for name, value in {**child.arch, **child.recipe}.items():
-            assert value in ({**a.arch, **a.recipe}[name], {**b.arch, **b.recipe}[name])
+            assert value in ({**a.arch, **a.recipe}[name], {**b.arch, **b.recipe}[name]), (
+                f"crossover gave {name}={value!r}, which neither parent has"
+            )
 
     def test_neighbours_differ_in_one_parameter(self, space: Space) -> None:
         cand = space.sample(1, seed=2)[0]
         hood = space.neighbours(cand, np.random.default_rng(0))
-        assert hood and all(_differences(cand, n) == 1 for n in hood)
+        assert hood, f"{_show(space, cand)} has no neighbours"
+        assert all(_differences(cand, n) == 1 for n in hood), "a neighbour differs in more than one parameter"
+        self._assert_valid(space, hood, "neighbours", "is_valid (or neighbours, if overridden)")
+
+    def test_enumeration_is_valid(self, space: Space) -> None:
+        if space.size is None or space.size > self.enumeration_limit:
+            pytest.skip(f"the space is not finite or larger than {self.enumeration_limit}")
+        every = space.enumerate()
+        assert every, "enumerate gave no candidate: is_valid rejects every point"
+        assert len({c.key for c in every}) == len(every), "enumerate listed a candidate twice"
+        self._assert_valid(space, every, "enumerate", "is_valid")
+
+    def test_canonical_forms(self, space: Space) -> None:
+        cands = space.sample(self.n_samples, seed=7)
+        rng = np.random.default_rng(1)
+        cands += [space.mutate(c, rng, 1) for c in cands[:16]]
+        for cand in cands:
+            form = space.canonical(cand)
+            shown = _show(space, cand)
+            assert isinstance(form, Candidate), f"canonical({shown}) returned {type(form).__name__}, not a Candidate"
+            assert space.canonical(form) == form, (
+                f"canonical is not idempotent on {shown}: canonical(canonical(c)) must be canonical(c)"
+            )
+            assert space.validate(form) == form, (
+                f"canonical({shown}) = {_show(space, form)} is not a normalised candidate of the space: "
+                "canonical must return values exactly as validate gives them"
+            )
+            assert space.is_valid(form), f"canonical({shown}) is an invalid point: fix canonical or is_valid"
+            stored = Candidate.from_dict(json.loads(json.dumps(form.to_dict())))
+            assert space.canonical_key(stored) == form.key == space.canonical_key(cand), (
+                f"the canonical key of {shown} changes through JSON (as journals store it): keep canonical "
+                "forms to plain JSON values"
+            )
 
     def test_statistics(self, space: Space) -> None:
         cands = space.sample(16, seed=0)
         stats = space.statistics(cands)
-        assert tuple(stats) == tuple(space.statistic_names)
+        assert tuple(stats) == tuple(space.statistic_names), (
+            f"statistics() returned {list(stats)} but statistic_names is {list(space.statistic_names)}: "
+            "override statistic_names to list exactly the keys statistics() returns, in its order"
+        )
         for name, values in stats.items():
-            assert np.shape(values) == (16,) and np.isfinite(values).all(), name
+            assert np.shape(values) == (16,), f"statistic {name!r} has shape {np.shape(values)} for 16 candidates"
+            assert np.isfinite(values).all(), f"statistic {name!r} has values that are not finite"
+        forms = space.statistics([space.canonical(c) for c in cands])
+        for name in stats:
+            np.testing.assert_allclose(
+                stats[name],
+                forms[name],
+                err_msg=f"statistic {name!r} differs between encodings of one candidate: compute it on the "
+                "canonical form",
+            )
 
     def test_an_impossible_constraint_is_a_clear_error(self, space: Space) -> None:
         if not space.statistic_names:
-            pytest.skip("the space computes no statistic to constrain")
+            pytest.skip("the space computes no statistic to constrain (statistic_names is empty)")
         name = space.statistic_names[0]
         with pytest.raises(NarsError, match=name):
             space.check_satisfiable([f"{name} <= -1e30"])
@@ -106,24 +198,38 @@ class BenchmarkConformance:
     def test_queries_give_finite_objectives_and_costs(self, benchmark: Any) -> None:
         for cand in self._some(benchmark):
             result = benchmark.evaluate(cand)
-            assert result.ok, result.error
-            assert math.isfinite(result.objective(benchmark.objective))
-            assert result.cost >= 0
+            assert result.ok, f"evaluating {cand} failed: {result.error}"
+            value = result.objective(benchmark.objective)
+            assert math.isfinite(value), f"the objective {benchmark.objective!r} of {cand} is {value}"
+            assert result.cost >= 0, f"the cost of {cand} is negative ({result.cost})"
 
     def test_queries_are_repeatable(self, benchmark: Any) -> None:
         cand = self._some(benchmark, 1)[0]
-        assert benchmark.evaluate(cand).metrics == benchmark.evaluate(cand).metrics
+        assert benchmark.evaluate(cand).metrics == benchmark.evaluate(cand).metrics, (
+            f"two queries of {cand} gave different metrics: a benchmark must answer repeatably"
+        )
+
+    def test_encodings_of_one_candidate_answer_alike(self, benchmark: Any) -> None:
+        space = benchmark.space
+        for cand in self._some(benchmark):
+            form = space.canonical(cand)
+            if form != cand:
+                assert benchmark.evaluate(form).metrics == benchmark.evaluate(cand).metrics, (
+                    f"{cand} and its canonical form {form} get different metrics; a study evaluates only the "
+                    "canonical form, so the benchmark (or the space's canonical) is wrong"
+                )
 
     def test_partial_fidelity(self, benchmark: Any) -> None:
         if not getattr(benchmark, "max_fidelity", None):
             pytest.skip("the benchmark has no learning curves")
         cand = self._some(benchmark, 1)[0]
         result = benchmark.evaluate(cand, 1)
-        assert result.ok and result.curve and len(result.curve) == 1
+        assert result.ok, f"evaluating {cand} at fidelity 1 failed: {result.error}"
+        assert result.curve and len(result.curve) == 1, f"fidelity 1 gave the curve {result.curve}, not one epoch"
 
     def test_config_is_json(self, benchmark: Any) -> None:
         config = benchmark.config()
-        assert json.loads(json.dumps(config)) == config
+        assert json.loads(json.dumps(config)) == config, f"config() is not plain JSON: {config!r}"
 
 
 class PredictorConformance:
@@ -150,15 +256,17 @@ class PredictorConformance:
         train, test = cands[: self.n_train], cands[self.n_train :]
         a = make_predictor(1).fit(train, y[: self.n_train]).predict(test)
         b = make_predictor(1).fit(train, y[: self.n_train]).predict(test)
-        assert np.shape(a) == (len(test),) and np.isfinite(a).all()
-        np.testing.assert_array_equal(a, b)
+        assert np.shape(a) == (len(test),), f"predict gave shape {np.shape(a)} for {len(test)} candidates"
+        assert np.isfinite(a).all(), "predict gave values that are not finite"
+        np.testing.assert_array_equal(a, b, err_msg="two predictors with one seed predict differently")
 
     def test_learns_something(self, space: Space, make_predictor: Callable[[int], Any]) -> None:
         from scipy.stats import kendalltau
 
         cands, y = self._data(space)
         pred = make_predictor(0).fit(cands[: self.n_train], y[: self.n_train]).predict(cands[self.n_train :])
-        assert kendalltau(pred, y[self.n_train :]).statistic > 0.3
+        tau = kendalltau(pred, y[self.n_train :]).statistic
+        assert tau > 0.3, f"Kendall tau {tau:.3f} on a target linear in the encoding (need > 0.3)"
 
     def test_predicting_before_fitting_is_a_clear_error(self, space: Space, make_predictor: Callable) -> None:
         with pytest.raises(NarsError):
@@ -189,14 +297,21 @@ class OptimizerConformance:
 
     def test_budget_spent_without_repeats(self, benchmark: Any, make_optimizer: Callable[..., Any]) -> None:
         opt = self._run(benchmark, make_optimizer, 0)
-        keys = [p.candidate.key for p, _ in opt.history]
-        assert len(keys) == self.budget and len(set(keys)) == self.budget
+        space = benchmark.space
+        keys = [space.canonical_key(p.candidate) for p, _ in opt.history]
+        assert len(keys) == self.budget, f"the optimizer was told {len(keys)} results for a budget of {self.budget}"
+        assert len(set(keys)) == self.budget, (
+            f"{self.budget - len(set(keys))} of {self.budget} proposals repeated a candidate (by canonical form): "
+            "exclude what was evaluated or asked, keyed by space.canonical_key"
+        )
+        cands = [p.candidate for p, _ in opt.history]
+        assert space.valid_mask(cands).all(), "the optimizer proposed invalid points: filter with self.feasible"
 
     def test_same_seed_same_search(self, benchmark: Any, make_optimizer: Callable[..., Any]) -> None:
         def keys(seed: int) -> list[str]:
             return [p.candidate.key for p, _ in self._run(benchmark, make_optimizer, seed).history]
 
-        assert keys(4) == keys(4)
+        assert keys(4) == keys(4), "one seed gave two searches: take all randomness from self.rng"
 
     def test_constraints_hold(self, benchmark: Any, make_optimizer: Callable[..., Any]) -> None:
         space = benchmark.space
@@ -207,9 +322,12 @@ class OptimizerConformance:
         limit = float(np.quantile(values, 0.5))
         opt = self._run(benchmark, make_optimizer, 0, [f"{name} <= {limit!r}"])
         cands = [p.candidate for p, _ in opt.history]
-        assert (space.statistics(cands)[name] <= limit).all()
+        values = space.statistics(cands)[name]
+        assert (values <= limit).all(), (
+            f"{int((values > limit).sum())} proposals break '{name} <= {limit!r}': filter with self.feasible"
+        )
 
     def test_settings_are_json(self, benchmark: Any, make_optimizer: Callable[..., Any]) -> None:
         opt = make_optimizer(benchmark.space, benchmark.objective, 0, Budget(queries=self.budget), [])
         settings = opt.settings()
-        assert json.loads(json.dumps(settings)) == settings
+        assert json.loads(json.dumps(settings)) == settings, f"settings() is not plain JSON: {settings!r}"

@@ -12,6 +12,7 @@ a single best candidate, so study tests need no data file.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from nars_plugin.space import Candidate, Categorical, Integer, Space
 from nars_plugin.tabular.base import TabularBenchmark
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The example plugin packages (``examples/plugin_pkg``, ``examples/graph_space``).
+EXAMPLES = REPO_ROOT / "examples"
 C10_CSV = "nb201/cifar10_test_acc_200ep.csv"
 #: A one-member predictor trained briefly: enough for tests that run NARS end to end on a small budget.
 QUICK_PREDICTOR = {"n_models": 1, "pretrain_samples": 256, "pretrain_epochs": 2, "head_steps": 20, "finetune_steps": 20}
@@ -127,6 +130,39 @@ def tiny_space() -> TinySpace:
 @pytest.fixture
 def tiny_bench() -> TabularBenchmark:
     return build_tiny_bench()
+
+
+# --------------------------------------------------------------------------- #
+# Installing an example plugin package for real
+# --------------------------------------------------------------------------- #
+
+
+def install_package(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Install the package folder ``source`` with pip into a new folder and return that folder.
+
+    pip runs with ``--target`` (no network, no build isolation, no dependencies) on a copy of the
+    folder, so the repository stays clean; put the returned folder on ``sys.path`` (or
+    ``PYTHONPATH``) and the package's ``nars_plugin`` entry point is discovered like any other.
+    """
+    site = tmp_path_factory.mktemp("site")
+    build = tmp_path_factory.mktemp("build")
+    copy = build / "src"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
+    proc = subprocess.run(
+        [*cmd, "--target", str(site), str(copy)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(build)},
+        cwd=build,
+    )
+    assert proc.returncode == 0, f"installing {source.name} failed:\n{proc.stderr}"
+    return site
+
+
+def path_with(site: Path) -> str:
+    """A ``PYTHONPATH`` value that puts ``site`` first."""
+    return os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
 
 
 # --------------------------------------------------------------------------- #

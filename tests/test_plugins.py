@@ -1,7 +1,7 @@
 """The plugin system, tested with real third-party packages discovered through their entry points.
 
-``tests/plugin_pkg`` is a separate distribution (``nars-toyplugin``) with its own metadata and an
-entry point in the ``nars_plugin`` group. The module fixture installs it with pip into a
+``examples/plugin_pkg`` is a separate distribution (``nars-toyplugin``) with its own metadata and an
+entry point in the ``nars_plugin`` group. The session fixture installs it with pip into a
 temporary folder (``--target``, no network, no build isolation) and puts that folder on the path:
 nothing registers it by hand. Plugins that break the hook contract (a misspelled hook, a wrong
 argument name, a status hook that raises or answers nonsense, a clashing name, a register hook that
@@ -16,40 +16,22 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, cli_command
+from conftest import EXAMPLES, REPO_ROOT, cli_command, install_package, path_with
 
 from nars_plugin import hookspecs
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import BLOCK_ENV, HOOKS, PluginError, Registry, get_registry
 
-PACKAGE = REPO_ROOT / "tests" / "plugin_pkg"
-
-
-def pip_install(source, site, build):
-    """Install the package in folder ``source`` with pip into ``site`` (``--target``: offline, no isolation)."""
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
-    proc = subprocess.run(
-        [*cmd, "--target", str(site), str(source)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TMPDIR": str(build)},
-        cwd=build,
-    )
-    assert proc.returncode == 0, f"installing {source.name} failed:\n{proc.stderr}"
+PACKAGE = EXAMPLES / "plugin_pkg"
 
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory):
-    site = tmp_path_factory.mktemp("site")
-    build = tmp_path_factory.mktemp("build")
-    source = build / "src"
-    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))  # keep the repo clean
-    pip_install(source, site, build)
+    site = install_package(PACKAGE, tmp_path_factory)
     sys.path.insert(0, str(site))
     get_registry(refresh=True)
     yield site
@@ -61,7 +43,7 @@ def plugin_site(tmp_path_factory):
 
 def run_with_plugin(site, args, **env):
     """``nars ARGS`` in a subprocess that sees the installed test plugin."""
-    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]), **env}
+    environ = {**os.environ, "PYTHONPATH": path_with(site), **env}
     proc = subprocess.run([*cli_command(), *map(str, args)], capture_output=True, text=True, env=environ, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -216,22 +198,20 @@ def nars_register_optimizers(registry):
 @pytest.fixture(scope="module")
 def contract_site(tmp_path_factory):
     """A folder where ``nars-contract-plugins`` (one module and entry point per broken plugin) is installed."""
-    build = tmp_path_factory.mktemp("contract-build")
-    package = build / "src" / "nars_contract_plugins"
+    source = tmp_path_factory.mktemp("contract-src")
+    package = source / "nars_contract_plugins"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text('"""Plugins that break the nars_plugin hook contract, one way each."""\n')
     for name, body in CONTRACT_PLUGINS.items():
         (package / f"{name}.py").write_text("from nars_plugin import hookimpl\n\n" + body.lstrip("\n"))
     entry_points = "\n".join(f'{name} = "nars_contract_plugins.{name}"' for name in CONTRACT_PLUGINS)
-    (build / "src" / "pyproject.toml").write_text(
+    (source / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
         '[project]\nname = "nars-contract-plugins"\nversion = "1.0"\n\n'
         f"[project.entry-points.nars_plugin]\n{entry_points}\n\n"
         '[tool.setuptools]\npackages = ["nars_contract_plugins"]\n'
     )
-    site = tmp_path_factory.mktemp("contract-site")
-    pip_install(build / "src", site, build)
-    return site
+    return install_package(source, tmp_path_factory)
 
 
 def nars_subprocess(args, site=None, unimportable=(), only=None):

@@ -8,7 +8,7 @@ Architectures for Neural Architecture Search" (AAAI 2021). The loop:
 3. generate ``num_candidates`` candidates by mutating the ``top_k`` best
    evaluated candidates (1 or 2 parameter changes each, in the architecture or,
    with probability ``recipe_mutation_prob``, in the recipe), keep the
-   feasible, unevaluated ones;
+   feasible, unevaluated ones (valid points only, each candidate once in canonical form);
 4. score them with the acquisition function and evaluate the best ``batch``;
    go to 2.
 
@@ -39,7 +39,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..predictor import NARSPredictor, PredictorSettings
 from ..settings import as_kwargs, nested, setting
 from ..space import Candidate
@@ -116,14 +115,12 @@ class Bananas(Optimizer):
             self._queue = self.random_feasible(self.init)
         else:
             self._queue = self._plan()
-        if not self._queue:  # nothing new left: propose a repeat (the study stops on repeats)
-            self._queue = self.random_feasible(1)
-        if not self._queue:
-            raise ConfigError("BANANAS found no feasible candidate", "relax the constraints")
+        if not self._queue:  # nothing new planned: a random fresh candidate, else a repeat
+            self._queue = self.random_fresh(1, exclude=set(self.evaluated) | self._asked)
         return self._propose(self._queue.pop(0))
 
     def _propose(self, cand: Candidate) -> Proposal:
-        self._asked.add(cand.key)
+        self._asked.add(cand.key)  # cand is in canonical form
         return Proposal(cand)
 
     # -- one BANANAS iteration ----------------------------------------------- #
@@ -132,7 +129,8 @@ class Bananas(Optimizer):
         """Every evaluated candidate with a finite objective, once each, in the order told."""
         cands: dict[str, Candidate] = {}
         for proposal, _ in self.history:
-            cands.setdefault(proposal.candidate.key, proposal.candidate)
+            form = self.space.canonical(proposal.candidate)
+            cands.setdefault(form.key, form)
         keys = [k for k, v in self.evaluated.items() if math.isfinite(v)]
         return [cands[k] for k in keys], np.asarray([self.evaluated[k] for k in keys], dtype=float)
 
@@ -146,7 +144,9 @@ class Bananas(Optimizer):
             for _ in range(self.num_candidates - len(out)):
                 parent = parents[drawn % len(parents)]
                 changes = int(self.rng.integers(1, 3))
-                child = mutate_one(self.space, parent, self.rng, self.recipe_mutation_prob, changes)
+                child = self.space.canonical(
+                    mutate_one(self.space, parent, self.rng, self.recipe_mutation_prob, changes)
+                )
                 drawn += 1
                 if child.key not in taken and child.key not in out:
                     chunk.setdefault(child.key, child)

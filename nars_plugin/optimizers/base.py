@@ -32,8 +32,12 @@ evaluations is ``result.cost`` in ``tell`` (``self.history`` keeps every (propos
 
 **Repeats and failures.** Proposing a candidate the study has evaluated is allowed and free: the study
 answers it from its cache and calls ``tell`` with the cached result, counting nothing against the
-budget (``Proposal(reevaluate=True)`` asks for a paid evaluation instead). Candidates are compared by
-their canonical key (:meth:`nars_plugin.space.Space.canonical`). A failed evaluation arrives as a
+budget (``Proposal(reevaluate=True)`` asks for a paid evaluation instead). Candidates are keyed by
+their canonical form (:meth:`Space.canonical_key <nars_plugin.space.Space.canonical_key>`): two
+encodings of one candidate are one candidate for the study, for :attr:`Optimizer.evaluated`, for
+exclusion sets and for the pools and populations of the built-in optimizers, which also never
+propose an invalid point (:meth:`Optimizer.feasible` implies
+:meth:`Space.is_valid <nars_plugin.space.Space.is_valid>`). A failed evaluation arrives as a
 ``Result`` with ``ok`` False and objective ``-inf`` (:meth:`~Optimizer.score`); it is never the best.
 Values handed back for a space's parameters are compared by value (``3.0`` is the choice ``3``).
 """
@@ -41,7 +45,7 @@ Values handed back for a space's parameters are compared by value (``3.0`` is th
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -143,7 +147,7 @@ class Optimizer(ABC):
         #: before every ask/ask_batch, so a strategy can plan against ``budget`` (see :meth:`remaining`).
         self.used: tuple[int, float] = (0, 0.0)
         self.history: list[tuple[Proposal, Result]] = []
-        self.evaluated: dict[str, float] = {}  # full-fidelity candidate key -> objective
+        self.evaluated: dict[str, float] = {}  # full-fidelity canonical candidate key -> objective
 
     # -- the contract ------------------------------------------------------ #
 
@@ -164,7 +168,7 @@ class Optimizer(ABC):
         """Learn the result of a proposal (subclasses extend, calling super)."""
         self.history.append((proposal, result))
         if self.is_full(proposal, result):
-            self.evaluated[proposal.candidate.key] = result.objective(self.objective)
+            self.evaluated[self.space.canonical_key(proposal.candidate)] = result.objective(self.objective)
 
     @property
     def finished(self) -> bool:
@@ -207,22 +211,42 @@ class Optimizer(ABC):
         return result.objective(self.objective)
 
     def feasible(self, cands: Sequence[Candidate]) -> np.ndarray:
-        """Constraint mask for ``cands``."""
+        """Mask for ``cands``: valid points of the space that meet the constraints."""
         return self.space.feasible(cands, self.constraints)
 
     def random_feasible(self, n: int, exclude: set[str] | None = None, max_draws: int = 64) -> list[Candidate]:
-        """Up to ``n`` distinct random feasible candidates not in ``exclude`` (keys)."""
+        """Up to ``n`` distinct random feasible candidates, in canonical form, whose canonical keys
+        are not in ``exclude``."""
         exclude = set(exclude or ())
         found: list[Candidate] = []
         for _ in range(max_draws):
             batch = self.space.sample(max(4 * (n - len(found)), 16), self.rng, method="random")
             for cand, ok in zip(batch, self.feasible(batch)):
-                if ok and cand.key not in exclude:
-                    exclude.add(cand.key)
-                    found.append(cand)
+                if not ok:
+                    continue
+                form = self.space.canonical(cand)
+                if form.key not in exclude:
+                    exclude.add(form.key)
+                    found.append(form)
                     if len(found) == n:
                         return found
         return found
+
+    def random_fresh(self, n: int, exclude: Iterable[str] = ()) -> list[Candidate]:
+        """The random fallback every built-in optimizer shares.
+
+        Up to ``n`` random feasible candidates whose canonical keys are not in ``exclude`` (those
+        evaluated or asked); when none is left, one feasible candidate that may repeat (the study
+        answers a repeat from its cache, free); a :class:`ConfigError` when nothing is feasible.
+        """
+        picked = self.random_feasible(n, exclude=set(exclude)) or self.random_feasible(1)
+        if not picked:
+            raise ConfigError(
+                f"{self.name} found no feasible candidate in space {self.space.name!r}"
+                + (f" under {[str(c) for c in self.constraints]}" if self.constraints else ""),
+                "relax the constraints; without constraints, the space's is_valid rejects (nearly) every point",
+            )
+        return picked
 
     def best(self) -> tuple[Candidate, float] | None:
         """The best full-fidelity candidate told so far and its objective."""
@@ -271,13 +295,8 @@ class RandomSearch(Optimizer):
         batch: list[Proposal] = []
         for _ in range(max(1, n)):
             batch.append(self._draw(exclude))
-            exclude.add(batch[-1].candidate.key)
+            exclude.add(self.space.canonical_key(batch[-1].candidate))
         return batch
 
     def _draw(self, exclude: set[str]) -> Proposal:
-        picked = self.random_feasible(1, exclude=exclude)
-        if not picked:  # nearly exhausted space: fall back to any feasible candidate
-            picked = self.random_feasible(1)
-        if not picked:
-            raise ConfigError("random search found no feasible candidate", "relax the constraints")
-        return Proposal(picked[0])
+        return Proposal(self.random_fresh(1, exclude)[0])

@@ -17,7 +17,8 @@ parameter instead of one architecture parameter with probability
 ``recipe_mutation_prob`` (default 0.5 when the space has a recipe parameter
 with more than one value, otherwise 0).
 
-A mutant that breaks a constraint or was already evaluated is drawn again (a
+A mutant that breaks a constraint or was already evaluated (in any encoding: mutants are
+compared by their canonical form) is drawn again (a
 new tournament every ``_TRIES_PER_TOURNAMENT`` draws); after ``max_tries`` draws
 the proposal falls back to a random feasible, unevaluated candidate.
 
@@ -153,18 +154,15 @@ class RegularizedEvolution(Optimizer):
                     parent = self._select()
                 if parent is None:  # only failed members drawn: this proposal is random
                     break
-                child = mutate_one(self.space, parent, self.rng, self.recipe_mutation_prob)
+                child = self.space.canonical(mutate_one(self.space, parent, self.rng, self.recipe_mutation_prob))
                 if child.key not in taken and self.feasible([child])[0]:
                     self.last_parent = parent
                     return self._propose(child)
         self.last_parent = None
-        picked = self.random_feasible(1, exclude=taken) or self.random_feasible(1)
-        if not picked:
-            raise ConfigError("REA found no feasible candidate", "relax the constraints")
-        return self._propose(picked[0])
+        return self._propose(self.random_fresh(1, exclude=taken)[0])
 
     def _propose(self, cand: Candidate) -> Proposal:
-        self._asked.add(cand.key)
+        self._asked.add(cand.key)  # cand is in canonical form
         return Proposal(cand, reevaluate=self.repeats == "evaluate")
 
     def tell(self, proposal: Proposal, result: Result) -> None:

@@ -10,7 +10,9 @@ Art for NAS Benchmarks"). The procedure:
    differs in one parameter: all other values of each categorical parameter
    (in NB201: the 24 cells that change one edge's operation), plus
    ``numeric_neighbours`` random mutations of each integer or real parameter;
-   candidates that break a constraint are left out. Neighbours are visited in a
+   candidates that break a constraint or are invalid points of the space are left out, and
+   neighbours are compared by their canonical form (an encoding of the current point is not
+   its neighbour; two encodings of one neighbour are one). Neighbours are visited in a
    seeded random order. With ``first_improvement`` (the default) the search
    moves to the first neighbour that beats the current point and starts on
    that point's neighbourhood; otherwise it evaluates the whole neighbourhood
@@ -26,7 +28,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
 from ..evaluation import Result
 from ..settings import setting
 from ..space import Candidate
@@ -76,10 +77,12 @@ class LocalSearch(Optimizer):
     # -- neighbourhood ----------------------------------------------------- #
 
     def neighbours(self, cand: Candidate) -> list[Candidate]:
-        """The feasible single-parameter changes of ``cand``, in a fixed (unshuffled) order."""
+        """The feasible single-parameter changes of ``cand`` in canonical form, each once, in a fixed
+        (unshuffled) order."""
         cands = self.space.neighbours(cand, self.rng, self.numeric_neighbours)
         mask = self.feasible(cands)
-        return [c for c, ok in zip(cands, mask) if ok]
+        own = self.space.canonical_key(cand)
+        return [c for c in self.space.unique_canonical([c for c, ok in zip(cands, mask) if ok]) if c.key != own]
 
     def _value(self, cand: Candidate) -> float:
         """The objective of an evaluated candidate (-inf when unknown or failed)."""
@@ -135,25 +138,22 @@ class LocalSearch(Optimizer):
         if self._started:
             self.restarts += 1
         self._started = True
-        batch = self.random_feasible(size, exclude=set(self.evaluated))
-        if not batch:  # everything feasible was evaluated: propose a repeat (the study stops on repeats)
-            again = self.random_feasible(1)
-            if not again:
-                raise ConfigError("local search found no feasible candidate", "relax the constraints")
-            return Proposal(again[0])
+        batch = self.random_fresh(size, exclude=self.evaluated)
+        if all(c.key in self.evaluated for c in batch):  # everything feasible was evaluated: a repeat
+            return Proposal(batch[0])
         self._queue = list(batch)
         self._batch = list(batch)
         return None
 
     def tell(self, proposal: Proposal, result: Result) -> None:
         super().tell(proposal, result)
-        key = proposal.candidate.key
-        if key != self._pending or self._current is None:
+        cand = self.space.canonical(proposal.candidate)
+        if cand.key != self._pending or self._current is None:
             return
         self._pending = None
         value = self.score(result)
         if self.first_improvement and self.is_full(proposal, result) and value > self._current[1]:
-            self._move(proposal.candidate, value)
+            self._move(cand, value)
             self.moves += 1
 
     def report(self) -> dict[str, Any]:

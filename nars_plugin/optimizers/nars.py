@@ -3,10 +3,12 @@
 Stage 1, constrained iterative optimisation
     A pool of (architecture, recipe) pairs is drawn by scrambled Sobol
     sampling and filtered by the constraints (a finite space no larger than
-    ``pool_size`` is taken whole). Round 0 evaluates a Sobol batch; every later
-    round refits the predictor (:class:`~nars_plugin.predictor.NARSPredictor`,
-    pretrained once on free statistics) on everything evaluated and evaluates
-    the best-ranked unevaluated batch of the pool.
+    ``pool_size`` is taken whole); it holds valid points only, each candidate
+    once, in canonical form (as do the neighbourhoods and stage-2 populations).
+    Round 0 evaluates a Sobol batch; every later round refits the predictor
+    (:class:`~nars_plugin.predictor.NARSPredictor`, pretrained once on free
+    statistics) on everything evaluated and evaluates the best-ranked
+    unevaluated batch of the pool.
 
 Early stopping
     When the evaluator returns learning curves, the round-0 curves give the
@@ -164,16 +166,13 @@ class NARS(Optimizer):
     # -- pool ------------------------------------------------------------ #
 
     def pool(self) -> list[Candidate]:
-        """The constraint-filtered Sobol pool (built once)."""
+        """The constraint-filtered Sobol pool of canonical candidates (built once)."""
         if self._pool is None:
             size = self.space.size
             if size is not None and size <= self.pool_size:
-                cands = self.space.enumerate()
+                cands = self.space.unique_canonical(self.space.enumerate())
             else:
-                seen: dict[str, Candidate] = {}
-                for c in self.space.sample(self.pool_size, seed=self.seed):
-                    seen.setdefault(c.key, c)
-                cands = list(seen.values())
+                cands = self.space.unique_canonical(self.space.sample(self.pool_size, seed=self.seed))
             mask = self.feasible(cands)
             self._pool = [c for c, ok in zip(cands, mask) if ok]
             if not self._pool:
@@ -211,7 +210,7 @@ class NARS(Optimizer):
         if self._stage == "init":
             sobol = self.space.sample(4 * self.init_batch, seed=self.seed + 1)
             feasible = [c for c, ok in zip(sobol, self.feasible(sobol)) if ok]
-            batch = _unique(feasible)[: self.init_batch]
+            batch = self.space.unique_canonical(feasible)[: self.init_batch]
             if len(batch) < self.init_batch:
                 batch += self.random_feasible(self.init_batch - len(batch), exclude={c.key for c in batch})
             self._queue = [Proposal(c) for c in batch]
@@ -231,10 +230,8 @@ class NARS(Optimizer):
                 return
         self._stage = "after"
         picks = self._rank(self._candidates(), self.batch, fidelity=None)
-        if not picks:
-            picks = self.random_feasible(1)
-        if not picks:
-            raise ConfigError("NARS found no feasible candidate left to evaluate", "relax the constraints")
+        if not picks:  # pool and populations used up: a random fresh candidate, else a repeat
+            picks = self.random_fresh(1, exclude=self.evaluated)
         self._queue = [Proposal(c) for c in picks]
 
     # -- budget plan ------------------------------------------------------- #
@@ -368,12 +365,12 @@ class NARS(Optimizer):
         return tau is None or tau >= self.trust_tau
 
     def _neighbourhood(self) -> list[Candidate]:
-        """Feasible single-parameter changes of the best evaluated candidates."""
+        """Feasible single-parameter changes of the best evaluated candidates, in canonical form."""
         xs, ys = self._training_set()
         parents = [xs[i] for i in np.argsort(-ys, kind="stable")[: self.local_parents]]
         cands = [n for parent in parents for n in self.space.neighbours(parent, self.rng)]
         mask = self.feasible(cands) if cands else np.zeros(0, bool)
-        return [c for c, ok in zip(cands, mask) if ok]
+        return self.space.unique_canonical([c for c, ok in zip(cands, mask) if ok])
 
     def _choose_fidelity(self) -> None:
         """Early stopping: the first epoch whose accuracies rank like the final ones."""
@@ -454,7 +451,7 @@ class NARS(Optimizer):
                 else:
                     parent = pop[int(self.rng.integers(len(pop)))]
                     child = self.space.mutate(parent, self.rng, int(self.rng.integers(1, 3)))
-                children.append(child)
+                children.append(self.space.canonical(child))
             children = feasible(_unique(children))
             merged = _unique(pop + children)
             merged_scores = self.predictor.predict(merged)
@@ -471,8 +468,8 @@ class NARS(Optimizer):
         for _ in range(32):
             batch = self.space.sample(4 * n + 16, self.rng, method="random")
             mask = self.space.feasible(batch, constraints)
-            for c, ok in zip(batch, mask):
-                if ok and c.key not in exclude:
+            for c in self.space.unique_canonical([c for c, ok in zip(batch, mask) if ok]):
+                if c.key not in exclude:
                     exclude.add(c.key)
                     found.append(c)
             if len(found) >= n:

@@ -25,9 +25,12 @@ Optuna's own ask/tell interface inside our ask/tell contract:
   Optuna's default;
 * a sample that breaks a constraint is told to Optuna as infeasible (a pruned
   trial whose constraint value is the relative violation, which TPE ranks below
-  every feasible trial) and the sampler draws again;
-* a sample that was evaluated before is told its known value, as Optuna's
-  documentation recommends for repeats, and the sampler draws again;
+  every feasible trial) and the sampler draws again; so is a sample that is an
+  invalid point of the space (:meth:`~nars_plugin.space.Space.is_valid`), with
+  violation 1;
+* a sample that was evaluated before (in any encoding: samples are compared by
+  their canonical form) is told its known value, as Optuna's documentation
+  recommends for repeats, and the sampler draws again;
 * after ``max_tries`` such draws the proposal is a random feasible, not yet
   evaluated candidate, enqueued into the Optuna study so that TPE learns its
   result like any other.
@@ -53,6 +56,9 @@ from .base import Optimizer, Proposal
 
 #: Name of the constraint value this optimizer gives Optuna.
 CONSTRAINT_KEY = "nars_violation"
+
+#: The constraint value told for a sample that is an invalid point of the space.
+INVALID_VIOLATION = 1.0
 
 
 def import_optuna() -> Any:
@@ -171,7 +177,11 @@ class OptunaTPE(Optimizer):
         for _ in range(self.max_tries):
             trial = self.study.ask(self.distributions)
             cand = self._candidate(trial.params)
+            if not self.space.is_valid(cand):
+                self._mark_infeasible(trial, INVALID_VIOLATION)
+                continue
             violation = self.violation(cand)
+            cand = self.space.canonical(cand)
             if violation > 0:
                 self._mark_infeasible(trial, violation)
             elif cand.key in self.evaluated:
@@ -191,13 +201,9 @@ class OptunaTPE(Optimizer):
             self.study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
 
     def _fallback(self) -> Candidate:
-        """A random feasible candidate not yet evaluated, entered into the Optuna study."""
-        picked = self.random_feasible(1, exclude=set(self.evaluated) | set(self._trials))
-        if not picked:  # nearly exhausted space: any feasible candidate (the study repeats its result)
-            picked = self.random_feasible(1)
-        if not picked:
-            raise ConfigError("optuna-tpe found no feasible candidate", "relax the constraints")
-        cand = picked[0]
+        """A random feasible candidate not yet evaluated (else any: the study repeats its result),
+        entered into the Optuna study."""
+        cand = self.random_fresh(1, exclude=set(self.evaluated) | set(self._trials))[0]
         self.fallbacks += 1
         if cand.key not in self._trials:
             self.study.enqueue_trial(self._params(cand), skip_if_exists=False)
@@ -206,7 +212,7 @@ class OptunaTPE(Optimizer):
 
     def tell(self, proposal: Proposal, result: Result) -> None:
         super().tell(proposal, result)
-        trial = self._trials.pop(proposal.candidate.key, None)
+        trial = self._trials.pop(self.space.canonical_key(proposal.candidate), None)
         if trial is None:  # a repeat the study answered from its cache: Optuna has seen it
             return
         self._tell_value(trial, self.score(result))

@@ -1,0 +1,59 @@
+"""The candidate: one (architecture, recipe) pair of values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from .parameters import Value
+
+
+class Candidate:
+    """An (architecture, recipe) pair: two read-only name -> value mappings.
+
+    Candidates are hashable and compare by value; :attr:`key` is a JSON string with sorted keys,
+    stable across processes. Two encodings of one architecture have different keys; a space that
+    knows they are one candidate says so with ``Space.canonical`` / ``Space.canonical_key``, which
+    journals, caches and optimizers use.
+    """
+
+    __slots__ = ("arch", "recipe", "_key")
+
+    def __init__(self, arch: Mapping[str, Value], recipe: Mapping[str, Value] | None = None):
+        self.arch: Mapping[str, Value] = MappingProxyType(dict(arch))
+        self.recipe: Mapping[str, Value] = MappingProxyType(dict(recipe or {}))
+        self._key = json.dumps({"arch": dict(self.arch), "recipe": dict(self.recipe)}, sort_keys=True)
+
+    @property
+    def key(self) -> str:
+        """Canonical JSON text of the candidate."""
+        return self._key
+
+    @property
+    def arch_key(self) -> str:
+        """Canonical JSON text of the architecture part alone."""
+        return json.dumps(dict(self.arch), sort_keys=True)
+
+    def to_dict(self) -> dict[str, dict[str, Value]]:
+        """Plain-dict form, for JSON."""
+        return {"arch": dict(self.arch), "recipe": dict(self.recipe)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
+        """Inverse of :meth:`to_dict`."""
+        return cls(data["arch"], data.get("recipe") or {})
+
+    def with_recipe(self, **recipe: Value) -> Candidate:
+        """A copy with some recipe values replaced."""
+        return Candidate(self.arch, {**self.recipe, **recipe})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Candidate) and other._key == self._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return f"Candidate(arch={dict(self.arch)}, recipe={dict(self.recipe)})"

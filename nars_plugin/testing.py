@@ -29,9 +29,7 @@ import numpy as np
 import pytest
 
 from .errors import NarsError
-from .optimizers.base import Budget
 from .space import Candidate, Space
-from .study import Study
 
 __all__ = ["BenchmarkConformance", "OptimizerConformance", "PredictorConformance", "SpaceConformance"]
 
@@ -274,9 +272,11 @@ class PredictorConformance:
 
 
 class OptimizerConformance:
-    """Checks for an optimizer; provide ``benchmark`` and ``make_optimizer``.
+    """Checks for an optimizer; provide the fixtures ``benchmark`` and ``optimizer`` (and ``settings``).
 
-    ``make_optimizer(space, objective, seed, budget, constraints)`` returns the optimizer.
+    ``optimizer`` is a registered name or an :class:`~nars_plugin.optimizers.base.Optimizer`
+    subclass, ``settings`` its settings (default none); every search is built with
+    :func:`nars_plugin.create_study`, as users build theirs.
     """
 
     budget = 15
@@ -286,17 +286,33 @@ class OptimizerConformance:
         raise NotImplementedError("provide a `benchmark` fixture (a small table keeps this quick)")
 
     @pytest.fixture
-    def make_optimizer(self) -> Callable[..., Any]:
-        raise NotImplementedError("provide a `make_optimizer` fixture")
+    def optimizer(self) -> Any:
+        raise NotImplementedError("provide an `optimizer` fixture: a registered name or an Optimizer subclass")
 
-    def _run(self, benchmark: Any, make_optimizer: Callable[..., Any], seed: int, constraints=()) -> Any:
-        budget = Budget(queries=self.budget)
-        opt = make_optimizer(benchmark.space, benchmark.objective, seed, budget, list(constraints))
-        Study(benchmark, opt, budget, progress=False).run()
-        return opt
+    @pytest.fixture
+    def settings(self) -> dict[str, Any]:
+        return {}
 
-    def test_budget_spent_without_repeats(self, benchmark: Any, make_optimizer: Callable[..., Any]) -> None:
-        opt = self._run(benchmark, make_optimizer, 0)
+    def _study(self, benchmark: Any, optimizer: Any, settings: dict[str, Any], seed: int, constraints=()) -> Any:
+        from .api import create_study
+
+        return create_study(
+            benchmark,
+            optimizer,
+            budget=self.budget,
+            seed=seed,
+            constraints=list(constraints),
+            settings=settings,
+            progress=False,
+        )
+
+    def _run(self, benchmark: Any, optimizer: Any, settings: dict[str, Any], seed: int, constraints=()) -> Any:
+        study = self._study(benchmark, optimizer, settings, seed, constraints)
+        study.optimize()
+        return study.optimizer
+
+    def test_budget_spent_without_repeats(self, benchmark: Any, optimizer: Any, settings: dict[str, Any]) -> None:
+        opt = self._run(benchmark, optimizer, settings, 0)
         space = benchmark.space
         keys = [space.canonical_key(p.candidate) for p, _ in opt.history]
         assert len(keys) == self.budget, f"the optimizer was told {len(keys)} results for a budget of {self.budget}"
@@ -307,27 +323,26 @@ class OptimizerConformance:
         cands = [p.candidate for p, _ in opt.history]
         assert space.valid_mask(cands).all(), "the optimizer proposed invalid points: filter with self.feasible"
 
-    def test_same_seed_same_search(self, benchmark: Any, make_optimizer: Callable[..., Any]) -> None:
+    def test_same_seed_same_search(self, benchmark: Any, optimizer: Any, settings: dict[str, Any]) -> None:
         def keys(seed: int) -> list[str]:
-            return [p.candidate.key for p, _ in self._run(benchmark, make_optimizer, seed).history]
+            return [p.candidate.key for p, _ in self._run(benchmark, optimizer, settings, seed).history]
 
         assert keys(4) == keys(4), "one seed gave two searches: take all randomness from self.rng"
 
-    def test_constraints_hold(self, benchmark: Any, make_optimizer: Callable[..., Any]) -> None:
+    def test_constraints_hold(self, benchmark: Any, optimizer: Any, settings: dict[str, Any]) -> None:
         space = benchmark.space
         if not space.statistic_names:
             pytest.skip("the space computes no statistic to constrain")
         name = space.statistic_names[0]
         values = space.statistics(getattr(benchmark, "rows", None) or space.sample(256, seed=0))[name]
         limit = float(np.quantile(values, 0.5))
-        opt = self._run(benchmark, make_optimizer, 0, [f"{name} <= {limit!r}"])
+        opt = self._run(benchmark, optimizer, settings, 0, [f"{name} <= {limit!r}"])
         cands = [p.candidate for p, _ in opt.history]
         values = space.statistics(cands)[name]
         assert (values <= limit).all(), (
             f"{int((values > limit).sum())} proposals break '{name} <= {limit!r}': filter with self.feasible"
         )
 
-    def test_settings_are_json(self, benchmark: Any, make_optimizer: Callable[..., Any]) -> None:
-        opt = make_optimizer(benchmark.space, benchmark.objective, 0, Budget(queries=self.budget), [])
-        settings = opt.settings()
-        assert json.loads(json.dumps(settings)) == settings, f"settings() is not plain JSON: {settings!r}"
+    def test_settings_are_json(self, benchmark: Any, optimizer: Any, settings: dict[str, Any]) -> None:
+        identity = self._study(benchmark, optimizer, settings, 0).optimizer.settings()
+        assert json.loads(json.dumps(identity)) == identity, f"settings() is not plain JSON: {identity!r}"

@@ -66,15 +66,12 @@ class TestBuiltinOptimizers(OptimizerConformance):
         return toy_bench()
 
     @pytest.fixture(params=["rs", "rea", "ls", "bananas", "nars", "optuna-tpe"])
-    def make_optimizer(self, request):
-        settings = FAST.get(request.param, {})
+    def optimizer(self, request):
+        return request.param
 
-        def make(space, objective, seed, budget, constraints):
-            return get_registry().create_optimizer(
-                request.param, space, objective=objective, seed=seed, budget=budget, constraints=constraints, **settings
-            )
-
-        return make
+    @pytest.fixture
+    def settings(self, optimizer):
+        return FAST.get(optimizer, {})
 
 
 # --- latency and FC-Net (issue 7) ---

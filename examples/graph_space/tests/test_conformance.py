@@ -47,14 +47,8 @@ class TestEvolutionOnGraphCells(OptimizerConformance):
         return table
 
     @pytest.fixture
-    def make_optimizer(self):
-        def make(space, objective, seed, budget, constraints):
-            registry = get_registry()
-            return registry.create_optimizer(
-                "rea", space, objective=objective, seed=seed, budget=budget, constraints=constraints
-            )
-
-        return make
+    def optimizer(self):
+        return "rea"
 
 
 def test_registered_through_the_entry_point():

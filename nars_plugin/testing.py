@@ -209,13 +209,15 @@ class BenchmarkConformance:
 
     def test_encodings_of_one_candidate_answer_alike(self, benchmark: Any) -> None:
         space = benchmark.space
-        for cand in self._some(benchmark):
-            form = space.canonical(cand)
-            if form != cand:
-                assert benchmark.evaluate(form).metrics == benchmark.evaluate(cand).metrics, (
-                    f"{cand} and its canonical form {form} get different metrics; a study evaluates only the "
-                    "canonical form, so the benchmark (or the space's canonical) is wrong"
-                )
+        pairs = [(c, space.canonical(c)) for c in self._some(benchmark, 32)]
+        pairs = [(c, form) for c, form in pairs if form != c]
+        if not pairs:
+            pytest.skip("no sampled candidate has another canonical form (the space declares none)")
+        for cand, form in pairs:
+            assert benchmark.evaluate(form).metrics == benchmark.evaluate(cand).metrics, (
+                f"{cand} and its canonical form {form} get different metrics; a study evaluates only the "
+                "canonical form, so the benchmark (or the space's canonical) is wrong"
+            )
 
     def test_partial_fidelity(self, benchmark: Any) -> None:
         if not getattr(benchmark, "max_fidelity", None):

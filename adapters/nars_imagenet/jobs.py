@@ -34,7 +34,7 @@ def make_space(name: str) -> Any:
 def train_job(job: Mapping[str, Any]) -> dict[str, Any]:
     """Train the job's candidate in this process (rank 0 or the only process) and return its result dict."""
     from .data import load_data
-    from .trainer import TrainSettings, setup_distributed, train
+    from .trainer import TrainSettings, setup_distributed, teardown_distributed, train
 
     settings = TrainSettings(**job["settings"])
     ctx = setup_distributed(settings.device)
@@ -45,6 +45,8 @@ def train_job(job: Mapping[str, Any]) -> dict[str, Any]:
     if data.num_classes != spec.num_classes or data.in_channels != spec.in_channels:
         spec = _adapt(spec, data.num_classes, data.in_channels)
     outcome = train(spec, cand.recipe, data, settings, job.get("fidelity"), job.get("checkpoint_dir"), ctx)
+    if outcome.status == "ok":  # every rank got here: leave together
+        teardown_distributed()
     return outcome.to_result(job.get("fidelity"), job.get("max_fidelity")).to_dict()
 
 
@@ -87,10 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     result = train_job(job)
     if int(os.environ.get("RANK", "0")) == 0:
         Path(args[1]).write_text(json.dumps(result))
-    import torch.distributed as dist
-
-    if dist.is_initialized():
-        dist.destroy_process_group()
     return 0
 
 

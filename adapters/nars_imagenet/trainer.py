@@ -165,6 +165,17 @@ def setup_distributed(device: str = "auto") -> DistributedContext:
     return DistributedContext(rank, world, local_rank, dev)
 
 
+def teardown_distributed() -> None:
+    """Wait until every rank is done, then release the process group (call it on every rank).
+
+    Without the barrier, a rank that finished first could exit while another still talks to it;
+    without the release, the process group is torn down by interpreter exit, in no defined order.
+    """
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def _reseed(seed: int, epoch: int, rank: int) -> None:
     value = (seed * 1_000_003 + epoch * 7919 + rank) % (2**31)
     torch.manual_seed(value)

@@ -35,7 +35,7 @@ from typing import Any
 
 from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
-from .isolation import TimedEvaluator, call_evaluator, failed_by, load_pending, log_evaluation
+from .isolation import TimedEvaluator, accepts_timeout, call_evaluator, failed_by, load_pending, log_evaluation
 from .optimizers.base import Budget, Optimizer, Proposal
 from .safe_files import atomic_write
 from .space import Candidate
@@ -188,8 +188,8 @@ class Study:
         self, batch: list[Proposal], cache: Mapping[tuple[str, int | None], Result], replayable: int
     ) -> dict[tuple[str, int | None], Result]:
         """Evaluate together the proposals of a batch that neither the cache nor the journal answers."""
-        if len(batch) < 2:
-            return {}
+        if len(batch) < 2 or (self.eval_timeout is not None and not accepts_timeout(self.evaluator)):
+            return {}  # with a limit the evaluator cannot enforce, each proposal goes through _evaluate
         todo: dict[tuple[str, int | None], Proposal] = {}
         seen: set[tuple[str, int | None]] = set()
         for proposal in batch:
@@ -205,7 +205,8 @@ class Study:
         for fidelity in dict.fromkeys(p.fidelity for p in todo.values()):
             group = [p for p in todo.values() if p.fidelity == fidelity]
             try:
-                results = self.evaluator.evaluate_many([p.candidate for p in group], fidelity)
+                limit = {"timeout": self.eval_timeout} if self.eval_timeout is not None else {}
+                results = self.evaluator.evaluate_many([p.candidate for p in group], fidelity, **limit)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search

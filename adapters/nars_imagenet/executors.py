@@ -25,6 +25,7 @@ import contextlib
 import multiprocessing
 import os
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import wait
 from typing import Any
@@ -90,6 +91,8 @@ class LocalExecutor:
         self._context = multiprocessing.get_context("spawn")
         self._idle: list[_Worker] = []
         self.replaced = 0  # workers killed after a time-out or found dead, and replaced
+        # stop idle workers at exit even without close(): multiprocessing would otherwise wait for them
+        weakref.finalize(self, _stop_all, self._idle)
 
     def run(self, jobs: Sequence[Mapping[str, Any]], timeout: float | None = None) -> list[dict[str, Any]]:
         """Results of ``jobs``, in order; each job may run ``timeout`` seconds (None: no limit).
@@ -141,9 +144,13 @@ class LocalExecutor:
 
     def close(self) -> None:
         """Shut the worker processes down."""
-        idle, self._idle = self._idle, []
-        for worker in idle:
-            worker.stop()
+        _stop_all(self._idle)
+
+
+def _stop_all(workers: list[_Worker]) -> None:
+    """Stop the workers of a list, emptying it."""
+    while workers:
+        workers.pop().stop()
 
 
 class RayExecutor:

@@ -72,8 +72,8 @@ def test_the_study_journals_a_timed_out_candidate_of_a_batch_as_failed(tmp_path:
     space = TrainingEvaluator("fbnetv3-tiny", workers=0).space
     first = RandomSearch(space, objective="val_top1", seed=3).ask_batch(2)[0].candidate  # the one that will hang
     evaluator = TrainingEvaluator("fbnetv3-tiny", workers=2, fault=f"hang:{first.recipe['lr']!r}", **QUICK)
-    study = Study(evaluator, RandomSearch(space, objective="val_top1", seed=3), Budget(queries=2), tmp_path, progress=False,
-                  eval_timeout=LIMIT)  # fmt: skip
+    optimizer = RandomSearch(space, objective="val_top1", seed=3)
+    study = Study(evaluator, optimizer, Budget(queries=2), tmp_path, progress=False, eval_timeout=LIMIT)
     started = time.monotonic()
     try:
         result = study.run()

@@ -123,7 +123,7 @@ class LocalExecutor:
                 for conn in wait(list(busy), timeout=wait_for):
                     index, worker, _ = busy.pop(conn)
                     try:
-                        results[index] = conn.recv()
+                        results[index] = worker.conn.recv()
                         self._idle.append(worker)
                     except (EOFError, OSError):
                         code = worker.kill()

@@ -177,7 +177,7 @@ def setup_distributed(device: str = "auto", timeout: float | None = None) -> Dis
     if world > 1 and not dist.is_initialized():
         if "TORCHELASTIC_RUN_ID" in os.environ:  # started by torchrun: end with it
             die_with_parent(os.getppid())
-        options = {"timeout": timedelta(seconds=timeout)} if timeout else {}
+        options: dict[str, Any] = {"timeout": timedelta(seconds=timeout)} if timeout else {}
         dist.init_process_group("nccl" if use_cuda else "gloo", **options)
     return DistributedContext(rank, world, local_rank, dev)
 

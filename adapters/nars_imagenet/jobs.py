@@ -5,6 +5,14 @@ per candidate it trains in the calling process; with ``devices > 1`` it launches
 (``python -m torch.distributed.run``) on this machine with one process per device, running
 ``python -m nars_imagenet.jobs JOB.json RESULT.json``, and reads rank 0's result back.
 Everything a job needs is plain JSON, so it crosses process and machine boundaries unchanged.
+
+A failure on one rank (an exception, running out of memory, divergence) ends the whole job within a
+bounded time: that rank writes its failed result beside ``RESULT.json`` (``failed-rank<R>.json``) and
+exits at once with status 1, and torchrun then stops the other ranks, which may be waiting for it in
+a collective (torchrun notices within its monitor interval and sends them SIGTERM). A rank that hangs
+instead is caught by the collective timeout (``collective_timeout``): the other ranks' collectives
+fail, they exit, and torchrun stops the hung one. The job's result is then the failed result of the
+rank that failed first (the cause; the others only lost their peer), naming the rank.
 """
 
 from __future__ import annotations
@@ -15,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nars_plugin.evaluation import Result
-from nars_plugin.isolation import failed_by
+from nars_plugin.isolation import die_with_parent, failed_by
 from nars_plugin.space import Candidate
 
 
@@ -34,10 +43,10 @@ def make_space(name: str) -> Any:
 def train_job(job: Mapping[str, Any]) -> dict[str, Any]:
     """Train the job's candidate in this process (rank 0 or the only process) and return its result dict."""
     from .data import load_data
-    from .trainer import TrainSettings, setup_distributed, train
+    from .trainer import TrainSettings, setup_distributed, teardown_distributed, train
 
     settings = TrainSettings(**job["settings"])
-    ctx = setup_distributed(settings.device)
+    ctx = setup_distributed(settings.device, settings.collective_timeout)
     space = make_space(job["space"])
     cand = space.validate(Candidate.from_dict(job["candidate"]))
     spec = space.network(cand)
@@ -45,6 +54,8 @@ def train_job(job: Mapping[str, Any]) -> dict[str, Any]:
     if data.num_classes != spec.num_classes or data.in_channels != spec.in_channels:
         spec = _adapt(spec, data.num_classes, data.in_channels)
     outcome = train(spec, cand.recipe, data, settings, job.get("fidelity"), job.get("checkpoint_dir"), ctx)
+    if outcome.status == "ok":  # every rank got here: leave together (a failed rank leaves at once, see main)
+        teardown_distributed()
     return outcome.to_result(job.get("fidelity"), job.get("max_fidelity")).to_dict()
 
 
@@ -65,6 +76,10 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         return failed_by(exc).to_dict()
 
 
+#: Exit status of a rank whose training failed (after it wrote ``failed-rank<R>.json``).
+FAILED_RANK_STATUS = 1
+
+
 def _torchrun(job: Mapping[str, Any], devices: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="nars-job-") as tmp:
         job_path, out_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
@@ -73,8 +88,15 @@ def _torchrun(job: Mapping[str, Any], devices: int) -> dict[str, Any]:
             sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={devices}",
             "-m", "nars_imagenet.jobs", str(job_path), str(out_path),
         ]  # fmt: skip
-        proc = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+        tie = partial(die_with_parent, os.getpid())  # killed at a time limit: torchrun (and its ranks) go too
+        proc = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), preexec_fn=tie)
         if proc.returncode != 0 or not out_path.is_file():
+            # the rank that failed first holds the cause (the others then lost their peer)
+            failed = sorted(Path(tmp).glob("failed-rank*.json"), key=lambda f: f.stat().st_mtime_ns)
+            if failed:
+                result = json.loads(failed[0].read_text())
+                result["error"] = f"rank {failed[0].stem.removeprefix('failed-rank')}: {result.get('error')}"
+                return result
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             return Result.failed(f"torchrun exited with status {proc.returncode}: {' | '.join(tail)}").to_dict()
         return json.loads(out_path.read_text())
@@ -84,13 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m nars_imagenet.jobs JOB.json RESULT.json`` (one torchrun process)."""
     args = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(args[0]).read_text())
-    result = train_job(job)
-    if int(os.environ.get("RANK", "0")) == 0:
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    try:
+        result = train_job(job)
+    except Exception as exc:  # noqa: BLE001 - reported as this rank's failure
+        result = failed_by(exc).to_dict()
+    if result.get("status") != "ok" and world > 1:
+        # The other ranks may be waiting for this one in a collective: leave now, without the
+        # process group's teardown, and let torchrun stop them.
+        Path(args[1]).with_name(f"failed-rank{rank}.json").write_text(json.dumps(result))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(FAILED_RANK_STATUS)
+    if rank == 0:
         Path(args[1]).write_text(json.dumps(result))
-    import torch.distributed as dist
-
-    if dist.is_initialized():
-        dist.destroy_process_group()
     return 0
 
 

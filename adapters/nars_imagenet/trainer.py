@@ -29,6 +29,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from torch.utils.data import DataLoader
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Result
+from nars_plugin.isolation import die_with_parent
 
 from .arch import NetworkSpec
 from .data import DataBundle, GlobalBatchSampler
@@ -67,6 +69,11 @@ class TrainSettings:
         nan_check_every: steps between divergence checks (each check synchronises).
         seed: seeds weights, data order, dropout and mixup.
         threads: torch CPU threads (None: leave torch's default).
+        collective_timeout: seconds a distributed collective waits for the other ranks before it
+            fails (a rank that hung or died ends the others within this bound at the latest).
+        fault: test only: make training fail at its first step, ``"raise"``, ``"oom"`` (an impossible
+            allocation) or ``"hang"``, optionally ``"@RANK"`` (only that DDP rank) and ``":LR"``
+            (only candidates with that learning rate), e.g. ``"oom@1"`` or ``"hang:0.2"``.
     """
 
     batch_size: int = 256
@@ -84,6 +91,8 @@ class TrainSettings:
     nan_check_every: int = 50
     seed: int = 0
     threads: int | None = None
+    collective_timeout: float = 300.0
+    fault: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (journal identity, job files)."""
@@ -149,8 +158,13 @@ class DistributedContext:
         return self.rank == 0
 
 
-def setup_distributed(device: str = "auto") -> DistributedContext:
-    """Read torchrun's environment, pick the device and initialise the process group if needed."""
+def setup_distributed(device: str = "auto", timeout: float | None = None) -> DistributedContext:
+    """Read torchrun's environment, pick the device and initialise the process group if needed.
+
+    ``timeout``: seconds a collective may wait for the other ranks (None: torch's default). A rank
+    started by torchrun is also tied to it: it is killed when torchrun dies (e.g. killed at a time
+    limit), instead of waiting in a collective for ranks that are gone.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -161,8 +175,45 @@ def setup_distributed(device: str = "auto") -> DistributedContext:
     if use_cuda:
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        if "TORCHELASTIC_RUN_ID" in os.environ:  # started by torchrun: end with it
+            die_with_parent(os.getppid())
+        options: dict[str, Any] = {"timeout": timedelta(seconds=timeout)} if timeout else {}
+        dist.init_process_group("nccl" if use_cuda else "gloo", **options)
     return DistributedContext(rank, world, local_rank, dev)
+
+
+def teardown_distributed() -> None:
+    """Wait until every rank is done, then release the process group (call it on every rank).
+
+    Without the barrier, a rank that finished first could exit while another still talks to it;
+    without the release, the process group is torn down by interpreter exit, in no defined order.
+    """
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+class InjectedFault(RuntimeError):
+    """A failure asked for by the test-only ``fault`` setting."""
+
+
+def _inject_fault(fault: str | None, rank: int, recipe: Mapping[str, Any]) -> None:
+    """Fail as the ``fault`` setting asks (see :class:`TrainSettings`), if it applies to this rank and recipe."""
+    if not fault:
+        return
+    kind, _, lr = fault.partition(":")
+    kind, _, on_rank = kind.partition("@")
+    if (on_rank and int(on_rank) != rank) or (lr and float(lr) != float(recipe["lr"])):
+        return
+    if kind == "raise":
+        raise InjectedFault(f"injected fault on rank {rank}")
+    if kind == "oom":
+        torch.empty(2**50, dtype=torch.uint8)  # a petabyte: refused at once, as a real OOM would be
+    elif kind == "hang":
+        while True:
+            time.sleep(60)
+    else:
+        raise ConfigError(f"unknown fault {fault!r}", "use raise, oom or hang, optionally @RANK and :LR")
 
 
 def _reseed(seed: int, epoch: int, rank: int) -> None:
@@ -302,6 +353,8 @@ def _run(
         batches = iter(loader)
         for step in range(steps):
             update = epoch * steps + step
+            if update == 0:
+                _inject_fault(settings.fault, ctx.rank, recipe)
             for micro in range(settings.micro_batches):
                 images, labels = next(batches)
                 images = images.to(ctx.device, non_blocking=True, memory_format=memory_format)

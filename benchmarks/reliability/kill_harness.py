@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from nars_plugin.isolation import EVALUATION_DELAY_ENV, EVALUATION_LOG_ENV
+from nars_plugin.storage import CHECK_FIELD
 
 REPO = Path(__file__).resolve().parents[2]
 DELAY = 0.02  # seconds per tabular evaluation in the kill scenarios (see Scenario.delay)
@@ -221,8 +222,9 @@ def without_keys(obj: Any, keys: frozenset[str]) -> Any:
 
 
 def comparable(record: dict[str, Any], drop: frozenset[str] = frozenset({"time"})) -> str:
-    """A journal record without its wall-clock time (and the ``drop`` fields), as canonical text."""
-    return json.dumps(without_keys(record, drop | {"time"}), sort_keys=True)
+    """A journal record without its wall-clock time, its hash-chain check (which covers that time)
+    and the ``drop`` fields, as canonical text."""
+    return json.dumps(without_keys(record, drop | {"time", CHECK_FIELD}), sort_keys=True)
 
 
 def count_records(out: Path) -> int:

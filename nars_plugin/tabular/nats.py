@@ -25,9 +25,15 @@ are dictionary look-ups. :attr:`NATSBenchmark.rows`, :meth:`~NATSBenchmark.value
 first (:meth:`NATSBenchmark.load_all`): about 12 ms per file, i.e. some 3 CPU-minutes for the
 real folder, spread over up to 8 worker processes. A query of a cached architecture takes ~20 us.
 
-**Security**: the files are Python pickles; reading one can run code stored
-in it. They are read only when the user selects this benchmark and names the
-files; use only files from the NATS-Bench release.
+**Security**: the files are Python pickles, which can carry code. They are
+read only when the user selects this benchmark and names the files, and only
+through a restricted unpickler (:func:`read_nats_pickle`): it builds plain data
+(dicts, lists, sets, strings, numbers) and ``collections.OrderedDict``, the one
+class the release's files name, and refuses any other with a
+:class:`~nars_plugin.errors.DataFileError` before anything is built. nats_bench
+reads through it too: while this module calls nats_bench, nats_bench's
+``pickle_load`` is swapped for :func:`read_nats_pickle` (its files are not
+changed, and its own function is put back afterwards).
 
 Metrics (accuracies in percent, each the mean over the seeds, i.e. trials, the
 file holds; ``res`` is the ``nats_bench.ArchResults`` of the architecture and
@@ -70,17 +76,22 @@ curve so far.
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 import re
+import sys
+import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..datafiles import read_plain_pickle
 from ..errors import ConfigError, DataFileError
 from ..evaluation import Result
 from ..settings import setting
@@ -204,6 +215,44 @@ def _bad_file(file: Path | str, exc: BaseException) -> DataFileError:
     )
 
 
+#: The classes the official NATS-Bench topology files build; everything else in them is plain data.
+NATS_PICKLE_CLASSES = {("collections", "OrderedDict"): collections.OrderedDict}
+_HOOK_LOCK = threading.RLock()
+
+
+def read_nats_pickle(file_path: str | os.PathLike[str], ext: str = ".pbz2") -> Any:
+    """Read one NATS-Bench ``.pickle.pbz2`` file with the restricted unpickler.
+
+    Takes the arguments of nats_bench's ``pickle_load`` (``ext`` is appended when ``file_path`` is
+    not a file) and builds only plain data and :data:`NATS_PICKLE_CLASSES`; a file naming any other
+    class (e.g. one whose ``__reduce__`` would call ``os.system``) is a :class:`DataFileError`.
+    """
+    path = str(file_path) if os.path.isfile(file_path) else str(file_path) + ext
+    return read_plain_pickle(
+        path,
+        "NATS-Bench file",
+        f"it is not a file of the NATS-Bench release: use only {SIMPLE_DIR} or {SINGLE_FILE} from that release",
+        allowed=NATS_PICKLE_CLASSES,
+        compressed=True,
+    )
+
+
+@contextmanager
+def _restricted_reading() -> Iterator[None]:
+    """While active, nats_bench reads its files through :func:`read_nats_pickle` (its modules' own
+    ``pickle_load`` is restored afterwards; nats_bench's files are not changed)."""
+    with _HOOK_LOCK:
+        modules: list[Any] = [m for name, m in list(sys.modules.items()) if name.split(".")[0] == "nats_bench"]
+        saved = [(m, m.pickle_load) for m in modules if hasattr(m, "pickle_load")]
+        for module, _ in saved:
+            module.pickle_load = read_nats_pickle
+        try:
+            yield
+        finally:
+            for module, original in saved:
+                module.pickle_load = original
+
+
 def _expected_arch_strings() -> list[str]:
     from ..spaces.nb201 import index_to_arch_string
 
@@ -278,8 +327,11 @@ class NATSBenchmark(TabularBenchmark):
         nats_bench = _nats_bench()
         source = self.path / META_FILE if self.form == "dir" else self.path
         try:
-            api = nats_bench.create(str(self.path), "tss", fast_mode=self.form == "dir", verbose=False)
+            with _restricted_reading():
+                api = nats_bench.create(str(self.path), "tss", fast_mode=self.form == "dir", verbose=False)
             archs = list(api.meta_archs)
+        except DataFileError:
+            raise
         except Exception as exc:  # any failure to parse a user's pickle: name the file
             raise _bad_file(source, exc) from None
         if len(archs) != N_ARCHS or archs[::97] != _expected_arch_strings():
@@ -338,9 +390,12 @@ class NATSBenchmark(TabularBenchmark):
             if index not in self._files:
                 return f"the NATS-Bench folder {str(self.path)!r} has no file {index:06d}.pickle.pbz2"
             try:
-                api.reload(str(self.path), index)  # nats_bench's fast-mode reader of one file
+                with _restricted_reading():
+                    api.reload(str(self.path), index)  # nats_bench's fast-mode reader of one file
                 hp2res = api.arch2infos_dict.pop(index)
                 api.evaluated_indexes.discard(index)  # dropped: the extracted numbers are cached here
+            except DataFileError:
+                raise
             except Exception as exc:  # any failure to parse a user's pickle: name the file
                 raise _bad_file(self.path / self._file_name(index), exc) from None
             return hp2res

@@ -24,7 +24,7 @@ def trajectory_of(folder: Path) -> list[dict]:
 
 def journal_records(folder: Path) -> list[dict]:
     lines = (folder / "journal.jsonl").read_text().splitlines()
-    return [{k: v for k, v in json.loads(x).items() if k != "time"} for x in lines[1:]]
+    return [{k: v for k, v in json.loads(x).items() if k not in ("time", "check")} for x in lines[1:]]
 
 
 def test_create_study_gives_the_trajectory_of_nars_search(tmp_path, c10_csv):

@@ -71,6 +71,21 @@ def load_pending(path: Path, token: str, cand: Candidate, fidelity: int | None) 
     return None
 
 
+def save_pending_batch(path: Path, entries: list[tuple[str, Candidate, int | None, Result]]) -> None:
+    """Keep a batch's finished results, each under its token, until the study has journaled them all."""
+    records = [{"token": t, "key": c.key, "fidelity": f, "result": r.to_dict()} for t, c, f, r in entries]
+    atomic_write(path, json.dumps(records, allow_nan=True))
+
+
+def load_pending_batch(path: Path) -> dict[tuple[str, str, int | None], Result]:
+    """(token, candidate key, fidelity) -> result of what :func:`save_pending_batch` kept (empty if nothing)."""
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+        return {(r["token"], r["key"], r["fidelity"]): Result.from_dict(r["result"]) for r in records}
+    except (OSError, ValueError, KeyError, TypeError):  # absent, or cut off by a crash: evaluate again
+        return {}
+
+
 def failed_by(exc: BaseException) -> Result:
     """The failed result of an evaluation that raised ``exc``, naming the exception."""
     return Result.failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)

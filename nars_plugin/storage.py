@@ -33,6 +33,8 @@ SUMMARY_NAME = "summary.json"
 TRAJECTORY_NAME = "trajectory.csv"
 #: The evaluation worker's latest result, kept until journaled (only with a time limit).
 PENDING_NAME = ".pending-result.json"
+#: A batch's results evaluated side by side, kept until every one of them is journaled.
+BATCH_PENDING_NAME = ".pending-batch.json"
 #: The key of every journal line that holds its link of the hash chain.
 CHECK_FIELD = "check"
 _BAD_CHAIN_HINT = (

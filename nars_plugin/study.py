@@ -36,11 +36,21 @@ from typing import Any
 
 from .errors import ConfigError, JournalError
 from .evaluation import Evaluator, Result
-from .isolation import TimedEvaluator, accepts_timeout, call_evaluator, failed_by, load_pending, log_evaluation
+from .isolation import (
+    TimedEvaluator,
+    accepts_timeout,
+    call_evaluator,
+    failed_by,
+    load_pending,
+    load_pending_batch,
+    log_evaluation,
+    save_pending_batch,
+)
 from .optimizers.base import Budget, Optimizer, Proposal
 from .safe_files import atomic_write
 from .space import Candidate
 from .storage import (
+    BATCH_PENDING_NAME,
     JOURNAL_NAME,
     JOURNAL_VERSION,
     PENDING_NAME,
@@ -263,7 +273,9 @@ class Study:
             self._lock.release()
             self._lock = None
         if self.out_dir is not None:
-            (self.out_dir / PENDING_NAME).unlink(missing_ok=True)  # everything it could hold is journaled
+            if not self._handed_out:  # everything they could hold is journaled
+                (self.out_dir / PENDING_NAME).unlink(missing_ok=True)
+                (self.out_dir / BATCH_PENDING_NAME).unlink(missing_ok=True)
             if write:
                 self.write_outputs(self.result)
 
@@ -520,9 +532,20 @@ class Study:
         return max(1, int(self.evaluator.parallel or 1))
 
     def _evaluate_together(self, trials: list[Trial]) -> None:
-        """Evaluate the trials of one batch side by side (``evaluate_many``), grouped by fidelity."""
-        for fidelity in dict.fromkeys(t.fidelity for t in trials):
-            group = [t for t in trials if t.fidelity == fidelity]
+        """Evaluate the trials of one batch side by side (``evaluate_many``), grouped by fidelity.
+
+        With an output folder the batch's results are kept in a pending file until all are journaled,
+        so a search killed between two journal lines takes them from there instead of evaluating again.
+        """
+        pending = self.out_dir / BATCH_PENDING_NAME if self.out_dir is not None else None
+        kept = load_pending_batch(pending) if pending is not None else {}
+        for trial in trials:
+            saved = kept.get((self.pending_token(trial.number - 1), trial.candidate.key, trial.fidelity))
+            if saved is not None:
+                trial.result, trial.source = saved, "recovered"
+        todo = [t for t in trials if t.result is None]
+        for fidelity in dict.fromkeys(t.fidelity for t in todo):
+            group = [t for t in todo if t.fidelity == fidelity]
             try:
                 limit = {"timeout": self.eval_timeout} if self.eval_timeout is not None else {}
                 results = self.evaluator.evaluate_many([t.candidate for t in group], fidelity, **limit)
@@ -533,6 +556,9 @@ class Study:
             for trial, result in zip(group, results):
                 log_evaluation(trial.candidate, fidelity, result)
                 trial.result = self._checked(result)
+        if pending is not None and todo:
+            entries = [(self.pending_token(t.number - 1), t.candidate, t.fidelity, t.result) for t in trials]
+            save_pending_batch(pending, [(tok, c, f, r) for tok, c, f, r in entries if r is not None])
         self._flush()
 
     def optimize(self) -> StudyResult:

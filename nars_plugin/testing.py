@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,8 @@ __all__ = ["BenchmarkConformance", "OptimizerConformance", "PredictorConformance
 
 
 def _differences(a: Candidate, b: Candidate) -> int:
-    return sum(a.arch[k] != b.arch[k] for k in a.arch) + sum(a.recipe[k] != b.recipe[k] for k in a.recipe)
+    count: int = sum(a.arch[k] != b.arch[k] for k in a.arch) + sum(a.recipe[k] != b.recipe[k] for k in a.recipe)
+    return count
 
 
 def _show(space: Space, cand: Candidate) -> str:
@@ -268,7 +269,9 @@ class PredictorConformance:
         tau = kendalltau(pred, y[self.n_train :]).statistic
         assert tau > 0.3, f"Kendall tau {tau:.3f} on a target linear in the encoding (need > 0.3)"
 
-    def test_predicting_before_fitting_is_a_clear_error(self, space: Space, make_predictor: Callable) -> None:
+    def test_predicting_before_fitting_is_a_clear_error(
+        self, space: Space, make_predictor: Callable[[int], Any]
+    ) -> None:
         with pytest.raises(NarsError):
             make_predictor(0).predict(space.sample(2, seed=0))
 
@@ -289,7 +292,9 @@ class OptimizerConformance:
     def make_optimizer(self) -> Callable[..., Any]:
         raise NotImplementedError("provide a `make_optimizer` fixture")
 
-    def _run(self, benchmark: Any, make_optimizer: Callable[..., Any], seed: int, constraints=()) -> Any:
+    def _run(
+        self, benchmark: Any, make_optimizer: Callable[..., Any], seed: int, constraints: Sequence[str] = ()
+    ) -> Any:
         budget = Budget(queries=self.budget)
         opt = make_optimizer(benchmark.space, benchmark.objective, seed, budget, list(constraints))
         Study(benchmark, opt, budget, progress=False).run()

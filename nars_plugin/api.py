@@ -58,13 +58,13 @@ def _resolve_target(target: Target, options: Mapping[str, Any] | None) -> tuple[
         _check_evaluator(evaluator)
         return evaluator, space, {}
     _check_evaluator(target)
-    space = getattr(target, "space", None)  # an evaluator that never set its space
-    if not isinstance(space, Space):
+    own_space = getattr(target, "space", None)  # an evaluator that never set its space
+    if not isinstance(own_space, Space):
         raise ConfigError(
             f"{type(target).__name__} has no .space to search",
             "give the space too: create_study((space, evaluator), ...)",
         )
-    return target, space, {}
+    return target, own_space, {}
 
 
 def _check_evaluator(evaluator: object) -> None:

@@ -47,7 +47,8 @@ class Constraint:
         """Elementwise truth of the constraint on an array of metric values."""
         values = np.asarray(values, dtype=float)
         ops = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
-        return ops[self.op](values, self.bound)
+        truth: np.ndarray = ops[self.op](values, self.bound)
+        return truth
 
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.bound!r}"

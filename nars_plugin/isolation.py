@@ -188,7 +188,10 @@ class TimedEvaluator:
         self.timeout = float(timeout)
         self.pending = pending
         methods = multiprocessing.get_all_start_methods()
-        self._context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        # one get_context call per literal, so the type is ForkContext | SpawnContext (both have .Process)
+        self._context = (
+            multiprocessing.get_context("fork") if "fork" in methods else multiprocessing.get_context("spawn")
+        )
         self._proc: Any = None
         self._conn: Any = None
         self.restarts = 0  # workers replaced after a time-out or a crash

@@ -23,7 +23,7 @@ def parse_scalar(text: str) -> Scalar:
     """``"3"`` -> 3, ``"0.5"`` -> 0.5, ``"true"``/``"false"`` -> bool, anything else stays text."""
     for cast in (int, float):
         try:
-            return cast(text)  # type: ignore[no-any-return]
+            return cast(text)
         except ValueError:
             pass
     if text.lower() in ("true", "false"):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .datafiles import data_file
-from .errors import DataFileError, UnknownNameError
+from .errors import ConfigError, DataFileError, UnknownNameError
 
 #: The table's file, relative to the data folder.
 NB201_LATENCY_FILE = "nb201/latency_ms.csv"
@@ -84,10 +84,12 @@ def check_devices(devices: Iterable[str], known: Sequence[str] = NB201_DEVICES) 
     return out
 
 
-def parse_devices(option: str | Sequence[str] | None) -> list[str]:
-    """``"pixel3"``, ``"pixel3,fpga"``, ``"all"`` or a list -> validated device names (None: none)."""
+def parse_devices(option: str | Sequence[str] | bool | None) -> list[str]:
+    """``"pixel3"``, ``"pixel3,fpga"``, ``"all"`` or a list -> validated device names (None, False: none)."""
     if option is None or option is False or option == "":
         return []
+    if option is True:  # ``latency=true`` on the command line: which devices is not said
+        raise ConfigError("latency=true names no device", "name the devices: latency=pixel3,fpga or latency=all")
     text = option.split(",") if isinstance(option, str) else [str(s) for s in option]
     items = [s.strip() for s in text if s.strip()]
     if items == ["all"]:

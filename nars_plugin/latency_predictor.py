@@ -250,7 +250,7 @@ class BlockLatencyMLP:
         for _ in range(self.steps):
             loss = torch.mean((self._forward(x, m) - y) ** 2)
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             opt.step()
             sched.step()
         return self
@@ -273,7 +273,8 @@ class BlockLatencyMLP:
             raise ConfigError("the latency predictor is not fitted", "call fit(networks, latency) first")
         x, m = self._tensors(*_feature_tensor(networks))
         with torch.no_grad():
-            return self._forward(x, m).numpy().astype(float) * self._scale
+            latency: np.ndarray = self._forward(x, m).numpy().astype(float) * self._scale
+        return latency
 
     def predict_device(self, networks: Sequence[Sequence[MBConvBlock]], device: str) -> np.ndarray:
         """Predicted latency (ms) on one device."""
@@ -307,7 +308,8 @@ class LookupTableLatency:
         """Predicted latency (n, devices) in ms."""
         if self.table is None:
             raise ConfigError("the lookup table is not fitted", "call fit(ops, latency) first")
-        return self._design(ops) @ self.table
+        latency: np.ndarray = self._design(ops) @ self.table
+        return latency
 
 
 def accuracy_report(measured: np.ndarray, predicted: np.ndarray, devices: Sequence[str]) -> dict[str, dict[str, float]]:

@@ -290,17 +290,21 @@ class Float(Param):
         return float(self._from_unit_scalar(0.5))
 
     def _to_unit(self, v: np.ndarray) -> np.ndarray:
+        unit: np.ndarray
         if self.log:
-            return (np.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-        return (v - self.low) / (self.high - self.low)
+            unit = (np.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        else:
+            unit = (v - self.low) / (self.high - self.low)
+        return unit
 
     def _from_unit_scalar(self, u: np.ndarray | float) -> np.ndarray:
-        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        unit = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
         if self.log:
-            values = np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+            values = np.exp(math.log(self.low) + unit * (math.log(self.high) - math.log(self.low)))
         else:
-            values = self.low + u * (self.high - self.low)
-        return np.clip(values, self.low, self.high)  # rounding must not leave the range
+            values = self.low + unit * (self.high - self.low)
+        clipped: np.ndarray = np.clip(values, self.low, self.high)  # rounding must not leave the range
+        return clipped
 
     def validate(self, value: Value) -> Value:
         try:

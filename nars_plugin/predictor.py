@@ -228,14 +228,16 @@ class NARSPredictor:
                 opt.step()
             sched.step()
         with torch.no_grad():
-            loss_value = float(_huber_sum(ensemble.proxy(arch), y.expand(self.n_models, *y.shape), 1.0)) / self.n_models
+            loss_value: float = (
+                float(_huber_sum(ensemble.proxy(arch), y.expand(self.n_models, *y.shape), 1.0)) / self.n_models
+            )
         self._pretrained_state = ensemble.encoder_state()
         self.pretrain_loss = loss_value
         return loss_value
 
     # -- fitting and prediction ------------------------------------------ #
 
-    def fit(self, cands: Sequence[Candidate], y: Sequence[float]) -> NARSPredictor:
+    def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> NARSPredictor:
         """Fit the accuracy head (encoder frozen), then fine-tune everything."""
         torch = _torch()
         y_arr = np.asarray(y, dtype=float)
@@ -251,7 +253,7 @@ class NARSPredictor:
         arch, recipe = self._tensors(cands)
         ensemble = self._new_ensemble()
         pretrained = self._pretrained_state is not None
-        if pretrained:
+        if self._pretrained_state is not None:
             ensemble.load_encoder_state(self._pretrained_state)
         phases = [
             ("head" if pretrained else "all", self.head_steps, self.lr),
@@ -283,7 +285,8 @@ class NARSPredictor:
 
     def predict(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Ensemble-mean predicted accuracy of each candidate."""
-        return self.predict_all(cands).mean(axis=0)
+        mean: np.ndarray = self.predict_all(cands).mean(axis=0)
+        return mean
 
 
 def parse_predictor_settings(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
@@ -313,13 +316,13 @@ class _TargetScaler:
             self.zs = z[first]
 
     def forward(self, y: np.ndarray) -> np.ndarray:
-        if self.kind == "standard":
-            return (y - self.mean) / self.std
-        return np.interp(y, self.ys, self.zs)
+        z: np.ndarray = (y - self.mean) / self.std if self.kind == "standard" else np.interp(y, self.ys, self.zs)
+        return z
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
         if self.kind == "standard" or len(self.zs) < 2:
-            return z * self.std + self.mean
+            y: np.ndarray = z * self.std + self.mean
+            return y
         zs, ys = self.zs, self.ys
         out = np.interp(z, zs, ys)
         # beyond the observed range: continue the slope of the outermost quarter, so order is kept
@@ -327,4 +330,5 @@ class _TargetScaler:
         hi_slope = (ys[-1] - ys[-1 - k]) / max(zs[-1] - zs[-1 - k], 1e-8)
         lo_slope = (ys[k] - ys[0]) / max(zs[k] - zs[0], 1e-8)
         out = np.where(z > zs[-1], ys[-1] + (z - zs[-1]) * hi_slope, out)
-        return np.where(z < zs[0], ys[0] + (z - zs[0]) * lo_slope, out)
+        extended: np.ndarray = np.where(z < zs[0], ys[0] + (z - zs[0]) * lo_slope, out)
+        return extended

@@ -129,7 +129,12 @@ def declared(cls: Any) -> tuple[Declared, ...]:
         if optional:
             rest = [a for a in args if a is not type(None)]
             hint = rest[0] if len(rest) == 1 else hint
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc, operator]
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            raise TypeError(f"setting {cls.__name__}.{f.name} has no default")
         if is_declaration(hint):
             out.append(Declared(f.name, "nested", optional, default, spec, hint))
             continue

@@ -209,7 +209,7 @@ class Space:
 
         Used for architecture-only searches under a fixed training recipe.
         """
-        fixed = []
+        fixed: list[Param] = []
         for p in self.recipe_params:
             if p.name in values:
                 fixed.append(Categorical(p.name, (self._check(p, values.pop(p.name), "recipe"),)))

@@ -624,7 +624,7 @@ class Study:
                 "report": result.best_result.metrics.get(self.report_metric),
                 "metrics": result.best_result.metrics,
             }
-        return jsonable(
+        summary: dict[str, Any] = jsonable(
             {
                 "config": self.identity(),
                 "budget": {"queries": self.budget.queries, "seconds": self.budget.seconds},
@@ -641,6 +641,7 @@ class Study:
                 "trajectory": [p.__dict__ for p in result.trajectory],
             }
         )
+        return summary
 
     def write_outputs(self, result: StudyResult) -> None:
         """Write ``summary.json`` and ``trajectory.csv`` atomically into the output folder."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,8 @@ __all__ = ["BenchmarkConformance", "OptimizerConformance", "PredictorConformance
 
 
 def _differences(a: Candidate, b: Candidate) -> int:
-    return sum(a.arch[k] != b.arch[k] for k in a.arch) + sum(a.recipe[k] != b.recipe[k] for k in a.recipe)
+    count: int = sum(a.arch[k] != b.arch[k] for k in a.arch) + sum(a.recipe[k] != b.recipe[k] for k in a.recipe)
+    return count
 
 
 def _show(space: Space, cand: Candidate) -> str:
@@ -268,7 +269,9 @@ class PredictorConformance:
         tau = kendalltau(pred, y[self.n_train :]).statistic
         assert tau > 0.3, f"Kendall tau {tau:.3f} on a target linear in the encoding (need > 0.3)"
 
-    def test_predicting_before_fitting_is_a_clear_error(self, space: Space, make_predictor: Callable) -> None:
+    def test_predicting_before_fitting_is_a_clear_error(
+        self, space: Space, make_predictor: Callable[[int], Any]
+    ) -> None:
         with pytest.raises(NarsError):
             make_predictor(0).predict(space.sample(2, seed=0))
 
@@ -295,7 +298,9 @@ class OptimizerConformance:
     def settings(self) -> dict[str, Any]:
         return {}
 
-    def _study(self, benchmark: Any, optimizer: Any, settings: dict[str, Any], seed: int, constraints=()) -> Any:
+    def _study(
+        self, benchmark: Any, optimizer: Any, settings: dict[str, Any], seed: int, constraints: Sequence[str] = ()
+    ) -> Any:
         from .api import create_study
 
         return create_study(
@@ -308,7 +313,9 @@ class OptimizerConformance:
             progress=False,
         )
 
-    def _run(self, benchmark: Any, optimizer: Any, settings: dict[str, Any], seed: int, constraints=()) -> Any:
+    def _run(
+        self, benchmark: Any, optimizer: Any, settings: dict[str, Any], seed: int, constraints: Sequence[str] = ()
+    ) -> Any:
         study = self._study(benchmark, optimizer, settings, seed, constraints)
         study.optimize()
         return study.optimizer

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import BEST_C10, QUICK_PREDICTOR
 
-from nars_plugin.errors import DataFileError, InfeasibleConstraintError, UnknownNameError
+from nars_plugin.errors import ConfigError, DataFileError, InfeasibleConstraintError, UnknownNameError
 from nars_plugin.latency import NB201_DEVICES, device_of, load_nb201_latency, parse_devices
 from nars_plugin.pareto import hypervolume, pareto_front
 from nars_plugin.plugins import get_registry
@@ -196,3 +196,10 @@ def test_latency_predictor_on_held_out_fbnet(need_data):
         assert kendalltau(y, pred_lut[:, j]).statistic > 0.8
     assert np.array_equal(mlp.predict(nets[test][:5]), pred[:5])  # deterministic
     assert mlp.predict_device(nets[test][:3], "fpga").shape == (3,)
+
+
+def test_latency_flag_false_means_none_and_true_asks_for_device_names():
+    assert parse_devices(False) == [] and NB201Space(latency=False).latency_devices == ()
+    with pytest.raises(ConfigError) as err:
+        parse_devices(True)
+    assert "latency=all" in err.value.hint

@@ -239,3 +239,14 @@ def test_csv_options_for_the_space_are_checked_by_both_declarations(tmp_path):
     assert info.value.hint.startswith("did you mean 'ignore'?") and "graph_statistics" in info.value.hint
     with pytest.raises(ConfigError, match="space 'nb201' setting graph_statistics must be true or false"):
         registry.create_benchmark(f"csv:{path}", ignore="name,notes", graph_statistics="perhaps")
+
+
+def test_a_declared_setting_without_a_default_is_named():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class NoDefault:
+        steps: int
+
+    with pytest.raises(TypeError, match=r"NoDefault\.steps has no default"):
+        settings.declared(NoDefault)

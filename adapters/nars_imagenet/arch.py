@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 WIDTH_DIVISOR = 8
 
@@ -123,7 +124,9 @@ class Counts:
         self.parts[part] = (old[0] + macs, old[1] + params)
 
 
-def _conv(size: int, cin: int, cout: int, kernel: int, stride: int = 1, padding: int | None = None, groups: int = 1):
+def _conv(
+    size: int, cin: int, cout: int, kernel: int, stride: int = 1, padding: int | None = None, groups: int = 1
+) -> tuple[int, int, int]:
     pad = kernel // 2 if padding is None else padding
     out = conv_out(size, kernel, stride, pad)
     weights = cout * (cin // groups) * kernel * kernel
@@ -168,7 +171,7 @@ def stage_blocks(
     return [first] + [BlockSpec(kernel, expansion, channels, 1, se) for _ in range(repeats - 1)]
 
 
-def blocks_of(rows: Sequence[tuple]) -> tuple[BlockSpec, ...]:
+def blocks_of(rows: Sequence[tuple[Any, ...]]) -> tuple[BlockSpec, ...]:
     """Expand ``(kernel, expansion, channels, repeats, stride, se[, dw_padding])`` rows into blocks.
 
     ``dw_padding`` applies to the first block of the row only.

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,8 +35,8 @@ DIGITS = "digits"
 class DataBundle:
     """Training and validation sets of one data set at one resolution."""
 
-    train: Dataset
-    val: Dataset
+    train: Dataset[Any]
+    val: Dataset[Any]
     num_classes: int
     in_channels: int
 

@@ -81,7 +81,7 @@ class TrainingEvaluator(Evaluator):
             )
         self.settings = TrainSettings(**{**defaults, **settings})
         self.devices = int(devices)
-        self.max_fidelity = int(self.space.param("epochs").high)
+        self.max_fidelity: int = int(self.space.param("epochs").high)
         self.parallel = int(parallel) if parallel else max(1, int(workers))
         self.checkpoints = Path(checkpoints) if checkpoints else None
         if executor == "local":

@@ -99,7 +99,8 @@ def _torchrun(job: Mapping[str, Any], devices: int) -> dict[str, Any]:
                 return result
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             return Result.failed(f"torchrun exited with status {proc.returncode}: {' | '.join(tail)}").to_dict()
-        return json.loads(out_path.read_text())
+        result: dict[str, Any] = json.loads(out_path.read_text())
+        return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ padding override of a few stride-2 blocks is part of the released models. Publis
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .arch import NetworkSpec, blocks_of
 
@@ -26,7 +27,7 @@ class PublishedModel:
     top1: float
 
 
-def _spec(resolution: int, stem: int, rows: list[tuple]) -> NetworkSpec:
+def _spec(resolution: int, stem: int, rows: list[tuple[Any, ...]]) -> NetworkSpec:
     return NetworkSpec(resolution=resolution, stem_channels=stem, blocks=blocks_of(rows))
 
 

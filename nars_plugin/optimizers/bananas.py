@@ -160,11 +160,12 @@ class Bananas(Optimizer):
         """Acquisition value of each candidate under the fitted ensemble."""
         preds = self.predictor.predict_all(cands)
         mean, std = preds.mean(axis=0), preds.std(axis=0)
+        value: np.ndarray = mean
         if self.acquisition == "its":
-            return mean + std * self.rng.standard_normal(len(cands))
-        if self.acquisition == "ucb":
-            return mean + self.kappa * std
-        return mean
+            value = mean + std * self.rng.standard_normal(len(cands))
+        elif self.acquisition == "ucb":
+            value = mean + self.kappa * std
+        return value
 
     def _plan(self) -> list[Candidate]:
         xs, ys = self._training_set()

@@ -124,9 +124,13 @@ class LocalSearch(Optimizer):
                     self.moves += 1
                     break
             else:  # neighbourhood exhausted
-                best = max(self._hood, key=self._value, default=None)
-                if not self.first_improvement and best is not None and self._value(best) > cur_value:
-                    self._move(best, self._value(best))
+                best_neighbour = max(self._hood, key=self._value, default=None)
+                if (
+                    not self.first_improvement
+                    and best_neighbour is not None
+                    and self._value(best_neighbour) > cur_value
+                ):
+                    self._move(best_neighbour, self._value(best_neighbour))
                     self.moves += 1
                 else:
                     self.local_optima.append(cur_value)

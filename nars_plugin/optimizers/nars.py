@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -142,8 +142,9 @@ class NARS(Optimizer):
         super().__init__(space, **kwargs)
         queries = self.budget.queries if self.budget and self.budget.queries else 100
         self.planned_queries = int(queries)
-        seconds_only = self.budget is not None and self.budget.queries is None and self.budget.seconds is not None
-        self.planned_seconds = float(self.budget.seconds) if seconds_only else None
+        self.planned_seconds: float | None = None  # a seconds-only budget: planned from the mean cost
+        if self.budget is not None and self.budget.queries is None and self.budget.seconds is not None:
+            self.planned_seconds = float(self.budget.seconds)
         chosen = self.config.init_batch
         self.init_batch = chosen if chosen else int(min(32, max(8, queries // 10)))
         self._predicted: dict[str, float] = {}
@@ -295,9 +296,11 @@ class NARS(Optimizer):
     def _fresh(self, cands: Sequence[Candidate], fidelity: int | None) -> list[Candidate]:
         return [c for c in _unique(cands) if (c.key, fidelity) not in self._asked and c.key not in self.evaluated]
 
-    def _rank(self, cands: Sequence[Candidate], k: int, fidelity: int | None | str = "stage1") -> list[Candidate]:
+    def _rank(
+        self, cands: Sequence[Candidate], k: int, fidelity: int | None | Literal["stage1"] = "stage1"
+    ) -> list[Candidate]:
         """The ``k`` best-predicted candidates not yet asked at the relevant fidelity."""
-        fid = self._fidelity if fidelity == "stage1" else fidelity
+        fid = self._fidelity if isinstance(fidelity, str) else fidelity  # the only text is "stage1"
         fresh = self._fresh(cands, fid)
         if not fresh or k <= 0:
             return []

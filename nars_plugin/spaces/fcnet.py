@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ConfigError
-from ..space import Candidate, Categorical, Ordinal, Param, Space
+from ..space import Candidate, Categorical, Ordinal, Param, Space, Value
 
 #: Data sets of the table -> number of input features (checked against the table's model sizes).
 FCNET_DATASETS: dict[str, int] = {
@@ -42,7 +42,7 @@ def fcnet_params(dataset: str = "protein_structure", encoding: str = "ordinal") 
     if encoding not in ENCODINGS:
         raise ConfigError(f"unknown FC-Net encoding {encoding!r}", f"choose one of {list(ENCODINGS)}")
 
-    def ordered(name: str, values: tuple, log: bool) -> Param:
+    def ordered(name: str, values: tuple[Value, ...], log: bool) -> Param:
         return Ordinal(name, values, log=log) if encoding == "ordinal" else Categorical(name, values)
 
     arch = [

@@ -190,7 +190,9 @@ def _permutation() -> tuple[np.ndarray, np.ndarray]:
     index_of_code = np.empty(N_CELLS, dtype=np.int64)
     index_of_code[code_of_index] = np.arange(N_CELLS, dtype=np.int64)
     for index, text in _KNOWN:
-        code = int(np.dot(_RADIX, [_OP_INDEX[op] for op in _STRICT.fullmatch(text).groups()]))
+        match = _STRICT.fullmatch(text)
+        assert match is not None, text  # _KNOWN holds well-formed cell strings
+        code = int(np.dot(_RADIX, [_OP_INDEX[op] for op in match.groups()]))
         if code_of_index[index] != code:  # pragma: no cover - only if Python's random module changed
             raise RuntimeError("the NAS-Bench-201 index permutation could not be rebuilt on this Python")
     code_of_index.flags.writeable = False
@@ -428,7 +430,7 @@ class NB201Space(Space):
         recipe_params: Sequence[Any] = (),
         name: str = "nb201",
         description: str = "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params",
-        latency: str | Sequence[str] | None = None,
+        latency: str | Sequence[str] | bool | None = None,
         graph_statistics: bool | str = False,
     ) -> None:
         from ..latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
@@ -472,7 +474,8 @@ class NB201Space(Space):
 
     def indices(self, cands: Iterable[Candidate | str | Mapping[str, str]]) -> np.ndarray:
         """The NAS-Bench-201 / NATS-Bench tss indices of many candidates (int64 array)."""
-        return _permutation()[1][_codes(op_matrix(cands))]
+        indices: np.ndarray = _permutation()[1][_codes(op_matrix(cands))]
+        return indices
 
     def from_index(self, index: int, recipe: Mapping[str, Value] | None = None) -> Candidate:
         """The candidate of NATS index ``index`` (recipe values left out take their defaults)."""
@@ -503,6 +506,7 @@ class NB201Space(Space):
 
     def with_recipe(self, recipe_params: Sequence[Any], name: str | None = None) -> Space:
         clone = super().with_recipe(recipe_params, name)
+        assert isinstance(clone, NB201Space)  # the base class copies the space, keeping its class
         clone._cells_cache = {}
         return clone
 

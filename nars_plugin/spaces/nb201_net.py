@@ -100,7 +100,8 @@ class ResNetBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shortcut(x) + self.conv_b(self.conv_a(x))
+        out: torch.Tensor = self.shortcut(x) + self.conv_b(self.conv_a(x))
+        return out
 
 
 class NB201Network(nn.Module):
@@ -137,7 +138,8 @@ class NB201Network(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.lastact(self.cells(self.stem(x)))
-        return self.classifier(torch.flatten(self.global_pooling(x), 1))
+        logits: torch.Tensor = self.classifier(torch.flatten(self.global_pooling(x), 1))
+        return logits
 
 
 def count_params(model: nn.Module) -> int:

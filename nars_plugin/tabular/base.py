@@ -115,7 +115,8 @@ class TabularBenchmark(Benchmark):
         values = self.values(metric)
         if constraints:
             values = values[self.space.feasible(self.rows, constraints)]
-        return values[~np.isnan(values)]
+        finite: np.ndarray = values[~np.isnan(values)]
+        return finite
 
     def value_at_best(self, metric: str | None = None, by: str | None = None, constraints: Sequence[str] = ()) -> float:
         """The value of ``metric`` (default: the report metric) of the best candidate by ``by`` (default:

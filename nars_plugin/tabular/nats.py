@@ -305,7 +305,9 @@ class NATSBenchmark(TabularBenchmark):
         if epochs is not None:
             chosen = self._pick_schedule(epochs)
             self._schedules = (chosen,)
-        self.space = NB201Space(dataset, recipe_params=[Categorical("epochs", self._schedules)], name="nb201")
+        self.space: NB201Space = NB201Space(
+            dataset, recipe_params=[Categorical("epochs", self._schedules)], name="nb201"
+        )
         self.max_fidelity = max(self._schedules)
         self.description = (
             f"NATS-Bench topology, {dataset}, objective {objective}, schedules {list(self._schedules)} epochs"
@@ -392,17 +394,17 @@ class NATSBenchmark(TabularBenchmark):
             try:
                 with _restricted_reading():
                     api.reload(str(self.path), index)  # nats_bench's fast-mode reader of one file
-                hp2res = api.arch2infos_dict.pop(index)
+                hp2res: Mapping[str, Any] = api.arch2infos_dict.pop(index)
                 api.evaluated_indexes.discard(index)  # dropped: the extracted numbers are cached here
             except DataFileError:
                 raise
             except Exception as exc:  # any failure to parse a user's pickle: name the file
                 raise _bad_file(self.path / self._file_name(index), exc) from None
             return hp2res
-        hp2res = api.arch2infos_dict.get(index)
-        if hp2res is None:
+        found: Mapping[str, Any] | None = api.arch2infos_dict.get(index)
+        if found is None:
             return f"the NATS-Bench file {str(self.path)!r} holds no results for it"
-        return hp2res
+        return found
 
     # -- extracting numbers -------------------------------------------------- #
 

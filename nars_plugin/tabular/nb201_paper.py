@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..settings import setting
-from ..space import Categorical
+from ..space import Candidate, Categorical
 from .base import TabularBenchmark
 from .nb201_tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
 
@@ -131,7 +131,8 @@ def load_nb201_schedule(
         recipe_params=[Categorical("epochs", (SHORT_EPOCHS, FULL_EPOCHS))],
         graph_statistics=graph_statistics,
     )
-    rows, merged = [], {"valid_acc": [], "test_acc": [], "test_acc_200ep": [], "train_time": []}
+    rows: list[Candidate] = []
+    merged: dict[str, list[np.ndarray]] = {"valid_acc": [], "test_acc": [], "test_acc_200ep": [], "train_time": []}
     for epochs, valid, test in (
         (SHORT_EPOCHS, "valid_acc_12ep", "test_acc_12ep"),
         (FULL_EPOCHS, "valid_acc_200ep", "test_acc_200ep"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import TinySpace, build_tiny_bench
-from test_baselines import FAST, toy_bench
+from helpers import FAST, toy_bench
 
 from nars_plugin.plugins import get_registry
 from nars_plugin.predictor import NARSPredictor

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import keys, make, run, toy_bench, toy_space
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.bananas import Bananas
@@ -28,65 +29,11 @@ from nars_plugin.space import Candidate, Categorical, Space
 from nars_plugin.study import Study
 from nars_plugin.tabular.base import TabularBenchmark
 
-OPS = ("a", "b", "c", "d")
-EPOCHS = (12, 50, 200)
 CLASSES = {"rea": RegularizedEvolution, "ls": LocalSearch, "bananas": Bananas, "nars": NARS, "optuna-tpe": OptunaTPE}
-# a small, quick predictor for BANANAS: these tests check behaviour, not predictor quality
-_SMALL_PREDICTOR = {"n_models": 3, "hidden": 32, "embed": 16, "head_steps": 20, "finetune_steps": 20}
-FAST = {
-    "bananas": {"predictor": _SMALL_PREDICTOR},
-    "nars": {"predictor": {**_SMALL_PREDICTOR, "pretrain_samples": 512, "pretrain_epochs": 5}},
-}
 FLOPS_LIMIT = "flops <= 7"
 
 DATA_DIR = Path(os.environ.get("NARS_DATA_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 NB201_CSV = DATA_DIR / "nb201" / "cifar10_test_acc_200ep.csv"
-
-
-class ToySpace(Space):
-    """Five 4-way architecture choices and an epochs recipe; flops = sum of op indices + epochs index."""
-
-    @property
-    def statistic_names(self) -> tuple[str, ...]:
-        return ("flops",)
-
-    def statistics(self, cands):
-        flops = [sum(OPS.index(c.arch[f"e{i}"]) for i in range(5)) + EPOCHS.index(c.recipe["epochs"]) for c in cands]
-        return {"flops": np.asarray(flops, dtype=float)}
-
-
-def toy_space() -> ToySpace:
-    return ToySpace("toy", [Categorical(f"e{i}", OPS) for i in range(5)], [Categorical("epochs", EPOCHS)])
-
-
-def toy_bench(separable: bool = False) -> TabularBenchmark:
-    """All 3,072 candidates; the objective is additive per parameter (plus interactions unless ``separable``)."""
-    space = toy_space()
-    rows = space.enumerate()
-    rng = np.random.default_rng(1234)
-    weights = {p.name: rng.normal(0, 1, p.cardinality) for p in space.params}
-    acc = np.array([sum(weights[p.name][p.index({**c.arch, **c.recipe}[p.name])] for p in space.params) for c in rows])
-    if not separable:
-        pair = rng.normal(0, 0.7, (len(OPS), len(OPS)))
-        acc += np.array([pair[OPS.index(c.arch["e0"]), OPS.index(c.arch["e3"])] for c in rows])
-    return TabularBenchmark("toy", space, rows, {"acc": 90 + acc}, objective="acc")
-
-
-def make(name: str, bench: TabularBenchmark, seed: int = 0, budget: int = 40, **settings):
-    kwargs = {**FAST.get(name, {}), **settings}
-    return get_registry().create_optimizer(
-        name, bench.space, objective=bench.objective, seed=seed, budget=Budget(queries=budget), **kwargs
-    )
-
-
-def run(name: str, bench: TabularBenchmark, seed: int = 0, budget: int = 40, out=None, **settings):
-    opt = make(name, bench, seed, budget, **settings)
-    result = Study(bench, opt, Budget(queries=budget), out_dir=out, progress=False).run()
-    return opt, result
-
-
-def keys(opt) -> list[str]:
-    return [p.candidate.key for p, _ in opt.history]
 
 
 def n_diff(a: Candidate, b: Candidate) -> int:

@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from helpers import FAST, keys, make, run, toy_bench, toy_space
 from scipy.stats import kendalltau
-from test_baselines import FAST, keys, make, run, toy_bench, toy_space
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.base import Budget

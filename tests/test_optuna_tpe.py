@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_baselines import keys, run, toy_bench
+from helpers import keys, run, toy_bench
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result

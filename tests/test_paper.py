@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO_ROOT
-from test_baselines import FAST
+from helpers import FAST
 
 from nars_plugin.comparison import _at_seconds, checkpoints_seconds, compare, split_optimizers
 from nars_plugin.errors import DataFileError

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from test_baselines import FAST
+from helpers import FAST
 
 from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.optimizers.base import Budget, RandomSearch

@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES, REPO_ROOT, cli_command, install_package, path_with
+from conftest import EXAMPLES, QUICK_PREDICTOR, REPO_ROOT, cli_command, install_package, path_with
 
 from nars_plugin import hookspecs
 from nars_plugin.errors import ConfigError, UnknownNameError
@@ -64,14 +64,16 @@ def test_cli_lists_and_searches_the_plugin(plugin_site, tmp_path):
     assert code == 0 and "toy-grid" in out and "[toyplugin]" in out, err
     code, out, _ = run_with_plugin(plugin_site, ["plugins"])
     assert "toyplugin 0.3.1 (active)" in out and "space:toy-grid" in out
-    search = ["search", "-b", "toy-grid", "-o", "nars", "--budget", "30", "--out", tmp_path / "s", "--no-progress"]
-    code, out, err = run_with_plugin(plugin_site, search)
+    # a small predictor: the point is the plugin's space and benchmark in a real search, not NARS's quality
+    quick = json.dumps(QUICK_PREDICTOR)
+    search = ["search", "-b", "toy-grid", "-o", "nars", "-O", f"predictor={quick}", "--budget", "30"]
+    code, out, err = run_with_plugin(plugin_site, [*search, "--out", tmp_path / "s", "--no-progress"])
     assert code == 0, err
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert summary["n_evaluations"] == 30 and summary["best"]["candidate"]["arch"]["k0"] in (3, 5, 7)
     code, out, err = run_with_plugin(
         plugin_site,
-        ["compare", "-b", "toy-grid", "--optimizers", "nars,rs", "--seeds", "2", "--budget", "20"]
+        ["compare", "-b", "toy-grid", "--optimizers", f"nars(predictor={quick}),rs", "--seeds", "2", "--budget", "20"]
         + ["--out", tmp_path / "c", "--no-progress"],
     )
     assert code == 0, err

@@ -7,7 +7,6 @@ tiny (digits, a few steps) so the whole file takes well under two minutes on two
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from imagenet_helpers import QUIET, SMALL_ARCH, needs_extra, small_candidate
 from nars_imagenet.arch import NetworkSpec, count, make_divisible
 from nars_imagenet.published import PUBLISHED
 from nars_imagenet.space import fbnetv3_space, fbnetv3_tiny_space
@@ -23,23 +23,6 @@ from nars_plugin.errors import DataFileError, InfeasibleConstraintError
 from nars_plugin.space import Candidate
 
 REPO = Path(__file__).resolve().parents[1]
-MISSING = [m for m in ("timm", "torchvision", "sklearn") if importlib.util.find_spec(m) is None]
-needs_extra = pytest.mark.skipif(
-    bool(MISSING), reason=f"needs the imagenet extra ({', '.join(MISSING)} missing): pip install -e '.[imagenet]'"
-)
-
-#: A quiet recipe (no mixup, dropout, drop-path or EMA): runs with different process counts must agree.
-QUIET = {"optimizer": "sgd", "lr": 0.1, "weight_decay": 1e-4, "mixup": 0.0, "dropout": 0.0, "drop_path": 0.0,
-         "ema": False, "epochs": 4}  # fmt: skip
-SMALL_ARCH = {"resolution": 12, "stem_channels": 8, "s1_kernel": 3, "s1_channels": 8, "s1_repeats": 1,
-              "s2_kernel": 3, "s2_expansion": 2, "s2_channels": 16, "s2_repeats": 1, "s3_kernel": 3,
-              "s3_expansion": 2, "s3_channels": 24, "s3_repeats": 1}  # fmt: skip
-
-
-def small_candidate(**recipe: object) -> Candidate:
-    return fbnetv3_tiny_space().candidate(SMALL_ARCH, {**QUIET, **recipe})
-
-
 # --------------------------------------------------------------------------- counting (no torch needed)
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_imagenet import needs_extra, small_candidate
+from imagenet_helpers import needs_extra, small_candidate
 
 from nars_plugin.optimizers.base import Budget, RandomSearch
 from nars_plugin.study import JOURNAL_NAME, Study

@@ -45,6 +45,17 @@ def test_killed_searches_lose_and_repeat_nothing(tmp_path, scenario):
     assert report.duplicated_evaluations == 0 and report.lost_evaluations == 0 and report.same_summary
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not harness.training_scenarios(), reason="needs the imagenet extra: pip install -e '.[imagenet]'")
+def test_a_killed_batched_training_search_loses_and_repeats_nothing(tmp_path):
+    """Two candidates at a time in a pool of two spawned training workers, killed twice and resumed."""
+    args = harness.train("rs", 4, 24, "--parallel", "2", "--eval-timeout", "600", workers=2)
+    scenario = harness.Scenario("pool", args, kills=2, budget=4, measured=True)
+    report = harness.run_scenario(scenario, tmp_path, seed=5)
+    assert report.survived, report.problems
+    assert report.kills_tried == 2 and report.duplicated_evaluations == 0 and report.lost_evaluations == 0
+
+
 def _finished_run(tmp_path: Path) -> tuple[list[str], Path, Path]:
     scenario = harness.Scenario("ref", harness.search("nb201-analog", "rs", 12, 1), kills=0, budget=12)
     out, log = tmp_path / "ref", tmp_path / "ref.log"

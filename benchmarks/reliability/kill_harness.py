@@ -120,10 +120,10 @@ def tabular_scenarios(kills: int, data_dir: Path | None) -> list[Scenario]:
     return out
 
 
-def train(optimizer: str, budget: int, seed: int, *extra: str) -> tuple[str, ...]:
+def train(optimizer: str, budget: int, seed: int, *extra: str, workers: int = 0) -> tuple[str, ...]:
     """The arguments of a ``nars search`` with real training (imagenet plugin) on scikit-learn's digits."""
     return (
-        "search", "--space", "fbnetv3-tiny", "--evaluator", "train", "--dataset", "digits", "--workers", "0",
+        "search", "--space", "fbnetv3-tiny", "--evaluator", "train", "--dataset", "digits", "--workers", str(workers),
         "--optimizer", optimizer, "--budget", str(budget), "--seed", str(seed), "--out", "{out}", "--no-progress",
         *extra,
     )  # fmt: skip
@@ -141,15 +141,39 @@ TRAINING_SCENARIOS: list[Scenario] = [
         10,
         measured=True,
     ),
+    # batched: two candidates at a time in a local pool of two spawned training workers, each within a
+    # time limit; the workers must die with the killed search, and a batch is journaled only when done
+    Scenario(
+        "train-digits-rs-pool",
+        train("rs", 8, 22, "--parallel", "2", "--eval-timeout", "900", workers=2),
+        6,
+        8,
+        measured=True,
+    ),
+]
+
+#: The same batched search with the Ray executor on a local Ray instance started by the search
+#: (skipped without Ray): a killed search takes its Ray instance and tasks with it.
+RAY_SCENARIOS: list[Scenario] = [
+    Scenario(
+        "train-digits-rs-ray",
+        train("rs", 6, 23, "--executor", "ray", "--parallel", "2", "--eval-timeout", "900"),
+        4,
+        6,
+        measured=True,
+    ),
 ]
 
 
 def training_scenarios() -> list[Scenario]:
-    """:data:`TRAINING_SCENARIOS` where the imagenet extra (timm, torchvision, scikit-learn) is installed."""
+    """:data:`TRAINING_SCENARIOS` where the imagenet extra (timm, torchvision, scikit-learn) is installed,
+    and :data:`RAY_SCENARIOS` where Ray is too."""
     import importlib.util
 
     needed = ("timm", "torchvision", "sklearn")
-    return TRAINING_SCENARIOS if all(importlib.util.find_spec(m) for m in needed) else []
+    if not all(importlib.util.find_spec(m) for m in needed):
+        return []
+    return TRAINING_SCENARIOS + (RAY_SCENARIOS if importlib.util.find_spec("ray") else [])
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import keys, make, run, toy_bench, toy_space
+from helpers import QUICK, keys, make, run, toy_bench, toy_space
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.bananas import Bananas
@@ -30,10 +30,18 @@ from nars_plugin.study import Study
 from nars_plugin.tabular.base import TabularBenchmark
 
 CLASSES = {"rea": RegularizedEvolution, "ls": LocalSearch, "bananas": Bananas, "nars": NARS, "optuna-tpe": OptunaTPE}
+# BANANAS refits its ensemble after every query: its full studies here are slow tests (the conformance
+# suite in test_conformance.py checks the same contract on it, quickly, in the default run)
+NAMES_SLOW_BANANAS = [pytest.param(n, marks=pytest.mark.slow) if n == "bananas" else n for n in sorted(CLASSES)]
 FLOPS_LIMIT = "flops <= 7"
 
 DATA_DIR = Path(os.environ.get("NARS_DATA_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 NB201_CSV = DATA_DIR / "nb201" / "cifar10_test_acc_200ep.csv"
+
+
+def run_quick(name: str, bench: TabularBenchmark, **kwargs):
+    """:func:`helpers.run` with the quick predictor: for the generic checks, where its quality does not matter."""
+    return run(name, bench, **QUICK.get(name, {}), **kwargs)
 
 
 def n_diff(a: Candidate, b: Candidate) -> int:
@@ -63,10 +71,10 @@ def test_registered():
         assert isinstance(opt, cls) and opt.name == name
 
 
-@pytest.mark.parametrize("name", sorted(CLASSES))
+@pytest.mark.parametrize("name", NAMES_SLOW_BANANAS)
 def test_full_study_respects_constraints(name):
     bench = toy_bench()
-    opt, result = run(name, bench, budget=40, constraints=[FLOPS_LIMIT])
+    opt, result = run_quick(name, bench, budget=40, constraints=[FLOPS_LIMIT])
     assert result.n_evaluations == 40
     cands = [p.candidate for p, _ in opt.history]
     assert len(set(keys(opt))) == 40, "an evaluated candidate was proposed again"
@@ -77,27 +85,27 @@ def test_full_study_respects_constraints(name):
     assert settings and all(not callable(v) for v in settings.values())
 
 
-@pytest.mark.parametrize("name", sorted(CLASSES))
+@pytest.mark.parametrize("name", NAMES_SLOW_BANANAS)
 def test_same_seed_same_trajectory(name):
     bench = toy_bench()
-    a, _ = run(name, bench, seed=7, budget=25)
-    b, _ = run(name, bench, seed=7, budget=25)
-    c, _ = run(name, bench, seed=8, budget=25)
+    a, _ = run_quick(name, bench, seed=7, budget=25)
+    b, _ = run_quick(name, bench, seed=7, budget=25)
+    c, _ = run_quick(name, bench, seed=8, budget=25)
     assert keys(a) == keys(b)
     assert keys(a) != keys(c)
 
 
-@pytest.mark.parametrize("name", sorted(CLASSES))
+@pytest.mark.parametrize("name", NAMES_SLOW_BANANAS)
 def test_resume_matches_uninterrupted(name, tmp_path):
     """Resuming with a grown budget continues the search (NARS, which plans for its budget, is in test_nars)."""
     if name == "nars":
         pytest.skip("NARS lays its rounds out for the budget: see test_nars.py::test_resume_*")
     bench = toy_bench()
-    first, r1 = run(name, bench, seed=3, budget=14, out=tmp_path / "resumed")
+    first, r1 = run_quick(name, bench, seed=3, budget=14, out=tmp_path / "resumed")
     assert r1.evaluated_now == 14
-    resumed, r2 = run(name, bench, seed=3, budget=28, out=tmp_path / "resumed")
+    resumed, r2 = run_quick(name, bench, seed=3, budget=28, out=tmp_path / "resumed")
     assert (r2.replayed, r2.evaluated_now) == (14, 14)
-    whole, r3 = run(name, bench, seed=3, budget=28, out=tmp_path / "whole")
+    whole, r3 = run_quick(name, bench, seed=3, budget=28, out=tmp_path / "whole")
     assert keys(resumed) == keys(whole)
     assert keys(first) == keys(whole)[:14]
     assert [p.best_objective for p in r2.trajectory] == [p.best_objective for p in r3.trajectory]
@@ -106,7 +114,7 @@ def test_resume_matches_uninterrupted(name, tmp_path):
 @pytest.mark.parametrize("name", sorted(CLASSES))
 def test_fixed_recipe_search(name):
     bench = toy_bench()
-    opt, _ = run(name, bench, budget=20, fixed_recipe={"epochs": 50})
+    opt, _ = run_quick(name, bench, budget=20, fixed_recipe={"epochs": 50})
     assert {p.candidate.recipe["epochs"] for p, _ in opt.history} == {50}
 
 
@@ -119,7 +127,7 @@ def test_exhausting_a_tiny_space_stops(name, monkeypatch):
     small = {"rea": {"population": 2, "tournament": 2}, "nars": {"init_batch": 2}, "optuna-tpe": {}}.get(
         name, {"init": 2}
     )
-    opt = make(name, bench, budget=10, **small)
+    opt = make(name, bench, budget=10, **QUICK.get(name, {}), **small)
     monkeypatch.setattr("nars_plugin.study.MAX_REPEATED_PROPOSALS", 20)
     with pytest.warns(UserWarning, match="proposed only evaluated"):
         result = Study(bench, opt, Budget(queries=10), progress=False).run()
@@ -316,7 +324,7 @@ def test_ls_best_improvement():
 
 def test_bananas_proposals_mutate_the_best():
     bench = toy_bench()
-    opt = make("bananas", bench, seed=0, init=10, top_k=5)
+    opt = make("bananas", bench, seed=0, init=10, top_k=5, **QUICK["bananas"])
     evaluated: list[tuple[Candidate, float]] = []
 
     def check(i, proposal):
@@ -364,7 +372,9 @@ def nb201():
     return get_registry().create_benchmark(f"csv:{NB201_CSV}")
 
 
-@pytest.mark.parametrize("name, budget", [("rea", 100), ("ls", 100), ("bananas", 25), ("rs", 100)])
+@pytest.mark.parametrize(
+    "name, budget", [("rea", 100), ("ls", 100), pytest.param("bananas", 25, marks=pytest.mark.slow), ("rs", 100)]
+)
 def test_nb201(nb201, name, budget):
     stat = nb201.space.statistic_names[0]
     limit = float(np.median(nb201.space.statistics(nb201.rows)[stat]))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import QUICK
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
@@ -22,8 +23,8 @@ from nars_plugin.plugins import get_registry
 from nars_plugin.space import Candidate
 from nars_plugin.study import JOURNAL_NAME, Study
 
-SMALL_NARS = {"predictor": {"n_models": 2, "head_steps": 30, "finetune_steps": 30, "pretrain_epochs": 3}}
-OPTIMIZER_SETTINGS = {"nars": SMALL_NARS, "bananas": {**SMALL_NARS, "num_candidates": 20}}
+# the quick predictor: these tests are about failing evaluations, not what the predictor learns
+OPTIMIZER_SETTINGS = {"nars": QUICK["nars"], "bananas": {**QUICK["bananas"], "num_candidates": 20}}
 
 
 @pytest.fixture(autouse=True)

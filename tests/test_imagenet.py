@@ -161,6 +161,7 @@ def test_candidate_too_big_for_memory_becomes_a_failed_result() -> None:
     assert not outcome.to_result(None, 8).ok
 
 
+@pytest.mark.slow
 @needs_extra
 def test_two_process_gloo_ddp_matches_one_process(tmp_path: Path) -> None:
     """torchrun with 2 CPU processes == 1 process accumulating the same 2 micro-batches (BN is per process)."""
@@ -234,6 +235,7 @@ def test_image_folder_trains_through_the_evaluator(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- evaluator, executors, search
 
 
+@pytest.mark.slow
 @needs_extra
 def test_local_pool_gives_the_same_results_as_in_process() -> None:
     from nars_imagenet.evaluator import TrainingEvaluator
@@ -250,6 +252,7 @@ def test_local_pool_gives_the_same_results_as_in_process() -> None:
     assert all(r.ok and r.fidelity == 2 for r in in_pool)
 
 
+@pytest.mark.slow
 @needs_extra
 def test_search_with_real_training_resumes_from_the_journal(tmp_path: Path, cli) -> None:
     out = tmp_path / "search"

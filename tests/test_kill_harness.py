@@ -22,6 +22,7 @@ sys.modules["kill_harness"] = harness  # dataclasses look their module up there
 _spec.loader.exec_module(harness)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "scenario",
     [

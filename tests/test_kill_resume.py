@@ -48,7 +48,8 @@ def _tiny_table(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("optimizer", ["rs", "rea", "nars"])
+# NARS in five real subprocesses (predictor training in each) is a slow test; rs and rea check the journal quickly
+@pytest.mark.parametrize("optimizer", ["rs", "rea", pytest.param("nars", marks=pytest.mark.slow)])
 def test_sigkill_at_several_points_then_resume(tmp_path: Path, optimizer: str) -> None:
     table = _tiny_table(tmp_path)
     reference = tmp_path / "reference"

@@ -200,6 +200,7 @@ def test_online_tau_is_recorded_during_a_search():
     assert len(opt._checks) >= opt.trust_min_points
 
 
+@pytest.mark.slow
 def test_nars_beats_random_search_on_the_toy_benchmark():
     bench = toy_bench()
     nars = [run("nars", bench, seed=s, budget=40)[1].best_result.objective("acc") for s in range(3)]
@@ -326,6 +327,7 @@ def _constraint(text):
 # --------------------------------------------------------------------------- #
 
 
+@pytest.mark.slow
 def test_nars_on_nb201_cifar10(c10_csv):
     from nars_plugin.comparison import _benchmark
 

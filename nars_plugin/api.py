@@ -113,9 +113,7 @@ def create_study(
     """
     from .plugins import get_registry
 
-    if budget is None and budget_seconds is None:
-        raise ConfigError("a study needs a budget", "pass budget=N evaluations and/or budget_seconds=S")
-    plan = Budget(queries=budget, seconds=budget_seconds)
+    plan = Budget(queries=budget, seconds=budget_seconds)  # a missing or non-positive budget is a ConfigError
     registry = get_registry()
     if isinstance(optimizer, str):  # a typo in the name or a setting fails here, before any data is loaded
         registry.parse_settings("optimizer", optimizer, dict(settings or {}))

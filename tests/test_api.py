@@ -178,7 +178,7 @@ def test_targets_and_their_errors(tmp_path, tiny_space):
     bench = build_tiny_bench(tiny_space)
     pair = create_study((tiny_space, bench), "rs", budget=4, seed=0).optimize()
     assert pair.n_evaluations == 4
-    with pytest.raises(ConfigError, match="needs a budget"):
+    with pytest.raises(ConfigError, match="a budget needs queries or seconds"):
         create_study(bench, "rs")
     with pytest.raises(ConfigError, match="apply only to a benchmark given by name"):
         create_study(bench, "rs", budget=3, options={"target": "int8"})

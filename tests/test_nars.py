@@ -227,7 +227,7 @@ def test_resume_with_another_budget_is_refused(tmp_path):
 
     bench = toy_bench()
     run("nars", bench, seed=3, budget=14, out=tmp_path)
-    with pytest.raises(JournalError, match="planned_queries"):
+    with pytest.raises(JournalError, match="optimizer.settings.budget"):
         run("nars", bench, seed=3, budget=28, out=tmp_path)
 
 

@@ -330,9 +330,8 @@ def test_naslib_inactive_when_missing_or_unimportable(tmp_path):
     code, out, err = nars_subprocess(["plugins"], tmp_path / "site")
     assert code == 0, err
     block = plugin_block(out, "naslib")
-    assert block[0] == (
-        "naslib 0.1.0 (inactive: NASLib is installed but naslib cannot be imported: "
-        "ModuleNotFoundError: No module named 'nars_test_absent_dependency')"
-    )
-    assert block[1].startswith("  fix: install the library it names")
+    # where NASLib's own libraries are absent too, the status names them before trying the import
+    assert block[0].startswith("naslib 0.1.0 (inactive: NASLib is installed but"), block
+    assert "cannot be imported" in block[0], block
+    assert block[1].startswith("  fix: ") and "nars naslib install" in block[1], block
     assert not any("registered:" in line for line in block)

@@ -10,7 +10,6 @@ every training size, as in a search.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .safe_files import atomic_write
+from .safe_files import atomic_write, atomic_write_figure
 
 
 def rank_metrics(y_true: np.ndarray, y_pred: np.ndarray, top: float = 0.05) -> dict[str, float]:
@@ -136,11 +135,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     ax.set_title(f"NARS predictor on {report['benchmark']}", fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    image = io.BytesIO()
-    fig.savefig(image, dpi=120, format="png")
-    plt.close(fig)
-    atomic_write(path, image.getvalue())
+    atomic_write_figure(path, fig)
 
 
 def run(

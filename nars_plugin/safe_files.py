@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -31,6 +32,19 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_figure(path: str | os.PathLike[str], fig: Any) -> None:
+    """Save a matplotlib figure as a PNG (120 dpi) atomically, and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    image = io.BytesIO()
+    fig.savefig(image, dpi=120, format="png")
+    plt.close(fig)
+    atomic_write(path, image.getvalue())
 
 
 def refuse_link(path: str | os.PathLike[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -11,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..safe_files import atomic_write
+from ..safe_files import atomic_write, atomic_write_figure
 
 #: The key of ``summary.json`` that holds the objective's block (no optimizer label can be it).
 OBJECTIVE_KEY = "@objective"
@@ -180,8 +179,4 @@ def plot_regret(summary: dict[str, Any], path: Path) -> None:
     ax.set_title(f"{_title(summary)} — mean over {summary['seeds']} seeds", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    image = io.BytesIO()
-    fig.savefig(image, dpi=120, format="png")
-    plt.close(fig)
-    atomic_write(path, image.getvalue())
+    atomic_write_figure(path, fig)

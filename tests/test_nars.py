@@ -38,6 +38,7 @@ def _split(bench: TabularBenchmark, n_train: int, seed: int = 0):
     return [bench.rows[i] for i in train], values[train], [bench.rows[i] for i in test], values[test]
 
 
+@pytest.mark.slow
 def test_predictor_learns_a_toy_objective():
     bench = toy_bench()
     xs, ys, xt, yt = _split(bench, 150)

@@ -127,6 +127,12 @@ def create_study(
         "max_fidelity": evaluator.max_fidelity,
         "fixed_recipe": fixed_recipe,
     }
+    clashing = sorted(set(settings or {}) & set(common))
+    if clashing:
+        raise ConfigError(
+            f"settings {clashing} are create_study's own arguments, not optimizer settings",
+            f"pass them as create_study(..., {clashing[0]}=...)",
+        )
     if isinstance(optimizer, str):
         opt = registry.create_optimizer(optimizer, space, **common, **dict(settings or {}))
     elif isinstance(optimizer, type) and issubclass(optimizer, Optimizer):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from nars_plugin.api import create_study
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
 from nars_plugin.space import Categorical, Space
-from nars_plugin.study import Study
 from nars_plugin.tabular.base import TabularBenchmark
 
 OPS = ("a", "b", "c", "d")
@@ -82,9 +82,12 @@ def make(name: str, bench: TabularBenchmark, seed: int = 0, budget: int = 40, **
 
 def run(name: str, bench: TabularBenchmark, seed: int = 0, budget: int = 40, out=None, **settings):
     """Run a study of ``budget`` queries with :func:`make`'s optimizer; return ``(optimizer, result)``."""
-    opt = make(name, bench, seed, budget, **settings)
-    result = Study(bench, opt, Budget(queries=budget), out_dir=out, progress=False).run()
-    return opt, result
+    arguments = {k: settings.pop(k) for k in ("constraints", "fixed_recipe") if k in settings}
+    settings = {**FAST.get(name, {}), **settings}
+    study = create_study(
+        bench, name, budget=budget, seed=seed, storage=out, settings=settings, progress=False, **arguments
+    )
+    return study.optimizer, study.optimize()
 
 
 def keys(opt) -> list[str]:

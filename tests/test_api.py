@@ -40,6 +40,22 @@ def test_create_study_gives_the_trajectory_of_nars_search(tmp_path, c10_csv):
     assert again.replayed == 40 and again.evaluated_now == 0
 
 
+@pytest.mark.slow
+def test_create_study_in_python_c_gives_the_trajectory_of_nars_search_for_nars(tmp_path, c10_csv):
+    """Issue 13's acceptance as written: default NARS, 100 queries, seed 0, in a fresh interpreter."""
+    spec = f"csv:{c10_csv}"
+    api_dir, cli_dir = tmp_path / "api", tmp_path / "cli"
+    call = f"create_study({spec!r}, 'nars', budget=100, seed=0, storage={str(api_dir)!r}).optimize()"
+    script = f"from nars_plugin import create_study; {call}"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rc, _, err = run_cli(["search", "-b", spec, "-o", "nars", "--budget", "100", "--seed", "0", "--out", cli_dir])
+    assert rc == 0, err
+    assert (api_dir / "trajectory.csv").read_text() == (cli_dir / "trajectory.csv").read_text()
+    assert trajectory_of(api_dir) == trajectory_of(cli_dir) and len(trajectory_of(api_dir)) == 100
+    assert journal_records(api_dir) == journal_records(cli_dir)
+
+
 def test_ask_tell_loop_matches_optimize(tmp_path):
     bench = build_tiny_bench()
     reference = create_study(bench, "rea", budget=30, seed=1, settings={"population": 6}, progress=False)
@@ -186,6 +202,8 @@ def test_targets_and_their_errors(tmp_path, tiny_space):
         create_study(object(), "rs", budget=3)  # type: ignore[arg-type]
     with pytest.raises(nars_plugin.errors.UnknownNameError, match="unknown optimizer"):
         create_study(bench, "nope", budget=3)
+    with pytest.raises(ConfigError, match=r"settings \['constraints'\] are create_study's own arguments"):
+        create_study(bench, "rs", budget=3, settings={"constraints": ["flops <= 1"]})
     with pytest.raises(ConfigError, match="registered name or an Optimizer subclass"):
         create_study(bench, 42, budget=3)  # type: ignore[arg-type]
 

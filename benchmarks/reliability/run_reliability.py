@@ -68,19 +68,15 @@ def run_pytest(target: str, env: dict[str, str] | None = None) -> dict[str, Any]
 
 def time_limit_overhead(queries: int = 300) -> dict[str, float]:
     """Seconds of one random search with evaluations in process and in a time-limited worker."""
-    from nars_plugin.optimizers.base import Budget
-    from nars_plugin.plugins import get_registry
-    from nars_plugin.study import Study
+    from nars_plugin import create_study
 
-    bench = get_registry().create_benchmark("nb201-analog")
     out: dict[str, float] = {}
     for label, timeout in (("in_process", None), ("worker_process", 60.0)):
         best = []
         for _ in range(3):
-            budget = Budget(queries=queries)
-            opt = get_registry().create_optimizer("rs", bench.space, objective=bench.objective, seed=0, budget=budget)
+            study = create_study("nb201-analog", "rs", budget=queries, seed=0, progress=False, eval_timeout=timeout)
             started = time.perf_counter()
-            Study(bench, opt, budget, progress=False, eval_timeout=timeout).run()
+            study.optimize()
             best.append(time.perf_counter() - started)
         out[label] = min(best)
     out["queries"] = queries

@@ -111,22 +111,20 @@ def test_fcnet_errors(cli, monkeypatch):
 
 @needs_tables
 def test_nars_on_fcnet_runs_and_respects_a_params_constraint():
-    from nars_plugin.optimizers.base import Budget
-    from nars_plugin.study import Study
+    from nars_plugin import create_study
 
-    bench = get_registry().create_benchmark("fcnet", dataset="naval_propulsion")
-    budget = Budget(queries=20)
-    opt = get_registry().create_optimizer(
+    study = create_study(
+        "fcnet",
         "nars",
-        bench.space,
-        objective=bench.objective,
+        budget=20,
         seed=0,
-        budget=budget,
+        options={"dataset": "naval_propulsion"},
         constraints=["params <= 5k"],
-        pool_size=2000,
-        predictor=QUICK_PREDICTOR,
+        settings={"pool_size": 2000, "predictor": QUICK_PREDICTOR},
+        progress=False,
     )
-    result = Study(bench, opt, budget, progress=False).run()
+    bench, opt = study.evaluator, study.optimizer
+    result = study.optimize()
     assert result.n_evaluations == 20
     sizes = bench.space.statistics([p.candidate for p, _ in opt.history])["params"]
     assert (sizes <= 5000).all()

@@ -121,21 +121,14 @@ def test_cli_latency_constraint_search_and_errors(latency_csv, c10_csv, cli, tmp
 
 
 def test_nars_family_over_latency_budgets(latency_csv, c10_csv):
-    from nars_plugin.optimizers.base import Budget
-    from nars_plugin.study import Study
+    from nars_plugin import create_study
 
-    bench = get_registry().create_benchmark("nb201-latency")
     budgets = (3.0, 8.0)
-    opt = get_registry().create_optimizer(
-        "nars",
-        bench.space,
-        objective=bench.objective,
-        seed=0,
-        budget=Budget(queries=30),
-        family=";".join(f"latency[pixel3]<={b}" for b in budgets),
-        predictor=QUICK_PREDICTOR,
-    )
-    Study(bench, opt, Budget(queries=30), progress=False).run()
+    family = ";".join(f"latency[pixel3]<={b}" for b in budgets)
+    settings = {"family": family, "predictor": QUICK_PREDICTOR}
+    study = create_study("nb201-latency", "nars", budget=30, seed=0, settings=settings, progress=False)
+    study.optimize()
+    bench, opt = study.evaluator, study.optimizer
     family = opt.report()["family"]
     assert [f["constraints"] for f in family] == [[f"latency[pixel3] <= {b!r}"] for b in budgets]
     for member, bound in zip(family, budgets):

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from helpers import keys, run, toy_bench
 
+from nars_plugin.api import create_study
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.optuna_tpe import CONSTRAINT_KEY, OptunaTPE
 from nars_plugin.plugins import get_registry
 from nars_plugin.space import Categorical, Float, Integer, Ordinal, Space
-from nars_plugin.study import Study
 
 optuna = pytest.importorskip("optuna", reason="optuna is the `optuna` extra (also in `dev`)")
 
@@ -92,9 +92,8 @@ def test_ordinal_parameters_are_ordered_integers_for_tpe():
 
 
 def test_mixed_space_search_stays_valid_and_learns():
-    bench = MixedEvaluator()
-    opt = tpe(bench.space, budget=60)
-    result = Study(bench, opt, Budget(queries=60), progress=False).run()
+    study = create_study(MixedEvaluator(), "optuna-tpe", budget=60, seed=0, progress=False)
+    opt, result = study.optimizer, study.optimize()
     cands = [p.candidate for p, _ in opt.history]
     assert all(c.arch["width"] in range(8, 65, 8) and 1e-4 <= c.recipe["lr"] <= 1.0 for c in cands)
     assert len(set(keys(opt))) == 60

@@ -9,6 +9,8 @@ from typing import Any
 
 from .parameters import Value
 
+_ENCODER = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True) without a new encoder per call
+
 
 class Candidate:
     """An (architecture, recipe) pair: two read-only name -> value mappings.
@@ -24,11 +26,13 @@ class Candidate:
     def __init__(self, arch: Mapping[str, Value], recipe: Mapping[str, Value] | None = None):
         self.arch: Mapping[str, Value] = MappingProxyType(dict(arch))
         self.recipe: Mapping[str, Value] = MappingProxyType(dict(recipe or {}))
-        self._key = json.dumps({"arch": dict(self.arch), "recipe": dict(self.recipe)}, sort_keys=True)
+        self._key: str | None = None  # written on first use: a table of 50,000 rows need not pay for it
 
     @property
     def key(self) -> str:
         """Canonical JSON text of the candidate."""
+        if self._key is None:
+            self._key = _ENCODER.encode({"arch": dict(self.arch), "recipe": dict(self.recipe)})
         return self._key
 
     @property
@@ -50,10 +54,10 @@ class Candidate:
         return Candidate(self.arch, {**self.recipe, **recipe})
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Candidate) and other._key == self._key
+        return isinstance(other, Candidate) and other.key == self.key
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return hash(self.key)
 
     def __repr__(self) -> str:
         return f"Candidate(arch={dict(self.arch)}, recipe={dict(self.recipe)})"

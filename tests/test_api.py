@@ -134,6 +134,7 @@ ASK_TELL_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_ask_tell_loop_killed_and_restarted_ends_like_an_uninterrupted_one(tmp_path):
     script = tmp_path / "loop.py"
     settings = {"predictor": dict(QUICK_PREDICTOR), "pool_size": 72}

@@ -124,7 +124,7 @@ def test_exhausting_a_tiny_space_stops(name, monkeypatch):
     space = Space("tiny", [Categorical("x", (0, 1, 2))], [Categorical("y", ("p", "q"))])
     rows = space.enumerate()
     bench = TabularBenchmark("tiny", space, rows, {"acc": np.arange(len(rows), dtype=float)}, objective="acc")
-    small = {"rea": {"population": 2, "tournament": 2}, "nars": {"init_batch": 2}, "optuna-tpe": {}}.get(
+    small = {"rea": {"population": 2, "tournament": 2}, "nars": {"init_batch": 2}, "optuna-tpe": {"max_tries": 5}}.get(
         name, {"init": 2}
     )
     opt = make(name, bench, budget=10, **QUICK.get(name, {}), **small)

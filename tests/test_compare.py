@@ -54,7 +54,7 @@ def test_checkpoints():
 def small_comparison(tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp")
     specs = split_optimizers(f"rs,rea,{SMALL_NARS}")
-    summary = compare("nb201-analog", specs, seeds=2, budget=12, out=out, workers=2, progress=False)
+    summary = compare("nb201-analog", specs, seeds=2, budget=12, out=out, workers=1, progress=False)
     return out, specs, summary
 
 

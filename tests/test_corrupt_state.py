@@ -29,6 +29,7 @@ def records(out: Path) -> list[dict]:
     return [{k: v for k, v in json.loads(x).items() if k not in ("time", "check")} for x in lines[1:]]
 
 
+@pytest.mark.slow
 def test_a_second_process_on_the_same_folder_is_refused_and_the_first_is_untouched(tmp_path):
     reference = tmp_path / "reference"
     assert run_cli(search(reference, "-o", "rea"))[0] == 0
@@ -62,10 +63,10 @@ def test_a_second_process_on_the_same_folder_is_refused_and_the_first_is_untouch
     [
         (["-o", "rs"], ["-o", "rs", "--seed", "2"], "seed: journal has 1, now 2"),
         (["-o", "rea"], ["-o", "rea", "-O", "population=5"], "optimizer"),
-        (["-o", "rea"], ["-o", "rs"], "optimizer"),
+        pytest.param(["-o", "rea"], ["-o", "rs"], "optimizer", marks=pytest.mark.slow),
         (["-o", "rs"], ["-o", "rs", "--fix-recipe", "training=standard"], "space"),
-        (["-o", "rs"], ["-o", "rs", "-B", "target=int8"], "benchmark_options"),
-        (["-o", "rs"], ["-o", "rs", "-c", "flops <= 100M"], "constraints"),
+        pytest.param(["-o", "rs"], ["-o", "rs", "-B", "target=int8"], "benchmark_options", marks=pytest.mark.slow),
+        pytest.param(["-o", "rs"], ["-o", "rs", "-c", "flops <= 100M"], "constraints", marks=pytest.mark.slow),
     ],
 )
 def test_a_journal_of_another_configuration_is_refused(tmp_path, first, second, difference):

@@ -51,6 +51,7 @@ def test_fcnet_space_encodings():
         ordinal.check_satisfiable(["params <= 10"])
 
 
+@pytest.mark.slow
 @needs_tables
 @pytest.mark.parametrize("dataset", sorted(FCNET_DATASETS))
 def test_fcnet_benchmark_matches_the_package_table(dataset):

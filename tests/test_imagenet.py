@@ -270,6 +270,7 @@ def test_search_with_real_training_resumes_from_the_journal(tmp_path: Path, cli)
     assert len(list((out / "checkpoints").iterdir())) == 4
 
 
+@pytest.mark.slow
 @needs_extra
 def test_cli_errors_for_training_evaluators(tmp_path: Path, cli) -> None:
     code, _, err = cli(["search", "--space", "nb201", "--evaluator", "train", "--budget", "1", "--out", tmp_path])

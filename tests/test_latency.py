@@ -162,6 +162,7 @@ def test_hypervolume_of_a_hand_made_front():
 # --------------------------------------------------------------------------- #
 
 
+@pytest.mark.slow
 def test_latency_predictor_on_held_out_fbnet(need_data):
     from scipy.stats import kendalltau
 

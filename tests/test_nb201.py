@@ -45,6 +45,8 @@ KNOWN = [
     (6111, BEST_C10),
 ]
 
+SLOW = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def space() -> NB201Space:
@@ -77,7 +79,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("dataset", list(DATASETS))
+@pytest.mark.parametrize("dataset", [d if d == "cifar10" else pytest.param(d, marks=SLOW) for d in DATASETS])
 def test_analytical_counts_equal_torch(dataset):
     torch = pytest.importorskip("torch")
     from nars_plugin.spaces.nb201_net import NB201Network, count_flops_torch, count_params

@@ -60,6 +60,7 @@ def test_discovered_through_its_entry_point(plugin_site):
     assert len(bench.rows) == 6 * (3 * 4) ** 3
 
 
+@pytest.mark.slow
 def test_cli_lists_and_searches_the_plugin(plugin_site, tmp_path):
     code, out, err = run_with_plugin(plugin_site, ["spaces"])
     assert code == 0 and "toy-grid" in out and "[toyplugin]" in out, err

@@ -494,6 +494,21 @@ class NB201Space(Space):
         ours[_NASLIB_POS] = _FROM_NASLIB_OP[row]
         return self._from_rows(ours.reshape(1, -1), recipe)[0]
 
+    def from_naslib_many(
+        self, tuples: Sequence[Sequence[int]], recipe: Mapping[str, Value] | None = None
+    ) -> list[Candidate]:
+        """The candidates of many NASLib op-index tuples (as :meth:`from_naslib`, checked as one array)."""
+        try:
+            matrix = np.asarray(tuples, dtype=np.int64).reshape(len(tuples), len(EDGES))
+        except (TypeError, ValueError):
+            matrix = np.array([_naslib_row(t) for t in tuples])  # names the first bad tuple
+        bad = np.flatnonzero(((matrix < 0) | (matrix >= len(OPS))).any(axis=1))
+        if bad.size:
+            _naslib_row(tuples[int(bad[0])])  # raises with the tuple and the valid op indices
+        ours = np.empty_like(matrix)
+        ours[:, _NASLIB_POS] = _FROM_NASLIB_OP[matrix]
+        return self._from_rows(ours, recipe)
+
     def cells(self, recipe: Mapping[str, Value] | None = None) -> list[Candidate]:
         """All 15,625 cells in NATS index order, with ``recipe`` (defaults filled in). Cached."""
         full = self._recipe(recipe)

@@ -123,11 +123,13 @@ def load_table(path: str | None = None) -> dict[str, Any]:
         keys = list(raw)
         columns: dict[str, np.ndarray] = {}
         stds: dict[str, np.ndarray] = {}
+        records = [vars(raw[k]) for k in keys]
         for column in sorted({c for mapping in TARGETS.values() for c in mapping.values()}):
-            values = [getattr(raw[k], column) for k in keys]
-            columns[column] = np.array([getattr(v, "value", v) for v in values], dtype=float)
-            stds[column] = np.array([getattr(v, "uncertainty", 0.0) for v in values], dtype=float)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError, ValueError) as exc:
+            # a measurement record (value, uncertainty) or a plain number
+            values = [vars(v) if isinstance(v, _Record) else {"value": v} for v in (r[column] for r in records)]
+            columns[column] = np.array([v["value"] for v in values], dtype=float)
+            stds[column] = np.array([v.get("uncertainty", 0.0) for v in values], dtype=float)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError) as exc:
         raise DataFileError(
             f"cannot read the AnalogNAS-Bench table {file}: {type(exc).__name__}: {exc}",
             "reinstall analog-nasbench (pip install --force-reinstall analog-nasbench)",
@@ -151,10 +153,9 @@ def load_analog(target: str = DEFAULT_TARGET, dataset: str = "cifar10") -> Tabul
     recipes = TARGETS[target]
     table = load_table()
     space = NB201Space(dataset="cifar10", recipe_params=[Categorical("training", tuple(recipes))])
-    cells = [space.from_naslib(tuple(k)) for k in table["keys"]]
     rows, accuracy, spread = [], [], []
     for recipe, column in recipes.items():
-        rows += [c.with_recipe(training=recipe) for c in cells]
+        rows += space.from_naslib_many(table["keys"], {"training": recipe})
         accuracy.append(table["columns"][column])
         spread.append(table["stds"][column])
     return TabularBenchmark(

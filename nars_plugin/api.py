@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, JournalError
+from .errors import ConfigError
 from .evaluation import Evaluator, Result
 from .optimizers.base import Budget, Optimizer, Proposal
 from .space import Candidate, Constraint, Space
-from .storage import JOURNAL_NAME, SUMMARY_NAME
+from .storage import JOURNAL_NAME, SUMMARY_NAME, Journal
 from .study import Study, TrajectoryPoint, Trial
 
 Target = str | Evaluator | tuple[Space, Evaluator]
@@ -227,26 +227,12 @@ def load_study(storage: str | os.PathLike[str]) -> StudyRecord:
     path = folder / JOURNAL_NAME
     if not path.is_file():
         raise ConfigError(f"no search journal in {folder}", f"expected {path}; pass the storage= / --out folder")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    try:
-        header = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError:
-        header = None
-    if not isinstance(header, dict) or header.get("type") != "header":
-        raise JournalError(f"{path} has no header line", "it is not a nars journal")
+    header, entries = Journal(path).read()  # a broken hash chain (an edited line) is an error here too
     record = StudyRecord(folder=folder, config=dict(header.get("config") or {}))
     evaluator = record.config.get("evaluator") or {}
     record.objective = evaluator.get("objective")
     record.report_metric = evaluator.get("report", record.objective)
-    for number, line in enumerate(lines[1:], start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines) - 1:  # a last line cut off by a kill: the study drops it too
-                break
-            raise JournalError(f"{path} line {number + 1} is corrupt (not JSON)", "the journal was damaged") from None
+    for number, entry in enumerate(entries, start=1):
         cand = Candidate.from_dict(entry["candidate"])
         trial = Trial(int(entry.get("n", number)), cand, entry.get("fidelity"), Proposal(cand, entry.get("fidelity")))
         trial.result = Result.from_dict(entry["result"])

@@ -82,11 +82,20 @@ class Journal:
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for appends
         return records
 
-    def _read_existing(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
-        data = self.path.read_bytes()
+    def read(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Read only: the header and the evaluation records, hash chain checked. Changes nothing.
+
+        A cut-off last line (a crash mid-write) is left out with a warning, as :meth:`open` drops it.
+        """
+        refuse_link(self.path)
+        parsed, numbers, _ = self._parse(self.path.read_bytes())
+        return parsed[0] if parsed else {}, self._records(parsed, numbers)
+
+    def _parse(self, data: bytes) -> tuple[list[Any], list[int], int]:
+        """The JSON lines of ``data``, their line numbers, and the length of the part that is whole."""
         lines = data.split(b"\n")
         good_end = 0
-        parsed: list[dict[str, Any]] = []
+        parsed: list[Any] = []
         numbers: list[int] = []  # the line number of each parsed record
         for i, raw in enumerate(lines):
             if not raw.strip():
@@ -101,7 +110,7 @@ class Journal:
                     warnings.warn(
                         f"{self.path}: dropped a truncated last line ({len(raw)} bytes) left by an interrupted write",
                         JournalWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
                     break
                 raise JournalError(
@@ -109,18 +118,12 @@ class Journal:
                     "the journal was damaged; move it away to start the search afresh",
                 ) from None
             good_end += len(raw) + (0 if last else 1)
-        if good_end < len(data):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(good_end)
-        if not parsed and good_end == 0:  # only a header cut off mid-write: nothing was evaluated yet
-            self._write_line(header, create=True)
-            return []
-        if good_end and not data[:good_end].endswith(b"\n"):
-            with open(self.path, "ab") as fh:  # the next record must start on a line of its own
-                fh.write(b"\n")
+        return parsed, numbers, good_end
+
+    def _records(self, parsed: list[Any], numbers: list[int]) -> list[dict[str, Any]]:
+        """The evaluation records after the header, each checked for shape and against the hash chain."""
         if not parsed or not isinstance(parsed[0], dict) or parsed[0].get("type") != "header":
             raise JournalError(f"{self.path} has no header line", "it is not a nars journal; use another --out folder")
-        self._check_header(parsed[0], header)
         records = []
         for number, record in zip(numbers[1:], parsed[1:]):
             valid = isinstance(record, dict) and record.get("type") == "eval"
@@ -132,6 +135,22 @@ class Journal:
             records.append(record)
         self._last_check = self._verify_chain(parsed, numbers)
         return records
+
+    def _read_existing(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
+        data = self.path.read_bytes()
+        parsed, numbers, good_end = self._parse(data)
+        if good_end < len(data):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(good_end)
+        if not parsed and good_end == 0:  # only a header cut off mid-write: nothing was evaluated yet
+            self._write_line(header, create=True)
+            return []
+        if good_end and not data[:good_end].endswith(b"\n"):
+            with open(self.path, "ab") as fh:  # the next record must start on a line of its own
+                fh.write(b"\n")
+        if parsed and isinstance(parsed[0], dict) and parsed[0].get("type") == "header":
+            self._check_header(parsed[0], header)  # a foreign configuration is named before a broken chain
+        return self._records(parsed, numbers)
 
     def _verify_chain(self, parsed: list[dict[str, Any]], numbers: list[int]) -> str:
         """Check every line's link of the hash chain; return the last check. Old lines warn, edits raise."""

@@ -190,6 +190,18 @@ def test_load_study_reads_a_finished_and_an_interrupted_search(tmp_path):
     with pytest.raises(ConfigError, match="no search journal"):
         load_study(tmp_path / "nowhere")
 
+    journal = tmp_path / "done" / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    edited = json.loads(lines[3])
+    edited["result"]["metrics"]["acc"] += 1.0  # a better number, still valid JSON
+    journal.write_text("".join([*lines[:3], json.dumps(edited, sort_keys=True) + "\n", *lines[4:]]))
+    with pytest.raises(JournalError, match="line 4 fails its integrity check"):
+        load_study(tmp_path / "done")
+    journal.write_text("".join(lines) + lines[-1][: len(lines[-1]) // 2])  # a cut-off last line
+    with pytest.warns(UserWarning, match="dropped a truncated last line"):
+        assert len(load_study(tmp_path / "done").trials) == 20
+    assert journal.read_text().endswith(lines[-1][: len(lines[-1]) // 2]), "reading must change nothing"
+
 
 def test_targets_and_their_errors(tmp_path, tiny_space):
     bench = build_tiny_bench(tiny_space)

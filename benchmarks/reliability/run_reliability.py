@@ -13,6 +13,7 @@ Runs, in this order:
 Writes ``benchmarks/reliability/results.json``, ``REPORT.md`` and ``kill_points.png``.
 
     nice -n 10 python benchmarks/reliability/run_reliability.py
+    nice -n 10 python benchmarks/reliability/run_reliability.py --only train-digits-rs-pool  # rerun one scenario
 """
 
 from __future__ import annotations
@@ -116,6 +117,12 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Written by `benchmarks/reliability/run_reliability.py` on {results['machine']} "
         f"({results['date']}, {results['seconds_total']:.0f} s in all, `nice -n 10` on a shared 2-core machine).",
+        *[
+            f"Scenarios {', '.join(f'`{n}`' for n in r['scenarios'])} were run again on {r['date']} "
+            f"(`run_reliability.py --only {','.join(r['scenarios'])}`, {r['seconds']} s); their rows and the "
+            "totals below are from that run."
+            for r in results.get("reruns", [])
+        ],
         "",
         "## Figures",
         "",
@@ -264,6 +271,45 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def kill_totals(reports: list[dict[str, Any]]) -> dict[str, int]:
+    """The kill harness's figures summed over its scenarios."""
+    keys = ("kills_tried", "episodes", "prefix_checks", "evaluations_checked", "evaluations_audited")
+    totals = {k: sum(r[k] for r in reports) for k in (*keys, "duplicated_evaluations", "lost_evaluations")}
+    totals["kills_survived"] = sum(r["kills_tried"] for r in reports if r["survived"])
+    return totals
+
+
+def rerun_scenarios(
+    names: list[str], scenarios: list[kill_harness.Scenario], workdir: Path, workers: int, out: Path
+) -> int:
+    """Run the named kill scenarios again and put their rows into ``out/results.json`` (the rest is kept)."""
+    results = json.loads((out / "results.json").read_text())
+    known = {s.name: s for s in scenarios}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print(f"error: unknown scenario(s) {unknown}; choose from {sorted(known)}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    runs = kill_harness.run_all([known[n] for n in names], workdir, workers)
+    fresh = [r.__dict__ | {"survived": r.survived} for r in runs]
+    rows = {r["name"]: r for r in fresh}
+    kill = results["kill_harness"]
+    kill["scenarios"] = [rows.pop(r["name"], r) for r in kill["scenarios"]] + list(rows.values())
+    kill["totals"] = kill_totals(kill["scenarios"])
+    results.setdefault("reruns", []).append(
+        {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "scenarios": names,
+            "seconds": round(time.monotonic() - started),
+        }
+    )
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "REPORT.md").write_text(markdown(results))
+    plot_kill_points(kill["scenarios"], out / "kill_points.png")
+    print(markdown(results))
+    return 0 if all(r["survived"] for r in fresh) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=30, help="SIGKILLs per fast scenario (half for bananas, nars)")
@@ -271,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=str(REPO / "runs" / "reliability"), help="scratch folder")
     parser.add_argument("--out", default=str(HERE), help="where results.json, REPORT.md, kill_points.png go")
     parser.add_argument("--render-only", action="store_true", help="rewrite REPORT.md and the plot from results.json")
+    parser.add_argument(
+        "--only",
+        help="comma list of kill scenarios to run again; their rows in the existing results.json are replaced "
+        "(dated in REPORT.md) and everything else is kept",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     out = Path(args.out)
@@ -284,10 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(os.environ.get("NARS_DATA_DIR", REPO.parent / "shared" / "data"))
     scenarios = kill_harness.tabular_scenarios(args.kills, data if data.is_dir() else None)
     scenarios += kill_harness.training_scenarios()
+    if args.only:
+        return rerun_scenarios(args.only.split(","), scenarios, workdir, args.workers, out)
     reports = [r.__dict__ | {"survived": r.survived} for r in kill_harness.run_all(scenarios, workdir, args.workers)]
-    keys = ("kills_tried", "episodes", "prefix_checks", "evaluations_checked", "evaluations_audited")
-    totals = {k: sum(r[k] for r in reports) for k in (*keys, "duplicated_evaluations", "lost_evaluations")}
-    totals["kills_survived"] = sum(r["kills_tried"] for r in reports if r["survived"])
+    totals = kill_totals(reports)
 
     counts_file = workdir / "fuzz_counts.json"
     workdir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The ``nars`` command line.
 
-``nars spaces`` / ``nars benchmarks`` / ``nars optimizers`` / ``nars plugins`` list what is
+``nars spaces`` / ``benchmarks`` / ``optimizers`` / ``predictors`` / ``plugins`` list what is
 registered; ``nars query`` looks one candidate up; ``nars search`` runs a resumable search.
 Errors caused by input print ``error: ...`` with a hint and exit with status 2.
 """
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nars-plugin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for kind in ("spaces", "benchmarks", "optimizers", "evaluators"):
+    for kind in ("spaces", "benchmarks", "optimizers", "predictors", "evaluators"):
         p = sub.add_parser(kind, help=f"list registered {kind}")
         p.add_argument("pattern", nargs="?", default="*", help="glob filter on names")
     sub.add_parser("plugins", help="list loaded plugins and what they registered")
@@ -215,6 +215,8 @@ def _describe_entry(entry: Any) -> int:
         print("  " + line)
     if entry.kind == "optimizer":
         print("  every optimizer also takes fixed_recipe=K=V,... (nars search --fix-recipe)")
+    if entry.kind == "predictor" and entry.name == "nars":
+        print("  nars and bananas use it: -O predictor.NAME=VALUE or -O 'predictor={\"NAME\": VALUE}'")
     return 0
 
 
@@ -403,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nars`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command in ("spaces", "benchmarks", "optimizers", "evaluators"):
+        if args.command in ("spaces", "benchmarks", "optimizers", "predictors", "evaluators"):
             return cmd_list(args.command[:-1], args.pattern)
         if args.command == "plugins":
             return cmd_plugins()

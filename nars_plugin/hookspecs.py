@@ -90,9 +90,10 @@ def nars_register_optimizers(registry: Registry) -> None:
 def nars_register_predictors(registry: Registry) -> None:
     """Add accuracy predictors with ``registry.add_predictor(name, cls, description)``.
 
-    ``cls(space, seed=..., **settings)`` returns an object with ``fit(cands, y)`` (returning itself)
-    and ``predict(cands) -> numpy array``; :class:`nars_plugin.testing.PredictorConformance` checks
-    the contract.
+    ``cls`` subclasses :class:`nars_plugin.predictors.Predictor` (its docstring is the contract:
+    ``fit(cands, y) -> self`` and ``predict_mean_std(cands) -> (mean, std)``, optional ``Settings``
+    and pretraining); ``nars predictors NAME`` lists its settings and
+    :class:`nars_plugin.testing.PredictorConformance` checks the contract.
     """
 
 

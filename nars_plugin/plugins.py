@@ -159,7 +159,8 @@ class Registry:
         self._add("optimizer", name, factory, description, settings=settings, **extra)
 
     def add_predictor(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
-        """Register an accuracy-predictor class or factory."""
+        """Register an accuracy predictor: a :class:`~nars_plugin.predictors.Predictor` subclass (its
+        ``Settings`` declaration, if any, drives parsing and ``nars predictors NAME``)."""
         self._add("predictor", name, factory, description)
 
     def add_evaluator(self, name: str, factory: Callable[..., Any], description: str = "") -> None:

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .settings import identity, read_mapping, setting
-from .settings import parse as parse_settings
+from .predictors.base import Predictor
+from .settings import read_mapping, setting
 from .settings import split as split_settings
 from .space import Candidate, Space
 
@@ -140,7 +140,7 @@ class PredictorSettings:
     )
 
 
-class NARSPredictor:
+class NARSPredictor(Predictor):
     """FBNetV3's predictor: pretrained architecture encoder + accuracy head on [embedding, recipe].
 
     Args:
@@ -151,12 +151,13 @@ class NARSPredictor:
     """
 
     Settings = PredictorSettings
+    name = "nars"
+
+    config: PredictorSettings
 
     def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
-        self.config = parse_settings(PredictorSettings, settings, "predictor 'nars'", "nars optimizers nars")
+        super().__init__(space, seed, **settings)
         c = self.config
-        self.space = space
-        self.seed = int(seed)
         self.n_models, self.hidden, self.embed = c.n_models, c.hidden, c.embed
         self.pretrain_enabled = c.pretrain
         self.pretrain_samples, self.pretrain_epochs = c.pretrain_samples, c.pretrain_epochs
@@ -169,10 +170,6 @@ class NARSPredictor:
         self._pretrained_state: list[Any] | None = None
         self._scaler: _TargetScaler | None = None
         self.pretrain_loss: float | None = None
-
-    def settings(self) -> dict[str, Any]:
-        """Hyper-parameters (for journals and reports), from the declaration."""
-        return identity(self.config)
 
     # -- tensors --------------------------------------------------------- #
 
@@ -282,6 +279,11 @@ class NARSPredictor:
                 out.append(self._ensemble.accuracy(arch, recipe).numpy())
         preds = np.concatenate(out, axis=1) if out else np.zeros((self.n_models, 0))
         return self._scaler.inverse(preds) if self._scaler is not None else preds
+
+    def predict_mean_std(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+        """Ensemble mean and ensemble standard deviation of each candidate's predicted accuracy."""
+        members = self.predict_all(cands)
+        return members.mean(axis=0), members.std(axis=0)
 
     def predict(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Ensemble-mean predicted accuracy of each candidate."""

@@ -234,7 +234,8 @@ class BenchmarkConformance:
 
 
 class PredictorConformance:
-    """Checks for an accuracy predictor; provide ``space`` and ``make_predictor`` (``seed -> predictor``)."""
+    """Checks for an accuracy predictor (:class:`~nars_plugin.predictors.Predictor`); provide ``space``
+    and ``make_predictor`` (``seed -> predictor``)."""
 
     n_train = 40
 
@@ -260,6 +261,28 @@ class PredictorConformance:
         assert np.shape(a) == (len(test),), f"predict gave shape {np.shape(a)} for {len(test)} candidates"
         assert np.isfinite(a).all(), "predict gave values that are not finite"
         np.testing.assert_array_equal(a, b, err_msg="two predictors with one seed predict differently")
+
+    def test_follows_the_predictor_contract(self, space: Space, make_predictor: Callable[[int], Any]) -> None:
+        from .predictors import Predictor
+
+        predictor = make_predictor(0)
+        assert isinstance(predictor, Predictor), (
+            f"{type(predictor).__name__} does not subclass nars_plugin.predictors.Predictor (its docstring "
+            "says what to override)"
+        )
+        cands, y = self._data(space)
+        fitted = predictor.fit(cands[: self.n_train], y[: self.n_train])
+        assert fitted is predictor, "fit must return the predictor itself"
+        test = cands[self.n_train :]
+        mean, std = predictor.predict_mean_std(test)
+        assert np.shape(mean) == np.shape(std) == (len(test),), (
+            f"predict_mean_std gave shapes {np.shape(mean)} and {np.shape(std)} for {len(test)} candidates"
+        )
+        assert np.isfinite(std).all() and (np.asarray(std) >= 0).all(), "std must be finite and >= 0"
+        np.testing.assert_allclose(
+            predictor.predict(test), mean, err_msg="predict must be the mean of predict_mean_std", rtol=1e-12
+        )
+        assert isinstance(predictor.settings(), dict), "settings() must return a dict (journals store it)"
 
     def test_learns_something(self, space: Space, make_predictor: Callable[[int], Any]) -> None:
         from scipy.stats import kendalltau

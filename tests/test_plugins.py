@@ -26,6 +26,7 @@ from nars_plugin import hookspecs
 from nars_plugin.comparison import OBJECTIVE_KEY
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import BLOCK_ENV, HOOKS, PluginError, Registry, get_registry
+from nars_plugin.testing import PredictorConformance
 
 PACKAGE = EXAMPLES / "plugin_pkg"
 
@@ -55,7 +56,7 @@ def test_discovered_through_its_entry_point(plugin_site):
     assert registry.get("benchmark", "toy-grid").plugin == "toyplugin"
     info = registry.plugins["toyplugin"]
     assert info.version == "0.3.1", "the version comes from the installed distribution's metadata"
-    assert set(info.registered) == {"space:toy-grid", "benchmark:toy-grid", "optimizer:toy-walk"}
+    assert set(info.registered) == {"space:toy-grid", "benchmark:toy-grid", "optimizer:toy-walk", "predictor:toy-ridge"}
     bench = registry.create_benchmark("toy-grid")
     assert len(bench.rows) == 6 * (3 * 4) ** 3
 
@@ -81,6 +82,31 @@ def test_cli_lists_and_searches_the_plugin(plugin_site, tmp_path):
     assert code == 0, err
     table = json.loads((tmp_path / "c" / "summary.json").read_text())
     assert set(table) - {OBJECTIVE_KEY} == {"nars", "rs"} and table["nars"]["20"]["mean"] > 70
+
+
+class TestThePluginsPredictor(PredictorConformance):
+    """The toy plugin's predictor, found through its entry point, passes the predictor conformance suite."""
+
+    @pytest.fixture
+    def space(self, plugin_site):
+        return get_registry().create_space("toy-grid")
+
+    @pytest.fixture
+    def make_predictor(self, space):
+        factory = get_registry().get("predictor", "toy-ridge").factory
+        return lambda seed: factory(space, seed=seed, alpha=0.5)
+
+
+def test_plugin_predictor_is_listed_with_its_settings(plugin_site):
+    code, out, err = run_with_plugin(plugin_site, ["predictors"])
+    assert code == 0 and "toy-ridge" in out and "[toyplugin]" in out and "nars " in out, err
+    code, out, err = run_with_plugin(plugin_site, ["predictors", "toy-ridge"])
+    rows = {line.split()[0]: line for line in out.splitlines()[1:] if line.startswith("  ") and line.split()}
+    assert code == 0 and "float >= 0" in rows["alpha"] and "int >= 1" in rows["members"], out + err
+    factory = get_registry().get("predictor", "toy-ridge").factory
+    with pytest.raises(ConfigError, match="unknown setting 'alfa'") as info:
+        factory(get_registry().create_space("toy-grid"), alfa=1)
+    assert "did you mean 'alpha'" in info.value.hint
 
 
 def test_plugin_settings_use_the_one_declaration(plugin_site, tmp_path):

@@ -1,6 +1,6 @@
-"""Registers the ``toy-grid`` space, the ``toy-grid`` tabular benchmark and the ``toy-walk`` optimizer
-through nars-plugin's hooks; the benchmark and the optimizer declare their settings
-(:mod:`nars_plugin.settings`)."""
+"""Registers the ``toy-grid`` space, the ``toy-grid`` tabular benchmark, the ``toy-walk`` optimizer and
+the ``toy-ridge`` predictor through nars-plugin's hooks; the benchmark, the optimizer and the predictor
+declare their settings (:mod:`nars_plugin.settings`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from nars_plugin import hookimpl
+from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.base import Optimizer, Proposal
+from nars_plugin.predictors import Predictor
 from nars_plugin.settings import setting
 from nars_plugin.space import Candidate, Categorical, Integer, Space
 from nars_plugin.tabular.base import TabularBenchmark
@@ -88,6 +90,46 @@ class ToyWalk(Optimizer):
         return Proposal(self.space.mutate(parent, self.rng, self.steps))
 
 
+@dataclass(frozen=True)
+class ToyRidgeSettings:
+    """Settings of the ``toy-ridge`` predictor."""
+
+    alpha: float = setting(1.0, "ridge penalty", low=0)
+    members: int = setting(5, "bootstrap members (their spread is the uncertainty)", low=1)
+
+
+class ToyRidge(Predictor):
+    """Ridge regression on the space's encoding, bagged: the predictor contract in a few lines."""
+
+    name = "toy-ridge"
+    Settings = ToyRidgeSettings
+
+    def __init__(self, space: Space, seed: int = 0, **settings) -> None:
+        super().__init__(space, seed, **settings)
+        self.weights: np.ndarray | None = None
+
+    def fit(self, cands, y) -> ToyRidge:
+        y = np.asarray(y, dtype=float)
+        keep = np.isfinite(y)
+        x = self._features([c for c, k in zip(cands, keep) if k])
+        y = y[keep]
+        rng = np.random.default_rng(self.seed)
+        penalty = self.config.alpha * np.eye(x.shape[1])
+        rows = [rng.integers(0, len(y), len(y)) for _ in range(self.config.members)]
+        self.weights = np.stack([np.linalg.solve(x[r].T @ x[r] + penalty, x[r].T @ y[r]) for r in rows])
+        return self
+
+    def predict_mean_std(self, cands):
+        if self.weights is None:
+            raise ConfigError("toy-ridge has not been fitted", "call fit(candidates, values) first")
+        members = self.weights @ self._features(cands).T
+        return members.mean(axis=0), members.std(axis=0)
+
+    def _features(self, cands) -> np.ndarray:
+        x = self.space.encode(list(cands))
+        return np.hstack([x, np.ones((len(x), 1))])  # the last column is the intercept
+
+
 @hookimpl
 def nars_register_spaces(registry) -> None:
     registry.add_space("toy-grid", ToyGridSpace, "toy plugin: 3 blocks (kernel, width) x learning rate")
@@ -103,3 +145,8 @@ def nars_register_benchmarks(registry) -> None:
 @hookimpl
 def nars_register_optimizers(registry) -> None:
     registry.add_optimizer("toy-walk", ToyWalk, "toy plugin: mutants of the best candidate so far")
+
+
+@hookimpl
+def nars_register_predictors(registry) -> None:
+    registry.add_predictor("toy-ridge", ToyRidge, "toy plugin: bagged ridge regression on the encoding")

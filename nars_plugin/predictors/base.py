@@ -1,0 +1,86 @@
+"""The predictor contract: what a registered accuracy predictor implements and what the core relies on."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..candidate import Candidate
+from ..errors import ConfigError
+from ..settings import identity
+from ..settings import parse as parse_settings
+from ..space import Space
+
+
+class Predictor(ABC):
+    """An accuracy predictor: learns objective values of candidates, predicts new ones with uncertainty.
+
+    Subclass it and override:
+
+    * :meth:`fit` ``(candidates, values) -> self``: learn from evaluated candidates (the objective,
+      higher is better; non-finite values are to be left out). Each call starts from scratch on the
+      data given (optimizers refit on everything they know), except for what :meth:`pretrain` learnt.
+    * :meth:`predict_mean_std` ``(candidates) -> (mean, std)``: two float arrays of shape ``(n,)``,
+      ``std >= 0`` (an ensemble's spread, a posterior's standard deviation; 0 where a model has none).
+      Before the first :meth:`fit` it raises a :class:`~nars_plugin.errors.NarsError` saying so.
+
+    Optional:
+
+    * ``Settings``: a settings dataclass (:mod:`nars_plugin.settings`); the constructor parses
+      ``**settings`` with it, so text from the command line is typed and checked, and
+      ``nars predictors NAME`` lists them.
+    * :attr:`can_pretrain` / :meth:`pretrain`: learn from the space's free statistics
+      (``Space.statistics``) before any accuracy is known; the default has nothing to pretrain.
+
+    What the core relies on: the constructor ``cls(space, seed=..., **settings)``; the same seed and
+    the same data give the same predictions (journal replay re-runs every fit); :meth:`predict` is the
+    mean of :meth:`predict_mean_std`. ``nars_plugin.testing.PredictorConformance`` checks all of it.
+    """
+
+    #: The settings declaration (a dataclass of :func:`nars_plugin.settings.setting` fields), or None.
+    Settings: ClassVar[type | None] = None
+    #: The name it is registered under, for messages (the class name where empty).
+    name: ClassVar[str] = ""
+
+    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
+        self.space = space
+        self.seed = int(seed)
+        name = self.name or type(self).__name__
+        if self.Settings is not None:
+            self.config = parse_settings(self.Settings, settings, f"predictor {name!r}", f"nars predictors {name}")
+        elif settings:
+            raise ConfigError(
+                f"predictor {name} takes no settings, got {sorted(settings)}",
+                "leave them out, or declare them with a Settings dataclass",
+            )
+        else:
+            self.config = None
+
+    def settings(self) -> dict[str, Any]:
+        """The settings (for journals and reports), from the declaration."""
+        return identity(self.config) if self.config is not None else {}
+
+    @property
+    def can_pretrain(self) -> bool:
+        """Whether :meth:`pretrain` would learn anything (the default: no)."""
+        return False
+
+    def pretrain(self, cands: Sequence[Candidate] | None = None) -> float | None:
+        """Learn from free statistics before any accuracy is known; returns a final loss, or None."""
+        return None
+
+    @abstractmethod
+    def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> Predictor:
+        """Learn the values ``y`` of ``cands``; return ``self``."""
+
+    @abstractmethod
+    def predict_mean_std(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted mean and its uncertainty (standard deviation) for each candidate."""
+
+    def predict(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """Predicted mean of each candidate."""
+        mean, _ = self.predict_mean_std(cands)
+        return mean

@@ -49,7 +49,9 @@ def test_create_study_in_python_c_gives_the_trajectory_of_nars_search_for_nars(t
     script = f"from nars_plugin import create_study; {call}"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
-    rc, _, err = run_cli(["search", "-b", spec, "-o", "nars", "--budget", "100", "--seed", "0", "--out", cli_dir])
+    rc, _, err = run_cli(
+        ["search", "-b", spec, "-o", "nars", "--budget", "100", "--seed", "0", "--out", cli_dir], timeout=900
+    )
     assert rc == 0, err
     assert (api_dir / "trajectory.csv").read_text() == (cli_dir / "trajectory.csv").read_text()
     assert trajectory_of(api_dir) == trajectory_of(cli_dir) and len(trajectory_of(api_dir)) == 100

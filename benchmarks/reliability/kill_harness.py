@@ -286,7 +286,13 @@ def _env(scenario: Scenario, log: Path) -> dict[str, str]:
     return env
 
 
-def run_to_end(scenario: Scenario, out: Path, log: Path, timeout: float = 900) -> tuple[int, str, float]:
+#: Seconds one uninterrupted run may take: a real-training scenario (8 candidates, 2 workers) took
+#: over 900 s at load 6-7 on 2 cores; a hung search still ends in an error instead of a wait.
+RUN_TIMEOUT = 3600.0
+
+
+def run_to_end(scenario: Scenario, out: Path, log: Path, timeout: float = RUN_TIMEOUT) -> tuple[int, str, float]:
+    """Run the scenario's command to its end; ``(returncode, stderr, seconds)``."""
     started = time.monotonic()
     proc = subprocess.run(
         scenario.command(out), cwd=REPO, env=_env(scenario, log), capture_output=True, text=True, timeout=timeout

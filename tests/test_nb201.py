@@ -238,6 +238,17 @@ def test_bad_naslib_tuple(bad, space):
         naslib_tuple_to_arch_string(bad)
     with pytest.raises(InvalidArchitectureError):
         space.from_naslib(bad)
+    with pytest.raises(InvalidArchitectureError):  # among good tuples, as a table hands them over
+        space.from_naslib_many([(0, 1, 2, 3, 4, 0), bad])
+
+
+@pytest.mark.parametrize("entry", [True, 1.5, np.float64(2.0)])
+def test_a_naslib_tuple_entry_that_is_no_integer_is_refused_by_name(entry, space):
+    """Not truncated or read as 1: a bool or a float is named as the bad entry, one tuple or many."""
+    bad = (0, 1, 2, 3, 4, entry)
+    for call in (lambda: space.from_naslib(bad), lambda: space.from_naslib_many([(0, 0, 0, 0, 0, 0), bad])):
+        with pytest.raises(InvalidArchitectureError, match=r"entry 5 is .*not an op index"):
+            call()
 
 
 # --------------------------------------------------------------------------- #

@@ -237,6 +237,22 @@ def index_to_arch_string(index: int) -> str:
 # --------------------------------------------------------------------------- #
 
 
+def _naslib_matrix(tuples: Sequence[Any]) -> np.ndarray:
+    """NASLib op-index tuples as one (n, 6) matrix; a bad tuple raises :func:`_naslib_row`'s error.
+
+    Checked as one array where every entry is a plain integer (not a bool, not a float), else tuple by
+    tuple, so the error names the first bad tuple and entry.
+    """
+    try:
+        if all(type(v) is int or isinstance(v, np.integer) for t in tuples for v in t):
+            matrix = np.asarray(tuples, dtype=np.int64)
+            if matrix.shape == (len(tuples), len(EDGES)) and ((matrix >= 0) & (matrix < len(OPS))).all():
+                return matrix
+    except (TypeError, ValueError):  # a tuple that is not iterable, or tuples of unequal length
+        pass
+    return np.array([_naslib_row(t) for t in tuples], dtype=np.int64).reshape(len(tuples), len(EDGES))
+
+
 def _naslib_row(t: Any) -> np.ndarray:
     try:
         values = list(t)
@@ -489,22 +505,13 @@ class NB201Space(Space):
 
     def from_naslib(self, t: Sequence[int], recipe: Mapping[str, Value] | None = None) -> Candidate:
         """The candidate of a NASLib op-index tuple."""
-        row = _naslib_row(t)
-        ours = np.empty(len(EDGES), dtype=np.int64)
-        ours[_NASLIB_POS] = _FROM_NASLIB_OP[row]
-        return self._from_rows(ours.reshape(1, -1), recipe)[0]
+        return self.from_naslib_many([t], recipe)[0]
 
     def from_naslib_many(
         self, tuples: Sequence[Sequence[int]], recipe: Mapping[str, Value] | None = None
     ) -> list[Candidate]:
-        """The candidates of many NASLib op-index tuples (as :meth:`from_naslib`, checked as one array)."""
-        try:
-            matrix = np.asarray(tuples, dtype=np.int64).reshape(len(tuples), len(EDGES))
-        except (TypeError, ValueError):
-            matrix = np.array([_naslib_row(t) for t in tuples])  # names the first bad tuple
-        bad = np.flatnonzero(((matrix < 0) | (matrix >= len(OPS))).any(axis=1))
-        if bad.size:
-            _naslib_row(tuples[int(bad[0])])  # raises with the tuple and the valid op indices
+        """The candidates of many NASLib op-index tuples (each checked as :meth:`from_naslib` checks one)."""
+        matrix = _naslib_matrix(tuples)
         ours = np.empty_like(matrix)
         ours[:, _NASLIB_POS] = _FROM_NASLIB_OP[matrix]
         return self._from_rows(ours, recipe)

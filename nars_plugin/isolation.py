@@ -152,8 +152,9 @@ def accepts_timeout(evaluator: Evaluator) -> bool:
         return False
 
 
-def _serve(evaluator: Evaluator, conn: Any, parent_pid: int) -> None:
-    """Worker loop: evaluate what arrives until the pipe closes or ``None`` arrives."""
+def serve_messages(conn: Any, parent_pid: int, handle: Callable[[Any], Any]) -> None:
+    """Worker loop: answer each message with ``handle(message)`` until the pipe closes or ``None``
+    arrives; the worker dies with its parent."""
     die_with_parent(parent_pid)
     while True:
         try:
@@ -162,11 +163,48 @@ def _serve(evaluator: Evaluator, conn: Any, parent_pid: int) -> None:
             return
         if message is None:
             return
-        cand_data, fidelity, pending, token = message
-        cand = Candidate.from_dict(cand_data)
-        keep = partial(save_pending, Path(pending), token, cand, fidelity) if pending is not None else None
-        result = call_evaluator(evaluator, cand, fidelity, keep)
-        conn.send(result.to_dict())
+        conn.send(handle(message))
+
+
+class WorkerProcess:
+    """A worker process running :func:`serve_messages` with ``handle``, and this side's end of its pipe.
+
+    ``daemon=False`` for work that starts processes of its own (training with data-loader workers).
+    """
+
+    def __init__(self, context: Any, handle: Callable[[Any], Any], daemon: bool = True, name: str | None = None):
+        self.conn, child = context.Pipe()
+        self.proc = context.Process(target=serve_messages, args=(child, os.getpid(), handle), daemon=daemon, name=name)
+        self.proc.start()
+        child.close()
+
+    def kill(self) -> int | None:
+        """Kill the process now; its exit code."""
+        self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+        exitcode: int | None = self.proc.exitcode
+        return exitcode
+
+    def stop(self) -> None:
+        """Ask the process to finish (between messages); kill it if it does not within 5 s."""
+        try:
+            self.conn.send(None)
+        except OSError:
+            self.proc.kill()
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+
+
+def _evaluate_message(evaluator: Evaluator, message: tuple[Any, ...]) -> dict[str, Any]:
+    """What a :class:`TimedEvaluator` worker does with one message: evaluate, keep the result pending."""
+    cand_data, fidelity, pending, token = message
+    cand = Candidate.from_dict(cand_data)
+    keep = partial(save_pending, Path(pending), token, cand, fidelity) if pending is not None else None
+    return call_evaluator(evaluator, cand, fidelity, keep).to_dict()
 
 
 class TimedEvaluator:
@@ -192,34 +230,21 @@ class TimedEvaluator:
         self._context = (
             multiprocessing.get_context("fork") if "fork" in methods else multiprocessing.get_context("spawn")
         )
-        self._proc: Any = None
-        self._conn: Any = None
+        self._worker: WorkerProcess | None = None
         self.restarts = 0  # workers replaced after a time-out or a crash
 
     def _start(self) -> None:
-        parent, child = self._context.Pipe()
-        proc = self._context.Process(target=_serve, args=(self.evaluator, child, os.getpid()), daemon=True)
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
+        self._worker = WorkerProcess(self._context, partial(_evaluate_message, self.evaluator))
 
-    def _stop(self, kill: bool) -> None:
-        proc, conn = self._proc, self._conn
-        self._proc = self._conn = None
-        if proc is None:
-            return
+    def _stop(self, kill: bool) -> int | None:
+        """Kill or stop the worker, if any; its exit code."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return None
         if kill:
-            proc.kill()
-        else:
-            try:
-                conn.send(None)
-            except OSError:
-                proc.kill()
-        proc.join(timeout=None if kill else 5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-        conn.close()
+            return worker.kill()
+        worker.stop()
+        return None
 
     def evaluate(self, cand: Candidate, fidelity: int | None = None, token: str = "") -> Result:
         """Evaluate in the worker; a time-out or a dead worker gives a failed result with the reason.
@@ -227,21 +252,20 @@ class TimedEvaluator:
         ``token`` identifies this evaluation in the ``pending`` file (the study passes its identity
         and the number of evaluations journaled so far).
         """
-        if self._proc is None:
+        if self._worker is None:
             self._start()
+        conn = self._worker.conn  # type: ignore[union-attr]
         try:
             pending = str(self.pending) if self.pending is not None else None
-            self._conn.send((cand.to_dict(), fidelity, pending, token))
-            if not self._conn.poll(self.timeout):
+            conn.send((cand.to_dict(), fidelity, pending, token))
+            if not conn.poll(self.timeout):
                 self._stop(kill=True)
                 self.restarts += 1
                 return timed_out(self.timeout)
-            return Result.from_dict(self._conn.recv())
+            return Result.from_dict(conn.recv())
         except (EOFError, OSError):
-            proc = self._proc
-            self._stop(kill=True)
+            code = self._stop(kill=True)
             self.restarts += 1
-            code = proc.exitcode if proc is not None else None
             return Result.failed(f"the evaluation process died (exit code {code})")
         except BaseException:  # e.g. KeyboardInterrupt while waiting: leave no worker behind
             self._stop(kill=True)

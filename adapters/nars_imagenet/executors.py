@@ -21,9 +21,7 @@ tasks.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -32,51 +30,9 @@ from typing import Any
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Result
-from nars_plugin.isolation import die_with_parent, timed_out
+from nars_plugin.isolation import WorkerProcess, timed_out
 
 from .jobs import run_job
-
-
-def _serve_jobs(conn: Any, parent_pid: int) -> None:
-    """Worker loop: run the jobs that arrive until the pipe closes or ``None`` arrives."""
-    die_with_parent(parent_pid)
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        conn.send(run_job(job))
-
-
-class _Worker:
-    """One spawned worker process and the pipe to it.
-
-    Not a daemon: a training job may start processes of its own (data-loader workers).
-    """
-
-    def __init__(self, context: Any) -> None:
-        self.conn, child = context.Pipe()
-        self.proc = context.Process(target=_serve_jobs, args=(child, os.getpid()), name="nars-training-worker")
-        self.proc.start()
-        child.close()
-
-    def kill(self) -> int | None:
-        """Kill the process now; its exit code."""
-        self.proc.kill()
-        self.proc.join()
-        self.conn.close()
-        return self.proc.exitcode
-
-    def stop(self) -> None:
-        """Ask the process to finish (between jobs); kill it if it does not within 5 s."""
-        with contextlib.suppress(OSError):
-            self.conn.send(None)
-        self.proc.join(timeout=5)
-        if self.proc.is_alive():
-            self.kill()
-        self.conn.close()
 
 
 class LocalExecutor:
@@ -89,7 +45,7 @@ class LocalExecutor:
             raise ConfigError(f"workers must be >= 0, got {workers}", "use --workers 1 or more")
         self.workers = int(workers)
         self._context = multiprocessing.get_context("spawn")
-        self._idle: list[_Worker] = []
+        self._idle: list[WorkerProcess] = []
         self.replaced = 0  # workers killed after a time-out or found dead, and replaced
         # stop idle workers at exit even without close(): multiprocessing would otherwise wait for them
         weakref.finalize(self, _stop_all, self._idle)
@@ -104,12 +60,12 @@ class LocalExecutor:
             return [run_job(job) for job in jobs]
         results: list[dict[str, Any] | None] = [None] * len(jobs)
         queue = list(range(len(jobs)))[::-1]
-        busy: dict[Any, tuple[int, _Worker, float]] = {}  # pipe -> (job index, worker, deadline)
+        busy: dict[Any, tuple[int, WorkerProcess, float]] = {}  # pipe -> (job index, worker, deadline)
         try:
             while queue or busy:
                 while queue and len(busy) < max(1, self.workers):
                     index = queue.pop()
-                    worker = self._idle.pop() if self._idle else _Worker(self._context)
+                    worker = self._idle.pop() if self._idle else self._new_worker()
                     deadline = time.monotonic() + timeout if timeout is not None else float("inf")
                     try:
                         worker.conn.send(dict(jobs[index]))
@@ -142,12 +98,16 @@ class LocalExecutor:
             raise
         return [r if r is not None else Result.failed("no result").to_dict() for r in results]
 
+    def _new_worker(self) -> WorkerProcess:
+        # not a daemon: a training job may start processes of its own (data-loader workers)
+        return WorkerProcess(self._context, run_job, daemon=False, name="nars-training-worker")
+
     def close(self) -> None:
         """Shut the worker processes down."""
         _stop_all(self._idle)
 
 
-def _stop_all(workers: list[_Worker]) -> None:
+def _stop_all(workers: list[WorkerProcess]) -> None:
     """Stop the workers of a list, emptying it."""
     while workers:
         workers.pop().stop()

@@ -271,6 +271,14 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def write_outputs(results: dict[str, Any], out: Path) -> None:
+    """Write results.json, REPORT.md and kill_points.png into ``out``, and print the report."""
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "REPORT.md").write_text(markdown(results))
+    plot_kill_points(results["kill_harness"]["scenarios"], out / "kill_points.png")
+    print(markdown(results))
+
+
 def kill_totals(reports: list[dict[str, Any]]) -> dict[str, int]:
     """The kill harness's figures summed over its scenarios."""
     keys = ("kills_tried", "episodes", "prefix_checks", "evaluations_checked", "evaluations_audited")
@@ -303,10 +311,7 @@ def rerun_scenarios(
             "seconds": round(time.monotonic() - started),
         }
     )
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "REPORT.md").write_text(markdown(results))
-    plot_kill_points(kill["scenarios"], out / "kill_points.png")
-    print(markdown(results))
+    write_outputs(results, out)
     return 0 if all(r["survived"] for r in fresh) else 1
 
 
@@ -370,10 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     results["seconds_total"] = time.monotonic() - started
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "REPORT.md").write_text(markdown(results))
-    plot_kill_points(reports, out / "kill_points.png")
-    print(markdown(results))
+    write_outputs(results, out)
     ok = (
         all(r["survived"] for r in reports)
         and fuzz_pytest["returncode"] == 0

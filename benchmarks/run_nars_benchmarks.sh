@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the NARS results under benchmarks/results/ (issue 3). About 40 minutes on 2 cores.
 # Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   default parts: c10 analog predictor ablation timing
-# run by name: naslib paper explore early-stopping latency fcnet (issue 7, about 1.5 hours together on 2 cores),
+# run by name: predictors naslib paper explore early-stopping latency fcnet (issue 7, about 1.5 hours together on 2 cores),
 # fbnetv3-flops digits gpu (imagenet plugin)
 # Benchmark tables are read from $NARS_DATA_DIR (default ../shared/data); nothing is copied here.
 set -euo pipefail
@@ -23,6 +23,15 @@ for part in $PARTS; do
       nars predictor-eval -b "$C10" --sizes 8,16,32,64,128,256 --seeds 5 --out $OUT/predictor-c10 --no-progress
       nars predictor-eval -b nb201-analog -B target=analog_1d --sizes 8,16,32,64,128,256 --seeds 5 \
         --out $OUT/predictor-analog-1d --no-progress ;;
+    predictors)  # issue 14: every registered predictor side by side, and inside NARS (C-10, 20 seeds x 100)
+      nars predictor-eval -b "$C10" --predictors fbnetv3,gp,rf,lgbm --sizes 8,16,32,64,128,256 --seeds 5 \
+        --out $OUT/predictors/c10 --no-progress
+      nars predictor-eval -b nb201-analog -B target=analog_1d --predictors fbnetv3,gp,rf,lgbm \
+        --sizes 8,16,32,64,128,256 --seeds 5 --out $OUT/predictors/analog-1d --no-progress
+      nars predictor-eval -b fcnet -B dataset=protein_structure --predictors fbnetv3,gp,rf,lgbm \
+        --sizes 8,16,32,64,128,256 --seeds 5 --out $OUT/predictors/fcnet-protein_structure --no-progress
+      nars compare -b "$C10" --seeds 20 --budget 100 --out $OUT/predictors/nars-c10 --no-progress \
+        --optimizers 'nars,nars-gp=nars(predictor=gp),nars-rf=nars(predictor=rf),nars-lgbm=nars(predictor=lgbm)' ;;
     ablation)  # the defaults of the settings the paper leaves open, 10 seeds each
       variants='nars,batch10=nars(batch=10;init_batch=20),no-local=nars(local_fraction=0),always-predicted=nars(local_pick=predicted),zscore-target=nars(predictor={"target": "standard"})'
       nars compare -b "$C10" --optimizers "$variants" --seeds 10 --budget 100 --out $OUT/ablation-c10 --no-progress
@@ -72,6 +81,6 @@ for part in $PARTS; do
         nars compare -b fcnet -B dataset=$d --seeds 10 --budget 50 \
           --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-$d --no-progress
       done ;;
-    *) echo "unknown part $part (c10 analog predictor ablation timing naslib paper explore early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
+    *) echo "unknown part $part (c10 analog predictor predictors ablation timing naslib paper explore early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
   esac
 done

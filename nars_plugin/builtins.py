@@ -187,9 +187,19 @@ def nars_register_optimizers(registry: Registry) -> None:
 
 @hookimpl
 def nars_register_predictors(registry: Registry) -> None:
-    """The FBNetV3 predictor (pretrained encoder, Huber-fitted ensemble)."""
+    """The FBNetV3 predictor (pretrained encoder, Huber-fitted ensemble) and classic surrogates."""
     from .predictor import NARSPredictor
+    from .predictors.classic import BoostingPredictor, ForestPredictor, GPPredictor
 
     registry.add_predictor(
-        "nars", NARSPredictor, "FBNetV3 predictor: encoder pretrained on free statistics + recipe-aware accuracy head"
+        "fbnetv3",
+        NARSPredictor,
+        "FBNetV3 predictor: encoder pretrained on free statistics + recipe-aware accuracy head",
+    )
+    registry.add_predictor("gp", GPPredictor, "Gaussian process, Matern kernel (scikit-learn; extra: predictors)")
+    registry.add_predictor(
+        "rf", ForestPredictor, "random forest, spread of the trees (scikit-learn; extra: predictors)"
+    )
+    registry.add_predictor(
+        "lgbm", BoostingPredictor, "gradient-boosted trees, bagged ensemble (LightGBM; extra: predictors)"
     )

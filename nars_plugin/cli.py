@@ -125,8 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True)
     c.add_argument("--no-progress", action="store_true")
 
-    pe = sub.add_parser("predictor-eval", help="rank quality of the predictor, with and without pretraining")
+    pe = sub.add_parser("predictor-eval", help="rank quality of registered predictors side by side")
     _add_benchmark_args(pe)
+    pe.add_argument(
+        "--predictors",
+        default="fbnetv3",
+        help="comma list of predictor specs, NAME or LABEL=NAME(k=v;k=v) (`nars predictors` lists them)",
+    )
     pe.add_argument("--sizes", default="8,16,32,64,128,256", help="comma list of training sizes")
     pe.add_argument("--seeds", type=int, default=5)
     pe.add_argument("--test-size", type=int, default=1000)
@@ -215,8 +220,12 @@ def _describe_entry(entry: Any) -> int:
         print("  " + line)
     if entry.kind == "optimizer":
         print("  every optimizer also takes fixed_recipe=K=V,... (nars search --fix-recipe)")
-    if entry.kind == "predictor" and entry.name == "nars":
-        print("  nars and bananas use it: -O predictor.NAME=VALUE or -O 'predictor={\"NAME\": VALUE}'")
+    if entry.kind == "predictor":
+        print(
+            f"  nars and bananas take it: -O predictor={entry.name} -O predictor.NAME=VALUE "
+            f"(nars compare: nars(predictor={entry.name};predictor.NAME=VALUE)); "
+            f"nars predictor-eval --predictors {entry.name}"
+        )
     return 0
 
 
@@ -392,9 +401,10 @@ def cmd_predictor_eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--sizes {args.sizes!r} is not a comma list of integers", "e.g. --sizes 8,16,32") from None
     if not sizes or min(sizes) < 2:
         raise ConfigError("--sizes needs integers >= 2", "e.g. --sizes 8,16,32")
+    predictor_eval.variants(args.predictors)  # a bad spec fails before the benchmark loads
     bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
     report = predictor_eval.run(
-        bench, args.out, sizes, args.seeds, args.test_size, None if not args.no_progress else False
+        bench, args.out, sizes, args.seeds, args.test_size, None if not args.no_progress else False, args.predictors
     )
     print(predictor_eval.markdown(report))
     print(f"results: {args.out}/predictor.json, {args.out}/predictor.md, {args.out}/predictor.png")

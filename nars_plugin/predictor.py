@@ -151,7 +151,7 @@ class NARSPredictor(Predictor):
     """
 
     Settings = PredictorSettings
-    name = "nars"
+    name = "fbnetv3"
 
     config: PredictorSettings
 
@@ -168,7 +168,7 @@ class NARSPredictor(Predictor):
         self.stat_names = tuple(space.statistic_names)
         self._ensemble: _Ensemble | None = None
         self._pretrained_state: list[Any] | None = None
-        self._scaler: _TargetScaler | None = None
+        self._scaler: TargetScaler | None = None
         self.pretrain_loss: float | None = None
 
     # -- tensors --------------------------------------------------------- #
@@ -245,7 +245,7 @@ class NARSPredictor(Predictor):
             raise ConfigError("the predictor needs at least 2 finite training points", "evaluate more candidates first")
         if self.can_pretrain and self._pretrained_state is None:
             self.pretrain()
-        self._scaler = _TargetScaler(y_arr, self.target)
+        self._scaler = TargetScaler(y_arr, self.target)
         target = torch.as_tensor(self._scaler.forward(y_arr), dtype=torch.float32)
         arch, recipe = self._tensors(cands)
         ensemble = self._new_ensemble()
@@ -304,8 +304,9 @@ def _huber_sum(pred: Any, target: Any, delta: float) -> Any:
     return loss.reshape(loss.shape[0], -1).mean(dim=1).sum()
 
 
-class _TargetScaler:
-    """Monotone map between accuracies and the standardised training target (and back)."""
+class TargetScaler:
+    """Monotone map between accuracies and the standardised training target (and back): ``rank``
+    (normal scores of the ranks, interpolated between observed values) or ``standard`` (z-scores)."""
 
     def __init__(self, y: np.ndarray, kind: str) -> None:
         self.kind = kind

@@ -1,10 +1,11 @@
-"""``nars predictor-eval``: how well the predictor ranks held-out candidates, with and without pretraining.
+"""``nars predictor-eval``: how well registered predictors rank held-out candidates, side by side.
 
 For each seed and training size, a random training set and a disjoint held-out set are drawn
-from a tabular benchmark's rows; the predictor is fitted on the training set and scored on the
-held-out set by Kendall tau, Spearman rho and top-k precision (share of the true top 5% of the
-held-out set among the predicted top 5%). Pretraining happens once per seed and is reused for
-every training size, as in a search.
+from a tabular benchmark's rows (the same for every predictor); each predictor is fitted on the
+training set and scored on the held-out set by Kendall tau, Spearman rho and top-k precision
+(share of the true top 5% of the held-out set among the predicted top 5%), and timed (fit +
+predict). A predictor that pretrains is also run with ``pretrain=false``; pretraining happens once
+per seed and is reused for every training size, as in a search.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,19 +39,52 @@ def rank_metrics(y_true: np.ndarray, y_pred: np.ndarray, top: float = 0.05) -> d
     }
 
 
+@dataclass
+class Variant:
+    """One column of the comparison: a registered predictor with settings, pretrained or not."""
+
+    label: str
+    name: str
+    settings: dict[str, Any]
+
+
+def variants(specs: str | Sequence[str]) -> list[Variant]:
+    """The columns for ``--predictors`` specs (``fbnetv3,gp,lgbm(rounds=400)``, labels as in
+    ``nars compare``): a predictor that pretrains by default also gets a ``LABEL (scratch)`` column
+    with ``pretrain=false``."""
+    from .comparison.spec import split_optimizers
+    from .plugins import get_registry
+
+    text = specs if isinstance(specs, str) else ",".join(specs)
+    registry = get_registry()
+    out = []
+    for spec in split_optimizers(text, kind="predictor"):
+        values = registry.parse_settings("predictor", spec.name, spec.settings)
+        out.append(Variant(spec.label, spec.name, values))
+        if values.get("pretrain") is True:
+            out.append(Variant(f"{spec.label} (scratch)", spec.name, {**values, "pretrain": False}))
+    if not out:
+        raise ConfigError("--predictors names no predictor", "e.g. --predictors fbnetv3,gp,rf,lgbm")
+    return out
+
+
 def evaluate_predictor(
     bench: Any,
     sizes: Sequence[int] = (8, 16, 32, 64, 128, 256),
     seeds: int = 5,
     test_size: int = 1000,
-    predictor_settings: dict[str, Any] | None = None,
+    predictors: str | Sequence[str] = "fbnetv3",
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Rank quality for every (pretraining on/off, training size), averaged over seeds."""
+    """Rank quality and fit + predict seconds of every predictor variant at every training size,
+    mean and standard deviation over seeds. Each seed draws one held-out set and one training order
+    shared by all variants (the training set of size N is the first N of that order)."""
     from tqdm import tqdm
 
-    from .predictor import NARSPredictor
+    from .plugins import get_registry
 
+    columns = variants(predictors)
+    registry = get_registry()
     rows = bench.rows
     y_all = bench.values()
     valid = np.flatnonzero(np.isfinite(y_all))
@@ -57,30 +93,37 @@ def evaluate_predictor(
             f"benchmark {bench.name!r} has {len(valid)} rows; need {max(sizes) + test_size} for these sizes",
             "use smaller --sizes or --test-size",
         )
-    raw: dict[str, dict[int, list[dict[str, float]]]] = {"pretrained": {}, "scratch": {}}
-    bar = tqdm(total=seeds * len(sizes) * 2, desc="predictor-eval", disable=None if progress is None else not progress)
+    raw: dict[str, dict[int, list[dict[str, float]]]] = {v.label: {} for v in columns}
+    pretrain_seconds: dict[str, list[float]] = {}
+    bar = tqdm(
+        total=seeds * len(sizes) * len(columns),
+        desc="predictor-eval",
+        disable=None if progress is None else not progress,
+    )
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
         perm = rng.permutation(valid)
         test = perm[:test_size]
         pool = perm[test_size:]
         test_cands = [rows[i] for i in test]
-        variants = {
-            "pretrained": NARSPredictor(bench.space, seed=seed, pretrain=True, **(predictor_settings or {})),
-            "scratch": NARSPredictor(bench.space, seed=seed, pretrain=False, **(predictor_settings or {})),
-        }
-        if variants["pretrained"].can_pretrain:
-            variants["pretrained"].pretrain()
-        for size in sizes:
-            train = pool[:size]
-            for name, predictor in variants.items():
+        for column in columns:
+            predictor = registry.get("predictor", column.name).factory(bench.space, seed=seed, **column.settings)
+            if predictor.can_pretrain:  # once per seed, reused for every training size, as in a search
+                started = time.perf_counter()
+                predictor.pretrain()
+                pretrain_seconds.setdefault(column.label, []).append(time.perf_counter() - started)
+            for size in sizes:
+                train = pool[:size]
+                started = time.perf_counter()
                 predictor.fit([rows[i] for i in train], y_all[train])
-                metrics = rank_metrics(y_all[test], predictor.predict(test_cands))
-                raw[name].setdefault(size, []).append(metrics)
+                predicted = predictor.predict(test_cands)
+                seconds = time.perf_counter() - started
+                metrics = rank_metrics(y_all[test], predicted)
+                raw[column.label].setdefault(size, []).append({**metrics, "seconds": seconds})
                 bar.update()
     bar.close()
     table = {
-        name: {
+        label: {
             str(size): {
                 metric: {
                     "mean": float(np.mean([m[metric] for m in runs])),
@@ -90,61 +133,105 @@ def evaluate_predictor(
             }
             for size, runs in by_size.items()
         }
-        for name, by_size in raw.items()
+        for label, by_size in raw.items()
     }
-    return {"benchmark": bench.name, "seeds": seeds, "test_size": test_size, "sizes": list(sizes), "results": table}
+    return {
+        "benchmark": bench.name,
+        "seeds": seeds,
+        "test_size": test_size,
+        "sizes": list(sizes),
+        "predictors": {v.label: {"name": v.name, "settings": _plain(v.settings)} for v in columns},
+        "pretrain_seconds": {k: float(np.mean(v)) for k, v in pretrain_seconds.items()},
+        "results": table,
+    }
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+METRICS = (
+    ("kendall_tau", "Kendall tau", ".3f"),
+    ("spearman", "Spearman rho", ".3f"),
+    ("top_precision", "top-5% precision", ".3f"),
+    ("seconds", "fit + predict seconds", ".2f"),
+)
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The predictor table in Markdown."""
+    """The comparison in Markdown: one table per metric, training sizes down, predictors across."""
+    labels = list(report["results"])
     lines = [
         f"# Predictor ranking quality on {report['benchmark']} ({report['seeds']} seeds, "
         f"{report['test_size']} held-out candidates)",
         "",
-        "| training size | tau (pretrained) | tau (scratch) | spearman (pretrained) | spearman (scratch) "
-        "| top-5% precision (pretrained) | top-5% precision (scratch) |",
-        "|---|---|---|---|---|---|---|",
+        "Predictors: "
+        + "; ".join(f"`{label}` = {v['name']} {v['settings']}" for label, v in report["predictors"].items()),
     ]
-    res = report["results"]
-    for size in map(str, report["sizes"]):
-        cells = []
-        for metric in ("kendall_tau", "spearman", "top_precision"):
-            for name in ("pretrained", "scratch"):
-                v = res[name][size][metric]
-                cells.append(f"{v['mean']:.3f} ± {v['std']:.3f}")
-        lines.append(f"| {size} | " + " | ".join(cells) + " |")
+    if report.get("pretrain_seconds"):
+        done = ", ".join(f"{k} {v:.1f} s" for k, v in report["pretrain_seconds"].items())
+        lines.append(f"Pretraining (once per seed, not in the times below): {done}.")
+    for metric, title, fmt in METRICS:
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| training size | " + " | ".join(labels) + " |",
+            "|---" * (len(labels) + 1) + "|",
+        ]
+        for size in map(str, report["sizes"]):
+            cells = []
+            for label in labels:
+                v = report["results"][label][size][metric]
+                cells.append(f"{v['mean']:{fmt}} ± {v['std']:{fmt}}")
+            best = max(range(len(labels)), key=lambda i: report["results"][labels[i]][size][metric]["mean"])
+            if metric != "seconds":
+                cells[best] = f"**{cells[best]}**"
+            lines.append(f"| {size} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
-    """Kendall tau against training size, with and without pretraining."""
+    """Kendall tau and fit + predict time against training size, one line per predictor."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (ax, ax_time) = plt.subplots(1, 2, figsize=(11, 4))
     sizes = report["sizes"]
-    for name, style in (("pretrained", "o-"), ("scratch", "s--")):
-        mean = [report["results"][name][str(s)]["kendall_tau"]["mean"] for s in sizes]
-        std = [report["results"][name][str(s)]["kendall_tau"]["std"] for s in sizes]
-        ax.errorbar(sizes, mean, yerr=std, fmt=style, capsize=3, label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("training candidates")
+    for i, label in enumerate(report["results"]):
+        style = "--" if label.endswith("(scratch)") else "-"
+        for axis, metric in ((ax, "kendall_tau"), (ax_time, "seconds")):
+            mean = [report["results"][label][str(s)][metric]["mean"] for s in sizes]
+            std = [report["results"][label][str(s)][metric]["std"] for s in sizes]
+            axis.errorbar(sizes, mean, yerr=std, fmt="o" + style, color=f"C{i}", capsize=3, label=label)
+    for axis in (ax, ax_time):
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("training candidates")
+        axis.grid(True, alpha=0.3)
+    ax_time.set_yscale("log")
     ax.set_ylabel("Kendall tau on held-out candidates")
-    ax.set_title(f"NARS predictor on {report['benchmark']}", fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax_time.set_ylabel("fit + predict seconds")
+    ax.legend(fontsize=8)
+    fig.suptitle(f"Predictors on {report['benchmark']} ({report['seeds']} seeds)", fontsize=9)
+    fig.tight_layout()
     atomic_write_figure(path, fig)
 
 
 def run(
-    bench: Any, out: str | os.PathLike[str], sizes: Sequence[int], seeds: int, test_size: int, progress: bool | None
+    bench: Any,
+    out: str | os.PathLike[str],
+    sizes: Sequence[int],
+    seeds: int,
+    test_size: int,
+    progress: bool | None,
+    predictors: str | Sequence[str] = "fbnetv3",
 ) -> dict[str, Any]:
     """Evaluate and write ``predictor.json``, ``predictor.md`` and ``predictor.png`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    report = evaluate_predictor(bench, sizes, seeds, test_size, progress=progress)
+    report = evaluate_predictor(bench, sizes, seeds, test_size, predictors, progress=progress)
     atomic_write(out / "predictor.json", json.dumps(report, indent=2) + "\n")
     atomic_write(out / "predictor.md", markdown(report))
     with contextlib.suppress(ImportError):  # matplotlib is the `plot` extra

@@ -34,6 +34,9 @@ That one declaration drives
 * **validation**: an unknown name is a :class:`~nars_plugin.errors.ConfigError` listing the valid
   names with a did-you-mean; bad text names the setting and the type it needs; checks across
   fields go in the dataclass's ``__post_init__``;
+* **plugin choices** (:func:`choice`): a setting that names a registered plugin of a kind and
+  carries that plugin's own settings (``predictor=gp``, ``predictor.n_estimators=300``, or
+  ``predictor='{"name": "gp", ...}'``); they are checked against the chosen plugin's declaration;
 * **listing**: :func:`describe` (``nars optimizers NAME``, ``nars benchmarks NAME``);
 * **identity**: :func:`identity`, what a journal records (None written as its word, e.g. ``auto``).
 
@@ -74,6 +77,16 @@ class Spec:
     choices: tuple[Any, ...] | None = None
     none: str = "none"
     separator: str = ","
+    plugin: str | None = None  # a choice field: the plugin kind it names (``predictor``)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A registered plugin picked by name with its settings (the values given, typed), e.g.
+    ``Choice("gp", {"restarts": 2})``; the value of a :func:`choice` field."""
+
+    name: str
+    settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def setting(
@@ -99,12 +112,27 @@ def nested(cls: type, doc: str, **overrides: Any) -> Any:
     return dataclasses.field(default=cls(**overrides), metadata={_KEY: Spec(doc)})
 
 
+def choice(kind: str, default: str, doc: str, **defaults: Any) -> Any:
+    """A setting that picks a registered plugin of ``kind`` (``"predictor"``) by name, ``default``
+    unless given; ``defaults`` are this owner's own settings of the default plugin (they do not
+    carry over when another plugin is picked). Its value is a :class:`Choice`."""
+    return dataclasses.field(default=Choice(default, defaults), metadata={_KEY: Spec(doc, plugin=kind)})
+
+
+def plugin_settings(kind: str, name: str) -> type | None:
+    """The settings declaration of the registered ``kind`` called ``name`` (an UnknownNameError lists
+    the registered ones)."""
+    from .plugins import get_registry
+
+    return get_registry().get(kind, name).settings
+
+
 @dataclass(frozen=True)
 class Declared:
     """One field of a declaration, with its type resolved."""
 
     name: str
-    kind: str  # bool, int, float, str, list or nested
+    kind: str  # bool, int, float, str, list, nested or choice
     optional: bool
     default: Any
     spec: Spec
@@ -135,6 +163,9 @@ def declared(cls: Any) -> tuple[Declared, ...]:
             default = f.default_factory()
         else:
             raise TypeError(f"setting {cls.__name__}.{f.name} has no default")
+        if spec.plugin is not None:
+            out.append(Declared(f.name, "choice", optional, default, spec))
+            continue
         if is_declaration(hint):
             out.append(Declared(f.name, "nested", optional, default, spec, hint))
             continue
@@ -152,9 +183,17 @@ def names(cls: type) -> list[str]:
     out = []
     for d in declared(cls):
         out.append(d.name)
-        if d.group is not None:
-            out += [f"{d.name}.{n}" for n in names(d.group)]
+        group = _group(d)
+        if group is not None:
+            out += [f"{d.name}.{n}" for n in names(group)]
     return out
+
+
+def _group(d: Declared) -> type | None:
+    """The declaration of a field's settings: a nested field's, or a choice's default plugin's."""
+    if d.kind == "choice":
+        return plugin_settings(str(d.spec.plugin), d.default.name)
+    return d.group
 
 
 # -- parsing ------------------------------------------------------------------ #
@@ -186,7 +225,7 @@ def split(
         head, dot, rest = key.partition(".")
         if key in fields:
             top[key] = value
-        elif dot and head in fields and fields[head].group is not None:
+        elif dot and head in fields and (fields[head].kind == "choice" or fields[head].group is not None):
             deeper.setdefault(head, {})[rest] = value
         elif key in aliases:
             deeper.setdefault(aliases[key], {})[key] = value
@@ -195,7 +234,14 @@ def split(
         else:
             close = [prefix + n for n in names(cls) + list(aliases)]
             raise unknown_setting(prefix + key, _valid_text(cls, prefix), owner, command, close)
-    out = {name: convert(fields[name], value, owner, prefix) for name, value in top.items()}
+    out = {
+        name: convert(fields[name], value, owner, prefix)
+        for name, value in top.items()
+        if fields[name].kind != "choice"
+    }
+    for field in fields.values():
+        if field.kind == "choice" and (field.name in top or field.name in deeper):
+            out[field.name] = _pick(field, top.get(field.name), deeper.pop(field.name, {}), owner, command, prefix)
     for name, more in deeper.items():
         field = fields[name]
         assert field.group is not None
@@ -205,12 +251,51 @@ def split(
     return out, extra
 
 
+def _pick(field: Declared, value: Any, more: Mapping[str, Any], owner: str, command: str, prefix: str) -> Choice:
+    """A choice field's value from its text/mapping/Choice ``value`` (None: not given) and its
+    ``field.NAME`` settings ``more``, checked against the chosen plugin's declaration."""
+    default: Choice = field.default
+    kind = str(field.spec.plugin)
+    where = f"{owner} setting {prefix}{field.name}" if owner else f"setting {prefix}{field.name}"
+    given: dict[str, Any] = {}
+    if value is None:
+        name = default.name
+    elif isinstance(value, Choice):
+        name, given = value.name, dict(value.settings)
+    elif isinstance(value, Mapping) or (isinstance(value, str) and value.strip().startswith("{")):
+        given = read_mapping(value, where, prefix + field.name)
+        name = str(given.pop("name", default.name))
+    elif isinstance(value, str) and value.strip() and "=" not in value:
+        name = value.strip()
+    elif isinstance(value, str) and "=" in value:
+        key = value.partition("=")[0].strip()
+        raise ConfigError(
+            f"{where} must name a registered {kind}, got {value!r}",
+            f"set its settings as {prefix}{field.name}.{key}=... or {prefix}{field.name}='{{\"{key}\": ...}}'",
+        )
+    else:
+        raise _bad(where, value, f"the name of a registered {kind} (`nars {kind}s` lists them)", prefix + field.name)
+    start = dict(default.settings) if name == default.name else {}
+    values = {**start, **given, **more}
+    declaration = plugin_settings(kind, name)
+    if declaration is None:
+        if values:
+            raise ConfigError(f"{where}: {kind} {name!r} declares no settings, got {sorted(values)}", "leave them out")
+        return Choice(name, {})
+    typed, _ = split(declaration, values, owner or f"{kind} {name!r}", f"nars {kind}s {name}", f"{prefix}{field.name}.")
+    return Choice(name, typed)
+
+
 def _valid_text(cls: type, prefix: str = "") -> list[str]:
     """The valid names for an error: top-level ones, each group as ``group.NAME: a, b, ...``."""
     out = []
     for d in declared(cls):
-        group = f" ({prefix}{d.name}.NAME, or NAME alone: {', '.join(names(d.group))})" if d.group else ""
-        out.append(prefix + d.name + group)
+        group = _group(d)
+        text = f" ({prefix}{d.name}.NAME, or NAME alone: {', '.join(names(group))})" if group else ""
+        if d.kind == "choice":
+            kind = d.spec.plugin
+            text = f" (a {kind} name; {prefix}{d.name}.NAME sets its settings, `nars {kind}s` lists them)"
+        out.append(prefix + d.name + text)
     return out
 
 
@@ -219,8 +304,9 @@ def _aliases(cls: type) -> dict[str, str]:
     top = {d.name for d in declared(cls)}
     seen: dict[str, list[str]] = {}
     for d in declared(cls):
-        if d.group is not None:
-            for n in names(d.group):
+        group = _group(d)
+        if group is not None:
+            for n in names(group):
                 seen.setdefault(n, []).append(d.name)
     return {n: groups[0] for n, groups in seen.items() if len(groups) == 1 and n not in top and "." not in n}
 
@@ -232,6 +318,8 @@ def convert(field: Declared, value: Any, owner: str = "", prefix: str = "") -> A
     where = f"{owner} setting {name}" if owner else f"setting {name}"
     if field.optional and (value is None or (isinstance(value, str) and value.strip().lower() in _nones(field))):
         return None
+    if field.kind == "choice":
+        return _pick(field, value, {}, owner, "", prefix)
     if field.kind == "nested":
         assert field.group is not None
         if isinstance(value, field.group):
@@ -367,15 +455,27 @@ def _plain(d: Declared, value: Any) -> Any:
         return d.spec.none
     if d.kind == "nested":
         return identity(value)
+    if d.kind == "choice":
+        return choice_identity(d, value)
     if d.kind == "list":
         return list(value)
     return value
+
+
+def choice_identity(d: Declared, value: Choice) -> dict[str, Any]:
+    """A choice's journal record: every setting of the chosen plugin, and its name unless it is the
+    default (so a journal written before the field could name another plugin still matches)."""
+    declaration = plugin_settings(str(d.spec.plugin), value.name)
+    full = identity(parse(declaration, dict(value.settings))) if declaration is not None else {}
+    return full if value.name == d.default.name else {"name": value.name, **full}
 
 
 def type_text(d: Declared) -> str:
     """``int >= 1``, ``flag``, ``one of a|b``, ``float in [0, 1] or auto``, ..."""
     if d.kind == "nested":
         text = "settings"
+    elif d.kind == "choice":
+        text = f"{d.spec.plugin} name"
     elif d.spec.choices is not None:
         text = "one of " + "|".join(str(c) for c in d.spec.choices)
     elif d.kind == "bool":
@@ -400,6 +500,14 @@ def describe(cls: type | None, prefix: str = "") -> list[str]:
             rows.append((prefix + d.name, "settings", "", d.spec.doc))
             nested_rows = describe_rows(d.group, prefix + d.name + ".", d.default)
             rows += nested_rows
+            continue
+        if d.kind == "choice":
+            kind, name = d.spec.plugin, d.default.name
+            doc = f"{d.spec.doc} (any of `nars {kind}s`; {d.name}.NAME=VALUE sets its settings)"
+            rows.append((prefix + d.name, type_text(d), name, doc))
+            group = _group(d)
+            if group is not None:
+                rows += describe_rows(group, f"{prefix}{d.name}.", parse(group, dict(d.default.settings)))
             continue
         rows.append((prefix + d.name, type_text(d), _show(default), d.spec.doc))
     return _table(rows, getattr(cls, "budget_dependent", None), getattr(cls, "extra_options", None))

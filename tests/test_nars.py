@@ -18,7 +18,7 @@ from scipy.stats import kendalltau
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS
-from nars_plugin.predictor import NARSPredictor, _TargetScaler, parse_predictor_settings
+from nars_plugin.predictor import NARSPredictor, TargetScaler, parse_predictor_settings
 from nars_plugin.study import Study
 from nars_plugin.tabular.base import TabularBenchmark
 
@@ -103,7 +103,7 @@ def test_predictor_errors():
 
 def test_rank_target_round_trip_and_order_beyond_the_data():
     y = np.array([91.0, 10.0, 93.5, 91.0, 94.2, 80.0])
-    scaler = _TargetScaler(y, "rank")
+    scaler = TargetScaler(y, "rank")
     z = scaler.forward(y)
     np.testing.assert_allclose(scaler.inverse(z), y)
     assert z[0] == z[3], "ties share a target"
@@ -343,5 +343,5 @@ def test_nars_on_nb201_cifar10(c10_csv):
 def test_predictor_is_registered():
     from nars_plugin.plugins import get_registry
 
-    entry = get_registry().get("predictor", "nars")
+    entry = get_registry().get("predictor", "fbnetv3")
     assert entry.factory is NARSPredictor and "pretrained" in entry.description

@@ -99,7 +99,7 @@ class TestThePluginsPredictor(PredictorConformance):
 
 def test_plugin_predictor_is_listed_with_its_settings(plugin_site):
     code, out, err = run_with_plugin(plugin_site, ["predictors"])
-    assert code == 0 and "toy-ridge" in out and "[toyplugin]" in out and "nars " in out, err
+    assert code == 0 and "toy-ridge" in out and "[toyplugin]" in out and "fbnetv3 " in out, err
     code, out, err = run_with_plugin(plugin_site, ["predictors", "toy-ridge"])
     rows = {line.split()[0]: line for line in out.splitlines()[1:] if line.startswith("  ") and line.split()}
     assert code == 0 and "float >= 0" in rows["alpha"] and "int >= 1" in rows["members"], out + err
@@ -107,6 +107,28 @@ def test_plugin_predictor_is_listed_with_its_settings(plugin_site):
     with pytest.raises(ConfigError, match="unknown setting 'alfa'") as info:
         factory(get_registry().create_space("toy-grid"), alfa=1)
     assert "did you mean 'alpha'" in info.value.hint
+
+
+def test_nars_searches_with_the_plugins_predictor(plugin_site, tmp_path):
+    """A predictor from another package drops into NARS and predictor-eval by name, settings checked."""
+    search = ["search", "-b", "toy-grid", "-o", "nars", "-O", "predictor=toy-ridge", "-O", "predictor.alpha=2"]
+    search += ["-O", "init_batch=8", "--budget", "16", "--out", tmp_path / "s", "--no-progress"]
+    code, out, err = run_with_plugin(plugin_site, search)
+    assert code == 0, err
+    header = json.loads((tmp_path / "s" / "journal.jsonl").read_text().splitlines()[0])
+    recorded = header["config"]["optimizer"]["settings"]["predictor"]
+    assert recorded["name"] == "toy-ridge" and recorded["alpha"] == 2.0
+    assert json.loads((tmp_path / "s" / "summary.json").read_text())["n_evaluations"] == 16
+    code, _, err = run_with_plugin(plugin_site, [*search[:7], "-O", "predictor.alfa=2", "--out", tmp_path / "t"])
+    assert code == 2 and "unknown setting 'predictor.alfa'" in err and "predictor.alpha" in err, err
+    evaluate = ["predictor-eval", "-b", "toy-grid", "--predictors", "toy-ridge,ridge2=toy-ridge(alpha=5)"]
+    evaluate += ["--sizes", "8,32", "--seeds", "2", "--test-size", "100", "--out", tmp_path / "p", "--no-progress"]
+    code, out, err = run_with_plugin(plugin_site, evaluate)
+    assert code == 0, err
+    report = json.loads((tmp_path / "p" / "predictor.json").read_text())
+    assert (
+        set(report["results"]) == {"toy-ridge", "ridge2"} and report["predictors"]["ridge2"]["settings"]["alpha"] == 5
+    )
 
 
 def test_plugin_settings_use_the_one_declaration(plugin_site, tmp_path):

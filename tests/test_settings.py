@@ -12,6 +12,7 @@ from nars_plugin.errors import ConfigError, JournalError
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS, NARSSettings
 from nars_plugin.plugins import get_registry
+from nars_plugin.predictor import PredictorSettings
 from nars_plugin.study import Study
 from nars_plugin.tabular.csv_table import CSVSettings
 
@@ -71,7 +72,12 @@ def test_bad_flag_names_the_setting_also_inside_the_predictor():
         ("nars", {"trust_tau": "2"}, "setting trust_tau must be in [-1, 1], got '2'"),
         ("rea", {"recipe_mutation_prob": 1.5}, "setting recipe_mutation_prob must be in [0, 1], got 1.5"),
         ("nars", {"local_pick": "greedy"}, "setting local_pick must be one of ['auto', 'predicted', 'random']"),
-        ("bananas", {"predictor": "n_models=2"}, "setting predictor 'n_models=2' is not JSON"),
+        (
+            "bananas",
+            {"predictor": "n_models=2"},
+            "setting predictor must name a registered predictor, got 'n_models=2'",
+        ),
+        ("bananas", {"predictor": '{"n_models": 2'}, "setting predictor '{\"n_models\": 2' is not JSON"),
     ],
 )
 def test_bad_values_name_the_setting_and_the_type(name, values, message):
@@ -129,7 +135,7 @@ def test_listing_of_one_optimizer_shows_every_setting(tmp_path):
     for d in settings.declared(NARSSettings):
         row = rows[d.name]
         assert settings.type_text(d) in row and d.spec.doc in row
-    for d in settings.declared(settings.declared(NARSSettings)[-1].group):
+    for d in settings.declared(PredictorSettings):
         assert f"predictor.{d.name}" in rows and d.spec.doc in rows[f"predictor.{d.name}"]
     assert "auto" in rows["init_batch"] and " 5 " in rows["batch"] and " 5 " in rows["predictor.n_models"]
     assert "journal resumes only under the same --budget" in out

@@ -21,17 +21,18 @@ class OptimizerSpec:
     settings: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, text: str) -> OptimizerSpec:
-        """Parse ``NAME`` or ``LABEL=NAME(key=value;key=value)``."""
+    def parse(cls, text: str, kind: str = "optimizer") -> OptimizerSpec:
+        """Parse ``NAME`` or ``LABEL=NAME(key=value;key=value)`` (``kind`` names it in errors)."""
         match = _SPEC_RE.match(text)
         if not match:
-            raise ConfigError(f"cannot parse optimizer spec {text!r}", "write NAME or LABEL=NAME(key=value;key=value)")
-        settings = parse_key_values(match["args"] or "", f"optimizer setting in {text!r}:", separator=";")
+            raise ConfigError(f"cannot parse {kind} spec {text!r}", "write NAME or LABEL=NAME(key=value;key=value)")
+        settings = parse_key_values(match["args"] or "", f"{kind} setting in {text!r}:", separator=";")
         return cls(match["label"] or match["name"], match["name"], settings)
 
 
-def split_optimizers(text: str) -> list[OptimizerSpec]:
-    """Split a comma-separated list of specs (commas inside parentheses stay)."""
+def split_optimizers(text: str, kind: str = "optimizer") -> list[OptimizerSpec]:
+    """Split a comma-separated list of specs (commas inside parentheses stay); the same syntax
+    names predictors in ``nars predictor-eval --predictors`` (``kind="predictor"``)."""
     parts, depth, current = [], 0, ""
     for ch in text:
         depth += ch == "("
@@ -42,8 +43,8 @@ def split_optimizers(text: str) -> list[OptimizerSpec]:
         else:
             current += ch
     parts.append(current)
-    specs = [OptimizerSpec.parse(p) for p in parts if p.strip()]
+    specs = [OptimizerSpec.parse(p, kind) for p in parts if p.strip()]
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
-        raise ConfigError(f"duplicate optimizer labels in {labels}", "give variants labels: LABEL=NAME(...)")
+        raise ConfigError(f"duplicate {kind} labels in {labels}", "give variants labels: LABEL=NAME(...)")
     return specs

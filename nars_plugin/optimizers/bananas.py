@@ -12,10 +12,11 @@ Architectures for Neural Architecture Search" (AAAI 2021). The loop:
 4. score them with the acquisition function and evaluate the best ``batch``;
    go to 2.
 
-The predictor is :class:`~nars_plugin.predictor.NARSPredictor` without
-pretraining (BANANAS has none): ``n_models`` independently initialised MLPs
-whose spread is the uncertainty. BANANAS' own path encoding is not used; the
-space's one-hot / min-max encoding takes its place (for NB201 both are
+The predictor (``predictor``, any registered one) defaults to
+:class:`~nars_plugin.predictor.NARSPredictor` without pretraining (BANANAS has
+none): ``n_models`` independently initialised MLPs whose spread is the
+uncertainty. BANANAS' own path encoding is not used; the space's one-hot /
+min-max encoding takes its place (for NB201 both are
 one-hot encodings of the cell, and the paper reports them close on NB201).
 
 Acquisition (``acquisition``):
@@ -39,13 +40,13 @@ from typing import Any
 
 import numpy as np
 
-from ..predictor import NARSPredictor, PredictorSettings
-from ..settings import as_kwargs, nested, setting
+from ..predictors import create_predictor
+from ..settings import Choice, choice, setting
 from ..space import Candidate
 from .base import Optimizer, Proposal
 from .evolution import default_recipe_prob, mutate_one
 
-#: Predictor settings used unless ``predictor={...}`` overrides them.
+#: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them.
 DEFAULT_PREDICTOR: dict[str, Any] = {
     "n_models": 5,
     "pretrain": False,
@@ -75,15 +76,18 @@ class BananasSettings:
         high=1,
         none="auto",
     )
-    predictor: PredictorSettings = nested(
-        PredictorSettings, "the neural ensemble (a JSON mapping, or predictor.NAME=VALUE)", **DEFAULT_PREDICTOR
+    predictor: Choice = choice(
+        "predictor",
+        "fbnetv3",
+        "the accuracy predictor (by default a smaller, unpretrained fbnetv3)",
+        **DEFAULT_PREDICTOR,
     )
 
 
 class Bananas(Optimizer):
     """Predictor-guided local mutation search with an ensemble acquisition function (settings:
-    :class:`BananasSettings`; the predictor's are :data:`DEFAULT_PREDICTOR` on top of
-    :class:`~nars_plugin.predictor.PredictorSettings`)."""
+    :class:`BananasSettings`; the default predictor's are :data:`DEFAULT_PREDICTOR` on top of
+    :class:`~nars_plugin.predictor.PredictorSettings`, ``predictor=NAME`` picks another)."""
 
     name = "bananas"
     Settings = BananasSettings
@@ -97,8 +101,7 @@ class Bananas(Optimizer):
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
         self.recipe_mutation_prob = default_recipe_prob(self.space, self.config.recipe_mutation_prob)
-        self.predictor_settings = as_kwargs(self.config.predictor)
-        self.predictor = NARSPredictor(self.space, seed=self.seed, **self.predictor_settings)
+        self.predictor = create_predictor(self.config.predictor, self.space, self.seed)
         self._queue: list[Candidate] = []
         self._asked: set[str] = set()
         self.fits = 0
@@ -158,8 +161,7 @@ class Bananas(Optimizer):
 
     def acquire(self, cands: list[Candidate]) -> np.ndarray:
         """Acquisition value of each candidate under the fitted ensemble."""
-        preds = self.predictor.predict_all(cands)
-        mean, std = preds.mean(axis=0), preds.std(axis=0)
+        mean, std = self.predictor.predict_mean_std(cands)
         value: np.ndarray = mean
         if self.acquisition == "its":
             value = mean + std * self.rng.standard_normal(len(cands))

@@ -6,9 +6,10 @@ Stage 1, constrained iterative optimisation
     ``pool_size`` is taken whole); it holds valid points only, each candidate
     once, in canonical form (as do the neighbourhoods and stage-2 populations).
     Round 0 evaluates a Sobol batch; every later round refits the predictor
-    (:class:`~nars_plugin.predictor.NARSPredictor`, pretrained once on free
-    statistics) on everything evaluated and evaluates the best-ranked
-    unevaluated batch of the pool.
+    (``predictor``: FBNetV3's :class:`~nars_plugin.predictor.NARSPredictor`,
+    pretrained once on free statistics, unless another registered one is
+    named) on everything evaluated and evaluates the best-ranked unevaluated
+    batch of the pool.
 
 Early stopping
     When the evaluator returns learning curves, the round-0 curves give the
@@ -52,12 +53,12 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..evaluation import Result
-from ..predictor import NARSPredictor, PredictorSettings
-from ..settings import as_kwargs, nested, setting
+from ..predictors import create_predictor
+from ..settings import Choice, choice, setting
 from ..space import Candidate, Constraint, parse_constraints
 from .base import Optimizer, Proposal
 
-#: Predictor settings used unless ``predictor={...}`` overrides them (see ``benchmarks/``).
+#: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them (see ``benchmarks/``).
 DEFAULT_PREDICTOR: dict[str, Any] = {"n_models": 5}
 
 
@@ -104,9 +105,7 @@ class NARSSettings:
     family: tuple[str, ...] = setting(
         (), "extra constraints, one stage-2 run and pick each, tightest first ('flops<=20M;flops<=40M')", separator=";"
     )
-    predictor: PredictorSettings = nested(
-        PredictorSettings, "the FBNetV3 predictor (a JSON mapping, or predictor.NAME=VALUE)", **DEFAULT_PREDICTOR
-    )
+    predictor: Choice = choice("predictor", "fbnetv3", "the accuracy predictor", **DEFAULT_PREDICTOR)
 
 
 class NARS(Optimizer):
@@ -150,8 +149,7 @@ class NARS(Optimizer):
         self._predicted: dict[str, float] = {}
         self._checks: list[tuple[float, float]] = []
         self.family: list[list[Constraint]] = [parse_constraints([f]) for f in self.config.family]
-        self.predictor_settings = as_kwargs(self.config.predictor)
-        self.predictor = NARSPredictor(self.space, seed=self.seed, **self.predictor_settings)
+        self.predictor = create_predictor(self.config.predictor, self.space, self.seed)
         n_final = max(1, math.ceil(self.final_fraction * queries)) if self.final_fraction > 0 else 0
         self.n_picks = max(n_final, len(self.family))
         self.stage1_queries = max(self.init_batch, queries - self.n_picks)
@@ -311,11 +309,10 @@ class NARS(Optimizer):
 
     def _acquisition(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted means and stage-1 ranking scores (mean + ``explore`` x ensemble std)."""
-        members = self.predictor.predict_all(cands)
-        mean = members.mean(axis=0)
+        mean, std = self.predictor.predict_mean_std(cands)
         if self.explore == 0:
             return mean, mean
-        return mean, mean + self.explore * members.std(axis=0)
+        return mean, mean + self.explore * std
 
     def _round_picks(self, k: int) -> list[Candidate]:
         """One stage-1 round: the best-predicted pool members, ``local_fraction`` of them

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..candidate import Candidate
 from ..errors import ConfigError
-from ..settings import identity
+from ..settings import Choice, identity
 from ..settings import parse as parse_settings
 from ..space import Space
 
@@ -84,3 +84,19 @@ class Predictor(ABC):
         """Predicted mean of each candidate."""
         mean, _ = self.predict_mean_std(cands)
         return mean
+
+
+def create_predictor(choice: Choice | str, space: Space, seed: int = 0) -> Predictor:
+    """The registered predictor ``choice`` names (a :class:`~nars_plugin.settings.Choice`, or a bare
+    name), made for ``space`` with ``seed`` and the choice's settings."""
+    from ..plugins import get_registry
+
+    picked = choice if isinstance(choice, Choice) else Choice(choice)
+    entry = get_registry().get("predictor", picked.name)
+    predictor = entry.factory(space, seed=seed, **dict(picked.settings))
+    if not isinstance(predictor, Predictor):
+        raise ConfigError(
+            f"predictor {picked.name!r} of plugin {entry.plugin!r} made a {type(predictor).__name__}, not a Predictor",
+            "register a subclass of nars_plugin.predictors.Predictor",
+        )
+    return predictor

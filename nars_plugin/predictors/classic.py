@@ -1,0 +1,243 @@
+"""Classic surrogate models as registered predictors: a Gaussian process and a random forest
+(scikit-learn) and gradient-boosted trees (LightGBM), each with its uncertainty.
+
+They read a candidate through ``Space.encode`` (one-hot architecture, min-max recipe), with the
+space's free statistics appended (``log1p``, standardised) when ``statistics=true`` and the space
+has any. None of them pretrains: their free statistics go in as features instead.
+
+scikit-learn and LightGBM are optional: ``pip install 'nars-plugin[predictors]'``; making one of
+these predictors without its library raises an error naming that extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..candidate import Candidate
+from ..errors import ConfigError
+from ..predictor import TargetScaler
+from ..settings import setting
+from ..space import Space
+from .base import Predictor
+
+EXTRA = "pip install 'nars-plugin[predictors]'"
+TARGET_DOC = (
+    "rank",
+    "rank: learn normal scores of the value ranks (robust to the long tail of failed networks); raw: the values",
+)
+
+
+def import_extra(module: str, predictor: str) -> Any:
+    """``module``, or an error naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = {"sklearn": "scikit-learn"}.get(module.split(".")[0], module.split(".")[0])
+        raise ConfigError(
+            f"the {predictor} predictor needs {package}, which is not installed", f"{EXTRA} (or pip install {package})"
+        ) from None
+
+
+class FeaturePredictor(Predictor):
+    """A predictor on feature vectors: the space's encoding, plus its free statistics if asked.
+
+    Subclasses implement :meth:`_fit_features` and :meth:`_predict_features`; this class drops
+    non-finite targets, builds the features and raises before the first fit.
+    """
+
+    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
+        super().__init__(space, seed, **settings)
+        self._fitted = False
+        self._stat_scale: tuple[np.ndarray, np.ndarray] | None = None
+        self._scaler: TargetScaler | None = None
+
+    def features(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """Encoding of each candidate, free statistics appended when ``statistics`` is on."""
+        x = np.asarray(self.space.encode(cands), dtype=float)
+        names = tuple(self.space.statistic_names) if getattr(self.config, "statistics", False) else ()
+        if not names:
+            return x
+        stats = self.space.statistics(list(cands))
+        s = np.stack([np.log1p(np.maximum(np.asarray(stats[n], dtype=float), 0.0)) for n in names], 1)
+        if self._stat_scale is None:  # fixed at the first fit, so predictions use the same scale
+            self._stat_scale = (s.mean(0), np.maximum(s.std(0), 1e-8))
+        mean, std = self._stat_scale
+        return np.concatenate([x, (s - mean) / std], axis=1)
+
+    def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> FeaturePredictor:
+        y_arr = np.asarray(y, dtype=float)
+        keep = np.isfinite(y_arr)
+        cands = [c for c, k in zip(cands, keep) if k]
+        if len(cands) < 2:
+            raise ConfigError(
+                f"the {self.name} predictor needs at least 2 finite training points", "evaluate more candidates first"
+            )
+        self._stat_scale = None
+        y_arr = y_arr[keep]
+        self._scaler = TargetScaler(y_arr, "rank") if getattr(self.config, "target", "raw") == "rank" else None
+        self._fit_features(self.features(cands), self._scaler.forward(y_arr) if self._scaler else y_arr)
+        self._fitted = True
+        return self
+
+    def predict_mean_std(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+        if not self._fitted:
+            raise ConfigError(f"the {self.name} predictor has not been fitted", "call fit(candidates, values) first")
+        if not cands:
+            return np.zeros(0), np.zeros(0)
+        mean, std = self._predict_features(self.features(cands))
+        mean, std = np.asarray(mean, dtype=float), np.maximum(np.asarray(std, dtype=float), 0.0)
+        if self._scaler is None:
+            return mean, std
+        # back to the values' scale: the mean maps through, the std as half the mapped +-1 std band
+        band = (self._scaler.inverse(mean + std) - self._scaler.inverse(mean - std)) / 2
+        return self._scaler.inverse(mean), np.maximum(band, 0.0)
+
+    def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class GPSettings:
+    """Settings of the ``gp`` predictor."""
+
+    kernel: str = setting(
+        "matern", "covariance: matern (nu=2.5) or rbf, times a constant, plus white noise", choices=("matern", "rbf")
+    )
+    restarts: int = setting(2, "restarts of the marginal-likelihood optimiser (seeded)", low=0)
+    statistics: bool = setting(True, "append the space's free statistics (log-scaled) to the encoding")
+    target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
+
+
+class GPPredictor(FeaturePredictor):
+    """Gaussian-process regression (scikit-learn): posterior mean and standard deviation; the
+    targets are standardised and the kernel's length scale, amplitude and noise fitted by maximum
+    marginal likelihood."""
+
+    Settings = GPSettings
+    name = "gp"
+    config: GPSettings
+
+    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
+        super().__init__(space, seed, **settings)
+        self._sklearn_gp = import_extra("sklearn.gaussian_process", self.name)
+        self._model: Any = None
+
+    def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
+        kernels = import_extra("sklearn.gaussian_process.kernels", self.name)
+        shape = (
+            kernels.Matern(length_scale=1.0, nu=2.5, length_scale_bounds=(1e-2, 1e3))
+            if self.config.kernel == "matern"
+            else kernels.RBF(length_scale=1.0, length_scale_bounds=(1e-2, 1e3))
+        )
+        kernel = kernels.ConstantKernel(1.0, (1e-3, 1e3)) * shape + kernels.WhiteKernel(1e-2, (1e-6, 1e1))
+        self._model = self._sklearn_gp.GaussianProcessRegressor(
+            kernel=kernel, normalize_y=True, n_restarts_optimizer=self.config.restarts, random_state=self.seed
+        )
+        with warnings.catch_warnings():  # bounds reached on tiny training sets: the fit is still usable
+            warnings.simplefilter("ignore")
+            self._model.fit(x, y)
+
+    def _predict_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, std = self._model.predict(x, return_std=True)
+        return mean, std
+
+
+@dataclass(frozen=True)
+class ForestSettings:
+    """Settings of the ``rf`` predictor."""
+
+    trees: int = setting(200, "number of trees", low=1)
+    min_samples_leaf: int = setting(1, "fewest training points in a leaf", low=1)
+    max_features: float = setting(0.5, "share of the features tried at each split", low=0, high=1)
+    statistics: bool = setting(True, "append the space's free statistics (log-scaled) to the encoding")
+    target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
+
+
+class ForestPredictor(FeaturePredictor):
+    """Random forest (scikit-learn): the mean of the trees, and their spread as the uncertainty."""
+
+    Settings = ForestSettings
+    name = "rf"
+    config: ForestSettings
+
+    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
+        super().__init__(space, seed, **settings)
+        self._ensemble = import_extra("sklearn.ensemble", self.name)
+        self._model: Any = None
+
+    def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
+        c = self.config
+        self._model = self._ensemble.RandomForestRegressor(
+            n_estimators=c.trees,
+            min_samples_leaf=c.min_samples_leaf,
+            max_features=c.max_features if c.max_features > 0 else None,
+            random_state=self.seed,
+            n_jobs=1,
+        ).fit(x, y)
+
+    def _predict_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        per_tree = np.stack([tree.predict(x) for tree in self._model.estimators_])
+        return per_tree.mean(axis=0), per_tree.std(axis=0)
+
+
+@dataclass(frozen=True)
+class BoostingSettings:
+    """Settings of the ``lgbm`` predictor."""
+
+    n_models: int = setting(5, "ensemble size: independently bagged boosters (their spread is the uncertainty)", low=1)
+    rounds: int = setting(200, "boosting rounds per model", low=1)
+    learning_rate: float = setting(0.05, "shrinkage", low=0)
+    num_leaves: int = setting(15, "most leaves per tree", low=2)
+    min_child_samples: int = setting(2, "fewest training points in a leaf (small: NAS training sets are small)", low=1)
+    subsample: float = setting(0.8, "share of the training points each model bags", low=0, high=1)
+    colsample: float = setting(0.8, "share of the features each tree sees", low=0, high=1)
+    statistics: bool = setting(True, "append the space's free statistics (log-scaled) to the encoding")
+    target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
+
+
+class BoostingPredictor(FeaturePredictor):
+    """Gradient-boosted trees (LightGBM): an ensemble of boosters bagged with different seeds; the
+    mean is the prediction and their spread the uncertainty. Single-threaded and deterministic."""
+
+    Settings = BoostingSettings
+    name = "lgbm"
+    config: BoostingSettings
+
+    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
+        super().__init__(space, seed, **settings)
+        self._lightgbm = import_extra("lightgbm", self.name)
+        self._models: list[Any] = []
+
+    def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
+        c = self.config
+        self._models = [
+            self._lightgbm.LGBMRegressor(
+                n_estimators=c.rounds,
+                learning_rate=c.learning_rate,
+                num_leaves=c.num_leaves,
+                min_child_samples=c.min_child_samples,
+                min_child_weight=0.0,
+                subsample=c.subsample,
+                subsample_freq=1 if c.subsample < 1 else 0,
+                colsample_bytree=c.colsample,
+                random_state=self.seed * 1000 + i,
+                n_jobs=1,
+                deterministic=True,
+                force_row_wise=True,
+                verbose=-1,
+            ).fit(x, y)
+            for i in range(c.n_models)
+        ]
+
+    def _predict_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        members = np.stack([m.predict(x) for m in self._models])
+        return members.mean(axis=0), members.std(axis=0)

@@ -25,6 +25,11 @@ class NB201SpaceSettings:
         None, "devices whose measured latency becomes a statistic (comma-separated, or all; CIFAR-10 only)"
     )
     graph_statistics: bool = setting(False, "add the cell's wiring (paths, conv_depth, identity_path) as statistics")
+    zero_cost: str | None = setting(
+        None,
+        "zero-cost proxies of the untrained network as statistics: synflow, jacob_cov (comma-separated) or all; "
+        "computed once per cell and cached on disk ($NARS_CACHE_DIR)",
+    )
 
 
 def _nb201_space(**options: Any) -> Any:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .predictors.base import Predictor
+from .predictors.base import Predictor, log_scaled
 from .settings import read_mapping, setting
 from .settings import split as split_settings
 from .space import Candidate, Space
@@ -206,13 +206,13 @@ class NARSPredictor(Predictor):
         torch = _torch()
         cands = list(cands) if cands is not None else self.space.sample(self.pretrain_samples, seed=self.seed + 7919)
         stats = self.space.statistics(cands)
-        target = np.stack([np.log1p(np.maximum(np.asarray(stats[n], dtype=float), 0.0)) for n in self.stat_names], 1)
+        target = log_scaled(stats, self.stat_names)
         target = (target - target.mean(0)) / np.maximum(target.std(0), 1e-8)
         arch, _ = self._tensors(cands)
         y = torch.as_tensor(target, dtype=torch.float32)
         ensemble = self._new_ensemble()
         gen = torch.Generator().manual_seed(self.seed * 7 + 3)
-        opt = torch.optim.AdamW(ensemble.parameters("proxy"), lr=self.lr, weight_decay=self.weight_decay)
+        opt = torch.optim.AdamW(ensemble.parameters("proxy"), lr=self.lr, weight_decay=self.weight_decay, foreach=True)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.pretrain_epochs)
         for _ in range(self.pretrain_epochs):
             # each member sees its own mini-batch order
@@ -258,7 +258,7 @@ class NARSPredictor(Predictor):
         ]
         targets = target.expand(self.n_models, len(target))
         for part, steps, lr in phases:
-            opt = torch.optim.AdamW(ensemble.parameters(part), lr=lr, weight_decay=self.weight_decay)
+            opt = torch.optim.AdamW(ensemble.parameters(part), lr=lr, weight_decay=self.weight_decay, foreach=True)
             for _ in range(steps):
                 loss = _huber_sum(ensemble.accuracy(arch, recipe), targets, self.huber_delta)
                 opt.zero_grad()

@@ -26,15 +26,17 @@ from .safe_files import atomic_write, atomic_write_figure
 
 
 def rank_metrics(y_true: np.ndarray, y_pred: np.ndarray, top: float = 0.05) -> dict[str, float]:
-    """Kendall tau, Spearman rho and top-``top`` precision of predictions."""
+    """Kendall tau, Spearman rho and top-``top`` precision of predictions. Constant predictions (a
+    model that learnt nothing, e.g. a GP whose fit is all noise) rank nothing: both correlations 0."""
     from scipy.stats import kendalltau, spearmanr
 
     k = max(1, int(round(top * len(y_true))))
     true_top = set(np.argsort(-y_true, kind="stable")[:k])
     pred_top = set(np.argsort(-y_pred, kind="stable")[:k])
+    constant = bool(np.ptp(y_pred) == 0)
     return {
-        "kendall_tau": float(kendalltau(y_true, y_pred).statistic),
-        "spearman": float(spearmanr(y_true, y_pred).statistic),
+        "kendall_tau": 0.0 if constant else float(kendalltau(y_true, y_pred).statistic),
+        "spearman": 0.0 if constant else float(spearmanr(y_true, y_pred).statistic),
         "top_precision": len(true_top & pred_top) / k,
     }
 

@@ -155,3 +155,12 @@ def test_predictor_eval_command_refuses_an_unknown_predictor_before_loading(cli,
     code, _, err = cli(["predictor-eval", "-b", "nb201-analog", "--predictors", "rf,gpx", "--out", tmp_path / "o"])
     assert code == 2 and "unknown predictor 'gpx'" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_constant_predictions_rank_nothing():
+    from nars_plugin.predictor_eval import rank_metrics
+
+    y = np.arange(40, dtype=float)
+    flat = rank_metrics(y, np.full(40, 3.0))
+    assert flat["kendall_tau"] == 0.0 and flat["spearman"] == 0.0, "no ranking is 0, not NaN in the averages"
+    assert rank_metrics(y, y)["kendall_tau"] == 1.0 and rank_metrics(y, -y)["top_precision"] == 0.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -84,6 +84,13 @@ class Predictor(ABC):
         """Predicted mean of each candidate."""
         mean, _ = self.predict_mean_std(cands)
         return mean
+
+
+def log_scaled(stats: Mapping[str, Sequence[float] | np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """Free statistics as model inputs, shape ``(n, len(names))``: ``sign(x) * log1p(|x|)`` of each
+    (FLOPs, params and latencies span orders of magnitude; signed proxies keep their order)."""
+    columns = [np.asarray(stats[name], dtype=float) for name in names]
+    return np.stack([np.sign(c) * np.log1p(np.abs(c)) for c in columns], 1)
 
 
 def create_predictor(choice: Choice | str, space: Space, seed: int = 0) -> Predictor:

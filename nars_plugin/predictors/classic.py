@@ -24,9 +24,10 @@ from ..errors import ConfigError
 from ..predictor import TargetScaler
 from ..settings import setting
 from ..space import Space
-from .base import Predictor
+from .base import Predictor, log_scaled
 
 EXTRA = "pip install 'nars-plugin[predictors]'"
+STATISTICS_DOC = "append the space's free statistics (log-scaled; zero-cost proxies where the space has them)"
 TARGET_DOC = (
     "rank",
     "rank: learn normal scores of the value ranks (robust to the long tail of failed networks); raw: the values",
@@ -63,8 +64,7 @@ class FeaturePredictor(Predictor):
         names = tuple(self.space.statistic_names) if getattr(self.config, "statistics", False) else ()
         if not names:
             return x
-        stats = self.space.statistics(list(cands))
-        s = np.stack([np.log1p(np.maximum(np.asarray(stats[n], dtype=float), 0.0)) for n in names], 1)
+        s = log_scaled(self.space.statistics(list(cands)), names)
         if self._stat_scale is None:  # fixed at the first fit, so predictions use the same scale
             self._stat_scale = (s.mean(0), np.maximum(s.std(0), 1e-8))
         mean, std = self._stat_scale
@@ -113,7 +113,7 @@ class GPSettings:
         "matern", "covariance: matern (nu=2.5) or rbf, times a constant, plus white noise", choices=("matern", "rbf")
     )
     restarts: int = setting(2, "restarts of the marginal-likelihood optimiser (seeded)", low=0)
-    statistics: bool = setting(True, "append the space's free statistics (log-scaled) to the encoding")
+    statistics: bool = setting(True, STATISTICS_DOC)
     target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
 
 
@@ -158,7 +158,7 @@ class ForestSettings:
     trees: int = setting(200, "number of trees", low=1)
     min_samples_leaf: int = setting(1, "fewest training points in a leaf", low=1)
     max_features: float = setting(0.5, "share of the features tried at each split", low=0, high=1)
-    statistics: bool = setting(True, "append the space's free statistics (log-scaled) to the encoding")
+    statistics: bool = setting(True, STATISTICS_DOC)
     target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
 
 
@@ -200,7 +200,7 @@ class BoostingSettings:
     min_child_samples: int = setting(2, "fewest training points in a leaf (small: NAS training sets are small)", low=1)
     subsample: float = setting(0.8, "share of the training points each model bags", low=0, high=1)
     colsample: float = setting(0.8, "share of the features each tree sees", low=0, high=1)
-    statistics: bool = setting(True, "append the space's free statistics (log-scaled) to the encoding")
+    statistics: bool = setting(True, STATISTICS_DOC)
     target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
 
 

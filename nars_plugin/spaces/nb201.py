@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import ConfigError, InvalidArchitectureError
 from ..keyvalue import as_flag
+from ..proxies import PROXIES
 from ..space import Candidate, Categorical, Space, Value
 
 __all__ = [
@@ -438,6 +439,11 @@ class NB201Space(Space):
         graph_statistics: add the cell's wiring (:func:`graph_statistics`: ``paths``,
             ``conv_depth``, ``identity_path``) to the free statistics, so the pretrained
             predictor's encoder learns where a cell has its shortcut and how deep it is.
+        zero_cost: zero-cost proxies of the untrained network (:mod:`nars_plugin.proxies`:
+            ``synflow``, ``jacob_cov``; comma-separated or a sequence) to add to the free
+            statistics. They are computed on the real network once per cell and cached on disk
+            (first use: a progress bar; about 0.05 s per cell for synflow, 0.5 s for jacob_cov).
+            Constraints may name them either way.
     """
 
     def __init__(
@@ -448,10 +454,13 @@ class NB201Space(Space):
         description: str = "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params",
         latency: str | Sequence[str] | bool | None = None,
         graph_statistics: bool | str = False,
+        zero_cost: str | Sequence[str] | None = None,
     ) -> None:
         from ..latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
+        from ..proxies import parse_proxies
 
         self.graph_statistics = as_flag(graph_statistics, "graph_statistics")
+        self.zero_cost: tuple[str, ...] = parse_proxies(zero_cost)
         self.num_classes, self.resolution = _dataset(dataset)
         self.dataset = dataset
         self.latency_devices: tuple[str, ...] = tuple(parse_devices(latency))
@@ -539,7 +548,7 @@ class NB201Space(Space):
         from ..latency import latency_metric
 
         graph = GRAPH_STATISTICS if self.graph_statistics else ()
-        return ("flops", "params", *graph, *(latency_metric(d) for d in self.latency_devices))
+        return ("flops", "params", *graph, *self.zero_cost, *(latency_metric(d) for d in self.latency_devices))
 
     def statistics(self, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
         """Exact FLOPs (as FlopCounterMode counts them, one image) and parameters of the NB201 network,
@@ -558,6 +567,9 @@ class NB201Space(Space):
         out = {name: stats[name].astype(float) for name in ("flops", "params")}
         if self.graph_statistics or any(name in GRAPH_STATISTICS for name in names):
             out.update(graph_statistics(matrix))
+        proxies = [*self.zero_cost, *(n for n in names if n in PROXIES and n not in self.zero_cost)]
+        if proxies:
+            out.update(self.proxy_statistics(matrix, proxies))
         devices = list(self.latency_devices)
         devices += [d for d in map(device_of, names) if d is not None and d not in devices]
         if devices:
@@ -566,6 +578,24 @@ class NB201Space(Space):
                     f"latency of NB201 cells is measured for cifar10 only, not {self.dataset!r}", CIFAR10_ONLY_HINT
                 )
             out.update(nb201_latency(_permutation()[1][_codes(matrix)], devices))
+        return out
+
+    def proxy_statistics(self, matrix: np.ndarray, proxies: Sequence[str]) -> dict[str, np.ndarray]:
+        """Zero-cost proxies of the cells in ``matrix`` (rows of op indices), from the on-disk cache
+        (:class:`~nars_plugin.proxies.ProxyCache`), computing the missing ones."""
+        from ..proxies import ProxyCache, nb201_proxy
+
+        arches = [format_arch_string([OPS[i] for i in row]) for row in matrix]
+        key = f"nb201 {self.dataset} C16 N5 classes={self.num_classes} resolution={self.resolution}"
+        out = {}
+        for proxy in proxies:
+            cache = ProxyCache(key, proxy)
+            out[proxy] = cache.get(
+                arches,
+                lambda arch, proxy=proxy: nb201_proxy(
+                    arch, proxy, num_classes=self.num_classes, resolution=self.resolution
+                ),
+            )
         return out
 
     def network(self, cand: Candidate | str | Mapping[str, str]) -> Any:

@@ -589,13 +589,11 @@ class NB201Space(Space):
         key = f"nb201 {self.dataset} C16 N5 classes={self.num_classes} resolution={self.resolution}"
         out = {}
         for proxy in proxies:
-            cache = ProxyCache(key, proxy)
-            out[proxy] = cache.get(
-                arches,
-                lambda arch, proxy=proxy: nb201_proxy(
-                    arch, proxy, num_classes=self.num_classes, resolution=self.resolution
-                ),
-            )
+
+            def compute(arch: str, proxy: str = proxy) -> float:
+                return nb201_proxy(arch, proxy, num_classes=self.num_classes, resolution=self.resolution)
+
+            out[proxy] = ProxyCache(key, proxy).get(arches, compute)
         return out
 
     def network(self, cand: Candidate | str | Mapping[str, str]) -> Any:

@@ -21,7 +21,9 @@ Everything is seeded: the same seed and data give the same predictions.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -199,7 +201,10 @@ class NARSPredictor(Predictor):
     def pretrain(self, cands: Sequence[Candidate] | None = None) -> float | None:
         """Pretrain encoder + proxy head on the free statistics; returns the final loss.
 
-        ``cands`` defaults to ``pretrain_samples`` Sobol samples of the space.
+        ``cands`` defaults to ``pretrain_samples`` Sobol samples of the space. The result depends
+        only on the encoded architectures, their statistics, the pretraining settings and the seed;
+        it is kept on disk under that key (:class:`PretrainCache`), so a later search with the same
+        space and seed loads it (bit-identical) instead of training again.
         """
         if not self.can_pretrain:
             return None
@@ -210,6 +215,11 @@ class NARSPredictor(Predictor):
         target = (target - target.mean(0)) / np.maximum(target.std(0), 1e-8)
         arch, _ = self._tensors(cands)
         y = torch.as_tensor(target, dtype=torch.float32)
+        cache = PretrainCache(self._pretrain_key(arch, y))
+        cached = cache.load()
+        if cached is not None:
+            self._pretrained_state, self.pretrain_loss = cached
+            return self.pretrain_loss
         ensemble = self._new_ensemble()
         gen = torch.Generator().manual_seed(self.seed * 7 + 3)
         opt = torch.optim.AdamW(ensemble.parameters("proxy"), lr=self.lr, weight_decay=self.weight_decay, foreach=True)
@@ -230,7 +240,20 @@ class NARSPredictor(Predictor):
             )
         self._pretrained_state = ensemble.encoder_state()
         self.pretrain_loss = loss_value
+        cache.save(self._pretrained_state, loss_value)
         return loss_value
+
+    def _pretrain_key(self, arch: Any, target: Any) -> str:
+        """A digest of everything pretraining depends on."""
+        import hashlib
+
+        torch = _torch()
+        digest = hashlib.sha256()
+        settings = (self.n_models, self.hidden, self.embed, self.pretrain_epochs, self.lr, self.weight_decay)
+        digest.update(repr((torch.__version__, settings, self.seed, self.space.recipe_dim, self.stat_names)).encode())
+        digest.update(arch.numpy().tobytes())
+        digest.update(target.numpy().tobytes())
+        return digest.hexdigest()
 
     # -- fitting and prediction ------------------------------------------ #
 
@@ -289,6 +312,46 @@ class NARSPredictor(Predictor):
         """Ensemble-mean predicted accuracy of each candidate."""
         mean: np.ndarray = self.predict_all(cands).mean(axis=0)
         return mean
+
+
+class PretrainCache:
+    """Pretrained encoder states on disk, by the digest of what determines them:
+    ``$NARS_CACHE_DIR/pretrain/<digest>.pt`` (default ``~/.cache/nars-plugin``); ``NARS_CACHE=off``
+    switches it off. Loading uses ``torch.load(weights_only=True)``; an unreadable or mismatched file
+    is ignored (and replaced on the next save), so the cache can only save time, never change a result.
+    """
+
+    def __init__(self, key: str) -> None:
+        from .proxies import cache_root
+
+        self.enabled = os.environ.get("NARS_CACHE", "").strip().lower() not in ("off", "0", "false", "no")
+        self.path = cache_root() / "pretrain" / f"{key}.pt"
+
+    def load(self) -> tuple[list[Any], float] | None:
+        """The saved ``(encoder state, final loss)``, or None."""
+        if not self.enabled or not self.path.is_file():
+            return None
+        torch = _torch()
+        try:
+            saved = torch.load(self.path, weights_only=True)
+            return [t.clone() for t in saved["state"]], float(saved["loss"])
+        except Exception:  # noqa: BLE001 - a damaged cache file is recomputed, not an error
+            return None
+
+    def save(self, state: list[Any], loss: float) -> None:
+        """Write the state atomically (a failure to write only loses the saving of time)."""
+        if not self.enabled:
+            return
+        import io
+
+        from .safe_files import atomic_write
+
+        torch = _torch()
+        buffer = io.BytesIO()
+        torch.save({"state": [t.detach() for t in state], "loss": loss}, buffer)
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, buffer.getvalue())
 
 
 def parse_predictor_settings(value: Mapping[str, Any] | str | None) -> dict[str, Any]:

@@ -164,3 +164,33 @@ def test_constant_predictions_rank_nothing():
     flat = rank_metrics(y, np.full(40, 3.0))
     assert flat["kendall_tau"] == 0.0 and flat["spearman"] == 0.0, "no ranking is 0, not NaN in the averages"
     assert rank_metrics(y, y)["kendall_tau"] == 1.0 and rank_metrics(y, -y)["top_precision"] == 0.0
+
+
+def test_pretraining_is_cached_on_disk_and_gives_identical_predictions(tmp_path, monkeypatch):
+    from nars_plugin.predictor import NARSPredictor
+
+    monkeypatch.setenv("NARS_CACHE_DIR", str(tmp_path))
+    bench = build_tiny_bench()
+    small = {"n_models": 2, "pretrain_samples": 128, "pretrain_epochs": 2, "head_steps": 5, "finetune_steps": 5}
+    train, y = bench.rows[:20], bench.values()[:20]
+
+    def predictions(**settings):
+        predictor = NARSPredictor(bench.space, seed=4, **{**small, **settings})
+        loss = predictor.pretrain()
+        return loss, predictor.fit(train, y).predict(bench.rows)
+
+    loss, first = predictions()
+    files = list((tmp_path / "pretrain").glob("*.pt"))
+    assert len(files) == 1, "the first pretraining is saved"
+    stamp = files[0].stat().st_mtime_ns
+    again_loss, again = predictions()
+    assert again_loss == loss and np.array_equal(again, first), "loading the cache changes nothing"
+    assert files[0].stat().st_mtime_ns == stamp, "the second search loaded it rather than training again"
+    predictions(pretrain_epochs=3)
+    assert len(list((tmp_path / "pretrain").glob("*.pt"))) == 2, "other settings, another entry"
+    files[0].write_bytes(b"damaged")
+    assert np.array_equal(predictions()[1], first), "a damaged entry is recomputed"
+    monkeypatch.setenv("NARS_CACHE", "off")
+    for f in (tmp_path / "pretrain").glob("*.pt"):
+        f.unlink()
+    assert np.array_equal(predictions()[1], first) and not list((tmp_path / "pretrain").glob("*.pt"))

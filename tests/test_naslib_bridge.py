@@ -515,3 +515,52 @@ def test_readme_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
     else:
         result = json.loads((tmp_path / "runs/naslib-config/nasbench201/cifar10/re/0/nars_result.json").read_text())
         assert result["queries"] == 20 and result["report_metric"] == "test_acc_200ep"
+
+
+# --------------------------------------------------------------------------- #
+# NASLib's predictors as registered predictors
+# --------------------------------------------------------------------------- #
+
+
+def test_naslib_predictors_are_registered_and_follow_the_contract(c10_bench):
+    """The cheap ones through the predictor conformance checks; every registered one is listed."""
+    _naslib()
+    from nars_plugin.predictors import create_predictor
+    from nars_plugin.testing import PredictorConformance
+
+    registry = get_registry()
+    assert {"naslib:xgb", "naslib:lgb", "naslib:ngb", "naslib:gp", "naslib:bananas"} <= set(registry.names("predictor"))
+    space = c10_bench.space
+    checks = PredictorConformance()
+    checks.test_follows_the_predictor_contract(space, lambda seed: create_predictor("naslib:lgb", space, seed))
+    rows, y = c10_bench.rows, c10_bench.values()
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(rows))
+    train, test = [rows[i] for i in order[:64]], [rows[i] for i in order[64:364]]
+    mean, std = create_predictor("naslib:xgb", space, seed=1).fit(train, y[order[:64]]).predict_mean_std(test)
+    again, _ = create_predictor("naslib:xgb", space, seed=1).fit(train, y[order[:64]]).predict_mean_std(test)
+    from scipy.stats import kendalltau
+
+    assert np.array_equal(mean, again) and np.all(std == 0), "seeded; an ensemble of one has no spread"
+    assert kendalltau(mean, y[order[64:364]]).statistic > 0.2
+    with pytest.raises(ConfigError, match="NAS-Bench-201 cells only"):
+        create_predictor("naslib:xgb", get_registry().create_benchmark("nb201-analog").space)
+
+
+def test_nars_searches_with_a_naslib_predictor_and_predictor_eval_ranks_it(tmp_path, c10_csv, cli):
+    _naslib()
+    search = ["search", "-b", f"csv:{c10_csv}", "-o", "nars", "-O", "predictor=naslib:lgb", "-O", "init_batch=8"]
+    code, _, err = cli([*search, "--budget", "18", "--out", tmp_path / "s", "--no-progress"], timeout=600)
+    assert code == 0, err
+    header = json.loads((tmp_path / "s" / "journal.jsonl").read_text().splitlines()[0])
+    assert header["config"]["optimizer"]["settings"]["predictor"] == {"name": "naslib:lgb", "ensemble": "auto"}
+    evaluate = ["predictor-eval", "-b", f"csv:{c10_csv}", "--predictors", "naslib:lgb,rf", "--sizes", "16,32"]
+    code, out, err = cli(
+        [*evaluate, "--seeds", "2", "--test-size", "200", "--out", tmp_path / "p", "--no-progress"], timeout=600
+    )
+    assert code == 0, err
+    report = json.loads((tmp_path / "p" / "predictor.json").read_text())
+    assert set(report["results"]) == {"naslib:lgb", "rf"}
+    # NASLib's LightGBM keeps its own defaults (e.g. 20 points per leaf), which learn little from 32
+    tau = {label: report["results"][label]["32"]["kendall_tau"]["mean"] for label in ("naslib:lgb", "rf")}
+    assert np.isfinite(tau["naslib:lgb"]) and tau["rf"] > 0.3, tau

@@ -1,7 +1,8 @@
 """The ``naslib`` plugin (entry point ``naslib = nars_naslib.plugin``).
 
 Where NASLib is importable it registers NASLib's optimizers as ``naslib:<name>`` for
-``nars compare`` (run by NASLib's Trainer, not by our study loop). Where it is not installed, or
+``nars compare`` (run by NASLib's Trainer, not by our study loop) and NASLib's predictors as
+``naslib:<type>`` predictors (for NARS, BANANAS and ``nars predictor-eval``). Where it is not installed, or
 installed but fails to import, the plugin reports itself inactive, with the reason and the fix, in
 ``nars plugins``; the core then asks it to register nothing, and ``naslib:re`` fails with that reason.
 """
@@ -74,3 +75,12 @@ def nars_register_optimizers(registry: Registry) -> None:
             runner=partial(_run, "one_shot" if one_shot else "query"),
             unavailable=partial(_one_shot_unavailable, name) if one_shot else None,
         )
+
+
+@hookimpl
+def nars_register_predictors(registry: Registry) -> None:
+    """NASLib's predictors as ``naslib:xgb``, ``naslib:gp``, ``naslib:bananas``, ... (NB201 cells)."""
+    from .predictors import NASLIB_PREDICTORS, predictor_classes
+
+    for name, cls in predictor_classes().items():
+        registry.add_predictor(name, cls, f"NASLib: {NASLIB_PREDICTORS[cls.naslib_type]} (NB201 cells)")

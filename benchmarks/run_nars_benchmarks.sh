@@ -31,7 +31,12 @@ for part in $PARTS; do
       nars predictor-eval -b fcnet -B dataset=protein_structure --predictors fbnetv3,gp,rf,lgbm \
         --sizes 8,16,32,64,128,256 --seeds 5 --out $OUT/predictors/fcnet-protein_structure --no-progress
       nars compare -b "$C10" --seeds 20 --budget 100 --out $OUT/predictors/nars-c10 --no-progress \
-        --optimizers 'nars,nars-gp=nars(predictor=gp),nars-rf=nars(predictor=rf),nars-lgbm=nars(predictor=lgbm)' ;;
+        --optimizers 'nars,nars-gp=nars(predictor=gp),nars-rf=nars(predictor=rf),nars-lgbm=nars(predictor=lgbm)'
+      # zero-cost proxies: ours against the published ones, then as free statistics (synflow of all
+      # 15,625 cells is computed once, about 18 minutes on one core, and cached)
+      python benchmarks/zero_cost.py --out $OUT/zero-cost
+      nars predictor-eval -b "$C10" -B zero_cost=synflow --predictors fbnetv3,gp,rf,lgbm --sizes 8,16,32,64,128,256 \
+        --seeds 5 --out $OUT/predictors/c10-synflow --no-progress ;;
     ablation)  # the defaults of the settings the paper leaves open, 10 seeds each
       variants='nars,batch10=nars(batch=10;init_batch=20),no-local=nars(local_fraction=0),always-predicted=nars(local_pick=predicted),zscore-target=nars(predictor={"target": "standard"})'
       nars compare -b "$C10" --optimizers "$variants" --seeds 10 --budget 100 --out $OUT/ablation-c10 --no-progress

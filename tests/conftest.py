@@ -28,9 +28,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Reusable results (pretrained encoders, zero-cost proxies) go to a cache of this test session, not
 # the user's ~/.cache: tests start cold and leave nothing behind (subprocesses inherit it).
 if "NARS_CACHE_DIR" not in os.environ:
+    import atexit
     import tempfile
 
     os.environ["NARS_CACHE_DIR"] = tempfile.mkdtemp(prefix="nars-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["NARS_CACHE_DIR"], ignore_errors=True)
 #: The example plugin packages (``examples/plugin_pkg``, ``examples/graph_space``).
 EXAMPLES = REPO_ROOT / "examples"
 C10_CSV = "nb201/cifar10_test_acc_200ep.csv"

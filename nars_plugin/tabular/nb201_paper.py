@@ -68,6 +68,7 @@ def _cifar10_columns(data_dir: str | os.PathLike[str] | None) -> dict[str, np.nd
 
 _DATA_DIR_DOC = "folder of the NB201 CSV tables (none: $NARS_DATA_DIR, default ../shared/data)"
 _GRAPH_DOC = "give the predictor the cell's wiring (paths, conv_depth, identity_path) besides FLOPs and params"
+_ZERO_COST_DOC = "zero-cost proxies as free statistics: synflow, jacob_cov (comma-separated) or all (cached on disk)"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class PaperSettings:
     objective: str = setting("valid_acc_12ep", "metric searched (a column of the joined tables)")
     report: str = setting("test_acc_200ep", "metric reported for the returned cell")
     graph_statistics: bool = setting(True, _GRAPH_DOC)
+    zero_cost: str | None = setting(None, _ZERO_COST_DOC)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class ScheduleSettings:
     objective: str = setting("valid_acc", "metric searched: valid_acc or test_acc (at the chosen schedule)")
     report: str = setting("test_acc", "metric reported for the returned candidate")
     graph_statistics: bool = setting(True, _GRAPH_DOC)
+    zero_cost: str | None = setting(None, _ZERO_COST_DOC)
 
 
 def load_nb201_paper(
@@ -95,13 +98,14 @@ def load_nb201_paper(
     objective: str = "valid_acc_12ep",
     report: str = "test_acc_200ep",
     graph_statistics: bool | str = True,
+    zero_cost: str | None = None,
 ) -> TabularBenchmark:
     """The ``nb201-paper`` benchmark (see the module docstring)."""
     from ..spaces.nb201 import NB201Space
 
     columns = _cifar10_columns(data_dir)
     cost = columns["train_time_200ep"] * SHORT_EPOCHS / FULL_EPOCHS
-    space = NB201Space(dataset="cifar10", graph_statistics=graph_statistics)
+    space = NB201Space(dataset="cifar10", graph_statistics=graph_statistics, zero_cost=zero_cost)
     return TabularBenchmark(
         name="nb201-paper",
         space=space,
@@ -121,6 +125,7 @@ def load_nb201_schedule(
     objective: str = "valid_acc",
     report: str = "test_acc",
     graph_statistics: bool | str = True,
+    zero_cost: str | None = None,
 ) -> TabularBenchmark:
     """The ``nb201-schedule`` benchmark: NB201 cells x ``epochs`` in {12, 200} (see the module docstring)."""
     from ..spaces.nb201 import NB201Space
@@ -130,6 +135,7 @@ def load_nb201_schedule(
         dataset="cifar10",
         recipe_params=[Categorical("epochs", (SHORT_EPOCHS, FULL_EPOCHS))],
         graph_statistics=graph_statistics,
+        zero_cost=zero_cost,
     )
     rows: list[Candidate] = []
     merged: dict[str, list[np.ndarray]] = {"valid_acc": [], "test_acc": [], "test_acc_200ep": [], "train_time": []}

@@ -15,7 +15,7 @@ import importlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,8 +52,13 @@ class FeaturePredictor(Predictor):
     non-finite targets, builds the features and raises before the first fit.
     """
 
+    #: The module the model comes from (imported on construction, so a missing extra fails early).
+    library: ClassVar[str] = ""
+
     def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
         super().__init__(space, seed, **settings)
+        self._library: Any = import_extra(self.library, self.name) if self.library else None
+        self._model: Any = None
         self._fitted = False
         self._stat_scale: tuple[np.ndarray, np.ndarray] | None = None
         self._scaler: TargetScaler | None = None
@@ -124,12 +129,8 @@ class GPPredictor(FeaturePredictor):
 
     Settings = GPSettings
     name = "gp"
+    library = "sklearn.gaussian_process"
     config: GPSettings
-
-    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
-        super().__init__(space, seed, **settings)
-        self._sklearn_gp = import_extra("sklearn.gaussian_process", self.name)
-        self._model: Any = None
 
     def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
         kernels = import_extra("sklearn.gaussian_process.kernels", self.name)
@@ -139,7 +140,7 @@ class GPPredictor(FeaturePredictor):
             else kernels.RBF(length_scale=1.0, length_scale_bounds=(1e-2, 1e3))
         )
         kernel = kernels.ConstantKernel(1.0, (1e-3, 1e3)) * shape + kernels.WhiteKernel(1e-2, (1e-6, 1e1))
-        self._model = self._sklearn_gp.GaussianProcessRegressor(
+        self._model = self._library.GaussianProcessRegressor(
             kernel=kernel, normalize_y=True, n_restarts_optimizer=self.config.restarts, random_state=self.seed
         )
         with warnings.catch_warnings():  # bounds reached on tiny training sets: the fit is still usable
@@ -167,16 +168,12 @@ class ForestPredictor(FeaturePredictor):
 
     Settings = ForestSettings
     name = "rf"
+    library = "sklearn.ensemble"
     config: ForestSettings
-
-    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
-        super().__init__(space, seed, **settings)
-        self._ensemble = import_extra("sklearn.ensemble", self.name)
-        self._model: Any = None
 
     def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
         c = self.config
-        self._model = self._ensemble.RandomForestRegressor(
+        self._model = self._library.RandomForestRegressor(
             n_estimators=c.trees,
             min_samples_leaf=c.min_samples_leaf,
             max_features=c.max_features if c.max_features > 0 else None,
@@ -210,17 +207,13 @@ class BoostingPredictor(FeaturePredictor):
 
     Settings = BoostingSettings
     name = "lgbm"
+    library = "lightgbm"
     config: BoostingSettings
-
-    def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
-        super().__init__(space, seed, **settings)
-        self._lightgbm = import_extra("lightgbm", self.name)
-        self._models: list[Any] = []
 
     def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
         c = self.config
-        self._models = [
-            self._lightgbm.LGBMRegressor(
+        self._model = [
+            self._library.LGBMRegressor(
                 n_estimators=c.rounds,
                 learning_rate=c.learning_rate,
                 num_leaves=c.num_leaves,
@@ -239,5 +232,5 @@ class BoostingPredictor(FeaturePredictor):
         ]
 
     def _predict_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        members = np.stack([m.predict(x) for m in self._models])
+        members = np.stack([m.predict(x) for m in self._model])
         return members.mean(axis=0), members.std(axis=0)

@@ -46,7 +46,10 @@ for part in $PARTS; do
       python benchmarks/timing.py --benchmark "$C10" --out $OUT/timing ;;
     naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
       nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:bananas --seeds 5 --budget 100 \
-        --out $OUT/naslib-c10 --no-progress ;;
+        --out $OUT/naslib-c10 --no-progress
+      # NASLib's predictors beside ours on the same splits (issue 15)
+      nars predictor-eval -b "$C10" --predictors fbnetv3,naslib:xgb,naslib:lgb,naslib:rf,naslib:gp,naslib:ngb \
+        --sizes 8,16,32,64,128,256 --seeds 5 --out $OUT/predictors/c10-naslib --no-progress ;;
     paper)  # issue 7: the NB201 paper's 12,000-second protocol on real tables (nb201-paper)
       nars compare -b nb201-paper --seeds 500 --budget-seconds 12000 --out $OUT/nb201-paper/rs-rea-500 --no-progress \
         --optimizers 'rs,rea,rea-nb201-code=rea(tournament_replace=true;repeats=evaluate)'

@@ -107,3 +107,16 @@ def test_proxies_are_constraints_on_any_nb201_space(tmp_path, monkeypatch):
     threshold = float(np.median(values))
     mask = space.feasible(cands, [f"synflow >= {threshold}"])
     assert list(mask) == [bool(v >= threshold) for v in values] and 0 < mask.sum() < len(cands)
+
+
+def test_benchmarks_of_nb201_cells_take_zero_cost(tmp_path, monkeypatch):
+    from nars_plugin.plugins import get_registry
+
+    monkeypatch.setenv("NARS_CACHE_DIR", str(tmp_path))
+    bench = get_registry().create_benchmark("nb201-analog", zero_cost="synflow")
+    assert bench.space.statistic_names == ("flops", "params", "synflow")
+    cands = bench.rows[:2]
+    assert np.all(np.isfinite(bench.space.statistics(cands)["synflow"]))
+    assert "synflow" not in get_registry().create_benchmark("nb201-analog").space.statistic_names
+    with pytest.raises(ConfigError, match="unknown zero-cost proxy 'flops'"):
+        get_registry().create_benchmark("nb201-analog", zero_cost="flops")

@@ -83,6 +83,9 @@ class AnalogSettings:
         choices=tuple(TARGETS),
     )
     dataset: str = setting("cifar10", "data set (the table has CIFAR-10 only)", choices=("cifar10",))
+    zero_cost: str | None = setting(
+        None, "zero-cost proxies of the cell as free statistics: synflow, jacob_cov or all (cached on disk)"
+    )
 
 
 class _Record:
@@ -139,7 +142,9 @@ def load_table(path: str | None = None) -> dict[str, Any]:
     return {"keys": keys, "columns": columns, "stds": stds, "file": str(file)}
 
 
-def load_analog(target: str = DEFAULT_TARGET, dataset: str = "cifar10") -> TabularBenchmark:
+def load_analog(
+    target: str = DEFAULT_TARGET, dataset: str = "cifar10", zero_cost: str | None = None
+) -> TabularBenchmark:
     """The ``nb201-analog`` benchmark for one deployment ``target`` (see :data:`TARGETS`)."""
     from ..spaces.nb201 import NB201Space
 
@@ -152,7 +157,7 @@ def load_analog(target: str = DEFAULT_TARGET, dataset: str = "cifar10") -> Tabul
         raise ConfigError(f"nb201-analog has only cifar10 data, not {dataset!r}", "drop the dataset option")
     recipes = TARGETS[target]
     table = load_table()
-    space = NB201Space(dataset="cifar10", recipe_params=[Categorical("training", tuple(recipes))])
+    space = NB201Space(dataset="cifar10", recipe_params=[Categorical("training", tuple(recipes))], zero_cost=zero_cost)
     rows, accuracy, spread = [], [], []
     for recipe, column in recipes.items():
         rows += space.from_naslib_many(table["keys"], {"training": recipe})

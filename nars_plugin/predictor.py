@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
 from .predictors.base import Predictor, log_scaled
 from .settings import read_mapping, setting
 from .settings import split as split_settings
@@ -260,12 +259,7 @@ class NARSPredictor(Predictor):
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> NARSPredictor:
         """Fit the accuracy head (encoder frozen), then fine-tune everything."""
         torch = _torch()
-        y_arr = np.asarray(y, dtype=float)
-        keep = np.isfinite(y_arr)
-        cands = [c for c, k in zip(cands, keep) if k]
-        y_arr = y_arr[keep]
-        if len(cands) < 2:
-            raise ConfigError("the predictor needs at least 2 finite training points", "evaluate more candidates first")
+        cands, y_arr = self.training_set(cands, y)
         if self.can_pretrain and self._pretrained_state is None:
             self.pretrain()
         self._scaler = TargetScaler(y_arr, self.target)
@@ -293,7 +287,7 @@ class NARSPredictor(Predictor):
     def predict_all(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Predictions of every ensemble member, shape (n_models, n)."""
         if self._ensemble is None:
-            raise ConfigError("the predictor has not been fitted", "call fit(candidates, accuracies) first")
+            raise self.not_fitted()
         torch = _torch()
         out = []
         with torch.no_grad():
@@ -322,7 +316,7 @@ class PretrainCache:
     """
 
     def __init__(self, key: str) -> None:
-        from .proxies import cache_root
+        from .datafiles import cache_root
 
         self.enabled = os.environ.get("NARS_CACHE", "").strip().lower() not in ("off", "0", "false", "no")
         self.path = cache_root() / "pretrain" / f"{key}.pt"

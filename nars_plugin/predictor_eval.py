@@ -83,10 +83,10 @@ def evaluate_predictor(
     shared by all variants (the training set of size N is the first N of that order)."""
     from tqdm import tqdm
 
-    from .plugins import get_registry
+    from .predictors import create_predictor
+    from .settings import Choice
 
     columns = variants(predictors)
-    registry = get_registry()
     rows = bench.rows
     y_all = bench.values()
     valid = np.flatnonzero(np.isfinite(y_all))
@@ -109,7 +109,7 @@ def evaluate_predictor(
         pool = perm[test_size:]
         test_cands = [rows[i] for i in test]
         for column in columns:
-            predictor = registry.get("predictor", column.name).factory(bench.space, seed=seed, **column.settings)
+            predictor = create_predictor(Choice(column.name, column.settings), bench.space, seed)
             if predictor.can_pretrain:  # once per seed, reused for every training size, as in a search
                 started = time.perf_counter()
                 predictor.pretrain()

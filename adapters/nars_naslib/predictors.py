@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -98,32 +97,26 @@ class NASLibPredictor(Predictor):
         self._model: Any = None
 
     def _seed_globals(self) -> None:
-        random.seed(self.seed)
-        np.random.seed(self.seed)
-        torch.manual_seed(self.seed)
+        naslib_module("utils").set_seed(self.seed)  # random, numpy and torch, as NASLib's own runs
 
     def _cells(self, cands: Sequence[Candidate]) -> list[_Cell]:
         return [_Cell(self.nb201.to_naslib(c)) for c in cands]
 
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> NASLibPredictor:
-        y_arr = np.asarray(y, dtype=float)
-        keep = np.isfinite(y_arr)
-        cands = [c for c, k in zip(cands, keep) if k]
-        if len(cands) < 2:
-            raise ConfigError(f"predictor {self.name!r} needs at least 2 finite training points", "evaluate more")
+        cands, y_arr = self.training_set(cands, y)
         ensemble_cls = naslib_module("predictors.ensemble").Ensemble
         self._seed_globals()
         model = ensemble_cls(
             predictor_type=self.naslib_type, num_ensemble=self.members, ss_type="nasbench201", hpo_wrapper=False
         )
         with _quiet():  # NASLib prints every boosting / GP iteration
-            model.fit(self._cells(cands), list(map(float, y_arr[keep])))
+            model.fit(self._cells(cands), list(map(float, y_arr)))
         self._model = model
         return self
 
     def predict_mean_std(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
         if self._model is None:
-            raise ConfigError(f"predictor {self.name!r} has not been fitted", "call fit(candidates, values) first")
+            raise self.not_fitted()
         if not cands:
             return np.zeros(0), np.zeros(0)
         self._seed_globals()

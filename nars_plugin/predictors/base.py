@@ -85,6 +85,29 @@ class Predictor(ABC):
         mean, _ = self.predict_mean_std(cands)
         return mean
 
+    # -- helpers for implementations ---------------------------------------- #
+
+    def training_set(
+        self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray
+    ) -> tuple[list[Candidate], np.ndarray]:
+        """The candidates whose value is finite, and those values; an error if fewer than 2 remain."""
+        values = np.asarray(y, dtype=float)
+        keep = np.isfinite(values)
+        kept = [c for c, k in zip(cands, keep) if k]
+        if len(kept) < 2:
+            raise ConfigError(
+                f"the {self.name or type(self).__name__} predictor needs at least 2 finite training points",
+                "evaluate more candidates first",
+            )
+        return kept, values[keep]
+
+    def not_fitted(self) -> ConfigError:
+        """The error for a prediction asked before the first :meth:`fit`."""
+        return ConfigError(
+            f"the {self.name or type(self).__name__} predictor has not been fitted",
+            "call fit(candidates, values) first",
+        )
+
 
 def log_scaled(stats: Mapping[str, Sequence[float] | np.ndarray], names: Sequence[str]) -> np.ndarray:
     """Free statistics as model inputs, shape ``(n, len(names))``: ``sign(x) * log1p(|x|)`` of each

@@ -58,8 +58,7 @@ class FeaturePredictor(Predictor):
     def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
         super().__init__(space, seed, **settings)
         self._library: Any = import_extra(self.library, self.name) if self.library else None
-        self._model: Any = None
-        self._fitted = False
+        self._model: Any = None  # set by _fit_features
         self._stat_scale: tuple[np.ndarray, np.ndarray] | None = None
         self._scaler: TargetScaler | None = None
 
@@ -76,23 +75,15 @@ class FeaturePredictor(Predictor):
         return np.concatenate([x, (s - mean) / std], axis=1)
 
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> FeaturePredictor:
-        y_arr = np.asarray(y, dtype=float)
-        keep = np.isfinite(y_arr)
-        cands = [c for c, k in zip(cands, keep) if k]
-        if len(cands) < 2:
-            raise ConfigError(
-                f"the {self.name} predictor needs at least 2 finite training points", "evaluate more candidates first"
-            )
+        cands, y_arr = self.training_set(cands, y)
         self._stat_scale = None
-        y_arr = y_arr[keep]
         self._scaler = TargetScaler(y_arr, "rank") if getattr(self.config, "target", "raw") == "rank" else None
         self._fit_features(self.features(cands), self._scaler.forward(y_arr) if self._scaler else y_arr)
-        self._fitted = True
         return self
 
     def predict_mean_std(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
-        if not self._fitted:
-            raise ConfigError(f"the {self.name} predictor has not been fitted", "call fit(candidates, values) first")
+        if self._model is None:
+            raise self.not_fitted()
         if not cands:
             return np.zeros(0), np.zeros(0)
         mean, std = self._predict_features(self.features(cands))

@@ -1,4 +1,4 @@
-"""Where benchmark data lives, and how it is read safely.
+"""Where benchmark data lives (and computed results are cached), and how it is read safely.
 
 Tables such as the NAS-Bench-201 latency measurements are read at run time from
 ``$NARS_DATA_DIR``; without it, from ``../shared/data`` relative to the current folder or to the
@@ -22,6 +22,12 @@ from .errors import DataFileError
 
 ENV_VAR = "NARS_DATA_DIR"
 _REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def cache_root() -> Path:
+    """Where computed, reusable results live (zero-cost proxies, pretrained encoders):
+    ``$NARS_CACHE_DIR``, else ``~/.cache/nars-plugin``."""
+    return Path(os.environ.get("NARS_CACHE_DIR") or Path.home() / ".cache" / "nars-plugin")
 
 
 def data_dir(folder: str | os.PathLike[str] | None = None) -> Path:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .datafiles import cache_root
 from .errors import ConfigError
 from .safe_files import atomic_write
 
@@ -88,12 +89,19 @@ def parse_proxies(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def one_proxy(name: str) -> str:
+    """``name`` if it is one proxy this module computes, else a clear error (``all`` is not one)."""
+    if name not in PROXIES:
+        raise ConfigError(f"unknown zero-cost proxy {name!r}", f"choose one of {', '.join(PROXIES)}")
+    return name
+
+
 def nb201_proxy(arch: str, name: str, seed: int = 0, num_classes: int = 10, resolution: int = 32) -> float:
     """Proxy ``name`` of the NAS-Bench-201 network of cell ``arch`` (C=16, N=5), weights seeded."""
     torch = _torch()
     from .spaces.nb201_net import NB201Network
 
-    (name,) = parse_proxies([name])
+    name = one_proxy(name)
     torch.manual_seed(seed)
     model = NB201Network(arch, num_classes=num_classes)
     shape = (3, resolution, resolution)
@@ -110,7 +118,7 @@ class ProxyCache:
     """
 
     def __init__(self, space_key: str, proxy: str, seed: int = 0, folder: str | os.PathLike[str] | None = None):
-        (proxy,) = parse_proxies([proxy])
+        proxy = one_proxy(proxy)
         root = Path(folder) if folder is not None else cache_root() / "proxies"
         digest = hashlib.sha256(space_key.encode()).hexdigest()[:16]
         self.path = root / f"{proxy}-seed{seed}-{digest}.json"
@@ -152,8 +160,3 @@ class ProxyCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         body = {"space": self.space_key, "proxy": self.proxy, "seed": self.seed, "scores": self.scores()}
         atomic_write(self.path, json.dumps(body, allow_nan=True) + "\n")
-
-
-def cache_root() -> Path:
-    """Where computed, reusable results live: ``$NARS_CACHE_DIR`` or ``~/.cache/nars-plugin``."""
-    return Path(os.environ.get("NARS_CACHE_DIR") or Path.home() / ".cache" / "nars-plugin")

@@ -495,7 +495,6 @@ def describe(cls: type | None, prefix: str = "") -> list[str]:
         return ["settings: not declared (passed to the factory as given)"]
     rows = []
     for d in declared(cls):
-        default = _plain(d, d.default)
         if d.kind == "nested":
             rows.append((prefix + d.name, "settings", "", d.spec.doc))
             nested_rows = describe_rows(d.group, prefix + d.name + ".", d.default)
@@ -509,7 +508,7 @@ def describe(cls: type | None, prefix: str = "") -> list[str]:
             if group is not None:
                 rows += describe_rows(group, f"{prefix}{d.name}.", parse(group, dict(d.default.settings)))
             continue
-        rows.append((prefix + d.name, type_text(d), _show(default), d.spec.doc))
+        rows.append((prefix + d.name, type_text(d), _show(_plain(d, d.default)), d.spec.doc))
     return _table(rows, getattr(cls, "budget_dependent", None), getattr(cls, "extra_options", None))
 
 

@@ -48,6 +48,11 @@ def test_unknown_proxy_names_the_valid_ones():
     assert parse_proxies("all") == PROXIES and parse_proxies(None) == () and parse_proxies("synflow") == ("synflow",)
     with pytest.raises(ConfigError, match="synflw"):
         NB201Space(zero_cost="synflw")
+    with pytest.raises(ConfigError, match="unknown zero-cost proxy 'all'") as info:
+        nb201_proxy(BEST, "all")  # one proxy per computation and cache file
+    assert "choose one of synflow, jacob_cov" in info.value.hint
+    with pytest.raises(ConfigError, match="unknown zero-cost proxy 'all'"):
+        ProxyCache("a space", "all")
 
 
 @pytest.mark.skipif(not CURVES.is_file(), reason=f"{CURVES} is absent (NARS_DATA_DIR)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -61,3 +61,14 @@ class Candidate:
 
     def __repr__(self) -> str:
         return f"Candidate(arch={dict(self.arch)}, recipe={dict(self.recipe)})"
+
+
+def unique(cands: Sequence[Candidate]) -> list[Candidate]:
+    """``cands`` without repeats (by key), in first-seen order."""
+    seen: set[str] = set()
+    out = []
+    for c in cands:
+        if c.key not in seen:
+            seen.add(c.key)
+            out.append(c)
+    return out

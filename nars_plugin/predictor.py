@@ -26,10 +26,12 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .candidate import unique
 from .predictors.base import Predictor, log_scaled
 from .settings import read_mapping, setting
 from .settings import split as split_settings
@@ -53,8 +55,10 @@ class _EnsembleLinear:
         self.weight.requires_grad_(True)
         self.bias.requires_grad_(True)
 
-    def __call__(self, x: Any) -> Any:
-        return _torch().baddbmm(self.bias, x, self.weight)
+    def __call__(self, x: Any, members: slice | None = None) -> Any:
+        if members is None:
+            return _torch().baddbmm(self.bias, x, self.weight)
+        return _torch().baddbmm(self.bias[members], x, self.weight[members])
 
     def parameters(self) -> list[Any]:
         return [self.weight, self.bias]
@@ -89,24 +93,29 @@ class _Ensemble:
         }[part]
         return [p for layer in layers for p in layer.parameters()]
 
-    def embed(self, arch: Any) -> Any:
-        """Architecture embedding, (n_models, n, embed); ``arch`` is (n, d) or (n_models, n, d)."""
+    def embed(self, arch: Any, members: slice | None = None) -> Any:
+        """Architecture embedding, (n_models, n, embed); ``arch`` is (n, d) or (n_models, n, d);
+        ``members`` computes only those ensemble members."""
         torch = _torch()
-        x = arch.expand(self.n_models, *arch.shape) if arch.dim() == 2 else arch
+        n = self.n_models if members is None else len(range(self.n_models)[members])
+        x = arch.expand(n, *arch.shape) if arch.dim() == 2 else arch
         for layer in self.encoder:
-            x = torch.relu(layer(x))
+            x = torch.relu(layer(x, members))
         return x
 
     def proxy(self, arch: Any) -> Any:
         return self.proxy_head[0](self.embed(arch))
 
-    def accuracy(self, arch: Any, recipe: Any) -> Any:
-        """Predicted (standardised) accuracy, (n_models, n)."""
+    def accuracy(self, arch: Any, recipe: Any, members: slice | None = None) -> Any:
+        """Predicted (standardised) accuracy, (n_models, n) (or only ``members``)."""
+        return self.head(self.embed(arch, members), recipe, members)
+
+    def head(self, emb: Any, recipe: Any, members: slice | None = None) -> Any:
+        """The accuracy head on embeddings ``emb`` (n_models, n, embed) and the recipe encoding."""
         torch = _torch()
-        emb = self.embed(arch)
-        x = torch.cat([emb, recipe.expand(self.n_models, *recipe.shape)], dim=2)
-        x = torch.relu(self.accuracy_head[0](x))
-        return self.accuracy_head[1](x).squeeze(2)
+        x = torch.cat([emb, recipe.expand(emb.shape[0], *recipe.shape)], dim=2)
+        x = torch.relu(self.accuracy_head[0](x, members))
+        return self.accuracy_head[1](x, members).squeeze(2)
 
     def encoder_state(self) -> list[Any]:
         return [p.detach().clone() for layer in self.encoder for p in layer.parameters()]
@@ -128,8 +137,19 @@ class PredictorSettings:
     pretrain: bool = setting(True, "pretrain the encoder on free statistics when the space has any")
     pretrain_samples: int = setting(4096, "Sobol-sampled architectures for pretraining", low=1)
     pretrain_epochs: int = setting(30, "passes over them (mini-batches of 256)", low=1)
+    pretrain_seed: int | None = setting(
+        0,
+        "seed of pretraining (samples, initialisation, batch order); fixed, so every search on a space "
+        "shares one pretrained encoder (cached on disk); auto: the search's seed",
+        low=0,
+        none="auto",
+    )
     head_steps: int = setting(150, "full-batch steps of the frozen-encoder phase", low=0)
     finetune_steps: int = setting(250, "full-batch steps of the fine-tuning phase", low=0)
+    warm_start: bool = setting(
+        True, "a refit continues from the previous fit's weights for refit_steps (off: every fit starts afresh)"
+    )
+    refit_steps: int = setting(20, "full-batch steps of a warm-started refit (all weights, finetune_lr)", low=1)
     lr: float = setting(1e-2, "learning rate of the head phase and of pretraining", low=0)
     finetune_lr: float = setting(2e-3, "learning rate of the fine-tuning phase", low=0)
     huber_delta: float = setting(1.0, "transition point of the Huber loss (in standard deviations)", low=0)
@@ -162,12 +182,17 @@ class NARSPredictor(Predictor):
         self.n_models, self.hidden, self.embed = c.n_models, c.hidden, c.embed
         self.pretrain_enabled = c.pretrain
         self.pretrain_samples, self.pretrain_epochs = c.pretrain_samples, c.pretrain_epochs
+        self.pretrain_seed = self.seed if c.pretrain_seed is None else c.pretrain_seed
+        self.warm_start, self.refit_steps = c.warm_start, c.refit_steps
         self.head_steps, self.finetune_steps = c.head_steps, c.finetune_steps
         self.lr, self.finetune_lr = c.lr, c.finetune_lr
         self.huber_delta, self.weight_decay = c.huber_delta, c.weight_decay
         self.target = c.target
         self.stat_names = tuple(space.statistic_names)
         self._ensemble: _Ensemble | None = None
+        self._refit_optimizer: Any = None  # the fine-tuning optimiser a warm-started refit continues
+        self._rows: dict[str, int] = {}  # candidate key -> row of _encoded
+        self._encoded = _torch().zeros(0, space.arch_dim + space.recipe_dim)
         self._pretrained_state: list[Any] | None = None
         self._scaler: TargetScaler | None = None
         self.pretrain_loss: float | None = None
@@ -175,11 +200,20 @@ class NARSPredictor(Predictor):
     # -- tensors --------------------------------------------------------- #
 
     def _tensors(self, cands: Sequence[Candidate]) -> tuple[Any, Any]:
+        """Architecture and recipe encodings of ``cands``; each candidate is encoded once (optimizers
+        score the same pool round after round)."""
         torch = _torch()
-        x = torch.as_tensor(self.space.encode(cands), dtype=torch.float32)
+        keys = [c.key for c in cands]
+        rows = self._rows
+        if not all(map(rows.__contains__, keys)):
+            new = [c for c in unique(cands) if c.key not in rows]
+            start = len(rows)
+            rows.update({c.key: start + i for i, c in enumerate(new)})
+            self._encoded = torch.cat([self._encoded, torch.as_tensor(self.space.encode(new), dtype=torch.float32)])
+        x = self._encoded[torch.as_tensor(np.fromiter(map(rows.__getitem__, keys), np.int64, len(keys)))]
         return x[:, : self.space.arch_dim], x[:, self.space.arch_dim :]
 
-    def _new_ensemble(self) -> _Ensemble:
+    def _new_ensemble(self, seed: int | None = None) -> _Ensemble:
         return _Ensemble(
             self.n_models,
             self.space.arch_dim,
@@ -187,7 +221,7 @@ class NARSPredictor(Predictor):
             len(self.stat_names),
             self.hidden,
             self.embed,
-            self.seed * 101 + 17,
+            (self.seed if seed is None else seed) * 101 + 17,
         )
 
     # -- pretraining ----------------------------------------------------- #
@@ -208,7 +242,8 @@ class NARSPredictor(Predictor):
         if not self.can_pretrain:
             return None
         torch = _torch()
-        cands = list(cands) if cands is not None else self.space.sample(self.pretrain_samples, seed=self.seed + 7919)
+        seed = self.pretrain_seed
+        cands = list(cands) if cands is not None else self.space.sample(self.pretrain_samples, seed=seed + 7919)
         stats = self.space.statistics(cands)
         target = log_scaled(stats, self.stat_names)
         target = (target - target.mean(0)) / np.maximum(target.std(0), 1e-8)
@@ -219,9 +254,9 @@ class NARSPredictor(Predictor):
         if cached is not None:
             self._pretrained_state, self.pretrain_loss = cached
             return self.pretrain_loss
-        ensemble = self._new_ensemble()
-        gen = torch.Generator().manual_seed(self.seed * 7 + 3)
-        opt = torch.optim.AdamW(ensemble.parameters("proxy"), lr=self.lr, weight_decay=self.weight_decay, foreach=True)
+        ensemble = self._new_ensemble(seed)
+        gen = torch.Generator().manual_seed(seed * 7 + 3)
+        opt = _adamw(ensemble.parameters("proxy"), self.lr, self.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.pretrain_epochs)
         for _ in range(self.pretrain_epochs):
             # each member sees its own mini-batch order
@@ -249,7 +284,8 @@ class NARSPredictor(Predictor):
         torch = _torch()
         digest = hashlib.sha256()
         settings = (self.n_models, self.hidden, self.embed, self.pretrain_epochs, self.lr, self.weight_decay)
-        digest.update(repr((torch.__version__, settings, self.seed, self.space.recipe_dim, self.stat_names)).encode())
+        identity = (_PRETRAIN_VERSION, torch.__version__, settings, self.pretrain_seed, self.space.recipe_dim)
+        digest.update(repr((*identity, self.stat_names)).encode())
         digest.update(arch.numpy().tobytes())
         digest.update(target.numpy().tobytes())
         return digest.hexdigest()
@@ -257,7 +293,12 @@ class NARSPredictor(Predictor):
     # -- fitting and prediction ------------------------------------------ #
 
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> NARSPredictor:
-        """Fit the accuracy head (encoder frozen), then fine-tune everything."""
+        """Fit the accuracy head (encoder frozen), then fine-tune everything.
+
+        With ``warm_start`` a later fit continues from the previous one instead (``refit_steps`` of
+        fine-tuning, the optimiser's state kept): optimizers refit on everything known plus a few new
+        points, so most of the work is already done. The same sequence of fits gives the same result.
+        """
         torch = _torch()
         cands, y_arr = self.training_set(cands, y)
         if self.can_pretrain and self._pretrained_state is None:
@@ -265,6 +306,10 @@ class NARSPredictor(Predictor):
         self._scaler = TargetScaler(y_arr, self.target)
         target = torch.as_tensor(self._scaler.forward(y_arr), dtype=torch.float32)
         arch, recipe = self._tensors(cands)
+        targets = target.expand(self.n_models, len(target))
+        if self.warm_start and self._ensemble is not None and self._refit_optimizer is not None:
+            self._train(self._ensemble, self._refit_optimizer, arch, recipe, targets, self.refit_steps)
+            return self
         ensemble = self._new_ensemble()
         pretrained = self._pretrained_state is not None
         if self._pretrained_state is not None:
@@ -273,16 +318,33 @@ class NARSPredictor(Predictor):
             ("head" if pretrained else "all", self.head_steps, self.lr),
             ("all", self.finetune_steps, self.finetune_lr),
         ]
-        targets = target.expand(self.n_models, len(target))
         for part, steps, lr in phases:
-            opt = torch.optim.AdamW(ensemble.parameters(part), lr=lr, weight_decay=self.weight_decay, foreach=True)
-            for _ in range(steps):
-                loss = _huber_sum(ensemble.accuracy(arch, recipe), targets, self.huber_delta)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        self._ensemble = ensemble
+            opt = _adamw(ensemble.parameters(part), lr, self.weight_decay)
+            self._train(ensemble, opt, arch, recipe, targets, steps, frozen_encoder=part == "head")
+        self._ensemble, self._refit_optimizer = ensemble, opt
         return self
+
+    def _train(
+        self,
+        ensemble: _Ensemble,
+        opt: Any,
+        arch: Any,
+        recipe: Any,
+        targets: Any,
+        steps: int,
+        frozen_encoder: bool = False,
+    ) -> None:
+        """``steps`` full-batch steps of ``opt``; with the encoder frozen its embedding is computed once."""
+        torch = _torch()
+        if frozen_encoder:
+            with torch.no_grad():
+                emb = ensemble.embed(arch)
+        for _ in range(steps):
+            pred = ensemble.head(emb, recipe) if frozen_encoder else ensemble.accuracy(arch, recipe)
+            loss = _huber_sum(pred, targets, self.huber_delta)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
 
     def predict_all(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Predictions of every ensemble member, shape (n_models, n)."""
@@ -296,6 +358,16 @@ class NARSPredictor(Predictor):
                 out.append(self._ensemble.accuracy(arch, recipe).numpy())
         preds = np.concatenate(out, axis=1) if out else np.zeros((self.n_models, 0))
         return self._scaler.inverse(preds) if self._scaler is not None else preds
+
+    def screen(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """The first ensemble member's prediction (standardised): a fifth of the cost, nearly the order."""
+        if self._ensemble is None:
+            raise self.not_fitted()
+        torch = _torch()
+        with torch.no_grad():
+            arch, recipe = self._tensors(cands)
+            out: np.ndarray = self._ensemble.accuracy(arch, recipe, slice(0, 1))[0].numpy()
+        return out
 
     def predict_mean_std(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
         """Ensemble mean and ensemble standard deviation of each candidate's predicted accuracy."""
@@ -321,16 +393,26 @@ class PretrainCache:
         self.enabled = os.environ.get("NARS_CACHE", "").strip().lower() not in ("off", "0", "false", "no")
         self.path = cache_root() / "pretrain" / f"{key}.pt"
 
+    #: States this process has read, by file and modification time (each file is read once).
+    _loaded: ClassVar[dict[tuple[Path, int], tuple[list[Any], float]]] = {}
+
     def load(self) -> tuple[list[Any], float] | None:
         """The saved ``(encoder state, final loss)``, or None."""
-        if not self.enabled or not self.path.is_file():
+        if not self.enabled:
             return None
-        torch = _torch()
         try:
-            saved = torch.load(self.path, weights_only=True)
-            return [t.clone() for t in saved["state"]], float(saved["loss"])
-        except Exception:  # noqa: BLE001 - a damaged cache file is recomputed, not an error
+            version = (self.path, self.path.stat().st_mtime_ns)
+        except OSError:
             return None
+        if version not in self._loaded:
+            torch = _torch()
+            try:
+                saved = torch.load(self.path, weights_only=True)
+                self._loaded[version] = ([t.clone() for t in saved["state"]], float(saved["loss"]))
+            except Exception:  # noqa: BLE001 - a damaged cache file is recomputed, not an error
+                return None
+        state, loss = self._loaded[version]
+        return [t.clone() for t in state], loss
 
     def save(self, state: list[Any], loss: float) -> None:
         """Write the state atomically (a failure to write only loses the saving of time)."""
@@ -353,6 +435,16 @@ def parse_predictor_settings(value: Mapping[str, Any] | str | None) -> dict[str,
     them), typed and checked against :class:`PredictorSettings`; only the names given."""
     given, _ = split_settings(PredictorSettings, read_mapping(value, "predictor settings", "predictor"), "predictor")
     return given
+
+
+#: Bumped when pretraining changes in a way its cache key does not see (the optimiser implementation).
+_PRETRAIN_VERSION = 2
+
+
+def _adamw(params: list[Any], lr: float, weight_decay: float) -> Any:
+    """AdamW as one fused kernel: on CPU several times faster than the per-tensor loop for these
+    small parameter sets (the element-wise square roots dominate otherwise)."""
+    return _torch().optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
 
 
 def _huber_sum(pred: Any, target: Any, delta: float) -> Any:

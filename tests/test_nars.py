@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from helpers import FAST, keys, make, run, toy_bench, toy_space
 from scipy.stats import kendalltau
 
@@ -83,6 +84,52 @@ def test_pretrained_encoder_is_the_starting_point_of_every_fit():
         assert (before == after).all(), "fitting must not overwrite the pretrained encoder"
 
 
+def test_a_warm_refit_continues_the_previous_fit_and_replays_identically():
+    """With ``warm_start`` a second fit starts from the first one's weights (``refit_steps`` steps),
+    so it differs from a fresh fit on the same data; the same sequence of fits gives the same
+    predictions; without ``warm_start`` a refit is a fresh fit."""
+    bench = toy_bench()
+    xs, ys, test, _ = _split(bench, 40)
+
+    def fitted(sequence, **settings):
+        pred = NARSPredictor(bench.space, seed=3, **{**SMALL, **settings})
+        for n in sequence:
+            pred.fit(xs[:n], ys[:n])
+        return pred.predict(test)
+
+    fresh = fitted([40])
+    warm = fitted([30, 40], refit_steps=5)
+    assert not np.allclose(warm, fresh), "the warm refit must start from the first fit, not afresh"
+    assert np.array_equal(warm, fitted([30, 40], refit_steps=5)), "the same fits, the same predictions"
+    assert not np.array_equal(warm, fitted([30, 40], refit_steps=6)), "refit_steps is what the refit trains"
+    assert np.array_equal(fitted([30, 40], warm_start=False), fresh), "warm_start=false: every fit afresh"
+
+
+def test_pretraining_is_shared_by_every_seed_unless_asked_otherwise():
+    """``pretrain_seed`` (default 0) fixes pretraining, so searches with any seed share one encoder
+    (and one cache entry); ``pretrain_seed=auto`` pretrains with the search's seed."""
+    space = toy_space()
+    quick = {"n_models": 2, "pretrain_samples": 128, "pretrain_epochs": 2}
+    a, b = (NARSPredictor(space, seed=s, **quick) for s in (0, 1))
+    a.pretrain(), b.pretrain()
+    assert all(torch.equal(x, y) for x, y in zip(a._pretrained_state, b._pretrained_state))
+    c = NARSPredictor(space, seed=1, pretrain_seed=None, **quick)
+    c.pretrain()
+    assert not all(torch.equal(x, y) for x, y in zip(a._pretrained_state, c._pretrained_state))
+
+
+def test_each_candidate_is_encoded_once_and_looked_up_by_key():
+    space = toy_space()
+    pred = NARSPredictor(space, seed=0, **SMALL)
+    first = space.sample(20, seed=1)
+    pred._tensors(first)
+    mixed = first[5:8] + space.sample(6, seed=2) + first[:2] + first[5:6]
+    arch, recipe = pred._tensors(mixed)
+    expected = space.encode(mixed)
+    np.testing.assert_allclose(np.concatenate([arch.numpy(), recipe.numpy()], 1), expected, rtol=1e-6)
+    assert len(pred._rows) == len({c.key for c in first + mixed}), "every candidate has one row"
+
+
 def test_predictor_errors():
     space = toy_space()
     with pytest.raises(ConfigError, match="not been fitted"):
@@ -148,7 +195,7 @@ def _after_round0(bench: TabularBenchmark, **settings) -> NARS:
 def test_stage1_rounds_follow_the_predictor():
     """After round 0, every round's pool picks are the best-predicted unevaluated candidates."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=0.0)
+    opt = _after_round0(bench, explore=0.0, screen=None)
     assert opt._stage == "round0"
     batch = [opt.ask() for _ in range(opt.batch)]
     scores = opt.predictor.predict(opt.pool())
@@ -158,10 +205,29 @@ def test_stage1_rounds_follow_the_predictor():
     assert {p.candidate.key for p in batch} == best
 
 
+def test_the_screen_shortlists_the_pool_before_the_full_ranking():
+    """With ``screen`` k, a round ranks (by the full ensemble) only the k fresh pool members the
+    predictor's cheap screen (its first member) scores best."""
+    bench = toy_bench()
+    opt = _after_round0(bench, explore=0.0, screen=50)
+    assert len(opt.pool()) > 50
+    batch = [opt.ask().candidate for _ in range(opt.batch)]
+    fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
+    cheap = opt.predictor.screen(fresh)
+    full = opt.predictor._ensemble.accuracy(*opt.predictor._tensors(fresh))[0].detach().numpy()
+    np.testing.assert_allclose(cheap, full, atol=1e-5, err_msg="the screen is the first member's prediction")
+    shortlist = [fresh[i] for i in sorted(np.argsort(-cheap, kind="stable")[:50])]
+    means = opt.predictor.predict(shortlist)
+    expected = [shortlist[i].key for i in np.argsort(-means, kind="stable")[: opt.batch]]
+    assert [c.key for c in batch] == expected
+    unscreened = [fresh[i].key for i in np.argsort(-opt.predictor.predict(fresh), kind="stable")[: opt.batch]]
+    assert expected != unscreened, "a 50-candidate shortlist should change this round (else the test checks nothing)"
+
+
 def test_exploration_ranks_by_an_upper_confidence_bound():
     """With ``explore`` k, pool picks are the best by ensemble mean + k x ensemble std."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=2.0)
+    opt = _after_round0(bench, explore=2.0, screen=None)
     batch = [opt.ask().candidate for _ in range(opt.batch)]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
     members = opt.predictor.predict_all(fresh)

@@ -69,9 +69,9 @@ def test_a_missing_library_names_the_extra(monkeypatch):
     assert "lightgbm" in str(info.value) and "nars-plugin[predictors]" in info.value.hint
 
 
-def test_the_default_predictor_keeps_the_journal_identity_of_older_journals():
-    """A journal written when ``predictor`` was the FBNetV3 settings group records that group's full
-    settings with no name; the default choice must record exactly that, so old journals resume."""
+def test_the_default_predictor_is_recorded_by_its_settings_without_a_name():
+    """The default choice records the FBNetV3 settings group in full and no name (the form journals
+    had when ``predictor`` was that group); naming it, or giving its settings, records the same."""
     default = identity(parse(NARSSettings, {}))["predictor"]
     assert "name" not in default and default["n_models"] == 5 and default["pretrain"] is True
     assert identity(parse(NARSSettings, {"predictor": "fbnetv3"}))["predictor"] == default

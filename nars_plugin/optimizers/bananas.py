@@ -28,8 +28,9 @@ Acquisition (``acquisition``):
     ``"mean"``: the ensemble mean (pure exploitation).
 
 The predictor defaults are smaller than NARS's (fewer training steps, a
-narrower net) so that a refit after every evaluation stays cheap: a 100-query
-NB201 search takes about 20 s on two (shared) CPU cores.
+narrower net) and each refit continues the previous one for 20 steps (the
+predictor's ``warm_start``), so that a refit after every evaluation stays cheap
+(``benchmarks/timing.py`` measures a 100-query NB201 search).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ DEFAULT_PREDICTOR: dict[str, Any] = {
     "embed": 32,
     "head_steps": 40,
     "finetune_steps": 40,
+    "refit_steps": 20,
 }
 
 ACQUISITIONS = ("its", "ucb", "mean")

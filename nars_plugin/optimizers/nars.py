@@ -44,13 +44,16 @@ Budgets in simulated seconds
 
 from __future__ import annotations
 
+import contextlib
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from ..candidate import unique
 from ..errors import ConfigError
 from ..evaluation import Result
 from ..predictors import create_predictor
@@ -94,6 +97,13 @@ class NARSSettings:
     explore: float = setting(
         0.0, "stage-1 ranking = predicted mean + explore x ensemble std (0: the mean, as FBNetV3)", low=0
     )
+    screen: int | None = setting(
+        1024,
+        "pool candidates the predictor's cheap screen (Predictor.screen: one ensemble member) shortlists "
+        "for the full ranking each round (off: the full predictor ranks the whole pool)",
+        low=1,
+        none="off",
+    )
     early_stop_tau: float | None = setting(
         0.92, "Kendall-tau threshold of the early-stopping rule (off: no early stopping)", low=-1, high=1, none="off"
     )
@@ -130,6 +140,7 @@ class NARS(Optimizer):
     trust_min_points: int
     untrusted_local_fraction: float
     explore: float
+    screen: int | None
     early_stop_tau: float | None
     population: int
     random_members: int
@@ -160,7 +171,8 @@ class NARS(Optimizer):
         self._tau_by_epoch: list[float] | None = None
         self._asked: set[tuple[str, int | None]] = set()
         self._family_picks: list[dict[str, Any]] = []
-        self._extra: list[Candidate] = []
+        self._extra: list[Candidate] = []  # stage-2 population members not in the pool
+        self._populations: list[Candidate] = []  # the stage-2 populations, in order
 
     # -- pool ------------------------------------------------------------ #
 
@@ -169,7 +181,7 @@ class NARS(Optimizer):
         if self._pool is None:
             size = self.space.size
             if size is not None and size <= self.pool_size:
-                cands = self.space.unique_canonical(self.space.enumerate())
+                cands = _canonical_enumeration(self.space)
             else:
                 cands = self.space.unique_canonical(self.space.sample(self.pool_size, seed=self.seed))
             mask = self.feasible(cands)
@@ -289,10 +301,14 @@ class NARS(Optimizer):
         return True
 
     def _candidates(self) -> list[Candidate]:
+        """The pool and the stage-2 populations, each candidate once."""
         return self.pool() + self._extra
 
     def _fresh(self, cands: Sequence[Candidate], fidelity: int | None) -> list[Candidate]:
-        return [c for c in _unique(cands) if (c.key, fidelity) not in self._asked and c.key not in self.evaluated]
+        """The candidates (given without repeats) not yet asked at ``fidelity`` nor evaluated."""
+        asked, evaluated = self._asked, self.evaluated
+        keys = map(Candidate.key.fget, cands)  # type: ignore[attr-defined]
+        return [c for c, k in zip(cands, keys) if k not in evaluated and (k, fidelity) not in asked]
 
     def _rank(
         self, cands: Sequence[Candidate], k: int, fidelity: int | None | Literal["stage1"] = "stage1"
@@ -304,8 +320,17 @@ class NARS(Optimizer):
             return []
         if not self._fit():
             return self.random_feasible(k, exclude=set(self.evaluated))
+        fresh = self._shortlist(fresh)
         order = np.argsort(-self._acquisition(fresh)[1], kind="stable")
         return [fresh[i] for i in order[:k]]
+
+    def _shortlist(self, cands: list[Candidate]) -> list[Candidate]:
+        """The ``screen`` candidates the fitted predictor's cheap screen scores best, in their order
+        in ``cands`` (all of them when there are no more)."""
+        if self.screen is None or len(cands) <= self.screen:
+            return cands
+        keep = np.sort(np.argsort(-self.predictor.screen(cands), kind="stable")[: self.screen])
+        return [cands[i] for i in keep]
 
     def _acquisition(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted means and stage-1 ranking scores (mean + ``explore`` x ensemble std)."""
@@ -326,7 +351,7 @@ class NARS(Optimizer):
             return []
         if not self._fit():
             return self.random_feasible(k, exclude=set(self.evaluated))
-        everything = local + pool
+        everything = local + self._shortlist(pool)
         means, scores = self._acquisition(everything)
         distrust = self.local_pick == "auto" and not self.predictor_trusted()
         if distrust:
@@ -401,7 +426,9 @@ class NARS(Optimizer):
         taken = set(self.evaluated)
         for extra in families:
             population, scores = self.evolve(extra)
-            self._extra += population
+            known = {c.key for c in self._candidates()}
+            self._extra += [c for c in population if c.key not in known]
+            self._populations += population
             # a candidate whose evaluation failed is never a family's model, however well predicted
             usable = [i for i, c in enumerate(population) if self.evaluated.get(c.key, 0.0) != -math.inf]
             if usable:
@@ -430,12 +457,12 @@ class NARS(Optimizer):
 
         xs, ys = self._training_set()
         ranked = [xs[i] for i in np.argsort(-ys, kind="stable")]
-        seeds = feasible(_unique(ranked))[: self.population]
+        seeds = feasible(unique(ranked))[: self.population]
         # the populations of earlier family runs join where feasible, so with family constraints
         # given from tightest to loosest, a looser budget never gets a worse predicted pick
-        seeds += feasible(_unique(self._extra))[: self.population]
+        seeds += feasible(unique(self._populations))[: self.population]
         randoms = self._random_feasible_under(constraints, self.random_members, {c.key for c in seeds})
-        pop = _unique(seeds + randoms)
+        pop = unique(seeds + randoms)
         if not pop:
             return [], np.zeros(0)
         scores = self.predictor.predict(pop)
@@ -452,8 +479,8 @@ class NARS(Optimizer):
                     parent = pop[int(self.rng.integers(len(pop)))]
                     child = self.space.mutate(parent, self.rng, int(self.rng.integers(1, 3)))
                 children.append(self.space.canonical(child))
-            children = feasible(_unique(children))
-            merged = _unique(pop + children)
+            children = feasible(unique(children))
+            merged = unique(pop + children)
             merged_scores = self.predictor.predict(merged)
             order = np.argsort(-merged_scores, kind="stable")[:size]
             pop, scores = [merged[i] for i in order], merged_scores[order]
@@ -510,11 +537,17 @@ def early_stopping_epoch(taus: Sequence[float], threshold: float) -> int | None:
     return None
 
 
-def _unique(cands: Sequence[Candidate]) -> list[Candidate]:
-    seen: set[str] = set()
-    out = []
-    for c in cands:
-        if c.key not in seen:
-            seen.add(c.key)
-            out.append(c)
-    return out
+_ENUMERATIONS: weakref.WeakKeyDictionary[Any, list[Candidate]] = weakref.WeakKeyDictionary()
+
+
+def _canonical_enumeration(space: Any) -> list[Candidate]:
+    """Every candidate of a finite space once, in canonical form; kept per space object, so the
+    searches of one process on one benchmark build the pool's candidates (and their keys) once."""
+    try:
+        return list(_ENUMERATIONS[space])
+    except (KeyError, TypeError):
+        pass
+    cands = space.unique_canonical(space.enumerate())
+    with contextlib.suppress(TypeError):  # a space that takes no weak reference is enumerated each time
+        _ENUMERATIONS[space] = cands
+    return list(cands)

@@ -22,7 +22,8 @@ class Predictor(ABC):
 
     * :meth:`fit` ``(candidates, values) -> self``: learn from evaluated candidates (the objective,
       higher is better; non-finite values are to be left out). Each call starts from scratch on the
-      data given (optimizers refit on everything they know), except for what :meth:`pretrain` learnt.
+      data given (optimizers refit on everything they know), except for what :meth:`pretrain` learnt
+      and, where the predictor says so, the previous fit it continues from (a warm start).
     * :meth:`predict_mean_std` ``(candidates) -> (mean, std)``: two float arrays of shape ``(n,)``,
       ``std >= 0`` (an ensemble's spread, a posterior's standard deviation; 0 where a model has none).
       Before the first :meth:`fit` it raises a :class:`~nars_plugin.errors.NarsError` saying so.
@@ -34,10 +35,13 @@ class Predictor(ABC):
       ``nars predictors NAME`` lists them.
     * :attr:`can_pretrain` / :meth:`pretrain`: learn from the space's free statistics
       (``Space.statistics``) before any accuracy is known; the default has nothing to pretrain.
+    * :meth:`screen`: a cheaper approximation of :meth:`predict` (one ensemble member, say) that
+      optimizers use to shortlist large pools; the default is :meth:`predict`.
 
     What the core relies on: the constructor ``cls(space, seed=..., **settings)``; the same seed and
-    the same data give the same predictions (journal replay re-runs every fit); :meth:`predict` is the
-    mean of :meth:`predict_mean_std`. ``nars_plugin.testing.PredictorConformance`` checks all of it.
+    the same sequence of fits give the same predictions (journal replay re-runs every fit, in order);
+    :meth:`predict` is the mean of :meth:`predict_mean_std`. ``nars_plugin.testing.PredictorConformance``
+    checks all of it.
     """
 
     #: The settings declaration (a dataclass of :func:`nars_plugin.settings.setting` fields), or None.
@@ -84,6 +88,11 @@ class Predictor(ABC):
         """Predicted mean of each candidate."""
         mean, _ = self.predict_mean_std(cands)
         return mean
+
+    def screen(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """A cheaper score whose order approximates :meth:`predict`'s, used to shortlist a large pool
+        before the full prediction ranks the shortlist (default: :meth:`predict` itself)."""
+        return self.predict(cands)
 
     # -- helpers for implementations ---------------------------------------- #
 

@@ -324,6 +324,10 @@ class NARSPredictor(Predictor):
         self._ensemble, self._refit_optimizer = ensemble, opt
         return self
 
+    def reset(self) -> None:
+        """Forget the fitted ensemble (the pretrained encoder stays): the next fit starts afresh."""
+        self._ensemble, self._refit_optimizer = None, None
+
     def _train(
         self,
         ensemble: _Ensemble,

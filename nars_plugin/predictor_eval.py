@@ -117,6 +117,7 @@ def evaluate_predictor(
             for size in sizes:
                 train = pool[:size]
                 started = time.perf_counter()
+                predictor.reset()  # each size is a fit from scratch (the pretraining is kept)
                 predictor.fit([rows[i] for i in train], y_all[train])
                 predicted = predictor.predict(test_cands)
                 seconds = time.perf_counter() - started

@@ -262,6 +262,26 @@ class PredictorConformance:
         assert np.isfinite(a).all(), "predict gave values that are not finite"
         np.testing.assert_array_equal(a, b, err_msg="two predictors with one seed predict differently")
 
+    def test_a_sequence_of_fits_replays_and_reset_starts_afresh(
+        self, space: Space, make_predictor: Callable[[int], Any]
+    ) -> None:
+        cands, y = self._data(space)
+        train, test, half = cands[: self.n_train], cands[self.n_train :], self.n_train // 2
+
+        def refitted(reset: bool) -> np.ndarray:
+            predictor = make_predictor(1).fit(train[:half], y[:half])
+            if reset:
+                predictor.reset()
+            return np.asarray(predictor.fit(train, y[: self.n_train]).predict(test))
+
+        np.testing.assert_array_equal(
+            refitted(False), refitted(False), err_msg="the same sequence of fits must give the same predictions"
+        )
+        fresh = make_predictor(1).fit(train, y[: self.n_train]).predict(test)
+        np.testing.assert_array_equal(
+            refitted(True), fresh, err_msg="after reset() the next fit must equal a new predictor's fit"
+        )
+
     def test_follows_the_predictor_contract(self, space: Space, make_predictor: Callable[[int], Any]) -> None:
         from .predictors import Predictor
 

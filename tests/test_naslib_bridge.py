@@ -533,6 +533,9 @@ def test_naslib_predictors_are_registered_and_follow_the_contract(c10_bench):
     space = c10_bench.space
     checks = PredictorConformance()
     checks.test_follows_the_predictor_contract(space, lambda seed: create_predictor("naslib:lgb", space, seed))
+    checks.test_a_sequence_of_fits_replays_and_reset_starts_afresh(
+        space, lambda seed: create_predictor("naslib:lgb", space, seed)
+    )
     rows, y = c10_bench.rows, c10_bench.values()
     rng = np.random.default_rng(0)
     order = rng.permutation(len(rows))

@@ -35,6 +35,8 @@ class Predictor(ABC):
       ``nars predictors NAME`` lists them.
     * :attr:`can_pretrain` / :meth:`pretrain`: learn from the space's free statistics
       (``Space.statistics``) before any accuracy is known; the default has nothing to pretrain.
+    * :meth:`reset`: a predictor whose :meth:`fit` continues the previous fit (a warm start) forgets
+      it here; evaluations that compare training sizes call it before each fit.
     * :meth:`screen`: a cheaper approximation of :meth:`predict` (one ensemble member, say) that
       optimizers use to shortlist large pools; the default is :meth:`predict`.
 
@@ -88,6 +90,11 @@ class Predictor(ABC):
         """Predicted mean of each candidate."""
         mean, _ = self.predict_mean_std(cands)
         return mean
+
+    def reset(self) -> None:
+        """Forget what :meth:`fit` learnt (not the pretraining), so the next fit starts afresh; a
+        predictor whose fits always start afresh has nothing to forget (the default)."""
+        return None
 
     def screen(self, cands: Sequence[Candidate]) -> np.ndarray:
         """A cheaper score whose order approximates :meth:`predict`'s, used to shortlist a large pool

@@ -91,9 +91,10 @@ def nars_register_predictors(registry: Registry) -> None:
     """Add accuracy predictors with ``registry.add_predictor(name, cls, description)``.
 
     ``cls`` subclasses :class:`nars_plugin.predictors.Predictor` (its docstring is the contract:
-    ``fit(cands, y) -> self`` and ``predict_mean_std(cands) -> (mean, std)``, optional ``Settings``
-    and pretraining); ``nars predictors NAME`` lists its settings and
-    :class:`nars_plugin.testing.PredictorConformance` checks the contract. Once registered, NARS and
+    ``fit(cands, y) -> self`` and ``predict_mean_std(cands) -> (mean, std)``, optional ``Settings``,
+    pretraining, ``reset()`` for a predictor that warm-starts its refits and ``screen()``);
+    ``nars predictors NAME`` lists its settings and :class:`nars_plugin.testing.PredictorConformance`
+    checks the contract. Once registered, NARS and
     BANANAS use it by name (``-O predictor=NAME -O predictor.K=V``) and ``nars predictor-eval
     --predictors NAME`` ranks it beside the others.
     """

@@ -120,6 +120,27 @@ def test_bad_comparisons(tmp_path):
     assert not (tmp_path / "summary.json").exists()
 
 
+def test_a_spec_can_fix_the_recipe(tmp_path):
+    """``rs-std=rs(fixed_recipe=training=standard)`` searches architectures under that recipe only
+    (the benchmark script's architecture-only rows depend on it)."""
+    compare(
+        "nb201-analog",
+        split_optimizers("rs,rs-std=rs(fixed_recipe=training=standard)"),
+        seeds=1,
+        budget=12,
+        out=tmp_path,
+        bench_options={"target": "analog_1d"},
+        progress=False,
+    )
+
+    def recipes(label):
+        journal = (tmp_path / "runs" / label / "seed0" / "journal.jsonl").read_text().splitlines()
+        return {json.loads(line)["candidate"]["recipe"]["training"] for line in journal if '"type": "eval"' in line}
+
+    assert recipes("rs-std") == {"standard"}
+    assert recipes("rs") == {"standard", "analog"}, "without fixed_recipe both training methods are drawn"
+
+
 def test_cli_compare(cli, tmp_path):
     code, out, err = cli(
         ["compare", "--optimizers", "rs,rea", "--seeds", "2", "--budget", "10", "--out", tmp_path, "--no-progress"]

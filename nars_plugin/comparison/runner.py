@@ -71,6 +71,8 @@ def create_search(bench: Any, task: dict[str, Any]) -> Any:
     """
     from ..api import create_study
 
+    settings = dict(task["settings"])
+    fixed_recipe = settings.pop("fixed_recipe", None)  # a spec may fix the recipe: nars(fixed_recipe=...)
     return create_study(
         bench,
         task["optimizer"],
@@ -79,7 +81,8 @@ def create_search(bench: Any, task: dict[str, Any]) -> Any:
         seed=task["seed"],
         constraints=task["constraints"],
         storage=task["out"],
-        settings=task["settings"],
+        settings=settings,
+        fixed_recipe=fixed_recipe,
         progress=False,
         identity={"label": task["label"]},
     )

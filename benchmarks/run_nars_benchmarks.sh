@@ -42,8 +42,10 @@ for part in $PARTS; do
       nars compare -b "$C10" --optimizers "$variants" --seeds 10 --budget 100 --out $OUT/ablation-c10 --no-progress
       nars compare -b nb201-analog -B target=analog_1d --optimizers "$variants" --seeds 10 --budget 100 \
         --out $OUT/ablation-analog-1d --no-progress ;;
-    timing)  # wall time of one 100-query search, NARS against REA, same process, all cores
-      python benchmarks/timing.py --benchmark "$C10" --out $OUT/timing ;;
+    timing)  # wall time of one 100-query search, NARS and BANANAS against TPE and REA, same process; NARS by phase
+      # (issue 14's "before" column: the same script on f3ce118's nars_plugin, in $OUT/timing/before-f3ce118)
+      python benchmarks/timing.py --benchmark "$C10" --optimizers nars,bananas,optuna-tpe,rea --profile \
+        --out $OUT/timing ;;
     naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
       nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:bananas --seeds 5 --budget 100 \
         --out $OUT/naslib-c10 --no-progress

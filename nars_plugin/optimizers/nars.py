@@ -9,7 +9,9 @@ Stage 1, constrained iterative optimisation
     (``predictor``: FBNetV3's :class:`~nars_plugin.predictor.NARSPredictor`,
     pretrained once on free statistics, unless another registered one is
     named) on everything evaluated and evaluates the best-ranked unevaluated
-    batch of the pool.
+    batch of the pool. A refit continues the previous fit (the predictor's
+    ``warm_start``), and the predictor's cheap screen (one ensemble member)
+    shortlists the ``screen`` best of a large pool for the full ranking.
 
 Early stopping
     When the evaluator returns learning curves, the round-0 curves give the

@@ -55,9 +55,7 @@ class _EnsembleLinear:
         self.weight.requires_grad_(True)
         self.bias.requires_grad_(True)
 
-    def __call__(self, x: Any, members: slice | None = None) -> Any:
-        if members is None:
-            return _torch().baddbmm(self.bias, x, self.weight)
+    def __call__(self, x: Any, members: slice = slice(None)) -> Any:
         return _torch().baddbmm(self.bias[members], x, self.weight[members])
 
     def parameters(self) -> list[Any]:
@@ -93,12 +91,11 @@ class _Ensemble:
         }[part]
         return [p for layer in layers for p in layer.parameters()]
 
-    def embed(self, arch: Any, members: slice | None = None) -> Any:
+    def embed(self, arch: Any, members: slice = slice(None)) -> Any:
         """Architecture embedding, (n_models, n, embed); ``arch`` is (n, d) or (n_models, n, d);
         ``members`` computes only those ensemble members."""
         torch = _torch()
-        n = self.n_models if members is None else len(range(self.n_models)[members])
-        x = arch.expand(n, *arch.shape) if arch.dim() == 2 else arch
+        x = arch.expand(len(range(self.n_models)[members]), *arch.shape) if arch.dim() == 2 else arch
         for layer in self.encoder:
             x = torch.relu(layer(x, members))
         return x
@@ -106,11 +103,11 @@ class _Ensemble:
     def proxy(self, arch: Any) -> Any:
         return self.proxy_head[0](self.embed(arch))
 
-    def accuracy(self, arch: Any, recipe: Any, members: slice | None = None) -> Any:
+    def accuracy(self, arch: Any, recipe: Any, members: slice = slice(None)) -> Any:
         """Predicted (standardised) accuracy, (n_models, n) (or only ``members``)."""
         return self.head(self.embed(arch, members), recipe, members)
 
-    def head(self, emb: Any, recipe: Any, members: slice | None = None) -> Any:
+    def head(self, emb: Any, recipe: Any, members: slice = slice(None)) -> Any:
         """The accuracy head on embeddings ``emb`` (n_models, n, embed) and the recipe encoding."""
         torch = _torch()
         x = torch.cat([emb, recipe.expand(emb.shape[0], *recipe.shape)], dim=2)
@@ -307,7 +304,7 @@ class NARSPredictor(Predictor):
         target = torch.as_tensor(self._scaler.forward(y_arr), dtype=torch.float32)
         arch, recipe = self._tensors(cands)
         targets = target.expand(self.n_models, len(target))
-        if self.warm_start and self._ensemble is not None and self._refit_optimizer is not None:
+        if self.warm_start and self._ensemble is not None:  # _refit_optimizer is set with it
             self._train(self._ensemble, self._refit_optimizer, arch, recipe, targets, self.refit_steps)
             return self
         ensemble = self._new_ensemble()
@@ -350,8 +347,8 @@ class NARSPredictor(Predictor):
             loss.backward()
             opt.step()
 
-    def predict_all(self, cands: Sequence[Candidate]) -> np.ndarray:
-        """Predictions of every ensemble member, shape (n_models, n)."""
+    def _standardised(self, cands: Sequence[Candidate], members: slice = slice(None)) -> np.ndarray:
+        """The ``members``' predictions in the training target's units, shape (members, n)."""
         if self._ensemble is None:
             raise self.not_fitted()
         torch = _torch()
@@ -359,19 +356,18 @@ class NARSPredictor(Predictor):
         with torch.no_grad():
             for start in range(0, len(cands), 8192):
                 arch, recipe = self._tensors(cands[start : start + 8192])
-                out.append(self._ensemble.accuracy(arch, recipe).numpy())
-        preds = np.concatenate(out, axis=1) if out else np.zeros((self.n_models, 0))
+                out.append(self._ensemble.accuracy(arch, recipe, members).numpy())
+        return np.concatenate(out, axis=1) if out else np.zeros((len(range(self.n_models)[members]), 0))
+
+    def predict_all(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """Predictions of every ensemble member, shape (n_models, n)."""
+        preds = self._standardised(cands)
         return self._scaler.inverse(preds) if self._scaler is not None else preds
 
     def screen(self, cands: Sequence[Candidate]) -> np.ndarray:
         """The first ensemble member's prediction (standardised): a fifth of the cost, nearly the order."""
-        if self._ensemble is None:
-            raise self.not_fitted()
-        torch = _torch()
-        with torch.no_grad():
-            arch, recipe = self._tensors(cands)
-            out: np.ndarray = self._ensemble.accuracy(arch, recipe, slice(0, 1))[0].numpy()
-        return out
+        first: np.ndarray = self._standardised(cands, slice(0, 1))[0]
+        return first
 
     def predict_mean_std(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
         """Ensemble mean and ensemble standard deviation of each candidate's predicted accuracy."""

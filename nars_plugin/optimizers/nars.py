@@ -309,8 +309,7 @@ class NARS(Optimizer):
     def _fresh(self, cands: Sequence[Candidate], fidelity: int | None) -> list[Candidate]:
         """The candidates (given without repeats) not yet asked at ``fidelity`` nor evaluated."""
         asked, evaluated = self._asked, self.evaluated
-        keys = map(Candidate.key.fget, cands)  # type: ignore[attr-defined]
-        return [c for c, k in zip(cands, keys) if k not in evaluated and (k, fidelity) not in asked]
+        return [c for c in cands if (key := c.key) not in evaluated and (key, fidelity) not in asked]
 
     def _rank(
         self, cands: Sequence[Candidate], k: int, fidelity: int | None | Literal["stage1"] = "stage1"

@@ -21,19 +21,22 @@ class Candidate:
     journals, caches and optimizers use.
     """
 
-    __slots__ = ("arch", "recipe", "_key")
+    __slots__ = ("arch", "recipe", "key")
+
+    #: Canonical JSON text of the candidate. Written on first read (a table of 50,000 rows need not
+    #: pay for it), then a plain slot: optimizers read it hundreds of thousands of times per search.
+    key: str
 
     def __init__(self, arch: Mapping[str, Value], recipe: Mapping[str, Value] | None = None):
         self.arch: Mapping[str, Value] = MappingProxyType(dict(arch))
         self.recipe: Mapping[str, Value] = MappingProxyType(dict(recipe or {}))
-        self._key: str | None = None  # written on first use: a table of 50,000 rows need not pay for it
 
-    @property
-    def key(self) -> str:
-        """Canonical JSON text of the candidate."""
-        if self._key is None:
-            self._key = _ENCODER.encode({"arch": dict(self.arch), "recipe": dict(self.recipe)})
-        return self._key
+    def __getattr__(self, name: str) -> str:
+        """Called only for a slot not yet written: computes :attr:`key` once."""
+        if name != "key":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.key = _ENCODER.encode({"arch": dict(self.arch), "recipe": dict(self.recipe)})
+        return self.key
 
     @property
     def arch_key(self) -> str:

@@ -168,6 +168,7 @@ class NARS(Optimizer):
         self.stage1_queries = max(self.init_batch, queries - self.n_picks)
         self._queue: list[Proposal] = []
         self._pool: list[Candidate] | None = None
+        self._pool_rows: dict[str, int] | None = None  # pool candidate key -> position
         self._stage = "init"
         self._fidelity: int | None = None  # early-stopping epoch chosen after round 0
         self._tau_by_epoch: list[float] | None = None
@@ -242,7 +243,7 @@ class NARS(Optimizer):
             if self._queue:
                 return
         self._stage = "after"
-        picks = self._rank(self._candidates(), self.batch, fidelity=None)
+        picks = self._rank(self.batch, fidelity=None)
         if not picks:  # pool and populations used up: a random fresh candidate, else a repeat
             picks = self.random_fresh(1, exclude=self.evaluated)
         self._queue = [Proposal(c) for c in picks]
@@ -302,21 +303,35 @@ class NARS(Optimizer):
         self.predictor.fit(xs, ys)
         return True
 
-    def _candidates(self) -> list[Candidate]:
-        """The pool and the stage-2 populations, each candidate once."""
-        return self.pool() + self._extra
+    def _pool_row_of(self) -> dict[str, int]:
+        """Pool candidate key -> position in the pool."""
+        if self._pool_rows is None:
+            self._pool_rows = {c.key: i for i, c in enumerate(self.pool())}
+        return self._pool_rows
+
+    def _fresh_candidates(self, fidelity: int | None) -> list[Candidate]:
+        """The pool, then the stage-2 populations, less what was asked at ``fidelity`` or evaluated.
+
+        The pool is cut at the positions of the (few) taken candidates instead of testing each of
+        its members: a search asks this every round of a pool of thousands."""
+        pool, rows = self.pool(), self._pool_row_of()
+        taken = set(self.evaluated).union(key for key, fid in self._asked if fid == fidelity)
+        cuts = sorted(row for key in taken if (row := rows.get(key)) is not None)
+        fresh: list[Candidate] = []
+        start = 0
+        for row in cuts:
+            fresh += pool[start:row]
+            start = row + 1
+        return fresh + pool[start:] + self._fresh(self._extra, fidelity)
 
     def _fresh(self, cands: Sequence[Candidate], fidelity: int | None) -> list[Candidate]:
         """The candidates (given without repeats) not yet asked at ``fidelity`` nor evaluated."""
         asked, evaluated = self._asked, self.evaluated
         return [c for c in cands if (key := c.key) not in evaluated and (key, fidelity) not in asked]
 
-    def _rank(
-        self, cands: Sequence[Candidate], k: int, fidelity: int | None | Literal["stage1"] = "stage1"
-    ) -> list[Candidate]:
-        """The ``k`` best-predicted candidates not yet asked at the relevant fidelity."""
-        fid = self._fidelity if isinstance(fidelity, str) else fidelity  # the only text is "stage1"
-        fresh = self._fresh(cands, fid)
+    def _rank(self, k: int, fidelity: int | None | Literal["stage1"] = "stage1") -> list[Candidate]:
+        """The ``k`` best-predicted pool and population members not yet asked at the relevant fidelity."""
+        fresh = self._fresh_candidates(self._fidelity if isinstance(fidelity, str) else fidelity)  # "stage1"
         if not fresh or k <= 0:
             return []
         if not self._fit():
@@ -345,9 +360,9 @@ class NARS(Optimizer):
         from the single-parameter neighbourhoods of the best ``local_parents`` evaluated."""
         n_local = round(self.local_fraction * k)
         if n_local == 0 or self.local_parents == 0:
-            return self._rank(self._candidates(), k)
+            return self._rank(k)
         local = self._fresh(self._neighbourhood(), self._fidelity)
-        pool = self._fresh(self._candidates(), self._fidelity)
+        pool = self._fresh_candidates(self._fidelity)
         if not pool and not local:
             return []
         if not self._fit():
@@ -427,8 +442,8 @@ class NARS(Optimizer):
         taken = set(self.evaluated)
         for extra in families:
             population, scores = self.evolve(extra)
-            known = {c.key for c in self._candidates()}
-            self._extra += [c for c in population if c.key not in known]
+            in_pool, known = self._pool_row_of(), {c.key for c in self._extra}
+            self._extra += [c for c in population if c.key not in in_pool and c.key not in known]
             self._populations += population
             # a candidate whose evaluation failed is never a family's model, however well predicted
             usable = [i for i, c in enumerate(population) if self.evaluated.get(c.key, 0.0) != -math.inf]

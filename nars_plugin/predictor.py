@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from .predictors.base import Predictor, log_scaled
 from .settings import read_mapping, setting
 from .settings import split as split_settings
 from .space import Candidate, Space
+
+_KEY = operator.attrgetter("key")
 
 
 def _torch() -> Any:
@@ -146,7 +149,13 @@ class PredictorSettings:
     warm_start: bool = setting(
         True, "a refit continues from the previous fit's weights for refit_steps (off: every fit starts afresh)"
     )
-    refit_steps: int = setting(20, "full-batch steps of a warm-started refit (all weights, finetune_lr)", low=1)
+    refit_steps: int = setting(40, "full-batch steps of a warm-started refit (all weights, finetune_lr)", low=1)
+    refit_tolerance: float = setting(
+        0.02,
+        "a warm-started refit stops before refit_steps once its training loss (Huber, summed over the "
+        "ensemble, in standard deviations of the target) is at most this: the new points are fitted",
+        low=0,
+    )
     lr: float = setting(1e-2, "learning rate of the head phase and of pretraining", low=0)
     finetune_lr: float = setting(2e-3, "learning rate of the fine-tuning phase", low=0)
     huber_delta: float = setting(1.0, "transition point of the Huber loss (in standard deviations)", low=0)
@@ -180,7 +189,7 @@ class NARSPredictor(Predictor):
         self.pretrain_enabled = c.pretrain
         self.pretrain_samples, self.pretrain_epochs = c.pretrain_samples, c.pretrain_epochs
         self.pretrain_seed = self.seed if c.pretrain_seed is None else c.pretrain_seed
-        self.warm_start, self.refit_steps = c.warm_start, c.refit_steps
+        self.warm_start, self.refit_steps, self.refit_tolerance = c.warm_start, c.refit_steps, c.refit_tolerance
         self.head_steps, self.finetune_steps = c.head_steps, c.finetune_steps
         self.lr, self.finetune_lr = c.lr, c.finetune_lr
         self.huber_delta, self.weight_decay = c.huber_delta, c.weight_decay
@@ -200,14 +209,15 @@ class NARSPredictor(Predictor):
         """Architecture and recipe encodings of ``cands``; each candidate is encoded once (optimizers
         score the same pool round after round)."""
         torch = _torch()
-        keys = [c.key for c in cands]
         rows = self._rows
-        if not all(map(rows.__contains__, keys)):
+        found = list(map(rows.get, map(_KEY, cands)))
+        if None in found:
             new = [c for c in unique(cands) if c.key not in rows]
             start = len(rows)
             rows.update({c.key: start + i for i, c in enumerate(new)})
             self._encoded = torch.cat([self._encoded, torch.as_tensor(self.space.encode(new), dtype=torch.float32)])
-        x = self._encoded[torch.as_tensor(np.fromiter(map(rows.__getitem__, keys), np.int64, len(keys)))]
+            found = [rows[c.key] for c in cands]
+        x = self._encoded[torch.as_tensor(found, dtype=torch.int64)]
         return x[:, : self.space.arch_dim], x[:, self.space.arch_dim :]
 
     def _new_ensemble(self, seed: int | None = None) -> _Ensemble:
@@ -292,9 +302,10 @@ class NARSPredictor(Predictor):
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> NARSPredictor:
         """Fit the accuracy head (encoder frozen), then fine-tune everything.
 
-        With ``warm_start`` a later fit continues from the previous one instead (``refit_steps`` of
-        fine-tuning, the optimiser's state kept): optimizers refit on everything known plus a few new
-        points, so most of the work is already done. The same sequence of fits gives the same result.
+        With ``warm_start`` a later fit continues from the previous one instead (up to ``refit_steps``
+        of fine-tuning, fewer once the loss is within ``refit_tolerance``; the optimiser's state kept):
+        optimizers refit on everything known plus a few new points, so most of the work is done.
+        The same sequence of fits gives the same result.
         """
         torch = _torch()
         cands, y_arr = self.training_set(cands, y)
@@ -305,7 +316,9 @@ class NARSPredictor(Predictor):
         arch, recipe = self._tensors(cands)
         targets = target.expand(self.n_models, len(target))
         if self.warm_start and self._ensemble is not None:  # _refit_optimizer is set with it
-            self._train(self._ensemble, self._refit_optimizer, arch, recipe, targets, self.refit_steps)
+            self._train(
+                self._ensemble, self._refit_optimizer, arch, recipe, targets, self.refit_steps, self.refit_tolerance
+            )
             return self
         ensemble = self._new_ensemble()
         pretrained = self._pretrained_state is not None
@@ -333,9 +346,11 @@ class NARSPredictor(Predictor):
         recipe: Any,
         targets: Any,
         steps: int,
+        tolerance: float = 0.0,
         frozen_encoder: bool = False,
     ) -> None:
-        """``steps`` full-batch steps of ``opt``; with the encoder frozen its embedding is computed once."""
+        """Up to ``steps`` full-batch steps of ``opt``, fewer once the loss is at most ``tolerance``;
+        with the encoder frozen its embedding is computed once."""
         torch = _torch()
         if frozen_encoder:
             with torch.no_grad():
@@ -343,6 +358,8 @@ class NARSPredictor(Predictor):
         for _ in range(steps):
             pred = ensemble.head(emb, recipe) if frozen_encoder else ensemble.accuracy(arch, recipe)
             loss = _huber_sum(pred, targets, self.huber_delta)
+            if tolerance > 0 and loss.item() <= tolerance:
+                break
             opt.zero_grad()
             loss.backward()
             opt.step()

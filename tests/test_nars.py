@@ -19,7 +19,7 @@ from scipy.stats import kendalltau
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS
-from nars_plugin.predictor import NARSPredictor, TargetScaler, parse_predictor_settings
+from nars_plugin.predictor import NARSPredictor, TargetScaler, _huber_sum, parse_predictor_settings
 from nars_plugin.study import Study
 from nars_plugin.tabular.base import TabularBenchmark
 
@@ -103,6 +103,31 @@ def test_a_warm_refit_continues_the_previous_fit_and_replays_identically():
     assert np.array_equal(warm, fitted([30, 40], refit_steps=5)), "the same fits, the same predictions"
     assert not np.array_equal(warm, fitted([30, 40], refit_steps=6)), "refit_steps is what the refit trains"
     assert np.array_equal(fitted([30, 40], warm_start=False), fresh), "warm_start=false: every fit afresh"
+
+
+def test_a_refit_stops_once_its_training_loss_meets_refit_tolerance():
+    """``refit_tolerance`` ends a warm refit early once the training loss is at most the tolerance
+    (0: always ``refit_steps``); the first fit is never cut short."""
+    bench = toy_bench()
+    xs, ys, _, _ = _split(bench, 40)
+
+    def refit(tolerance):
+        pred = NARSPredictor(bench.space, seed=3, **{**SMALL, "refit_steps": 30, "refit_tolerance": tolerance})
+        pred.fit(xs[:30], ys[:30])
+        steps = lambda: int(next(iter(pred._refit_optimizer.state.values()))["step"])  # noqa: E731
+        first = steps()
+        pred.fit(xs, ys)
+        arch, recipe = pred._tensors(xs)
+        target = torch.as_tensor(pred._scaler.forward(np.asarray(ys)), dtype=torch.float32)
+        with torch.no_grad():
+            loss = _huber_sum(pred._ensemble.accuracy(arch, recipe), target.expand(pred.n_models, -1), pred.huber_delta)
+        return first, steps() - first, float(loss)
+
+    first, full_steps, full_loss = refit(0.0)
+    assert first == SMALL["finetune_steps"] and full_steps == 30
+    assert refit(1e9)[1] == 0, "a loss already within the tolerance: no step"
+    _, some_steps, some_loss = refit(1.5 * full_loss)
+    assert 0 < some_steps < 30 and some_loss <= 1.5 * full_loss * 1.01
 
 
 def test_pretraining_is_shared_by_every_seed_unless_asked_otherwise():

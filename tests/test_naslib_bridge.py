@@ -28,7 +28,13 @@ from nars_plugin.plugins import get_registry
 HAVE_NASLIB = importlib.util.find_spec("naslib") is not None
 REQUIRE_NASLIB = os.environ.get("NARS_REQUIRE_NASLIB") == "1"
 NO_NASLIB_REASON = "NASLib is not installed (`nars naslib install --source ...`; DEVELOPERS.md)"
-without_naslib = pytest.mark.skipif(HAVE_NASLIB, reason="NASLib is installed here; this checks the bridge without it")
+
+
+def without_naslib(test):
+    """A check of the bridge where NASLib is absent: skipped where NASLib is installed, and marked
+    ``without_naslib`` so that the NASLib environment deselects it (CI: ``-m 'not slow and not without_naslib'``)."""
+    skip = pytest.mark.skipif(HAVE_NASLIB, reason="NASLib is installed here; this checks the bridge without it")
+    return pytest.mark.without_naslib(skip(test))
 
 
 def _naslib():

@@ -28,8 +28,9 @@ Acquisition (``acquisition``):
     ``"mean"``: the ensemble mean (pure exploitation).
 
 The predictor defaults are smaller than NARS's (fewer training steps, a
-narrower net) and each refit continues the previous one for 20 steps (the
-predictor's ``warm_start``), so that a refit after every evaluation stays cheap
+narrower net) and each refit continues the previous one for up to 40 steps, fewer
+once the training loss is within ``refit_tolerance`` (the predictor's
+``warm_start``), so that a refit after every evaluation stays cheap
 (``benchmarks/timing.py`` measures a 100-query NB201 search).
 """
 
@@ -55,7 +56,7 @@ DEFAULT_PREDICTOR: dict[str, Any] = {
     "embed": 32,
     "head_steps": 40,
     "finetune_steps": 40,
-    "refit_steps": 20,
+    "refit_steps": 40,
 }
 
 ACQUISITIONS = ("its", "ucb", "mean")

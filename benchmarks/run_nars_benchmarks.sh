@@ -47,7 +47,7 @@ for part in $PARTS; do
       python benchmarks/timing.py --benchmark "$C10" --optimizers nars,bananas,optuna-tpe,rea --profile \
         --out $OUT/timing ;;
     naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
-      nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:bananas --seeds 5 --budget 100 \
+      nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:npenas,naslib:bananas --seeds 5 --budget 100 \
         --out $OUT/naslib-c10 --no-progress
       # NASLib's predictors beside ours on the same splits (issue 15)
       nars predictor-eval -b "$C10" --predictors fbnetv3,naslib:xgb,naslib:lgb,naslib:rf,naslib:gp,naslib:ngb \

@@ -190,7 +190,15 @@ class Journal:
             )
         old, new = found.get("config", {}), expected.get("config", {})
         if old != new:
-            details = "; ".join(f"{k}: journal has {a!r}, now {b!r}" for k, a, b in differences(old, new))
+            changes = differences(old, new)
+            details = "; ".join(f"{k}: journal has {a!r}, now {b!r}" for k, a, b in changes)
+            unknown_then = [key for key, _, _ in changes if not _has_path(old, key)]
+            if len(unknown_then) == len(changes):  # only settings the journal's version did not have
+                raise JournalError(
+                    f"{self.path} was written by an older nars-plugin, before {', '.join(unknown_then)} existed "
+                    f"({details}); this version would run a different search",
+                    "resume it with the nars-plugin version that wrote it, or choose another --out folder",
+                )
             raise JournalError(
                 f"{self.path} belongs to a different search ({details})",
                 "rerun with the journal's settings to resume it, or choose another --out folder",
@@ -219,6 +227,15 @@ class Journal:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _has_path(config: Any, dotted: str) -> bool:
+    """Whether the nested mapping ``config`` has the entry ``dotted`` (a key of :func:`differences`)."""
+    for part in dotted.split("."):
+        if not isinstance(config, Mapping) or part not in config:
+            return False
+        config = config[part]
+    return True
 
 
 def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:

@@ -80,6 +80,21 @@ def test_a_journal_of_another_configuration_is_refused(tmp_path, first, second, 
     assert (out / "journal.jsonl").read_bytes() == before and "best arch" not in stdout
 
 
+def test_a_journal_from_before_a_setting_existed_names_the_version_as_the_cause(tmp_path):
+    """A journal whose header lacks a setting the optimizer has since gained (written by an older
+    nars-plugin) cannot be resumed with "the journal's settings": the error says what happened."""
+    out = tmp_path / "run"
+    assert run_cli(search(out, "-o", "rea"))[0] == 0
+    lines = (out / "journal.jsonl").read_text().splitlines()
+    header = json.loads(lines[0])
+    del header["config"]["optimizer"]["settings"]["tournament_replace"]
+    (out / "journal.jsonl").write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    code, _, err = run_cli(search(out, "-o", "rea"))
+    assert code == 2 and "Traceback" not in err, err
+    assert "written by an older nars-plugin, before optimizer.settings.tournament_replace existed" in err, err
+    assert "hint: resume it with the nars-plugin version that wrote it, or choose another --out folder" in err
+
+
 def test_a_cut_off_last_line_is_repaired_with_a_warning(tmp_path):
     reference, out = tmp_path / "reference", tmp_path / "run"
     assert run_cli(search(reference, "-o", "ls"))[0] == 0

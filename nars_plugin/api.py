@@ -118,6 +118,7 @@ def create_study(
     if isinstance(optimizer, str):  # a typo in the name or a setting fails here, before any data is loaded
         registry.parse_settings("optimizer", optimizer, dict(settings or {}))
     evaluator, space, ident = _resolve_target(target, options)
+    plan.check_runs_out(evaluator)
     space.check_satisfiable(constraints)
     common: dict[str, Any] = {
         "objective": evaluator.objective,
@@ -286,4 +287,41 @@ def compare(
     return _compare.summary_json(summary)
 
 
-__all__ = ["StudyRecord", "compare", "create_study", "load_study"]
+def suite(
+    optimizers: str | Sequence[str],
+    *,
+    out: str | os.PathLike[str],
+    seeds: int = 10,
+    benchmarks: str | os.PathLike[str] | Sequence[Any] | None = None,
+    only: Sequence[str] = (),
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Run optimizers x seeds on every benchmark of a suite, as ``nars suite`` does; returns the leaderboard.
+
+    ``benchmarks`` is a suite file (TOML, see :mod:`nars_plugin.comparison.suite`), a list of
+    :class:`~nars_plugin.comparison.suite.SuiteEntry`, or None for the default suite; ``only`` keeps
+    the entries with those labels. Each benchmark is a resumable comparison in ``out/<label>/``; the
+    leaderboard (``leaderboard.json``/``.md``, ``rank-vs-budget.png``, ``cd-50.png``, ``cd-100.png``)
+    goes to ``out``.
+    """
+    from . import comparison as _compare
+    from .comparison import suite as _suite
+
+    entries: list[_suite.SuiteEntry]
+    if benchmarks is None:
+        entries = _suite.default_suite()
+    elif isinstance(benchmarks, str | os.PathLike):
+        entries = _suite.load_suite(benchmarks)
+    else:
+        entries = [entry for entry in benchmarks if isinstance(entry, _suite.SuiteEntry)]
+        if len(entries) != len(benchmarks):
+            raise ConfigError(
+                "benchmarks must be a suite file or a list of SuiteEntry", "or None for the default suite"
+            )
+    entries = _suite.select(entries, only)
+    text = optimizers if isinstance(optimizers, str) else ",".join(optimizers)
+    return _suite.run_suite(entries, _compare.split_optimizers(text), seeds, out, workers, progress)
+
+
+__all__ = ["StudyRecord", "compare", "create_study", "load_study", "suite"]

@@ -221,6 +221,12 @@ def test_targets_and_their_errors(tmp_path, tiny_space):
         create_study(bench, "rs", budget=3, settings={"constraints": ["flops <= 1"]})
     with pytest.raises(ConfigError, match="registered name or an Optimizer subclass"):
         create_study(bench, 42, budget=3)  # type: ignore[arg-type]
+    free = "gives its queries no cost, so a budget of 500 simulated seconds never runs out"
+    with pytest.raises(ConfigError, match=free):  # nb201-analog has no training times
+        create_study("nb201-analog", "rs", budget_seconds=500)
+    with pytest.raises(ConfigError, match=free):
+        nars_plugin.compare("nb201-analog", "rs", seeds=1, budget_seconds=500, out=tmp_path / "cmp", workers=1)
+    assert create_study("nb201-analog", "rs", budget=2, budget_seconds=500).optimize().n_evaluations == 2
 
 
 def test_optimizer_sees_what_the_study_spent(tiny_bench):

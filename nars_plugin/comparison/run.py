@@ -39,7 +39,7 @@ def compare(
 
     if seeds < 1:
         raise ConfigError("--seeds must be >= 1")
-    Budget(queries=budget, seconds=budget_seconds)  # a clear error for a missing or non-positive budget
+    plan = Budget(queries=budget, seconds=budget_seconds)  # a clear error for a missing or non-positive budget
     not_run = not_runnable(get_registry(), optimizers)
     optimizers = [spec for spec in optimizers if spec.label not in not_run]
     if not optimizers:
@@ -48,6 +48,7 @@ def compare(
         get_registry().parse_settings("optimizer", spec.name, spec.settings)
     bench_options = dict(bench_options or {})
     bench = _benchmark(benchmark, bench_options)
+    plan.check_runs_out(bench)
     bench.space.check_satisfiable(constraints)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,18 @@ class Budget:
         if (self.queries is not None and self.queries < 1) or (self.seconds is not None and self.seconds <= 0):
             raise ConfigError(f"budget must be positive, got {self}", "pass --budget N with N >= 1")
 
+    def check_runs_out(self, evaluator: Any) -> None:
+        """A clear error for a seconds-only budget on a table whose queries cost nothing: it would never
+        run out (the search would go on until the table is used up)."""
+        from ..tabular.base import TabularBenchmark
+
+        if self.queries is None and isinstance(evaluator, TabularBenchmark) and not np.any(evaluator.cost > 0):
+            raise ConfigError(
+                f"benchmark {evaluator.name!r} gives its queries no cost, so a budget of {self.seconds:g} "
+                "simulated seconds never runs out",
+                "give a budget in queries (--budget N), alone or beside --budget-seconds",
+            )
+
     def exhausted(self, queries: int, seconds: float) -> bool:
         """True when either limit is reached."""
         return (self.queries is not None and queries >= self.queries) or (

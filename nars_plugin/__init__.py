@@ -8,7 +8,7 @@ The Python API (:mod:`nars_plugin.api`)::
     study.optimize()
     print(study.best.candidate, study.best.result.metrics)
 
-:func:`create_study` / :func:`load_study` / :func:`compare` assemble searches;
+:func:`create_study` / :func:`load_study` / :func:`compare` / :func:`suite` assemble searches;
 :class:`~nars_plugin.study.Study` runs one (``optimize()``, or ``ask()``/``tell()``);
 :func:`get_registry` holds everything plugins registered and :data:`hookimpl` marks plugin hooks.
 Spaces: :mod:`nars_plugin.space`; benchmarks: :mod:`nars_plugin.tabular`; conformance suites for
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from .api import StudyRecord, compare, create_study, load_study
+    from .api import StudyRecord, compare, create_study, load_study, suite
     from .plugins import Registry
     from .study import Study, StudyFinished, StudyResult, Trial
 
@@ -33,6 +33,7 @@ _LAZY = {
     "create_study": "api",
     "load_study": "api",
     "compare": "api",
+    "suite": "api",
     "StudyRecord": "api",
     "Study": "study",
     "StudyFinished": "study",
@@ -64,6 +65,7 @@ __all__ = [
     "Trial",
     "__version__",
     "compare",
+    "suite",
     "create_study",
     "get_registry",
     "hookimpl",

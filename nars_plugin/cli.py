@@ -125,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True)
     c.add_argument("--no-progress", action="store_true")
 
+    su = sub.add_parser(
+        "suite", help="compare optimizers on a list of benchmarks, with one leaderboard (average rank, CD diagram)"
+    )
+    su.add_argument("--suite", metavar="FILE.toml", help="the benchmarks (default: every built-in one that runs here)")
+    su.add_argument("--only", metavar="LABEL[,LABEL]", help="run only these benchmarks of the suite")
+    su.add_argument("--list", action="store_true", help="print the suite's benchmarks and exit")
+    su.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
+    su.add_argument("--seeds", type=int, default=10)
+    su.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
+    su.add_argument("--out", help="folder: one comparison per benchmark, the leaderboard beside them")
+    su.add_argument("--no-progress", action="store_true")
+
     pe = sub.add_parser("predictor-eval", help="rank quality of registered predictors side by side")
     _add_benchmark_args(pe)
     pe.add_argument(
@@ -390,6 +402,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suite(args: argparse.Namespace) -> int:
+    """Run a suite (or list it) and print its leaderboard."""
+    from .comparison import split_optimizers
+    from .comparison import suite as suite_module
+    from .comparison.leaderboard import markdown as leaderboard_markdown
+
+    entries = suite_module.load_suite(args.suite) if args.suite else suite_module.default_suite()
+    entries = suite_module.select(entries, [x.strip() for x in (args.only or "").split(",") if x.strip()])
+    if args.list:
+        for e in entries:
+            budget = f"{e.budget} queries" if e.budget is not None else f"{e.budget_seconds:g} s"
+            extra = "".join(f" -B {k}={v}" for k, v in e.options.items()) + "".join(f" -c '{c}'" for c in e.constraints)
+            print(f"{e.label}: {e.benchmark}{extra}, {budget}")
+        return 0
+    if not args.out:
+        raise ConfigError("nars suite needs --out FOLDER", "e.g. --out runs/suite (or --list to see the benchmarks)")
+    board = suite_module.run_suite(
+        entries,
+        split_optimizers(args.optimizers),
+        args.seeds,
+        args.out,
+        args.workers,
+        False if args.no_progress else None,
+    )
+    print(leaderboard_markdown(board))
+    written = ["leaderboard.json", "leaderboard.md", "rank-vs-budget.png"]
+    written += [f"cd-{f.rstrip('%')}.png" for f, test in board["tests"].items() if "skipped" not in test]
+    print(f"results: {args.out}/" + ", ".join(written))
+    return 0
+
+
 def cmd_predictor_eval(args: argparse.Namespace) -> int:
     """Evaluate the predictor and print its table."""
     from . import predictor_eval
@@ -427,6 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_train(args)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "suite":
+            return cmd_suite(args)
         if args.command == "predictor-eval":
             return cmd_predictor_eval(args)
         if args.command == "naslib":

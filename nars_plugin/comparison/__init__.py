@@ -7,7 +7,9 @@ to worker processes (one torch thread each); results do not depend on the number
 Modules: :mod:`.spec` (optimizer specs), :mod:`.runner` (tasks, worker processes, resuming;
 :func:`~.runner.create_search` assembles the search of one optimizer and seed),
 :mod:`.aggregate` (statistics), :mod:`.references` (published numbers), :mod:`.report`
-(Markdown, JSON, plot) and :mod:`.run` (:func:`compare`, which ties them together).
+(Markdown, JSON, plot) and :mod:`.run` (:func:`compare`, which ties them together);
+:mod:`.suite` and :mod:`.leaderboard` run several comparisons and rank the optimizers across them
+(``nars suite``).
 
 Optimizer specs: ``NAME``, or ``LABEL=NAME(key=value;key=value)`` for a variant, e.g.
 ``nars-std=nars(fixed_recipe=training=standard)``.
@@ -47,8 +49,9 @@ Outputs (values at full precision):
     the metrics differ) has None in ``results`` and ``at_optimum``; values a benchmark cannot
     give (no table) are None.
 ``details.json``
-    Configuration, the report metric's optimum and top-0.1% threshold, run times, queries per
-    run, mean best-so-far curves and the reference rows.
+    Configuration, the report metric's optimum, median (``median``: the reference of a suite's
+    normalised regret, :mod:`.leaderboard`) and top-0.1% threshold, run times, queries per run,
+    mean best-so-far curves and the reference rows.
 ``summary.md``
     The tables (with the objective's table and the reachable optimum where the metrics differ,
     and the seeds at the optimum at the last budget), with published reference rows where they

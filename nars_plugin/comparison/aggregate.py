@@ -65,6 +65,8 @@ class Targets:
         objective_top: the objective's top-0.1% threshold.
         reachable: the report metric of the best-objective candidate (see
             :meth:`~nars_plugin.tabular.base.TabularBenchmark.value_at_best`).
+        median: the report metric's median (the top-50% threshold), the reference of normalised
+            regret in a suite's leaderboard.
     """
 
     metric: str
@@ -74,6 +76,7 @@ class Targets:
     objective_optimum: float
     objective_top: float
     reachable: float
+    median: float = math.nan
 
     @classmethod
     def of(cls, bench: Evaluator, constraints: Sequence[str]) -> Targets:
@@ -89,6 +92,7 @@ class Targets:
             bench.optimum(objective, constraints),
             bench.top_threshold(TOP_FRACTION, objective, constraints),
             bench.value_at_best(metric, objective, constraints),
+            bench.top_threshold(0.5, metric, constraints),
         )
 
 
@@ -163,6 +167,7 @@ def summarise(
         "metric": targets.metric,
         "optimum": targets.optimum,
         "top_0.1%_threshold": targets.top,
+        "median": _finite(targets.median),
         "seeds": len(runs) // max(1, len(optimizers)),
         "results": results,
         "objective": objective_summary(targets, optimizers, runs, marks, value),

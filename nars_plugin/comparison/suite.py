@@ -1,0 +1,218 @@
+"""``nars suite``: a list of benchmarks x optimizers x seeds, and one leaderboard across them.
+
+A suite is a set of ``nars compare`` runs, one folder per benchmark (``OUT/<label>/``), so it resumes
+like them: finished runs are reused, a killed run continues from its journal. The leaderboard
+(:mod:`.leaderboard`) is written to ``OUT/``.
+
+A suite file (TOML) lists the benchmarks, each with its budget (queries or simulated seconds),
+options and constraints; ``{data}`` in a benchmark spec is the benchmark data folder
+(``$NARS_DATA_DIR``, default ``../shared/data``)::
+
+    [[benchmark]]
+    label = "nb201-c10"                       # folder and row name (default: the benchmark spec)
+    benchmark = "csv:{data}/nb201/cifar10_test_acc_200ep.csv"
+    budget = 100                              # queries; or budget_seconds = 12000
+
+    [[benchmark]]
+    label = "latency-pixel3-5ms"
+    benchmark = "nb201-latency"
+    options = { device = "pixel3" }
+    constraints = ["latency[pixel3] <= 5"]
+    budget = 100
+
+:func:`default_suite` is every built-in benchmark that runs on a CPU: NB201 C-10 (100 queries),
+nb201-paper (12,000 s), nb201-analog (100), nb201-latency under ``latency[pixel3] <= 5`` (100),
+nb201-schedule (30,000 s) and FC-Net x4 (50 queries).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, NarsError
+from ..safe_files import safe_name
+from .leaderboard import leaderboard, write_leaderboard
+from .spec import OptimizerSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the Python 3.10 backport
+    import tomli as tomllib
+
+_KEYS = {"label", "benchmark", "budget", "budget_seconds", "options", "constraints"}
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """One benchmark of a suite, with its budget (queries and/or simulated seconds)."""
+
+    label: str
+    benchmark: str
+    budget: int | None = None
+    budget_seconds: float | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    constraints: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.budget is None and self.budget_seconds is None:
+            raise ConfigError(f"suite benchmark {self.label!r} has no budget", "give budget = N or budget_seconds = S")
+        for name, value in (("budget", self.budget), ("budget_seconds", self.budget_seconds)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+                raise ConfigError(f"suite benchmark {self.label!r}: {name} must be a positive number, not {value!r}")
+
+
+def _data(data_dir: str | os.PathLike[str] | None) -> str:
+    from ..datafiles import data_dir as default_data_dir
+
+    return str(Path(data_dir) if data_dir is not None else default_data_dir())
+
+
+FCNET_DATASETS = ("protein_structure", "naval_propulsion", "parkinsons_telemonitoring", "slice_localization")
+
+
+def default_suite(data_dir: str | os.PathLike[str] | None = None) -> list[SuiteEntry]:
+    """Every built-in benchmark that runs here, each with the budget its committed table uses."""
+    data = _data(data_dir)
+    return [
+        SuiteEntry("nb201-c10", f"csv:{data}/nb201/cifar10_test_acc_200ep.csv", budget=100),
+        SuiteEntry("nb201-paper", "nb201-paper", budget_seconds=12000),
+        SuiteEntry("nb201-analog-1d", "nb201-analog", budget=100, options={"target": "analog_1d"}),
+        SuiteEntry(
+            "nb201-latency-pixel3-5ms",
+            "nb201-latency",
+            budget=100,
+            options={"device": "pixel3"},
+            constraints=("latency[pixel3] <= 5",),
+        ),
+        SuiteEntry("nb201-schedule", "nb201-schedule", budget_seconds=30000),
+        *(SuiteEntry(f"fcnet-{d}", "fcnet", budget=50, options={"dataset": d}) for d in FCNET_DATASETS),
+    ]
+
+
+def load_suite(path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None) -> list[SuiteEntry]:
+    """The benchmarks of a suite file (see the module docstring); a clear error for anything malformed."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"suite file {path} does not exist", "give a TOML file, or leave --suite out for the default"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"suite file {path} is not valid TOML: {exc}") from None
+    unknown_top = set(raw) - {"benchmark"}
+    items = raw.get("benchmark")
+    if unknown_top or not isinstance(items, list) or not items:
+        raise ConfigError(
+            f"suite file {path} must hold [[benchmark]] tables only"
+            + (f" (found {', '.join(sorted(unknown_top))})" if unknown_top else ""),
+            'e.g. [[benchmark]] benchmark = "nb201-analog" budget = 100',
+        )
+    data, entries = _data(data_dir), []
+    for number, item in enumerate(items, 1):
+        unknown = set(item) - _KEYS
+        if unknown:
+            raise ConfigError(
+                f"suite file {path}, benchmark {number}: unknown key(s) {', '.join(sorted(unknown))}",
+                f"keys: {', '.join(sorted(_KEYS))}",
+            )
+        if not isinstance(item.get("benchmark"), str):
+            raise ConfigError(f'suite file {path}, benchmark {number} has no benchmark = "NAME"')
+        spec = item["benchmark"].replace("{data}", data)
+        options, constraints = item.get("options", {}), item.get("constraints", [])
+        if not isinstance(options, dict) or not isinstance(constraints, list):
+            raise ConfigError(f"suite file {path}, benchmark {number}: options must be a table, constraints a list")
+        entries.append(
+            SuiteEntry(
+                str(item.get("label", item["benchmark"])),
+                spec,
+                item.get("budget"),
+                item.get("budget_seconds"),
+                dict(options),
+                tuple(str(c) for c in constraints),
+            )
+        )
+    labels = [e.label for e in entries]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise ConfigError(f"suite file {path}: label(s) used twice: {', '.join(twice)}", "give each benchmark a label")
+    return entries
+
+
+def select(entries: Sequence[SuiteEntry], labels: Sequence[str]) -> list[SuiteEntry]:
+    """The entries named in ``labels`` (all of them when ``labels`` is empty); an unknown label is an error."""
+    if not labels:
+        return list(entries)
+    known = [e.label for e in entries]
+    unknown = [label for label in labels if label not in known]
+    if unknown:
+        raise ConfigError(f"the suite has no benchmark {', '.join(map(repr, unknown))}", f"labels: {', '.join(known)}")
+    return [e for e in entries if e.label in labels]
+
+
+def run_suite(
+    entries: Sequence[SuiteEntry],
+    optimizers: Sequence[OptimizerSpec],
+    seeds: int,
+    out: str | os.PathLike[str],
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Compare ``optimizers`` x ``seeds`` on every entry (``OUT/<label>/``), then write the leaderboard.
+
+    A benchmark that cannot be created here (its data file is missing, its plugin not installed) is
+    skipped and named in the leaderboard's ``not_run`` with the reason. Returns the leaderboard.
+    """
+    from .run import compare
+
+    out = Path(out)
+    details: dict[str, dict[str, Any]] = {}
+    not_run: dict[str, str] = {}
+    for entry in entries:
+        try:
+            summary = compare(
+                entry.benchmark,
+                optimizers,
+                seeds=seeds,
+                budget=entry.budget,
+                budget_seconds=entry.budget_seconds,
+                out=out / safe_name(entry.label),
+                bench_options=dict(entry.options),
+                constraints=list(entry.constraints),
+                workers=workers,
+                progress=progress,
+            )
+        except NarsError as exc:
+            if not _missing_data(exc):
+                raise
+            not_run[entry.label] = exc.message
+            continue
+        details[entry.label] = summary
+    if not details:
+        raise ConfigError(
+            "no benchmark of the suite could run here: " + "; ".join(f"{k}: {v}" for k, v in not_run.items()),
+            "set NARS_DATA_DIR to the benchmark data folder, or give a suite of benchmarks that run here",
+        )
+    board = leaderboard(details)
+    board["not_run"] = not_run
+    board["config"] = {
+        "seeds": seeds,
+        "optimizers": [spec.__dict__ for spec in optimizers],
+        "benchmarks": [
+            {**entry.__dict__, "options": dict(entry.options), "constraints": list(entry.constraints)}
+            for entry in entries
+        ],
+    }
+    return write_leaderboard(board, out)
+
+
+def _missing_data(exc: NarsError) -> bool:
+    """Whether ``exc`` says a benchmark's data or plugin is missing (the benchmark is skipped, not the suite)."""
+    from ..errors import DataFileError, UnknownNameError
+
+    return isinstance(exc, DataFileError | UnknownNameError)

@@ -1,0 +1,222 @@
+"""``nars suite``: suite files, running a set of comparisons, the leaderboard and its statistics.
+
+Suites here are made of the embedded ``nb201-analog`` table under several deployment targets (no
+data download), with quick optimizers and small budgets: the tests check the plumbing and the
+leaderboard's arithmetic against the comparisons' own summaries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+import nars_plugin
+from nars_plugin.comparison import split_optimizers
+from nars_plugin.comparison.leaderboard import leaderboard, normalised_regret, read_comparison
+from nars_plugin.comparison.suite import SuiteEntry, default_suite, load_suite, run_suite, select
+from nars_plugin.errors import ConfigError
+
+TARGETS = ("fp32", "int8", "analog_0s", "analog_1h", "analog_1d")
+
+
+def five_targets(budget: int = 15) -> list[SuiteEntry]:
+    return [SuiteEntry(t, "nb201-analog", budget=budget, options={"target": t}) for t in TARGETS]
+
+
+def write_suite(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A suite of five benchmarks x rs, rea, ls x 3 seeds, run once for the tests that read it."""
+    out = tmp_path_factory.mktemp("suite")
+    board = run_suite(five_targets(), split_optimizers("rs,rea,ls"), 3, out, workers=1, progress=False)
+    return out, board
+
+
+def test_the_leaderboard_is_the_comparisons_arithmetic(finished):
+    """Normalised regret is (optimum - mean best) / (optimum - median) of each comparison, at the
+    fraction's budget point; ranks are per benchmark (1 = least regret) and averaged."""
+    out, board = finished
+    assert board["benchmarks"] == list(TARGETS) and board["optimizers"] == ["rs", "rea", "ls"]
+    for bench in TARGETS:
+        summary = json.loads((out / bench / "summary.json").read_text())
+        details = json.loads((out / bench / "details.json").read_text())
+        optimum, median = details["optimum"], details["median"]
+        assert median < optimum
+        for label in ("rs", "rea", "ls"):
+            for fraction, budget in (("100%", "15"), ("50%", None)):
+                # 50% of 15 queries: the 8th query of the mean curve
+                mean = details["mean_curves"][label][7] if budget is None else summary[label][budget]["mean"]
+                expected = (optimum - mean) / (optimum - median)
+                assert board["normalised_regret"][bench][fraction][label] == pytest.approx(expected)
+        for fraction in board["fractions"]:
+            ranks = board["ranks"][fraction][bench]
+            assert sum(ranks.values()) == pytest.approx(6.0)  # ranks 1..3, ties sharing their mean
+            regret = board["normalised_regret"][bench][fraction]
+            best = min(regret, key=regret.get)
+            assert ranks[best] == min(ranks.values())
+    for fraction in board["fractions"]:
+        average = board["average_rank"][fraction]
+        assert sum(average.values()) == pytest.approx(6.0)  # 1 + 2 + 3 on every benchmark
+        for label in ("rs", "rea", "ls"):
+            assert average[label] == pytest.approx(np.mean([board["ranks"][fraction][b][label] for b in TARGETS]))
+
+
+def test_the_suite_writes_its_reports_with_a_friedman_test(finished):
+    out, board = finished
+    for name in ("leaderboard.json", "leaderboard.md", "rank-vs-budget.png", "cd-50.png", "cd-100.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "rank-vs-budget.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    test = board["tests"]["100%"]
+    assert test["omnibus"] == "friedman" and test["posthoc"] == "nemenyi" and 0 <= test["p_value"] <= 1
+    assert test["critical_difference"] > 0
+    assert test["mean_ranks"] == pytest.approx(board["average_rank"]["100%"])  # autorank agrees with ours
+    saved = json.loads((out / "leaderboard.json").read_text())
+    assert saved["average_rank"] == board["average_rank"] and saved["not_run"] == {}
+    text = (out / "leaderboard.md").read_text()
+    assert "Average rank" in text and "friedman test p =" in text and "| fp32 |" in text
+
+
+def test_a_rerun_reuses_every_run_and_gives_the_same_board_on_more_workers(finished, tmp_path):
+    out, board = finished
+    journals = {p: p.read_bytes() for p in out.rglob("journal.jsonl")}
+    assert len(journals) == 5 * 3 * 3
+    again = run_suite(five_targets(), split_optimizers("rs,rea,ls"), 3, out, workers=2, progress=False)
+    assert {p: p.read_bytes() for p in out.rglob("journal.jsonl")} == journals  # nothing evaluated again
+    assert again["normalised_regret"] == board["normalised_regret"]
+    fresh = run_suite(five_targets(), split_optimizers("rs,rea,ls"), 3, tmp_path / "w2", workers=2, progress=False)
+    assert fresh["normalised_regret"] == board["normalised_regret"]
+
+
+def test_a_benchmark_that_cannot_run_here_is_named_not_fatal(tmp_path):
+    entries = [
+        *five_targets(10)[:2],
+        SuiteEntry("missing-table", f"csv:{tmp_path}/absent.csv", budget=10),
+        SuiteEntry("unknown", "no-such-benchmark", budget=10),
+    ]
+    board = run_suite(entries, split_optimizers("rs,rea,ls"), 2, tmp_path / "out", workers=1, progress=False)
+    assert board["benchmarks"] == ["fp32", "int8"]
+    assert "absent.csv" in board["not_run"]["missing-table"] and "no-such-benchmark" in board["not_run"]["unknown"]
+    assert "needs 3 optimizers and 5 benchmarks" in board["tests"]["100%"]["skipped"]
+    assert not (tmp_path / "out" / "cd-100.png").exists()
+    with pytest.raises(ConfigError, match="no benchmark of the suite could run here"):
+        run_suite(entries[2:], split_optimizers("rs"), 1, tmp_path / "none", workers=1, progress=False)
+
+
+def test_an_optimizer_missing_from_a_benchmark_is_not_ranked(finished):
+    out, _ = finished
+    comparisons = {b: read_comparison(out / b) for b in TARGETS}
+    del comparisons["int8"]["mean_curves"]["ls"]
+    board = leaderboard(comparisons)
+    assert board["optimizers"] == ["rs", "rea"] and board["partial"] == ["ls"]
+
+
+def test_suite_files_are_read_and_checked(tmp_path):
+    good = write_suite(
+        tmp_path / "ok.toml",
+        """
+[[benchmark]]
+label = "c10"
+benchmark = "csv:{data}/nb201/cifar10_test_acc_200ep.csv"
+budget = 100
+
+[[benchmark]]
+benchmark = "nb201-latency"
+options = { device = "pixel3" }
+constraints = ["latency[pixel3] <= 5"]
+budget_seconds = 3000
+""",
+    )
+    entries = load_suite(good, data_dir=tmp_path / "data")
+    assert entries[0] == SuiteEntry("c10", f"csv:{tmp_path / 'data'}/nb201/cifar10_test_acc_200ep.csv", budget=100)
+    assert entries[1].label == "nb201-latency" and entries[1].options == {"device": "pixel3"}
+    assert entries[1].constraints == ("latency[pixel3] <= 5",) and entries[1].budget_seconds == 3000
+    bad = {
+        "[[benchmark]]\nbenchmark = 'x'\n": "has no budget",
+        "[[benchmark]]\nbenchmark = 'x'\nbudget = -3\n": "budget must be a positive number",
+        "[[benchmark]]\nbenchmark = 'x'\nbudget = 5\nseeds = 3\n": "unknown key(s) seeds",
+        "[[benchmark]]\nbudget = 5\n": 'has no benchmark = "NAME"',
+        "[benchmarks]\nx = 1\n": "must hold [[benchmark]] tables only (found benchmarks)",
+        "[[benchmark]\n": "is not valid TOML",
+        "[[benchmark]]\nbenchmark = 'x'\nbudget = 5\n[[benchmark]]\nbenchmark = 'x'\nbudget = 6\n": "used twice: x",
+    }
+    for text, message in bad.items():
+        with pytest.raises(ConfigError, match=None) as info:
+            load_suite(write_suite(tmp_path / "bad.toml", text))
+        assert message in info.value.message, (text, info.value.message)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_suite(tmp_path / "absent.toml")
+
+
+def test_the_default_suite_and_selecting_from_it():
+    entries = default_suite("/data")
+    labels = [e.label for e in entries]
+    assert labels[:5] == ["nb201-c10", "nb201-paper", "nb201-analog-1d", "nb201-latency-pixel3-5ms", "nb201-schedule"]
+    assert len([label for label in labels if label.startswith("fcnet-")]) == 4
+    assert entries[0].benchmark == "csv:/data/nb201/cifar10_test_acc_200ep.csv"
+    assert {e.label: e.budget_seconds for e in entries if e.budget_seconds} == {
+        "nb201-paper": 12000,
+        "nb201-schedule": 30000,
+    }
+    assert [e.label for e in select(entries, ["nb201-paper"])] == ["nb201-paper"]
+    with pytest.raises(ConfigError, match="no benchmark 'nope'"):
+        select(entries, ["nope"])
+
+
+def test_an_old_comparison_folder_is_named_with_the_fix(tmp_path):
+    (tmp_path / "details.json").write_text(json.dumps({"optimum": 1.0, "curve_x": [1], "mean_curves": {}}))
+    with pytest.raises(ConfigError, match="lacks median") as info:
+        read_comparison(tmp_path)
+    assert "rerun the same `nars compare` command" in info.value.hint
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_comparison(tmp_path / "absent")
+    flat = {"benchmark": "flat", "optimum": 1.0, "median": 1.0, "curve_x": [1.0], "mean_curves": {"rs": [1.0]}}
+    with pytest.raises(ConfigError, match="equals its median"):
+        normalised_regret(flat, 1.0)
+
+
+def test_the_python_api_and_the_command_line_agree(tmp_path):
+    suite_file = write_suite(
+        tmp_path / "s.toml",
+        "".join(
+            f'[[benchmark]]\nlabel = "{t}"\nbenchmark = "nb201-analog"\noptions = {{ target = "{t}" }}\nbudget = 10\n\n'
+            for t in TARGETS
+        ),
+    )
+    board = nars_plugin.suite(
+        "rs,rea,ls", benchmarks=suite_file, seeds=2, out=tmp_path / "api", workers=1, progress=False
+    )
+    code, stdout, err = run_cli(
+        [
+            "suite",
+            "--suite",
+            suite_file,
+            "--optimizers",
+            "rs,rea,ls",
+            "--seeds",
+            "2",
+            "--out",
+            tmp_path / "cli",
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+        timeout=300,
+    )
+    assert code == 0, err
+    assert json.loads((tmp_path / "cli" / "leaderboard.json").read_text())["average_rank"] == board["average_rank"]
+    assert "# Leaderboard: 5 benchmarks, 3 optimizers" in stdout and "cd-100.png" in stdout
+    code, stdout, _ = run_cli(["suite", "--suite", suite_file, "--only", "fp32,int8", "--list"])
+    assert code == 0 and stdout.splitlines() == [
+        "fp32: nb201-analog -B target=fp32, 10 queries",
+        "int8: nb201-analog -B target=int8, 10 queries",
+    ]
+    code, _, err = run_cli(["suite", "--suite", suite_file, "--optimizers", "rs"])
+    assert code == 2 and "needs --out" in err and "Traceback" not in err

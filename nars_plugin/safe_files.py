@@ -34,15 +34,18 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
         raise
 
 
-def atomic_write_figure(path: str | os.PathLike[str], fig: Any) -> None:
-    """Save a matplotlib figure as a PNG (120 dpi) atomically, and close it."""
+def atomic_write_figure(path: str | os.PathLike[str], fig: Any, own_layout: bool = False) -> None:
+    """Save a matplotlib figure as a PNG (120 dpi) atomically, and close it. ``own_layout``: keep the
+    figure's layout (no ``tight_layout``) and crop the saved image to what is drawn, for figures a
+    library laid out itself (autorank's critical-difference diagram)."""
     import io
 
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    if not own_layout:
+        fig.tight_layout()
     image = io.BytesIO()
-    fig.savefig(image, dpi=120, format="png")
+    fig.savefig(image, dpi=120, format="png", bbox_inches="tight" if own_layout else None)
     plt.close(fig)
     atomic_write(path, image.getvalue())
 

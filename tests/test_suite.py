@@ -18,7 +18,7 @@ import nars_plugin
 from nars_plugin.comparison import split_optimizers
 from nars_plugin.comparison.leaderboard import leaderboard, normalised_regret, read_comparison
 from nars_plugin.comparison.suite import SuiteEntry, default_suite, load_suite, run_suite, select
-from nars_plugin.errors import ConfigError
+from nars_plugin.errors import ConfigError, UnknownNameError
 
 TARGETS = ("fp32", "int8", "analog_0s", "analog_1h", "analog_1d")
 
@@ -108,6 +108,8 @@ def test_a_benchmark_that_cannot_run_here_is_named_not_fatal(tmp_path):
     assert not (tmp_path / "out" / "cd-100.png").exists()
     with pytest.raises(ConfigError, match="no benchmark of the suite could run here"):
         run_suite(entries[2:], split_optimizers("rs"), 1, tmp_path / "none", workers=1, progress=False)
+    with pytest.raises(UnknownNameError, match="unknown optimizer"):  # not taken for a benchmark that cannot run
+        run_suite(entries, split_optimizers("rs,nope"), 1, tmp_path / "typo", workers=1, progress=False)
 
 
 def test_an_optimizer_missing_from_a_benchmark_is_not_ranked(finished):

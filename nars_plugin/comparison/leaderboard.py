@@ -154,10 +154,8 @@ def critical_difference(board: Mapping[str, Any], fraction: str, png: Path | Non
 
         ax = autorank.plot_stats(result, allow_insignificant=True)
         ax.set_title(f"average rank of normalised regret at {fraction} of the budget ({len(benchmarks)} benchmarks)")
-        image = io.BytesIO()
-        ax.get_figure().savefig(image, dpi=120, format="png", bbox_inches="tight")  # the diagram's own layout
+        atomic_write_figure(png, ax.get_figure(), own_layout=True)
         plt.close("all")
-        atomic_write(png, image.getvalue())
     return {
         "omnibus": str(result.omnibus),
         "posthoc": str(result.posthoc),

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, NarsError
+from ..errors import ConfigError, DataFileError, UnknownNameError
 from ..safe_files import safe_name
 from .leaderboard import leaderboard, write_leaderboard
 from .spec import OptimizerSpec
@@ -169,30 +169,29 @@ def run_suite(
     skipped and named in the leaderboard's ``not_run`` with the reason. Returns the leaderboard.
     """
     from .run import compare
+    from .runner import _benchmark
 
     out = Path(out)
     details: dict[str, dict[str, Any]] = {}
     not_run: dict[str, str] = {}
     for entry in entries:
-        try:
-            summary = compare(
-                entry.benchmark,
-                optimizers,
-                seeds=seeds,
-                budget=entry.budget,
-                budget_seconds=entry.budget_seconds,
-                out=out / safe_name(entry.label),
-                bench_options=dict(entry.options),
-                constraints=list(entry.constraints),
-                workers=workers,
-                progress=progress,
-            )
-        except NarsError as exc:
-            if not _missing_data(exc):
-                raise
+        try:  # only a benchmark that cannot be created here is skipped (compare reuses it, created once)
+            _benchmark(entry.benchmark, dict(entry.options))
+        except (DataFileError, UnknownNameError) as exc:
             not_run[entry.label] = exc.message
             continue
-        details[entry.label] = summary
+        details[entry.label] = compare(
+            entry.benchmark,
+            optimizers,
+            seeds=seeds,
+            budget=entry.budget,
+            budget_seconds=entry.budget_seconds,
+            out=out / safe_name(entry.label),
+            bench_options=dict(entry.options),
+            constraints=list(entry.constraints),
+            workers=workers,
+            progress=progress,
+        )
     if not details:
         raise ConfigError(
             "no benchmark of the suite could run here: " + "; ".join(f"{k}: {v}" for k, v in not_run.items()),
@@ -209,10 +208,3 @@ def run_suite(
         ],
     }
     return write_leaderboard(board, out)
-
-
-def _missing_data(exc: NarsError) -> bool:
-    """Whether ``exc`` says a benchmark's data or plugin is missing (the benchmark is skipped, not the suite)."""
-    from ..errors import DataFileError, UnknownNameError
-
-    return isinstance(exc, DataFileError | UnknownNameError)

@@ -262,11 +262,14 @@ def compare(
     workers: int | None = None,
     reference: str = "auto",
     progress: bool | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Run optimizers x seeds on one benchmark, as ``nars compare`` does; returns its summary.json content.
 
     ``optimizers`` is a comma list or a list of ``NAME`` / ``LABEL=NAME(key=value;...)`` specs.
-    Finished runs in ``out`` are reused, so an interrupted comparison resumes.
+    Finished runs in ``out`` are reused, so an interrupted comparison resumes. ``executor="ray"``
+    runs each run as a Ray task on the cluster at ``address`` (None: a local instance).
     """
     from . import comparison as _compare
 
@@ -283,6 +286,8 @@ def compare(
         workers=workers,
         reference=reference,
         progress=progress,
+        executor=executor,
+        address=address,
     )
     return _compare.summary_json(summary)
 
@@ -296,6 +301,8 @@ def suite(
     only: Sequence[str] = (),
     workers: int | None = None,
     progress: bool | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Run optimizers x seeds on every benchmark of a suite, as ``nars suite`` does; returns the leaderboard.
 
@@ -303,7 +310,7 @@ def suite(
     :class:`~nars_plugin.comparison.suite.SuiteEntry`, or None for the default suite; ``only`` keeps
     the entries with those labels. Each benchmark is a resumable comparison in ``out/<label>/``; the
     leaderboard (``leaderboard.json``/``.md``, ``rank-vs-budget.png``, ``cd-50.png``, ``cd-100.png``)
-    goes to ``out``.
+    goes to ``out``. ``executor="ray"`` runs each run as a Ray task on the cluster at ``address``.
     """
     from . import comparison as _compare
     from .comparison import suite as _suite
@@ -321,7 +328,9 @@ def suite(
             )
     entries = _suite.select(entries, only)
     text = optimizers if isinstance(optimizers, str) else ",".join(optimizers)
-    return _suite.run_suite(entries, _compare.split_optimizers(text), seeds, out, workers, progress)
+    return _suite.run_suite(
+        entries, _compare.split_optimizers(text), seeds, out, workers, progress, executor=executor, address=address
+    )
 
 
 __all__ = ["StudyRecord", "compare", "create_study", "load_study", "suite"]

@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--budget-seconds", type=float, help="simulated GPU-seconds per run (e.g. 12000 for nb201-paper)")
     c.add_argument("--constraint", "-c", action="append", metavar="EXPR")
     c.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
+    _add_executor_args(c)
     c.add_argument("--reference", default="auto", help="published reference rows: auto, none or a key")
     c.add_argument("--out", required=True)
     c.add_argument("--no-progress", action="store_true")
@@ -134,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
     su.add_argument("--seeds", type=int, default=10)
     su.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
+    _add_executor_args(su)
     su.add_argument("--out", help="folder: one comparison per benchmark, the leaderboard beside them")
     su.add_argument("--no-progress", action="store_true")
 
@@ -161,7 +164,35 @@ def build_parser() -> argparse.ArgumentParser:
     nl.add_argument("--benchmark", "-b", help="query this nb201 table (e.g. csv:PATH) instead of NASLib's own data")
     nl.add_argument("--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option")
     nl.add_argument("--threads", type=int, default=1, help="torch threads (default 1: faster on a loaded machine)")
+    hb = sub.add_parser("hebo", help="`nars hebo install`: build the worker environment the hebo optimizer runs in")
+    hb.add_argument(
+        "action", choices=["install"], help="install: a virtual environment with HEBO and pinned dependencies"
+    )
+    hb.add_argument("--venv", metavar="DIR", help="where to build it (default ~/.cache/nars-plugin/hebo-env)")
+    hb.add_argument("--torch", default=None, metavar="REQUIREMENT", help="torch for it (default torch==2.13.0)")
     return parser
+
+
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--executor", choices=["local", "ray"], default="local", help="runs in local processes (default) or Ray tasks"
+    )
+    p.add_argument(
+        "--address", metavar="HOST:PORT", help="Ray cluster (with --executor ray; default: a local instance)"
+    )
+
+
+def cmd_hebo(args: argparse.Namespace) -> int:
+    """Build the HEBO worker environment (HEBO cannot share this one: it pins numpy<1.25)."""
+    from .optimizers import hebo
+
+    folder = Path(args.venv) if args.venv else hebo.default_worker_dir()
+    started = time.perf_counter()
+    python = hebo.install_worker(folder, torch=args.torch or hebo.WORKER_TORCH)
+    print(f"built the HEBO worker environment in {folder} ({time.perf_counter() - started:.0f} s)")
+    if args.venv:
+        print(f"point the hebo optimizer at it: export {hebo.WORKER_PYTHON_ENV}={python}")
+    return 0
 
 
 def cmd_naslib(args: argparse.Namespace) -> int:
@@ -396,6 +427,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         workers=args.workers,
         reference=args.reference,
         progress=False if args.no_progress else None,
+        executor=args.executor,
+        address=args.address,
     )
     print(markdown(summary))
     print(f"results: {args.out}/summary.json, summary.md, details.json, regret.png")
@@ -425,6 +458,8 @@ def cmd_suite(args: argparse.Namespace) -> int:
         args.out,
         args.workers,
         False if args.no_progress else None,
+        executor=args.executor,
+        address=args.address,
     )
     print(leaderboard_markdown(board))
     written = ["leaderboard.json", "leaderboard.md", "rank-vs-budget.png"]
@@ -476,6 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_predictor_eval(args)
         if args.command == "naslib":
             return cmd_naslib(args)
+        if args.command == "hebo":
+            return cmd_hebo(args)
     except NarsError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:

@@ -197,9 +197,10 @@ class Registry:
         return f"; plugins not loaded here: {'; '.join(idle)} (`nars plugins` gives the fix)" if idle else ""
 
     def _check_owner_active(self, kind: str, name: str) -> None:
-        """A name ``PLUGIN:NAME`` of an inactive or blocked plugin fails with that plugin's reason."""
-        owner, sep, _ = name.partition(":")
-        info = self.plugins.get(owner) if sep else None
+        """A name ``PLUGIN:NAME`` of an inactive or blocked plugin fails with that plugin's reason, and so
+        does a name that is the plugin's own (``hebo`` of the ``hebo`` plugin)."""
+        owner = name.partition(":")[0]
+        info = self.plugins.get(owner)
         if info is not None and info.status != "active":
             raise UnknownNameError(
                 f"{kind} {name!r} comes from plugin {owner!r}, which is {info.status}",

@@ -56,6 +56,9 @@ def test_the_leaderboard_is_the_comparisons_arithmetic(finished):
                 mean = details["mean_curves"][label][7] if budget is None else summary[label][budget]["mean"]
                 expected = (optimum - mean) / (optimum - median)
                 assert board["normalised_regret"][bench][fraction][label] == pytest.approx(expected)
+            seconds, queries = details["seconds_per_run"][label]["mean"], details["queries_per_run"][label]["mean"]
+            assert queries == 15 and seconds > 0
+            assert board["seconds_per_100_queries"][bench][label] == pytest.approx(100 * seconds / queries)
         for fraction in board["fractions"]:
             ranks = board["ranks"][fraction][bench]
             assert sum(ranks.values()) == pytest.approx(6.0)  # ranks 1..3, ties sharing their mean
@@ -82,6 +85,7 @@ def test_the_suite_writes_its_reports_with_a_friedman_test(finished):
     assert saved["average_rank"] == board["average_rank"] and saved["not_run"] == {}
     text = (out / "leaderboard.md").read_text()
     assert "Average rank" in text and "friedman test p =" in text and "| fp32 |" in text
+    assert "wall seconds per 100 queries" in text and "| mean |" in text
 
 
 def test_a_rerun_reuses_every_run_and_gives_the_same_board_on_more_workers(finished, tmp_path):
@@ -222,3 +226,87 @@ def test_the_python_api_and_the_command_line_agree(tmp_path):
     ]
     code, _, err = run_cli(["suite", "--suite", suite_file, "--optimizers", "rs"])
     assert code == 2 and "needs --out" in err and "Traceback" not in err
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_a_small_suite_as_ray_tasks_on_a_local_ray_instance_gives_the_same_numbers(finished, tmp_path):
+    """`nars suite --executor ray --address HOST:PORT` against a Ray instance started with `ray start`."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("ray", reason="Ray is the `ray` extra")
+    out, board = finished
+    ray_cli = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen(
+        [ray_cli, "start", "--head", "--block", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(8)  # the head's processes come up
+        assert head.poll() is None, "ray start --head failed"
+        suite_file = tmp_path / "small.toml"
+        entry = (
+            '[[benchmark]]\nlabel = "{0}"\nbenchmark = "nb201-analog"\nbudget = 15\noptions = {{ target = "{0}" }}\n'
+        )
+        suite_file.write_text("".join(entry.format(t) for t in TARGETS))
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nars_plugin.cli",
+                "suite",
+                "--suite",
+                str(suite_file),
+                "--optimizers",
+                "rs,rea,ls",
+                "--seeds",
+                "3",
+                "--out",
+                str(tmp_path / "ray"),
+                "--no-progress",
+                "--executor",
+                "ray",
+                "--address",
+                f"127.0.0.1:{port}",
+            ],
+            env={**env, "NARS_BLOCK_PLUGINS": "imagenet,naslib"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    finally:
+        head.terminate()  # --block: stopping the head's process stops the instance it started
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+    ray_board = json.loads((tmp_path / "ray" / "leaderboard.json").read_text())
+    assert ray_board["normalised_regret"] == json.loads(json.dumps(board["normalised_regret"]))
+    local = {p.relative_to(out): p.read_bytes() for p in out.rglob("trajectory.csv")}
+    remote = {p.relative_to(tmp_path / "ray"): p.read_bytes() for p in (tmp_path / "ray").rglob("trajectory.csv")}
+    assert len(local) == 45 and remote == local
+
+
+def test_an_unknown_executor_or_an_address_without_ray_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="unknown executor 'dask'"):
+        run_suite(five_targets(5)[:1], split_optimizers("rs"), 1, tmp_path, workers=1, progress=False, executor="dask")
+    with pytest.raises(ConfigError, match="--address is the Ray cluster's address") as info:
+        run_suite(five_targets(5)[:1], split_optimizers("rs"), 1, tmp_path, workers=1, progress=False, address="h:1")
+    assert "--executor ray" in info.value.hint

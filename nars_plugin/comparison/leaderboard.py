@@ -112,6 +112,18 @@ def leaderboard(comparisons: Mapping[str, Mapping[str, Any]], fractions: Sequenc
         "normalised_regret": regret,
         "ranks": ranks,
         "average_rank": average,
+        "seconds_per_100_queries": {bench: overhead(details) for bench, details in comparisons.items()},
+    }
+
+
+def overhead(details: Mapping[str, Any]) -> dict[str, float]:
+    """Each optimizer's mean wall seconds per 100 queries in a comparison (on a table, where a query
+    takes microseconds, this is the optimizer's own time), from ``details.json``'s per-run means."""
+    seconds, queries = details.get("seconds_per_run") or {}, details.get("queries_per_run") or {}
+    return {
+        label: 100.0 * float(seconds[label]["mean"]) / float(queries[label]["mean"])
+        for label in _labels(details)
+        if label in seconds and label in queries and float(queries[label]["mean"]) > 0
     }
 
 
@@ -218,11 +230,27 @@ def markdown(board: Mapping[str, Any]) -> str:
             cells = [f"**{row[o]:.3f}**" if math.isclose(row[o], best) else f"{row[o]:.3f}" for o in optimizers]
             lines.append(f"| {bench} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += _overhead_markdown(board)
     if board.get("partial"):
         lines.append(f"Not ranked (missing from some benchmark): {', '.join(board['partial'])}.")
     if board.get("not_run"):
         lines.append("Benchmarks not run here: " + "; ".join(f"{k} ({v})" for k, v in board["not_run"].items()) + ".")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _overhead_markdown(board: Mapping[str, Any]) -> list[str]:
+    """The overhead table: wall seconds per 100 queries, per benchmark and on average."""
+    table = board.get("seconds_per_100_queries") or {}
+    labels = list(dict.fromkeys(label for row in table.values() for label in row))
+    if not labels:
+        return []
+    lines = ["## Optimizer overhead: wall seconds per 100 queries (each run's own measurement)", ""]
+    lines += ["| benchmark | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    for bench, row in table.items():
+        lines.append(f"| {bench} | " + " | ".join(f"{row[o]:.2f}" if o in row else "-" for o in labels) + " |")
+    means = [np.mean([row[o] for row in table.values() if o in row]) for o in labels]
+    lines += ["| mean | " + " | ".join(f"{m:.2f}" for m in means) + " |", ""]
+    return lines
 
 
 def write_leaderboard(

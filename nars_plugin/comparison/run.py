@@ -27,10 +27,13 @@ def compare(
     reference: str | None = "auto",
     progress: bool | None = None,
     budget_seconds: float | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Run the comparison and write ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png``.
 
     ``budget`` counts queries, ``budget_seconds`` simulated seconds (give one or both).
+    ``executor``/``address``: where the runs go (:func:`~nars_plugin.comparison.runner.run_all`).
     Returns the summary: ``results`` (the report metric's tables of ``summary.json``),
     ``objective`` (its ``"@objective"`` block) plus the details.
     """
@@ -53,7 +56,7 @@ def compare(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tasks = plan_runs(benchmark, bench_options, optimizers, seeds, budget, budget_seconds, constraints, out)
-    runs = run_all(tasks, workers, progress)
+    runs = run_all(tasks, workers, progress, executor, address)
     summary = summarise(
         bench, optimizers, runs, budget, constraints, reference_key(benchmark, bench, reference), budget_seconds
     )

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..safe_files import safe_name
 from .spec import OptimizerSpec
 
@@ -178,15 +179,33 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def run_all(tasks: list[dict[str, Any]], workers: int | None, progress: bool | None) -> list[dict[str, Any]]:
-    """Run every task (``workers`` processes; default one per CPU core) and return outcomes in task order."""
+def run_all(
+    tasks: list[dict[str, Any]],
+    workers: int | None,
+    progress: bool | None,
+    executor: str = "local",
+    address: str | None = None,
+) -> list[dict[str, Any]]:
+    """Run every task and return outcomes in task order.
+
+    ``executor="local"``: ``workers`` processes (default one per CPU core); ``"ray"``: one Ray task
+    per run (one CPU each) on the cluster at ``address`` (``HOST:PORT``; None starts a local
+    instance). Every run is seeded on its own, so the outcomes do not depend on where or beside
+    what it ran.
+    """
     from tqdm import tqdm
 
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}", f"use one of: {', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise ConfigError("--address is the Ray cluster's address", "add --executor ray")
     workers = workers or max(1, min(len(tasks), os.cpu_count() or 1))
     bar = tqdm(total=len(tasks), desc="compare", unit="run", disable=None if progress is None else not progress)
     results: list[dict[str, Any]] = []
     try:
-        if workers == 1:
+        if executor == "ray":
+            results = _run_on_ray(tasks, address, bar)
+        elif workers == 1:
             _worker_init()
             for task in tasks:
                 results.append(run_one(task))
@@ -201,3 +220,49 @@ def run_all(tasks: list[dict[str, Any]], workers: int | None, progress: bool | N
         bar.close()
     order = {(t["label"], t["seed"]): i for i, t in enumerate(tasks)}
     return sorted(results, key=lambda r: order[(r["label"], r["seed"])])
+
+
+#: Where ``run_all`` can run the tasks.
+EXECUTORS = ("local", "ray")
+
+
+def _ray_task(task: dict[str, Any], cwd: str) -> dict[str, Any]:
+    """One run inside a Ray worker: the driver's working folder (relative paths), one torch thread."""
+    if os.path.isdir(cwd):
+        os.chdir(cwd)
+    _worker_init()
+    return run_one(task)
+
+
+def _run_on_ray(tasks: list[dict[str, Any]], address: str | None, bar: Any) -> list[dict[str, Any]]:
+    """Every task as a Ray task (one CPU each), the driver's ``NARS_*`` settings passed along."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--executor ray needs Ray, which is not installed", "pip install 'nars-plugin[ray]'"
+        ) from None
+    if not ray.is_initialized():
+        env = {k: v for k, v in os.environ.items() if k.startswith("NARS_")}
+        try:
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"env_vars": env} if env else None,
+            )
+        except ConnectionError as exc:
+            raise ConfigError(
+                f"cannot connect to the Ray cluster at {address}: {exc}",
+                "start one with `ray start --head --port PORT` and pass --address HOST:PORT, "
+                "or leave --address out for a local instance",
+            ) from None
+    remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
+    cwd = os.getcwd()
+    pending = [remote.remote({**task, "out": str(Path(task["out"]).resolve())}, cwd) for task in tasks]
+    results: list[dict[str, Any]] = []
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        results.extend(ray.get(done))
+        bar.update(len(done))
+    return results

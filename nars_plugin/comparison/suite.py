@@ -162,8 +162,13 @@ def run_suite(
     out: str | os.PathLike[str],
     workers: int | None = None,
     progress: bool | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Compare ``optimizers`` x ``seeds`` on every entry (``OUT/<label>/``), then write the leaderboard.
+
+    Runs go to local processes or, with ``executor="ray"``, to Ray tasks on the cluster at
+    ``address`` (:func:`~nars_plugin.comparison.runner.run_all`); the numbers are the same.
 
     A benchmark that cannot be created here (its data file is missing, its plugin not installed) is
     skipped and named in the leaderboard's ``not_run`` with the reason. Returns the leaderboard.
@@ -191,6 +196,8 @@ def run_suite(
             constraints=list(entry.constraints),
             workers=workers,
             progress=progress,
+            executor=executor,
+            address=address,
         )
     if not details:
         raise ConfigError(

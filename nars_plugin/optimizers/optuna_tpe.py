@@ -46,19 +46,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ..errors import ConfigError
-from ..evaluation import Result
 from ..settings import setting
 from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
-from .base import Optimizer, Proposal
+from .peer import PeerOptimizer
 
 #: Name of the constraint value this optimizer gives Optuna.
 CONSTRAINT_KEY = "nars_violation"
-
-#: The constraint value told for a sample that is an invalid point of the space.
-INVALID_VIOLATION = 1.0
 
 
 def import_optuna() -> Any:
@@ -104,13 +98,12 @@ class OptunaTPESettings:
     max_tries: int = setting(100, "draws per proposal (repeats or constraint breaks) before a random fallback", low=1)
 
 
-class OptunaTPE(Optimizer):
+class OptunaTPE(PeerOptimizer):
     """Optuna's TPE sampler behind the ask/tell contract (settings: :class:`OptunaTPESettings`)."""
 
     name = "optuna-tpe"
     Settings = OptunaTPESettings
     n_startup_trials: int
-    max_tries: int
 
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
@@ -127,8 +120,6 @@ class OptunaTPE(Optimizer):
                 **self._constraint_option(),
             )
         self.study = self._optuna.create_study(direction="maximize", sampler=sampler)
-        self._trials: dict[str, Any] = {}  # candidate key -> Optuna trial asked and not yet told
-        self.fallbacks = 0  # proposals that came from the random fallback
 
     # -- Optuna plumbing --------------------------------------------------- #
 
@@ -138,84 +129,45 @@ class OptunaTPE(Optimizer):
             return {}
         return {"constraints_func": lambda trial: (float(trial.user_attrs.get(CONSTRAINT_KEY, 0.0)),)}
 
-    def _mark_infeasible(self, trial: Any, violation: float) -> None:
-        if hasattr(trial, "set_constraint"):
-            trial.set_constraint(CONSTRAINT_KEY, violation)
-        else:
-            trial.set_user_attr(CONSTRAINT_KEY, violation)
-        self.study.tell(trial, state=self._optuna.trial.TrialState.PRUNED)
-
-    def _candidate(self, params: dict[str, Any]) -> Candidate:
-        def value(p: Param) -> Any:
-            return p.choices[params[p.name]] if isinstance(p, Ordinal) else params[p.name]
-
-        arch = {p.name: value(p) for p in self.space.arch_params}
-        recipe = {p.name: value(p) for p in self.space.recipe_params}
-        return self.space.validate(Candidate(arch, recipe))
-
     def _params(self, cand: Candidate) -> dict[str, Any]:
         values = {**cand.arch, **cand.recipe}
         return {
             p.name: p.index(values[p.name]) if isinstance(p, Ordinal) else values[p.name] for p in self.space.params
         }
 
-    def violation(self, cand: Candidate) -> float:
-        """How far ``cand`` breaks the constraints: the sum of relative excesses (0 when feasible)."""
-        if not self.constraints:
-            return 0.0
-        stats = self.space.statistics([cand])
-        total = 0.0
-        for c in self.constraints:
-            value = float(stats[c.metric][0])
-            if not bool(c.holds(np.array([value]))[0]):
-                total += max(abs(value - c.bound), 1e-12) / max(abs(c.bound), 1e-12)
-        return total
+    # -- the PeerOptimizer hooks ------------------------------------------- #
 
-    # -- ask / tell ------------------------------------------------------ #
+    def _draw(self) -> tuple[Any, Candidate]:
+        trial = self.study.ask(self.distributions)
 
-    def ask(self) -> Proposal:
-        for _ in range(self.max_tries):
-            trial = self.study.ask(self.distributions)
-            cand = self._candidate(trial.params)
-            if not self.space.is_valid(cand):
-                self._mark_infeasible(trial, INVALID_VIOLATION)
-                continue
-            violation = self.violation(cand)
-            cand = self.space.canonical(cand)
-            if violation > 0:
-                self._mark_infeasible(trial, violation)
-            elif cand.key in self.evaluated:
-                self._tell_value(trial, self.evaluated[cand.key])
-            elif cand.key in self._trials:  # asked earlier and not told yet: do not propose it twice
-                self.study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
-            else:
-                self._trials[cand.key] = trial
-                return Proposal(cand)
-        return Proposal(self._fallback())
+        def value(p: Param) -> Any:
+            return p.choices[trial.params[p.name]] if isinstance(p, Ordinal) else trial.params[p.name]
 
-    def _tell_value(self, trial: Any, value: float) -> None:
+        arch = {p.name: value(p) for p in self.space.arch_params}
+        recipe = {p.name: value(p) for p in self.space.recipe_params}
+        return trial, self.space.validate(Candidate(arch, recipe))
+
+    def _reject(self, handle: Any, violation: float) -> None:
+        """A pruned trial whose constraint value is the violation (TPE ranks it below every feasible one)."""
+        if hasattr(handle, "set_constraint"):
+            handle.set_constraint(CONSTRAINT_KEY, violation)
+        else:
+            handle.set_user_attr(CONSTRAINT_KEY, violation)
+        self.study.tell(handle, state=self._optuna.trial.TrialState.PRUNED)
+
+    def _answer(self, handle: Any, value: float) -> None:
         """Tell Optuna an objective value; a failed evaluation (-inf) is a failed trial."""
         if math.isfinite(value):
-            self.study.tell(trial, value)
+            self.study.tell(handle, value)
         else:
-            self.study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+            self.study.tell(handle, state=self._optuna.trial.TrialState.FAIL)
 
-    def _fallback(self) -> Candidate:
-        """A random feasible candidate not yet evaluated (else any: the study repeats its result),
-        entered into the Optuna study."""
-        cand = self.random_fresh(1, exclude=set(self.evaluated) | set(self._trials))[0]
-        self.fallbacks += 1
-        if cand.key not in self._trials:
-            self.study.enqueue_trial(self._params(cand), skip_if_exists=False)
-            self._trials[cand.key] = self.study.ask(self.distributions)
-        return cand
+    def _withdraw(self, handle: Any) -> None:
+        self.study.tell(handle, state=self._optuna.trial.TrialState.FAIL)
 
-    def tell(self, proposal: Proposal, result: Result) -> None:
-        super().tell(proposal, result)
-        trial = self._trials.pop(self.space.canonical_key(proposal.candidate), None)
-        if trial is None:  # a repeat the study answered from its cache: Optuna has seen it
-            return
-        self._tell_value(trial, self.score(result))
+    def _adopt(self, cand: Candidate) -> Any:
+        self.study.enqueue_trial(self._params(cand), skip_if_exists=False)
+        return self.study.ask(self.distributions)
 
     def report(self) -> dict[str, Any]:
-        return {"optuna_trials": len(self.study.trials), "random_fallbacks": self.fallbacks}
+        return {"optuna_trials": len(self.study.trials), **super().report()}

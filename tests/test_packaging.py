@@ -28,7 +28,12 @@ def test_metadata_comes_from_pyproject_and_setup_py_is_a_shim():
     assert re.search(r"^setup\(\)$", setup, re.M), "setup.py should only call setup() with no arguments"
     dist = importlib.metadata.distribution("nars-plugin")
     entry_points = {ep.name: ep.value for ep in dist.entry_points if ep.group == "nars_plugin"}
-    assert entry_points == {"naslib": "nars_naslib.plugin", "imagenet": "nars_imagenet.plugin"}
+    assert entry_points == {
+        "naslib": "nars_naslib.plugin",
+        "imagenet": "nars_imagenet.plugin",
+        "smac": "nars_plugin.peers:smac",
+        "hebo": "nars_plugin.peers:hebo",
+    }
 
 
 def test_nats_bench_is_only_in_extras():

@@ -5,7 +5,7 @@ optimisation challenge) as a peer baseline, run in a worker environment of its o
 ``pymoo==0.6.0``; nars-plugin's dependencies (pandas, scikit-learn, SciPy, Optuna releases for
 Python 3.11) need NumPy >= 1.26, so pip cannot install HEBO beside them: there is no ``hebo`` extra.
 Instead ``nars hebo install`` builds a virtual environment with HEBO and explicit pins
-(:data:`WORKER_REQUIREMENTS`, about a minute), and this optimizer runs HEBO there, in a process
+(:data:`WORKER_REQUIREMENTS`, about two minutes), and this optimizer runs HEBO there, in a process
 per search (:mod:`nars_plugin.optimizers.hebo_worker`, JSON lines over a pipe). The worker is
 found through :data:`WORKER_PYTHON_ENV` (an interpreter path), else the environment
 ``nars hebo install`` builds by default (:func:`default_worker_dir`), else this interpreter where
@@ -81,7 +81,7 @@ BUILD_REQUIREMENTS = ("numpy==1.24.4", "cython<3", "setuptools", "wheel")
 #: torch for the worker environment (the CPU build that this project's machines hold on disk).
 WORKER_TORCH = "torch==2.13.0"
 
-INSTALL_HINT = "nars hebo install (builds the worker environment, about a minute), or set NARS_HEBO_PYTHON"
+INSTALL_HINT = "nars hebo install (builds the worker environment, about two minutes), or set NARS_HEBO_PYTHON"
 
 
 def default_worker_dir() -> Path:

@@ -127,7 +127,13 @@ class RayExecutor:
             raise ConfigError("the ray executor needs Ray", 'install it with pip install "nars-plugin[ray]"') from None
         self._ray = ray
         if not ray.is_initialized():
-            options: dict[str, Any] = {"address": address, "include_dashboard": False, "log_to_driver": False}
+            # "local": without an address, always a new local instance, never a cluster that Ray finds
+            # through RAY_ADDRESS or the file a `ray start` on this machine left behind
+            options: dict[str, Any] = {
+                "address": address or "local",
+                "include_dashboard": False,
+                "log_to_driver": False,
+            }
             if address is None and num_cpus is not None:
                 options["num_cpus"] = num_cpus
             ray.init(**options)

@@ -246,7 +246,7 @@ def _run_on_ray(tasks: list[dict[str, Any]], address: str | None, bar: Any) -> l
         env = {k: v for k, v in os.environ.items() if k.startswith("NARS_")}
         try:
             ray.init(
-                address=address,
+                address=address or "local",  # no address: a new local instance, never one Ray finds itself
                 include_dashboard=False,
                 log_to_driver=False,
                 runtime_env={"env_vars": env} if env else None,

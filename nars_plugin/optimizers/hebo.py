@@ -212,12 +212,13 @@ class HEBOWorker:
 
     def close(self) -> None:
         if self._process.poll() is None:
-            if self._process.stdin is not None:
-                self._process.stdin.close()
             try:
+                if self._process.stdin is not None:
+                    self._process.stdin.close()  # end of input: the worker's loop ends
                 self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except (OSError, subprocess.TimeoutExpired):
                 self._process.kill()
+                self._process.wait()
         self._log.close()
 
     def __enter__(self) -> HEBOWorker:

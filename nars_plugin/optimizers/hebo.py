@@ -128,7 +128,7 @@ def install_worker(folder: Path | None = None, *, torch: str = WORKER_TORCH, qui
     :data:`WORKER_REQUIREMENTS` (built against them), and proves the install by starting a worker
     and asking it for one suggestion.
     """
-    folder = Path(folder or default_worker_dir())
+    folder = Path(folder or default_worker_dir()).resolve()  # absolute: the proof runs in the folder
     flags = ["-q"] if quiet else []
     pip = [str(_venv_python(folder)), "-m", "pip", "install", *flags]
     steps = [

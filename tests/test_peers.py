@@ -223,7 +223,7 @@ def test_hebo_under_a_constraint_and_with_failures(need_hebo):
     opt, result = run("hebo", bench, seed=2, budget=10, constraints=["flops <= 4"])
     assert bench.space.feasible([p.candidate for p, _ in opt.history], ["flops <= 4"]).all()
     assert result.n_evaluations == 10
-    assert opt._penalty(1.0) < min(opt._values)  # what HEBO is told for an infeasible sample
+    assert opt.penalty(1.0) < min(opt.told_values)  # what HEBO is told for an infeasible sample
 
 
 class TestSMACConformance(OptimizerConformance):

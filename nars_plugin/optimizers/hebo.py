@@ -284,7 +284,6 @@ class HEBO(PeerOptimizer):
         self.params = [design_parameter(p) for p in self.space.params]
         self.worker = HEBOWorker(python)
         self.worker.start(self.params, seed=self.seed, rand_sample=self.rand_sample)
-        self._values: list[float] = []  # finite objective values told so far (for the penalty)
         chosen = self.config.batch
         self.suggestions = (8 if self.constraints else 1) if chosen is None else chosen
         self._queue: list[dict[str, Any]] = []  # suggestions of the last model fit not yet drawn
@@ -313,25 +312,19 @@ class HEBO(PeerOptimizer):
         super().tell(proposal, result)
         self._queue = []  # suggestions from before this result: the next draw asks a refitted model
 
-    def _penalty(self, violation: float) -> float:
-        if not self._values:
-            return -1.0 - violation
-        worst, best = min(self._values), max(self._values)
-        return worst - violation * max(best - worst, 1e-6)
-
     def _observe(self, row: dict[str, Any], value: float) -> None:
         started = time.perf_counter()
         self.worker.observe(row, -value)  # HEBO minimises
         self.worker_seconds += time.perf_counter() - started
 
     def _reject(self, handle: Any, violation: float) -> None:
-        self._observe(handle, self._penalty(violation))
+        self._observe(handle, self.penalty(violation))
 
     def _answer(self, handle: Any, value: float) -> None:
         if not math.isfinite(value):
             self._reject(handle, 1.0)
             return
-        self._values.append(value)
+        self.told_values.append(value)
         self._observe(handle, value)
 
     def _withdraw(self, handle: Any) -> None:

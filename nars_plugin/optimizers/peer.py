@@ -46,6 +46,7 @@ class PeerOptimizer(Optimizer):
         super().__init__(space, **kwargs)
         self._pending: dict[str, Any] = {}  # candidate key -> handle asked and not yet told
         self.fallbacks = 0  # proposals that came from the random fallback
+        self.told_values: list[float] = []  # finite objective values told so far (see penalty())
 
     # -- the library's side --------------------------------------------- #
 
@@ -82,6 +83,15 @@ class PeerOptimizer(Optimizer):
             if not bool(c.holds(np.array([value]))[0]):
                 total += max(abs(value - c.bound), 1e-12) / max(abs(c.bound), 1e-12)
         return total
+
+    def penalty(self, violation: float) -> float:
+        """A finite value to tell a library that drops or mishandles failures and infeasible samples:
+        the worst value told so far minus ``violation`` times the spread of the values told
+        (``-1 - violation`` before any). Subclasses add each finite value they tell to ``told_values``."""
+        if not self.told_values:
+            return -1.0 - violation
+        worst, best = min(self.told_values), max(self.told_values)
+        return worst - violation * max(best - worst, 1e-6)
 
     def ask(self) -> Proposal:
         for _ in range(self.max_tries):

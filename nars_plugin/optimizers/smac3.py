@@ -183,7 +183,6 @@ class SMAC(PeerOptimizer):
         )
         local_search = self.smac._acquisition_maximizer._local_search
         local_search._get_initial_points = _sorted_start_points(local_search._get_initial_points)
-        self._costs: list[float] = []  # finite costs told so far (for the crash cost)
 
     # -- the PeerOptimizer hooks ------------------------------------------- #
 
@@ -191,21 +190,15 @@ class SMAC(PeerOptimizer):
         info = self.smac.ask()
         return info, candidate_from_positions(self.space, dict(info.config))
 
-    def _crash_cost(self, violation: float) -> float:
-        if not self._costs:
-            return 1.0 + violation
-        worst, best = max(self._costs), min(self._costs)
-        return worst + violation * max(worst - best, 1e-6)
-
     def _reject(self, handle: Any, violation: float) -> None:
-        value = self._trial_value(cost=self._crash_cost(violation), status=self._status.CRASHED)
+        value = self._trial_value(cost=-self.penalty(violation), status=self._status.CRASHED)
         self.smac.tell(handle, value, save=False)
 
     def _answer(self, handle: Any, value: float) -> None:
         if not math.isfinite(value):
             self._reject(handle, 1.0)
             return
-        self._costs.append(-value)
+        self.told_values.append(value)
         self.smac.tell(handle, self._trial_value(cost=-value), save=False)
 
     def _withdraw(self, handle: Any) -> None:

@@ -253,7 +253,7 @@ def compare(
     target: str,
     optimizers: str | Sequence[str],
     *,
-    seeds: int = 10,
+    seeds: int | Mapping[str, int] = 10,
     budget: int | None = None,
     budget_seconds: float | None = None,
     out: str | os.PathLike[str],
@@ -296,7 +296,7 @@ def suite(
     optimizers: str | Sequence[str],
     *,
     out: str | os.PathLike[str],
-    seeds: int = 10,
+    seeds: int | Mapping[str, int] = 10,
     benchmarks: str | os.PathLike[str] | Sequence[Any] | None = None,
     only: Sequence[str] = (),
     workers: int | None = None,
@@ -315,18 +315,7 @@ def suite(
     from . import comparison as _compare
     from .comparison import suite as _suite
 
-    entries: list[_suite.SuiteEntry]
-    if benchmarks is None:
-        entries = _suite.default_suite()
-    elif isinstance(benchmarks, str | os.PathLike):
-        entries = _suite.load_suite(benchmarks)
-    else:
-        entries = [entry for entry in benchmarks if isinstance(entry, _suite.SuiteEntry)]
-        if len(entries) != len(benchmarks):
-            raise ConfigError(
-                "benchmarks must be a suite file or a list of SuiteEntry", "or None for the default suite"
-            )
-    entries = _suite.select(entries, only)
+    entries = _suite.resolve(benchmarks, only)
     text = optimizers if isinstance(optimizers, str) else ",".join(optimizers)
     return _suite.run_suite(
         entries, _compare.split_optimizers(text), seeds, out, workers, progress, executor=executor, address=address

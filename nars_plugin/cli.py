@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare optimizers over many seeds (tables + regret plot)")
     _add_benchmark_args(c)
     c.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
-    c.add_argument("--seeds", type=int, default=10)
+    c.add_argument("--seeds", type=_seeds_arg, default=10, help=_SEEDS_HELP)
     c.add_argument("--budget", type=int, help="queries per run (default 100 unless --budget-seconds is given)")
     c.add_argument("--budget-seconds", type=float, help="simulated GPU-seconds per run (e.g. 12000 for nb201-paper)")
     c.add_argument("--constraint", "-c", action="append", metavar="EXPR")
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--only", metavar="LABEL[,LABEL]", help="run only these benchmarks of the suite")
     su.add_argument("--list", action="store_true", help="print the suite's benchmarks and exit")
     su.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
-    su.add_argument("--seeds", type=int, default=10)
+    su.add_argument("--seeds", type=_seeds_arg, default=10, help=_SEEDS_HELP)
     su.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
     _add_executor_args(su)
     su.add_argument("--out", help="folder: one comparison per benchmark, the leaderboard beside them")
@@ -171,6 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
     hb.add_argument("--venv", metavar="DIR", help="where to build it (default ~/.cache/nars-plugin/hebo-env)")
     hb.add_argument("--torch", default=None, metavar="REQUIREMENT", help="torch for it (default torch==2.13.0)")
     return parser
+
+
+_SEEDS_HELP = "seeds per optimizer (default 10); N,LABEL=M gives some optimizers other counts, e.g. 10,hebo=5"
+
+
+def _seeds_arg(text: str) -> Any:
+    """``--seeds``: ``N`` or ``N,LABEL=M`` (:func:`nars_plugin.comparison.spec.parse_seeds`)."""
+    from .comparison.spec import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_executor_args(p: argparse.ArgumentParser) -> None:
@@ -441,8 +454,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
     from .comparison import suite as suite_module
     from .comparison.leaderboard import markdown as leaderboard_markdown
 
-    entries = suite_module.load_suite(args.suite) if args.suite else suite_module.default_suite()
-    entries = suite_module.select(entries, [x.strip() for x in (args.only or "").split(",") if x.strip()])
+    entries = suite_module.resolve(args.suite, [x.strip() for x in (args.only or "").split(",") if x.strip()])
     if args.list:
         for e in entries:
             budget = f"{e.budget} queries" if e.budget is not None else f"{e.budget_seconds:g} s"

@@ -15,7 +15,7 @@ import pytest
 from conftest import run_cli
 
 import nars_plugin
-from nars_plugin.comparison import split_optimizers
+from nars_plugin.comparison import parse_seeds, seed_counts, split_optimizers
 from nars_plugin.comparison.leaderboard import leaderboard, normalised_regret, read_comparison
 from nars_plugin.comparison.suite import SuiteEntry, default_suite, load_suite, run_suite, select
 from nars_plugin.errors import ConfigError, UnknownNameError
@@ -97,6 +97,43 @@ def test_a_rerun_reuses_every_run_and_gives_the_same_board_on_more_workers(finis
     assert again["normalised_regret"] == board["normalised_regret"]
     fresh = run_suite(five_targets(), split_optimizers("rs,rea,ls"), 3, tmp_path / "w2", workers=2, progress=False)
     assert fresh["normalised_regret"] == board["normalised_regret"]
+
+
+def test_optimizers_can_run_different_numbers_of_seeds_reusing_the_runs_there(finished, tmp_path):
+    """``{"*": 3, "ls": 2}``: ls is averaged over its seeds 0 and 1 (the runs already there), the others over 3."""
+    import shutil
+
+    out = tmp_path / "fewer"
+    shutil.copytree(finished[0], out)
+    journals = {p: p.read_bytes() for p in out.rglob("journal.jsonl")}
+    board = run_suite(five_targets(), split_optimizers("rs,rea,ls"), {"*": 3, "ls": 2}, out, workers=2, progress=False)
+    assert {p: p.read_bytes() for p in out.rglob("journal.jsonl")} == journals  # nothing evaluated again
+    assert board["config"]["seeds"] == {"*": 3, "ls": 2} and board["optimizers"] == ["rs", "rea", "ls"]
+    details = json.loads((out / "int8" / "details.json").read_text())
+    assert details["seeds_per_optimizer"] == {"rs": 3, "rea": 3, "ls": 2} and details["seeds"] == 3
+    best = [json.loads((out / "int8" / "runs" / "ls" / f"seed{k}" / "summary.json").read_text()) for k in (0, 1)]
+    mean = np.mean([run["trajectory"][-1]["best_report"] for run in best])
+    assert json.loads((out / "int8" / "summary.json").read_text())["ls"]["15"]["mean"] == pytest.approx(mean)
+    assert "(mean ± std over 3 seeds (ls 2))" in (out / "int8" / "summary.md").read_text()
+    assert board["normalised_regret"]["int8"]["100%"]["rs"] == finished[1]["normalised_regret"]["int8"]["100%"]["rs"]
+
+
+def test_seed_counts_are_read_and_checked():
+    specs = split_optimizers("nars,rea,hebo")
+    assert parse_seeds("10") == 10 and parse_seeds(" 10 , hebo=5") == {"*": 10, "hebo": 5}
+    assert seed_counts(specs, parse_seeds("10,hebo=5")) == {"nars": 10, "rea": 10, "hebo": 5}
+    assert seed_counts(specs, 4) == {"nars": 4, "rea": 4, "hebo": 4}
+    for text, message in (("ten", "cannot read seed count 'ten'"), ("10,hebo=5,hebo=6", "gives hebo twice")):
+        with pytest.raises(ConfigError, match=message):
+            parse_seeds(text)
+    for seeds, message in (
+        ({"*": 10, "smac": 5}, "seed counts for optimizers not compared: smac"),
+        ({"hebo": 5}, "no seed count for 'nars'"),
+        (0, "seeds: the count of 'nars' must be an integer >= 1, not 0"),
+        ({"*": 3, "rea": 2.5}, "seeds: the count of 'rea' must be an integer >= 1, not 2.5"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            seed_counts(specs, seeds)
 
 
 def test_a_benchmark_that_cannot_run_here_is_named_not_fatal(tmp_path):
@@ -197,7 +234,7 @@ def test_the_python_api_and_the_command_line_agree(tmp_path):
         ),
     )
     board = nars_plugin.suite(
-        "rs,rea,ls", benchmarks=suite_file, seeds=2, out=tmp_path / "api", workers=1, progress=False
+        "rs,rea,ls", benchmarks=suite_file, seeds={"*": 2, "ls": 1}, out=tmp_path / "api", workers=1, progress=False
     )
     code, stdout, err = run_cli(
         [
@@ -207,7 +244,7 @@ def test_the_python_api_and_the_command_line_agree(tmp_path):
             "--optimizers",
             "rs,rea,ls",
             "--seeds",
-            "2",
+            "2,ls=1",
             "--out",
             tmp_path / "cli",
             "--workers",
@@ -224,8 +261,15 @@ def test_the_python_api_and_the_command_line_agree(tmp_path):
         "fp32: nb201-analog -B target=fp32, 10 queries",
         "int8: nb201-analog -B target=int8, 10 queries",
     ]
+    assert len(list((tmp_path / "cli" / "fp32" / "runs" / "ls").iterdir())) == 1
     code, _, err = run_cli(["suite", "--suite", suite_file, "--optimizers", "rs"])
     assert code == 2 and "needs --out" in err and "Traceback" not in err
+    code, _, err = run_cli(["suite", "--optimizers", "rs", "--seeds", "2,rea=x", "--out", tmp_path / "bad"])
+    assert code == 2 and "cannot read seed count 'rea=x'" in err and "10,hebo=5" in err and "Traceback" not in err
+    code, _, err = run_cli(
+        ["suite", "--optimizers", "rs", "--seeds", "2,rea=1", "--only", "nb201-analog-1d"] + ["--out", tmp_path / "bad"]
+    )
+    assert code == 2 and "seed counts for optimizers not compared: rea" in err and "Traceback" not in err
 
 
 def _free_port() -> int:

@@ -49,7 +49,9 @@ Outputs (values at full precision):
     the metrics differ) has None in ``results`` and ``at_optimum``; values a benchmark cannot
     give (no table) are None.
 ``details.json``
-    Configuration, the report metric's optimum, median (``median``: the reference of a suite's
+    Configuration (``seeds``: the count, or counts per label with ``"*"`` the default), the
+    seeds each optimizer ran (``seeds_per_optimizer``; ``seeds`` is the largest), the report
+    metric's optimum, median (``median``: the reference of a suite's
     normalised regret, :mod:`.leaderboard`) and top-0.1% threshold, run times, queries per run,
     mean best-so-far curves and the reference rows.
 ``summary.md``
@@ -67,7 +69,7 @@ from .references import REFERENCE_NOTE, REFERENCES, reference_key
 from .report import OBJECTIVE_KEY, decimals, details_json, markdown, plot_regret, summary_json, write_reports
 from .run import compare
 from .runner import _benchmark, create_search, finished_run, run_all, run_one
-from .spec import OptimizerSpec, split_optimizers
+from .spec import OptimizerSpec, Seeds, parse_seeds, seed_counts, split_optimizers
 
 __all__ = [
     "OBJECTIVE_KEY",
@@ -75,6 +77,7 @@ __all__ = [
     "REFERENCE_NOTE",
     "SECONDS_MARKS",
     "OptimizerSpec",
+    "Seeds",
     "Targets",
     "_at",
     "_at_seconds",
@@ -87,10 +90,12 @@ __all__ = [
     "details_json",
     "finished_run",
     "markdown",
+    "parse_seeds",
     "plot_regret",
     "reference_key",
     "run_all",
     "run_one",
+    "seed_counts",
     "split_optimizers",
     "summarise",
     "summary_json",

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..safe_files import atomic_write, atomic_write_figure
+from .spec import seeds_text
 
 #: The key of ``summary.json`` that holds the objective's block (no optimizer label can be it).
 OBJECTIVE_KEY = "@objective"
@@ -125,13 +126,18 @@ def _explanation(summary: dict[str, Any], block: dict[str, Any] | None, counted:
     ]
 
 
+def _seeds(summary: dict[str, Any]) -> str:
+    """``10 seeds``, or ``10 seeds (hebo 5)`` where optimizers ran different numbers of seeds."""
+    return seeds_text(summary.get("seeds_per_optimizer") or {"all": summary["seeds"]})
+
+
 def markdown(summary: dict[str, Any]) -> str:
     """The comparison in Markdown: the report metric's table and, where the search maximised another
     metric, the objective's table; the optimum, the reachable optimum and the seeds at it."""
     unit = "s (simulated)" if summary.get("budget_unit") == "s" else "queries"
     feasible = " of the feasible candidates" if summary.get("config", {}).get("constraints") else ""
     block = summary.get("objective")
-    metric, seeds = summary["metric"], summary["seeds"]
+    metric, seeds = summary["metric"], _seeds(summary)
     at_optimum = _at_optimum_cells(block)
     extra_names = (["at optimum"] if at_optimum is not None else []) + ["queries/run", "s/run"]
     extra = {}
@@ -142,11 +148,11 @@ def markdown(summary: dict[str, Any]) -> str:
     report_table = _table(summary["results"], summary["optimum"], extra, extra_names, unit)
     explanation = _explanation(summary, block, at_optimum is not None, feasible)
     if not block or block["metric"] == metric:
-        title = f"# {_title(summary)}: best {metric} found (mean ± std over {seeds} seeds)"
+        title = f"# {_title(summary)}: best {metric} found (mean ± std over {seeds})"
         lines = [title, "", *explanation, "", *report_table]
     else:
         objective = block["metric"]
-        title = f"# {_title(summary)}: {metric} of the best {objective} found (mean ± std over {seeds} seeds)"
+        title = f"# {_title(summary)}: {metric} of the best {objective} found (mean ± std over {seeds})"
         lines = [title, "", *explanation, "", f"## {metric} (report metric) of the candidate returned", ""]
         lines += [*report_table, "", f"## {objective} (objective, what the search maximises)", ""]
         lines += _table(block["results"], block.get("optimum"), {}, [], unit)
@@ -176,7 +182,7 @@ def plot_regret(summary: dict[str, Any], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("simulated seconds" if summary.get("budget_unit") == "s" else "queries")
     ax.set_ylabel(f"regret of {summary['metric']} (optimum − best found)")
-    ax.set_title(f"{_title(summary)} — mean over {summary['seeds']} seeds", fontsize=9)
+    ax.set_title(f"{_title(summary)} — mean over {_seeds(summary)}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     atomic_write_figure(path, fig)

@@ -12,13 +12,13 @@ from .aggregate import summarise
 from .references import reference_key
 from .report import write_reports
 from .runner import _benchmark, not_runnable, plan_runs, run_all
-from .spec import OptimizerSpec
+from .spec import OptimizerSpec, Seeds, seed_counts
 
 
 def compare(
     benchmark: str,
     optimizers: Sequence[OptimizerSpec],
-    seeds: int,
+    seeds: Seeds,
     budget: int | None,
     out: str | os.PathLike[str],
     bench_options: dict[str, Any] | None = None,
@@ -34,14 +34,14 @@ def compare(
 
     ``budget`` counts queries, ``budget_seconds`` simulated seconds (give one or both).
     ``executor``/``address``: where the runs go (:func:`~nars_plugin.comparison.runner.run_all`).
+    ``seeds``: a count for every optimizer, or counts per label (:data:`~.spec.Seeds`).
     Returns the summary: ``results`` (the report metric's tables of ``summary.json``),
     ``objective`` (its ``"@objective"`` block) plus the details.
     """
     from ..optimizers.base import Budget
     from ..plugins import get_registry
 
-    if seeds < 1:
-        raise ConfigError("--seeds must be >= 1")
+    counts = seed_counts(optimizers, seeds)
     plan = Budget(queries=budget, seconds=budget_seconds)  # a clear error for a missing or non-positive budget
     not_run = not_runnable(get_registry(), optimizers)
     optimizers = [spec for spec in optimizers if spec.label not in not_run]
@@ -55,7 +55,7 @@ def compare(
     bench.space.check_satisfiable(constraints)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = plan_runs(benchmark, bench_options, optimizers, seeds, budget, budget_seconds, constraints, out)
+    tasks = plan_runs(benchmark, bench_options, optimizers, counts, budget, budget_seconds, constraints, out)
     runs = run_all(tasks, workers, progress, executor, address)
     summary = summarise(
         bench, optimizers, runs, budget, constraints, reference_key(benchmark, bench, reference), budget_seconds
@@ -65,7 +65,7 @@ def compare(
         "benchmark": benchmark,
         "bench_options": bench_options,
         "optimizers": [s.__dict__ for s in optimizers],
-        "seeds": seeds,
+        "seeds": seeds if isinstance(seeds, int) else dict(seeds),
         "budget": budget,
         "budget_seconds": budget_seconds,
         "constraints": list(constraints),

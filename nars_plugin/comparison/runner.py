@@ -14,7 +14,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,13 @@ def plan_runs(
     benchmark: str,
     bench_options: dict[str, Any],
     optimizers: Sequence[OptimizerSpec],
-    seeds: int,
+    seeds: Mapping[str, int],
     budget: int | None,
     budget_seconds: float | None,
     constraints: Sequence[str],
     out: Path,
 ) -> list[dict[str, Any]]:
-    """One task per optimizer and seed 0..seeds-1, each with its folder ``out/runs/<label>/seed<k>``."""
+    """One task per optimizer and seed 0..seeds[label]-1, each with its folder ``out/runs/<label>/seed<k>``."""
     return [
         {
             "benchmark": benchmark,
@@ -60,7 +60,7 @@ def plan_runs(
             "out": str(out / "runs" / safe_name(spec.label) / f"seed{seed}"),
         }
         for spec in optimizers
-        for seed in range(seeds)
+        for seed in range(seeds[spec.label])
     ]
 
 

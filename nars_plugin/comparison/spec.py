@@ -1,10 +1,11 @@
-"""Optimizer specs of a comparison: ``NAME`` or ``LABEL=NAME(key=value;key=value)``."""
+"""Optimizer specs of a comparison (``NAME`` or ``LABEL=NAME(key=value;key=value)``) and its seed counts."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from ..errors import ConfigError
 from ..keyvalue import parse_key_values
@@ -48,3 +49,55 @@ def split_optimizers(text: str, kind: str = "optimizer") -> list[OptimizerSpec]:
     if len(set(labels)) != len(labels):
         raise ConfigError(f"duplicate {kind} labels in {labels}", "give variants labels: LABEL=NAME(...)")
     return specs
+
+
+#: Seeds of a comparison: one count for every optimizer, or counts per label with ``"*"`` as the
+#: default (``{"*": 10, "hebo": 5}``: HEBO 5 seeds, the others 10). Seeds are 0..count-1.
+Seeds: TypeAlias = int | Mapping[str, int]
+
+_SEEDS_HINT = "write N, or N,LABEL=M for other counts per optimizer (e.g. 10,hebo=5)"
+
+
+def parse_seeds(text: str) -> Seeds:
+    """``--seeds`` text: ``10`` -> 10; ``10,hebo=5`` -> ``{"*": 10, "hebo": 5}``."""
+    counts: dict[str, int] = {}
+    for part in (p.strip() for p in str(text).split(",")):
+        label, _, number = part.rpartition("=")
+        key = label.strip() or "*"
+        try:
+            value = int(number)
+        except ValueError:
+            raise ConfigError(f"cannot read seed count {part!r} in --seeds {text!r}", _SEEDS_HINT) from None
+        if key in counts:
+            raise ConfigError(f"--seeds {text!r} gives {key if key != '*' else 'the default'} twice", _SEEDS_HINT)
+        counts[key] = value
+    return counts["*"] if set(counts) == {"*"} else counts
+
+
+def seed_counts(optimizers: Sequence[OptimizerSpec], seeds: Seeds) -> dict[str, int]:
+    """Label -> number of seeds; a clear error for a count below 1, an unknown label or no count."""
+    given: Mapping[str, int] = {"*": seeds} if isinstance(seeds, int) else seeds
+    labels = [spec.label for spec in optimizers]
+    unknown = sorted(set(given) - set(labels) - {"*"})
+    if unknown:
+        compared = ", ".join(labels)
+        raise ConfigError(f"seed counts for optimizers not compared: {', '.join(unknown)}", f"labels: {compared}")
+    counts = {}
+    for label in labels:
+        count = given.get(label, given.get("*"))
+        if count is None:
+            raise ConfigError(f"no seed count for {label!r}", _SEEDS_HINT + " ('*' is the default in a mapping)")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ConfigError(f"seeds: the count of {label!r} must be an integer >= 1, not {count!r}", _SEEDS_HINT)
+        counts[label] = count
+    return counts
+
+
+def seeds_text(counts: Mapping[str, int]) -> str:
+    """``10 seeds`` or ``10 seeds (hebo 5)``: the most common count, then the others by label."""
+    values = list(counts.values())
+    if not values:
+        return "0 seeds"
+    common = max(sorted(set(values), reverse=True), key=values.count)
+    others = ", ".join(f"{label} {n}" for label, n in counts.items() if n != common)
+    return f"{common} seeds" + (f" ({others})" if others else "")

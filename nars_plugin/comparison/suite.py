@@ -37,7 +37,7 @@ from typing import Any
 from ..errors import ConfigError, DataFileError, UnknownNameError
 from ..safe_files import safe_name
 from .leaderboard import leaderboard, write_leaderboard
-from .spec import OptimizerSpec
+from .spec import OptimizerSpec, Seeds
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -155,10 +155,27 @@ def select(entries: Sequence[SuiteEntry], labels: Sequence[str]) -> list[SuiteEn
     return [e for e in entries if e.label in labels]
 
 
+def resolve(
+    benchmarks: str | os.PathLike[str] | Sequence[SuiteEntry] | None = None, only: Sequence[str] = ()
+) -> list[SuiteEntry]:
+    """The entries of a suite given as a TOML file, a list of :class:`SuiteEntry` or None (the default
+    suite), keeping those labelled in ``only`` (all when empty)."""
+    entries: list[SuiteEntry]
+    if benchmarks is None:
+        entries = default_suite()
+    elif isinstance(benchmarks, str | os.PathLike):
+        entries = load_suite(benchmarks)
+    else:
+        entries = [entry for entry in benchmarks if isinstance(entry, SuiteEntry)]
+        if len(entries) != len(benchmarks):
+            raise ConfigError("benchmarks must be a suite file or a list of SuiteEntry", "or None: the default suite")
+    return select(entries, only)
+
+
 def run_suite(
     entries: Sequence[SuiteEntry],
     optimizers: Sequence[OptimizerSpec],
-    seeds: int,
+    seeds: Seeds,
     out: str | os.PathLike[str],
     workers: int | None = None,
     progress: bool | None = None,
@@ -167,6 +184,7 @@ def run_suite(
 ) -> dict[str, Any]:
     """Compare ``optimizers`` x ``seeds`` on every entry (``OUT/<label>/``), then write the leaderboard.
 
+    ``seeds``: a count for every optimizer, or counts per label (``{"*": 10, "hebo": 5}``).
     Runs go to local processes or, with ``executor="ray"``, to Ray tasks on the cluster at
     ``address`` (:func:`~nars_plugin.comparison.runner.run_all`); the numbers are the same.
 
@@ -207,7 +225,7 @@ def run_suite(
     board = leaderboard(details)
     board["not_run"] = not_run
     board["config"] = {
-        "seeds": seeds,
+        "seeds": seeds if isinstance(seeds, int) else dict(seeds),
         "optimizers": [spec.__dict__ for spec in optimizers],
         "benchmarks": [
             {**entry.__dict__, "options": dict(entry.options), "constraints": list(entry.constraints)}

@@ -226,6 +226,20 @@ def test_hebo_under_a_constraint_and_with_failures(need_hebo):
     assert opt.penalty(1.0) < min(opt.told_values)  # what HEBO is told for an infeasible sample
 
 
+def test_a_hebo_batch_is_tried_in_the_order_of_a_single_suggestion():
+    """HEBO puts its most uncertain point first in a batch of more than 2 and its best-predicted second;
+    taken first, a constrained search evaluated the most uncertain point after every fit. They go last."""
+    from nars_plugin.optimizers.hebo_worker import try_order
+
+    assert try_order(["uncertain", "best-mean", "pareto-a", "pareto-b"]) == [
+        "pareto-a",
+        "pareto-b",
+        "best-mean",
+        "uncertain",
+    ]
+    assert try_order(["a", "b"]) == ["a", "b"] and try_order(["a"]) == ["a"]  # no forced picks below 3
+
+
 class TestSMACConformance(OptimizerConformance):
     @pytest.fixture
     def benchmark(self, need_smac):

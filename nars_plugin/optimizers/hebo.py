@@ -31,7 +31,10 @@ generators, an unseeded Sobol sampler unless ``scramble_seed`` is given) is seed
 worker, which serves one search, so the same seed replays the same proposals. Under constraints
 each model fit proposes a batch of 8 (``batch``; MACE proposes batches), tried in turn: the
 infeasible ones are told their penalty without a refit in between (one fit per rejected sample made
-a 10-query constrained search on a toy space take 10 minutes).
+a 10-query constrained search on a toy space take 10 minutes). The batch is tried in the order of a
+single suggestion (random points of the acquisition's Pareto set) with HEBO's two extra picks, the
+most uncertain and the best-predicted point, last (:mod:`.hebo_worker`): tried first, the most
+uncertain point was evaluated after every fit and a constrained search explored and never refined.
 """
 
 from __future__ import annotations

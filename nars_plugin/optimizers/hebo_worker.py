@@ -12,7 +12,11 @@ Requests, one JSON object per line, each answered by one line (``{"error": ...}`
   space in HEBO's own format (``name``, ``type``, ``lb``/``ub`` or ``categories``), answered with the
   versions in use;
 * ``{"op": "suggest", "n": N}``: answered with ``{"rows": [{name: value}, ...]}`` (N suggestions
-  from one model fit; HEBO's MACE acquisition proposes batches);
+  from one model fit; HEBO's MACE acquisition proposes batches). The rows come in the order to try
+  them: for N > 2 HEBO replaces two of its random picks from the acquisition's Pareto set with the
+  most uncertain point (row 0) and the best-predicted one (row 1); they are moved to the end, so a
+  caller that takes the first feasible row gets what a single suggestion would give (a random
+  Pareto point) and not, every time, the most uncertain one;
 * ``{"op": "observe", "row": {...}, "y": V}``: a finite value to minimise, answered with ``{}``.
 
 Determinism: everything HEBO draws comes from generators seeded here, once, in a process that
@@ -34,6 +38,12 @@ from typing import Any
 def _plain(value: Any) -> Any:
     """A NumPy scalar as a plain Python number, for JSON."""
     return value.item() if hasattr(value, "item") else value
+
+
+def try_order(rows: list[Any]) -> list[Any]:
+    """HEBO's batch in the order to try it: for more than 2 rows, its most uncertain (row 0) and
+    best-predicted (row 1) picks after its random Pareto picks (see the module docstring)."""
+    return rows[2:] + [rows[1], rows[0]] if len(rows) > 2 else list(rows)
 
 
 #: The requests a worker answers.
@@ -71,7 +81,7 @@ class Worker:
     def suggest(self, request: dict[str, Any]) -> dict[str, Any]:
         frame = self.opt.suggest(n_suggestions=int(request.get("n", 1)))
         rows = [{name: _plain(record[name]) for name in self.columns} for _, record in frame.iterrows()]
-        return {"rows": rows}
+        return {"rows": try_order(rows)}
 
     def observe(self, request: dict[str, Any]) -> dict[str, Any]:
         import numpy as np

@@ -57,7 +57,7 @@ from ..evaluation import Result
 from ..settings import setting
 from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
 from .base import Proposal
-from .peer import PeerOptimizer, candidate_from_positions, positions, positions_of
+from .peer import PeerOptimizer, PeerSettings, candidate_from_positions, positions, positions_of
 
 #: Environment variable naming the Python interpreter of a HEBO worker environment.
 WORKER_PYTHON_ENV = "NARS_HEBO_PYTHON"
@@ -249,7 +249,7 @@ def design_parameter(param: Param) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class HEBOSettings:
+class HEBOSettings(PeerSettings):
     """Settings of the HEBO peer."""
 
     rand_sample: int | None = setting(
@@ -266,7 +266,6 @@ class HEBOSettings:
         "interpreter of the HEBO worker environment (auto: $NARS_HEBO_PYTHON, then `nars hebo install`'s)",
         none="auto",
     )
-    max_tries: int = setting(100, "draws per proposal (repeats or constraint breaks) before a random fallback", low=1)
 
 
 class HEBO(PeerOptimizer):

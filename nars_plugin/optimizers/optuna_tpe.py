@@ -49,7 +49,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..settings import setting
 from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
-from .peer import PeerOptimizer
+from .peer import PeerOptimizer, PeerSettings
 
 #: Name of the constraint value this optimizer gives Optuna.
 CONSTRAINT_KEY = "nars_violation"
@@ -86,7 +86,7 @@ def distribution(param: Param, optuna: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class OptunaTPESettings:
+class OptunaTPESettings(PeerSettings):
     """Settings of the Optuna TPE peer."""
 
     n_startup_trials: int = setting(10, "random trials before TPE models the results (Optuna's default 10)", low=1)
@@ -95,7 +95,6 @@ class OptunaTPESettings:
         "model the parameters jointly (auto: jointly under constraints, independently otherwise)",
         none="auto",
     )
-    max_tries: int = setting(100, "draws per proposal (repeats or constraint breaks) before a random fallback", low=1)
 
 
 class OptunaTPE(PeerOptimizer):

@@ -20,11 +20,13 @@ that the same seed and the same told results give the same proposals and journal
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..evaluation import Result
+from ..settings import setting
 from ..space import Candidate, Categorical, Integer, Param
 from .base import Optimizer, Proposal
 
@@ -32,10 +34,17 @@ from .base import Optimizer, Proposal
 INVALID_VIOLATION = 1.0
 
 
+@dataclass(frozen=True)
+class PeerSettings:
+    """The setting every peer has; a peer's own settings class derives from this one."""
+
+    max_tries: int = setting(100, "draws per proposal (repeats or constraint breaks) before a random fallback", low=1)
+
+
 class PeerOptimizer(Optimizer):
     """Base of the optimizers that wrap another library's sampler (see the module docstring).
 
-    Subclasses declare a ``max_tries`` setting and implement the ``_draw`` ... ``_adopt`` hooks;
+    Subclasses declare settings deriving from :class:`PeerSettings` and implement the ``_draw`` ... ``_adopt`` hooks;
     ``handle`` is whatever the library needs to tell a result back (an Optuna trial, a SMAC
     ``TrialInfo``, a HEBO row).
     """

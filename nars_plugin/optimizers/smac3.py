@@ -57,7 +57,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..settings import setting
 from ..space import Candidate, Categorical, Float, Integer, Ordinal, Param
-from .peer import PeerOptimizer, candidate_from_positions, positions, positions_of
+from .peer import PeerOptimizer, PeerSettings, candidate_from_positions, positions, positions_of
 
 
 def import_smac() -> Any:
@@ -114,7 +114,7 @@ def _sorted_start_points(find: Callable[..., list[Any]]) -> Callable[..., list[A
 
 
 @dataclass(frozen=True)
-class SMACSettings:
+class SMACSettings(PeerSettings):
     """Settings of the SMAC3 peer."""
 
     retrain_after: int = setting(1, "proposals per surrogate fit (SMAC's default 8)", low=1)
@@ -130,7 +130,6 @@ class SMACSettings:
     )
     random_probability: float = setting(0.2, "share of proposals drawn at random (SMAC's default)", low=0, high=1)
     forest_jobs: int = setting(1, "threads of the random forest (SMAC's default -1: every core)", low=-1)
-    max_tries: int = setting(100, "draws per proposal (repeats or constraint breaks) before a random fallback", low=1)
 
 
 class SMAC(PeerOptimizer):

@@ -121,22 +121,10 @@ class RayExecutor:
     def __init__(
         self, address: str | None = None, gpus: float | None = None, cpus: float = 1, num_cpus: int | None = None
     ) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError("the ray executor needs Ray", 'install it with pip install "nars-plugin[ray]"') from None
+        from nars_plugin.ray_cluster import connect
+
+        ray = connect(address, num_cpus=num_cpus)  # a new local instance without an address
         self._ray = ray
-        if not ray.is_initialized():
-            # "local": without an address, always a new local instance, never a cluster that Ray finds
-            # through RAY_ADDRESS or the file a `ray start` on this machine left behind
-            options: dict[str, Any] = {
-                "address": address or "local",
-                "include_dashboard": False,
-                "log_to_driver": False,
-            }
-            if address is None and num_cpus is not None:
-                options["num_cpus"] = num_cpus
-            ray.init(**options)
         self.address = address
         self.gpus = gpus
         self.cpus = cpus

@@ -236,27 +236,9 @@ def _ray_task(task: dict[str, Any], cwd: str) -> dict[str, Any]:
 
 def _run_on_ray(tasks: list[dict[str, Any]], address: str | None, bar: Any) -> list[dict[str, Any]]:
     """Every task as a Ray task (one CPU each), the driver's ``NARS_*`` settings passed along."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "--executor ray needs Ray, which is not installed", "pip install 'nars-plugin[ray]'"
-        ) from None
-    if not ray.is_initialized():
-        env = {k: v for k, v in os.environ.items() if k.startswith("NARS_")}
-        try:
-            ray.init(
-                address=address or "local",  # no address: a new local instance, never one Ray finds itself
-                include_dashboard=False,
-                log_to_driver=False,
-                runtime_env={"env_vars": env} if env else None,
-            )
-        except ConnectionError as exc:
-            raise ConfigError(
-                f"cannot connect to the Ray cluster at {address}: {exc}",
-                "start one with `ray start --head --port PORT` and pass --address HOST:PORT, "
-                "or leave --address out for a local instance",
-            ) from None
+    from ..ray_cluster import connect
+
+    ray = connect(address)
     remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
     cwd = os.getcwd()
     pending = [remote.remote({**task, "out": str(Path(task["out"]).resolve())}, cwd) for task in tasks]

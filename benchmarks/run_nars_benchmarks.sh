@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the NARS results under benchmarks/results/ (issue 3). About 40 minutes on 2 cores.
 # Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   default parts: c10 analog predictor ablation timing
-# run by name: suite suite-hebo predictors naslib paper explore early-stopping latency fcnet (issue 7, about 1.5 hours together on 2 cores),
+# run by name: suite predictors naslib paper explore early-stopping latency fcnet (issue 7, about 1.5 hours together on 2 cores),
 # fbnetv3-flops digits gpu (imagenet plugin)
 # Benchmark tables are read from $NARS_DATA_DIR (default ../shared/data); nothing is copied here.
 set -euo pipefail
@@ -46,10 +46,9 @@ for part in $PARTS; do
       # (issue 14's "before" column: the same script on f3ce118's nars_plugin, in $OUT/timing/before-f3ce118)
       python benchmarks/timing.py --benchmark "$C10" --optimizers nars,bananas,optuna-tpe,rea --profile \
         --out $OUT/timing ;;
-    suite)  # issue 16: the default suite (every built-in benchmark that runs here), one leaderboard
-      nars suite --optimizers nars,smac,bananas,optuna-tpe,ls,rea,rs --seeds 10 --out $OUT/suite --no-progress ;;
-    suite-hebo)  # issue 16: HEBO (minutes per run; needs `nars hebo install`) on the default suite, 5 seeds
-      nars suite --optimizers hebo --seeds 5 --out $OUT/suite-hebo --no-progress ;;
+    suite)  # issue 16: the default suite (every built-in benchmark that runs here), one leaderboard;
+      # HEBO (minutes per run; needs `nars hebo install`) 5 seeds, the others 10
+      nars suite --optimizers nars,smac,hebo,bananas,optuna-tpe,ls,rea,rs --seeds 10,hebo=5 --out $OUT/suite --no-progress ;;
     naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
       nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:npenas,naslib:bananas --seeds 5 --budget 100 \
         --out $OUT/naslib-c10 --no-progress
@@ -95,6 +94,6 @@ for part in $PARTS; do
         nars compare -b fcnet -B dataset=$d --seeds 10 --budget 50 \
           --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-$d --no-progress
       done ;;
-    *) echo "unknown part $part (c10 analog predictor predictors ablation timing suite suite-hebo naslib paper explore early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
+    *) echo "unknown part $part (c10 analog predictor predictors ablation timing suite naslib paper explore early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
   esac
 done

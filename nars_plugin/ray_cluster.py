@@ -4,7 +4,7 @@ ImageNet adapter's Ray executor): one place for the rules below.
 * Without an address, a **new local instance**, never a cluster Ray would find by itself (through
   ``RAY_ADDRESS`` or the file that a ``ray start`` on this machine left behind, which may be stale).
 * The driver's ``NARS_*`` environment variables (data folder, plugin blocks, worker interpreters)
-  travel to the workers, so a task sees the settings its driver sees.
+  travel to the workers, so a task sees the settings its driver sees (unless told not to).
 * A cluster that cannot be reached is a :class:`~nars_plugin.errors.ConfigError` saying how to
   start one, not Ray's traceback; Ray itself missing names the ``ray`` extra.
 """
@@ -17,9 +17,12 @@ from typing import Any
 from .errors import ConfigError
 
 
-def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
+def connect(address: str | None = None, num_cpus: int | None = None, forward_settings: bool = True) -> Any:
     """The ``ray`` module, initialised for the cluster at ``address`` (``HOST:PORT``; None: a new
-    local instance, with ``num_cpus`` CPUs where given). Does nothing more when Ray is initialised."""
+    local instance, with ``num_cpus`` CPUs where given). Does nothing more when Ray is initialised.
+
+    ``forward_settings=False`` leaves the job without a runtime environment: its tasks can use the
+    workers Ray starts in advance (the training executor, whose jobs read no ``NARS_*`` setting)."""
     try:
         import ray
     except ImportError:
@@ -28,7 +31,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
         ) from None
     if ray.is_initialized():
         return ray
-    env = {k: v for k, v in os.environ.items() if k.startswith("NARS_")}
+    env = {k: v for k, v in os.environ.items() if k.startswith("NARS_")} if forward_settings else {}
     options: dict[str, Any] = {
         "address": address or "local",
         "include_dashboard": False,

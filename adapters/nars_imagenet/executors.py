@@ -123,7 +123,7 @@ class RayExecutor:
     ) -> None:
         from nars_plugin.ray_cluster import connect
 
-        ray = connect(address, num_cpus=num_cpus)  # a new local instance without an address
+        ray = connect(address, num_cpus=num_cpus, forward_settings=False)  # a new local instance without an address
         self._ray = ray
         self.address = address
         self.gpus = gpus

@@ -21,8 +21,9 @@ def connect(address: str | None = None, num_cpus: int | None = None, forward_set
     """The ``ray`` module, initialised for the cluster at ``address`` (``HOST:PORT``; None: a new
     local instance, with ``num_cpus`` CPUs where given). Does nothing more when Ray is initialised.
 
-    ``forward_settings=False`` leaves the job without a runtime environment: its tasks can use the
-    workers Ray starts in advance (the training executor, whose jobs read no ``NARS_*`` setting)."""
+    ``forward_settings=False`` starts the job without a runtime environment, as the training
+    executor does (its jobs read no ``NARS_*`` setting; with the settings forwarded, its Ray
+    fault test timed out on a loaded machine, for a reason not yet pinned down)."""
     try:
         import ray
     except ImportError:

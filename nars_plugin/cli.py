@@ -23,9 +23,20 @@ from .keyvalue import parse_key_values
 EXIT_USAGE = 2
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Help that states every option's default (``(default: X)``) unless its text already does."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if default in (None, False, argparse.SUPPRESS) or "default" in text or action.nargs == 0:
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+
 def _add_benchmark_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--benchmark", "-b", default="nb201-analog", help="benchmark name or name:ARG (default nb201-analog)"
+        "--benchmark", "-b", default="nb201-analog", help="benchmark name or name:ARG (default: nb201-analog)"
     )
     p.add_argument(
         "--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option, e.g. target=analog_1d"
@@ -73,7 +84,9 @@ def _make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``nars``."""
-    parser = argparse.ArgumentParser(prog="nars", description="Joint architecture + training-recipe search (NARS).")
+    parser = argparse.ArgumentParser(
+        prog="nars", description="Joint architecture + training-recipe search (NARS).", formatter_class=_DefaultsFormatter
+    )
     parser.add_argument("--version", action="version", version=f"nars-plugin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -91,11 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", help="run (or resume) a search")
     _add_benchmark_args(s)
-    s.add_argument("--optimizer", "-o", default="rs", help="optimizer name (`nars optimizers` lists them)")
+    s.add_argument(
+        "--optimizer", "-o", default="nars", help="optimizer name (default: nars; `nars optimizers` lists them)"
+    )
     s.add_argument("--opt", "-O", action="append", metavar="KEY=VALUE", help="optimizer setting (repeatable)")
     s.add_argument("--budget", type=int, help="number of evaluations (queries)")
     s.add_argument("--budget-seconds", type=float, help="simulated GPU-seconds")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same search")
     s.add_argument("--constraint", "-c", action="append", metavar="EXPR", help="e.g. 'flops <= 100M' (repeatable)")
     s.add_argument("--out", required=True, help="output folder: journal, summary.json, trajectory.csv")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -148,8 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma list of predictor specs, NAME or LABEL=NAME(k=v;k=v) (`nars predictors` lists them)",
     )
     pe.add_argument("--sizes", default="8,16,32,64,128,256", help="comma list of training sizes")
-    pe.add_argument("--seeds", type=int, default=5)
-    pe.add_argument("--test-size", type=int, default=1000)
+    pe.add_argument("--seeds", type=int, default=5, help="repetitions, each with its own held-out set and training order")
+    pe.add_argument("--test-size", type=int, default=1000, help="held-out architectures the predictors are scored on")
     pe.add_argument("--out", required=True)
     pe.add_argument("--no-progress", action="store_true")
 
@@ -170,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hb.add_argument("--venv", metavar="DIR", help="where to build it (default ~/.cache/nars-plugin/hebo-env)")
     hb.add_argument("--torch", default=None, metavar="REQUIREMENT", help="torch for it (default torch==2.13.0)")
+    for subparser in _commands(parser).values():
+        subparser.formatter_class = _DefaultsFormatter
     return parser
 
 
@@ -501,9 +518,31 @@ def cmd_predictor_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommand parsers of ``parser``, by name."""
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(subparsers.choices)
+
+
+def _unknown_command(commands: Sequence[str], argv: Sequence[str]) -> str | None:
+    """The first word of ``argv`` when it is no command (argparse before 3.14 suggests nothing)."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word is not None and word not in commands else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nars`` console script."""
-    args = build_parser().parse_args(argv)
+    from .plugins import _did_you_mean
+
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = list(_commands(parser))
+    unknown = _unknown_command(commands, argv)
+    if unknown is not None:
+        print(f"error: unknown command {unknown!r}{_did_you_mean(unknown, commands)}", file=sys.stderr)
+        print("  hint: `nars --help` lists the commands", file=sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(argv)
     try:
         if args.command in ("spaces", "benchmarks", "optimizers", "predictors", "evaluators"):
             return cmd_list(args.command[:-1], args.pattern)

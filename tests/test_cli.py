@@ -332,7 +332,7 @@ def test_unknown_space_and_command(small_csv, tmp_path):
     rc, out, err = run_cli(["query", "-b", f"csv:{small_csv}", "-B", "space=bogus", "--arch", A], cwd=tmp_path)
     assert_usage_error(rc, out, err, "unknown space 'bogus'", "nb201")
     rc, out, err = run_cli(["bogus"], cwd=tmp_path)
-    assert_usage_error(rc, out, err, "invalid choice")
+    assert_usage_error(rc, out, err, "unknown command")
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ Python is the same search, journal for journal, as the command with the same arg
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, NarsError
 from .evaluation import Evaluator, Result
 from .optimizers.base import Budget, Optimizer, Proposal
 from .space import Candidate, Constraint, Space
@@ -151,7 +152,26 @@ def create_study(
         config={**ident, **dict(identity or {})},
         progress=progress,
         eval_timeout=eval_timeout,
+        default_space_options=lambda: _default_space_options(evaluator.name),
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _default_benchmark_options(name: str) -> str | None:
+    from .plugins import get_registry
+
+    try:
+        return json.dumps(get_registry().create_benchmark(name).space.options())
+    except NarsError:  # not a registered benchmark, or its default form cannot be made here
+        return None
+
+
+def _default_space_options(name: str) -> dict[str, Any] | None:
+    """The space options of the benchmark ``name`` (an evaluator's name) made with no options, or None
+    when no benchmark of that name can be made: what a journal written before space options were
+    recorded is taken to have been run with (:meth:`Study.upgrade`)."""
+    text = _default_benchmark_options(name)
+    return json.loads(text) if text is not None else None
 
 
 @dataclass

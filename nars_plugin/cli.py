@@ -85,7 +85,9 @@ def _make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``nars``."""
     parser = argparse.ArgumentParser(
-        prog="nars", description="Joint architecture + training-recipe search (NARS).", formatter_class=_DefaultsFormatter
+        prog="nars",
+        description="Joint architecture + training-recipe search (NARS).",
+        formatter_class=_DefaultsFormatter,
     )
     parser.add_argument("--version", action="version", version=f"nars-plugin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -163,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma list of predictor specs, NAME or LABEL=NAME(k=v;k=v) (`nars predictors` lists them)",
     )
     pe.add_argument("--sizes", default="8,16,32,64,128,256", help="comma list of training sizes")
-    pe.add_argument("--seeds", type=int, default=5, help="repetitions, each with its own held-out set and training order")
+    pe.add_argument("--seeds", type=int, default=5, help="repetitions (own held-out set, order)")
     pe.add_argument("--test-size", type=int, default=1000, help="held-out architectures the predictors are scored on")
     pe.add_argument("--out", required=True)
     pe.add_argument("--no-progress", action="store_true")

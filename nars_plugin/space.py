@@ -30,6 +30,7 @@ import copy
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -195,6 +196,13 @@ class Space:
             f"space {self.name!r} has no parameter {name!r}",
             f"parameters: {[p.name for p in self.params]}",
         )
+
+    def options(self) -> dict[str, Any]:
+        """The options this space was built with that change what a search finds (the data set, the
+        free statistics predictors pretrain on, ...), as JSON values: part of a search's identity, so
+        a journal is resumed and a finished run reused only under the same options. A subclass with
+        such options MUST override this (the base class has none)."""
+        return {}
 
     def with_recipe(self, recipe_params: Sequence[Param], name: str | None = None) -> Space:
         """A copy of this space with another recipe part (same architecture part)."""

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +65,18 @@ class Journal:
         self.path = Path(path)
         self._file: Any = None
         self._last_check = ""  # the check of the last line in the file ("" before the first or after an old line)
+        self._upgrade: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
-    def open(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def open(
+        self, header: Mapping[str, Any], upgrade: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
         """Open for appending; return the evaluation records already in the file.
 
         A journal written under another configuration, or one whose hash chain is broken (an edited
         line), is refused; a truncated last line (a crash mid-write) is dropped with a warning.
+        ``upgrade`` turns the found header's config into this version's form before they are compared.
         """
+        self._upgrade = upgrade
         records: list[dict[str, Any]] = []
         refuse_link(self.path)
         if self.path.exists() and self.path.stat().st_size > 0:
@@ -189,6 +194,8 @@ class Journal:
                 "use another --out folder",
             )
         old, new = found.get("config", {}), expected.get("config", {})
+        if self._upgrade is not None and isinstance(old, Mapping):
+            old = self._upgrade(old)
         if old != new:
             changes = differences(old, new)
             details = "; ".join(f"{k}: journal has {a!r}, now {b!r}" for k, a, b in changes)

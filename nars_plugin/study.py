@@ -29,7 +29,7 @@ import sys
 import time
 import warnings
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,8 @@ class Study:
         eval_timeout: seconds one evaluation may take; evaluations then run in a worker process
             that is killed past the limit, and the candidate is recorded as failed. None (default)
             evaluates in this process with no limit (the fast path for tabular benchmarks).
+        default_space_options: the space options of the benchmark's default construction (called
+            only to read a journal written before space options were recorded; :meth:`upgrade`).
     """
 
     def __init__(
@@ -176,6 +178,7 @@ class Study:
         config: Mapping[str, Any] | None = None,
         progress: bool | None = None,
         eval_timeout: float | None = None,
+        default_space_options: Callable[[], Mapping[str, Any] | None] | None = None,
     ) -> None:
         if eval_timeout is not None and not (isinstance(eval_timeout, (int, float)) and 0 < eval_timeout < math.inf):
             raise ConfigError(f"eval_timeout must be a positive number of seconds, got {eval_timeout!r}", "e.g. 600")
@@ -187,6 +190,7 @@ class Study:
         self.budget = budget
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.extra_config = dict(config or {})
+        self._default_space_options = default_space_options
         self.progress = progress
         self.report_metric = evaluator.report_metric
         # run state
@@ -210,12 +214,40 @@ class Study:
         space = self.optimizer.space
         return {
             "evaluator": self.evaluator.config(),
-            "space": {"name": space.name, "params": [p.describe() + f" {p.name}" for p in space.params]},
+            "space": {
+                "name": space.name,
+                "params": [p.describe() + f" {p.name}" for p in space.params],
+                **({"options": options} if (options := space.options()) else {}),
+            },
             "optimizer": {"name": self.optimizer.name, "settings": self.optimizer.settings()},
             "seed": self.optimizer.seed,
             "constraints": [str(c) for c in self.optimizer.constraints],
             **self.extra_config,
         }
+
+    def same_search(self, config: Mapping[str, Any]) -> bool:
+        """Whether ``config`` (a journal header's or a summary's) is this search's :meth:`identity`."""
+        return bool(self.upgrade(config) == jsonable(self.identity()))
+
+    def upgrade(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` as this version records it. A config written before space options were recorded
+        gets the options its benchmark options imply: this search's own where it names the same
+        benchmark with the same options (``nars search``), else the default ones of the benchmark it
+        names (``default_space_options``); where they are unknown it stays as it is (and differs)."""
+        config = dict(config)
+        space, options = config.get("space"), self.optimizer.space.options()
+        if not isinstance(space, Mapping) or "options" in space or not options:
+            return config
+        mine = jsonable(self.extra_config)
+        if "benchmark_options" in config:
+            named = ("benchmark_spec", "benchmark_options")
+            same = all(config.get(key) == mine.get(key) for key in named)
+            presumed: Mapping[str, Any] | None = options if same else None
+        else:
+            presumed = self._default_space_options() if self._default_space_options is not None else None
+        if presumed:
+            config["space"] = {**space, "options": jsonable(presumed)}
+        return config
 
     def pending_token(self, journaled: int) -> str:
         """Names the evaluation after ``journaled`` journal records of this configuration (pending file)."""
@@ -237,7 +269,7 @@ class Study:
             journal = Journal(self.out_dir / JOURNAL_NAME)
             header = {"type": "header", "version": JOURNAL_VERSION, "config": jsonable(self.identity())}
             try:
-                records = journal.open(header)
+                records = journal.open(header, self.upgrade)
             except BaseException:
                 lock.release()
                 raise

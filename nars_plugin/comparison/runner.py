@@ -123,14 +123,13 @@ def finished_run(study: Any, task: dict[str, Any]) -> dict[str, Any] | None:
     no finished run there, or it belongs to other settings (then the study resumes or refuses as usual).
     """
     from ..storage import JOURNAL_NAME, SUMMARY_NAME
-    from ..storage import jsonable as _jsonable
 
     path = Path(task["out"]) / SUMMARY_NAME
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    same = saved.get("config") == _jsonable(study.identity()) and saved.get("budget") == {
+    same = study.same_search(saved.get("config") or {}) and saved.get("budget") == {
         "queries": study.budget.queries,
         "seconds": study.budget.seconds,
     }

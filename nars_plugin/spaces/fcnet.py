@@ -15,6 +15,7 @@ number of input features).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +76,10 @@ class FCNetSpace(Space):
         self.dataset, self.encoding = dataset, encoding
         arch, recipe = fcnet_params(dataset, encoding)
         super().__init__(name, arch, recipe, f"FC-Net (HPOLib) on {dataset}: 2-layer MLP x training recipe")
+
+    def options(self) -> dict[str, Any]:
+        """The data set (it sets the input width, hence the parameter count) and the encoding."""
+        return {"dataset": self.dataset, "encoding": self.encoding}
 
     @property
     def statistic_names(self) -> tuple[str, ...]:

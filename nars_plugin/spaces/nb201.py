@@ -473,6 +473,15 @@ class NB201Space(Space):
         super().__init__(name, [Categorical(e, OPS) for e in EDGES], recipe_params, description)
         self._cells_cache: dict[str, list[Candidate]] = {}
 
+    def options(self) -> dict[str, Any]:
+        """The data set and the optional free statistics (latency devices, graph statistics, proxies)."""
+        return {
+            "dataset": self.dataset,
+            "latency": list(self.latency_devices),
+            "graph_statistics": self.graph_statistics,
+            "zero_cost": list(self.zero_cost),
+        }
+
     # -- strings ------------------------------------------------------------ #
 
     def format_arch(self, cand: Candidate) -> str:

@@ -149,7 +149,12 @@ def load_csv(
         report=report,
         cost=costs,
         description=f"CSV table {file.name} ({len(rows)} rows)",
-        info={"file": str(file.resolve()), "rows": len(rows), "recipe_columns": recipe_columns},
+        info={
+            "file": str(file.resolve()),
+            "rows": len(rows),
+            "recipe_columns": recipe_columns,
+            **({"cost_column": cost} if cost else {}),
+        },
     )
 
 

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .constraints import constraint_list
 from .errors import ConfigError, NarsError
 from .evaluation import Evaluator, Result
-from .optimizers.base import Budget, Optimizer, Proposal
+from .optimizers.base import Budget, Optimizer, Proposal, checked_seed
 from .space import Candidate, Constraint, Space
 from .storage import JOURNAL_NAME, SUMMARY_NAME, Journal
 from .study import Study, TrajectoryPoint, Trial
@@ -84,7 +85,7 @@ def create_study(
     budget: int | None = None,
     budget_seconds: float | None = None,
     seed: int = 0,
-    constraints: Sequence[str | Constraint] = (),
+    constraints: str | Sequence[str | Constraint] = (),
     storage: str | os.PathLike[str] | None = None,
     settings: Mapping[str, Any] | None = None,
     options: Mapping[str, Any] | None = None,
@@ -101,7 +102,8 @@ def create_study(
         optimizer: a registered optimizer name (``nars optimizers``) or an Optimizer subclass.
         budget: evaluations (queries); budget_seconds: simulated GPU-seconds. At least one is needed.
         seed: the same seed gives the same search.
-        constraints: e.g. ``["flops <= 100M", "latency[pixel3] <= 5"]``; checked for satisfiability.
+        constraints: e.g. ``["flops <= 100M", "latency[pixel3] <= 5"]`` (one string is one constraint);
+            checked for satisfiability.
         storage: a folder for the journal, ``summary.json`` and ``trajectory.csv``. Every evaluation is
             journaled before the optimizer hears of it; creating the study again on the same folder
             resumes it (a journal of another configuration, or a second process, is refused).
@@ -115,6 +117,8 @@ def create_study(
     from .plugins import get_registry
 
     plan = Budget(queries=budget, seconds=budget_seconds)  # a missing or non-positive budget is a ConfigError
+    constraints = constraint_list(constraints)
+    checked_seed(seed)
     registry = get_registry()
     if isinstance(optimizer, str):  # a typo in the name or a setting fails here, before any data is loaded
         registry.parse_settings("optimizer", optimizer, dict(settings or {}))
@@ -278,7 +282,7 @@ def compare(
     budget_seconds: float | None = None,
     out: str | os.PathLike[str],
     options: Mapping[str, Any] | None = None,
-    constraints: Sequence[str] = (),
+    constraints: str | Sequence[str] = (),
     workers: int | None = None,
     reference: str = "auto",
     progress: bool | None = None,
@@ -302,7 +306,7 @@ def compare(
         budget_seconds=budget_seconds,
         out=str(out),
         bench_options=dict(options or {}),
-        constraints=list(constraints),
+        constraints=[str(c) for c in constraint_list(constraints)],
         workers=workers,
         reference=reference,
         progress=progress,

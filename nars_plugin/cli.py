@@ -12,13 +12,16 @@ import json
 import math
 import sys
 import time
+import warnings
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ConfigError, NarsError
+from .errors import ConfigError, NarsError, command_line_wording
 from .keyvalue import parse_key_values
+from .safe_files import output_folder
 
 EXIT_USAGE = 2
 
@@ -384,6 +387,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     summary = study.summary(result)
     best = summary["best"]
     print(f"evaluations: {result.n_evaluations} ({result.replayed} replayed from the journal)")
+    failures = Counter(t.result.error or t.result.status for t in study.trials if t.result and not t.result.ok)
+    if failures:
+        reasons = "; ".join(f"{n} x {reason}" for reason, n in failures.most_common(3))
+        more = f"; {len(failures) - 3} other reason(s)" if len(failures) > 3 else ""
+        print(
+            f"warning: {sum(failures.values())} of {result.n_evaluations} evaluations failed: {reasons}{more} "
+            f"(the errors are in {args.out}/journal.jsonl)",
+            file=sys.stderr,
+        )
     if best is None:
         print("no successful evaluation")
         return 1
@@ -430,7 +442,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) != 0:
         return 0 if result.ok else 1
     if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
+        output_folder(args.out)
         record = {"candidate": cand.to_dict(), **result.to_dict()}
         (Path(args.out) / "result.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     print(f"arch: {evaluator.space.format_arch(cand)}")
@@ -546,26 +558,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     args = parser.parse_args(argv)
     try:
-        if args.command in ("spaces", "benchmarks", "optimizers", "predictors", "evaluators"):
-            return cmd_list(args.command[:-1], args.pattern)
-        if args.command == "plugins":
-            return cmd_plugins()
-        if args.command == "query":
-            return cmd_query(args)
-        if args.command == "search":
-            return cmd_search(args)
-        if args.command == "train":
-            return cmd_train(args)
-        if args.command == "compare":
-            return cmd_compare(args)
-        if args.command == "suite":
-            return cmd_suite(args)
-        if args.command == "predictor-eval":
-            return cmd_predictor_eval(args)
-        if args.command == "naslib":
-            return cmd_naslib(args)
-        if args.command == "hebo":
-            return cmd_hebo(args)
+        with command_line_wording(), warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return _run(args)
     except NarsError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
@@ -574,6 +569,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume from the journal", file=sys.stderr)
         return 130
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """A warning as ``warning: <message>`` on stderr (no file name, line or source line)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command ``args`` names."""
+    if args.command in ("spaces", "benchmarks", "optimizers", "predictors", "evaluators"):
+        return cmd_list(args.command[:-1], args.pattern)
+    if args.command == "plugins":
+        return cmd_plugins()
+    if args.command == "query":
+        return cmd_query(args)
+    if args.command == "search":
+        return cmd_search(args)
+    if args.command == "train":
+        return cmd_train(args)
+    if args.command == "compare":
+        return cmd_compare(args)
+    if args.command == "suite":
+        return cmd_suite(args)
+    if args.command == "predictor-eval":
+        return cmd_predictor_eval(args)
+    if args.command == "naslib":
+        return cmd_naslib(args)
+    if args.command == "hebo":
+        return cmd_hebo(args)
     return EXIT_USAGE
 
 

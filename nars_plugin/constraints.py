@@ -54,6 +54,20 @@ class Constraint:
         return f"{self.metric} {self.op} {self.bound!r}"
 
 
-def parse_constraints(items: Iterable[str | Constraint] | None) -> list[Constraint]:
-    """Parse a list of constraint strings (None gives an empty list)."""
-    return [Constraint.parse(item) for item in (items or [])]
+def constraint_list(items: str | Constraint | Iterable[str | Constraint] | None) -> list[str | Constraint]:
+    """``items`` as a list of constraints: one string or Constraint is one constraint, None none."""
+    if items is None:
+        return []
+    if isinstance(items, (str, Constraint)):
+        return [items]
+    if not isinstance(items, Iterable):
+        raise ConfigError(
+            f"constraints must be a list of strings, got {type(items).__name__} {items!r}",
+            "e.g. constraints=['flops <= 100M', 'latency[pixel3] < 5']",
+        )
+    return list(items)
+
+
+def parse_constraints(items: str | Constraint | Iterable[str | Constraint] | None) -> list[Constraint]:
+    """Parse constraint strings: a list of them, or one (None gives an empty list)."""
+    return [Constraint.parse(item) for item in constraint_list(items)]

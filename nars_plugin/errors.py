@@ -6,6 +6,10 @@ exits with status 2, without a traceback. Library users catch them by class.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 
 class NarsError(Exception):
     """Base class of every error caused by user input or user data.
@@ -53,3 +57,22 @@ class JournalError(NarsError, RuntimeError):
 
 class ConfigError(NarsError, ValueError):
     """An option or setting with a bad value."""
+
+
+#: Whether hints name command-line flags (``nars`` sets it while it runs) or Python arguments.
+_COMMAND_LINE: contextvars.ContextVar[bool] = contextvars.ContextVar("nars_command_line", default=False)
+
+
+def option(python: str, flag: str) -> str:
+    """How a hint names an option: ``flag`` (``--budget N``) under ``nars``, else ``python`` (``budget=N``)."""
+    return flag if _COMMAND_LINE.get() else python
+
+
+@contextlib.contextmanager
+def command_line_wording() -> Iterator[None]:
+    """Hints inside name the command line's flags (:func:`option`); ``nars`` runs its commands in it."""
+    token = _COMMAND_LINE.set(True)
+    try:
+        yield
+    finally:
+        _COMMAND_LINE.reset(token)

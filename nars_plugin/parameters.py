@@ -105,9 +105,9 @@ class Categorical(Param):
         for i, choice in enumerate(self.choices):
             if choice == value and type(choice) is type(value):
                 return i
-        if _is_number(value):
+        if is_number(value):
             for i, choice in enumerate(self.choices):
-                if _is_number(choice) and choice == value:
+                if is_number(choice) and choice == value:
                     return i
         # tolerate user strings for numeric/bool choices, e.g. "200" -> 200
         text = str(value).strip().lower()
@@ -338,6 +338,11 @@ def _json_key(value: Value) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _is_number(value: Value) -> bool:
+def is_number(value: object) -> bool:
     """True for ints and floats (numpy's too), False for bools."""
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def is_integer(value: object) -> bool:
+    """True for ints (numpy's too), False for bools, floats and strings."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))

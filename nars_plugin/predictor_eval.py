@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .safe_files import atomic_write, atomic_write_figure
+from .safe_files import atomic_write, atomic_write_figure, output_folder
 
 
 def rank_metrics(y_true: np.ndarray, y_pred: np.ndarray, top: float = 0.05) -> dict[str, float]:
@@ -232,8 +232,7 @@ def run(
     predictors: str | Sequence[str] = "fbnetv3",
 ) -> dict[str, Any]:
     """Evaluate and write ``predictor.json``, ``predictor.md`` and ``predictor.png`` into ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
     report = evaluate_predictor(bench, sizes, seeds, test_size, predictors, progress=progress)
     atomic_write(out / "predictor.json", json.dumps(report, indent=2) + "\n")
     atomic_write(out / "predictor.md", markdown(report))

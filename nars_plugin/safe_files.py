@@ -10,13 +10,14 @@ is written outside the folder. :func:`refuse_link` guards the files that are app
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, option
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
@@ -32,6 +33,29 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def output_folder(path: str | os.PathLike[str], option_name: str = "out") -> Path:
+    """Create the output folder ``path`` (parents too) and check it can be written; a ConfigError naming
+    the folder and the fix when it cannot (a read-only file system, no permission, a file of that name).
+    ``option_name``: the Python argument that names it (``out``, ``storage``) for hints outside ``nars``."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise ConfigError(
+            f"cannot use {str(folder)!r} as the output folder: {str(blocking)!r} is a file, not a folder",
+            f"give {option(f'{option_name}=', '--out')} a folder's path (a new one is created)",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to the output folder {str(folder)!r}: {exc.strerror or exc}",
+            f"give {option(f'{option_name}=', '--out')} a folder you can write to (on a writable disk)",
+        ) from None
+    return folder
 
 
 def atomic_write_figure(path: str | os.PathLike[str], fig: Any, own_layout: bool = False) -> None:

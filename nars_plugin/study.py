@@ -47,7 +47,7 @@ from .isolation import (
     save_pending_batch,
 )
 from .optimizers.base import Budget, Optimizer, Proposal
-from .safe_files import atomic_write
+from .safe_files import atomic_write, output_folder
 from .space import Candidate
 from .storage import (
     BATCH_PENDING_NAME,
@@ -263,7 +263,7 @@ class Study:
         if self._opened:
             return self
         if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            output_folder(self.out_dir, "storage")
             lock = FolderLock(self.out_dir)
             lock.acquire()
             journal = Journal(self.out_dir / JOURNAL_NAME)

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from ..errors import ConfigError
-from ..safe_files import atomic_write, atomic_write_figure
+from ..safe_files import atomic_write, atomic_write_figure, output_folder
 
 #: Fractions of each benchmark's budget the leaderboard reports.
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -258,7 +258,7 @@ def write_leaderboard(
 ) -> dict[str, Any]:
     """Run the tests, then write ``leaderboard.json``, ``leaderboard.md``, ``rank-vs-budget.png`` and the
     critical-difference diagrams ``cd-50.png``, ``cd-100.png`` into ``out``; returns the board with its tests."""
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     board["tests"] = {}
     for f in (f for f in cd_fractions if f in board["fractions"]):
         png = out / f"cd-{f.rstrip('%')}.png"

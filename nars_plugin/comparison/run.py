@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..safe_files import output_folder
 from .aggregate import summarise
 from .references import reference_key
 from .report import write_reports
@@ -53,8 +53,7 @@ def compare(
     bench = _benchmark(benchmark, bench_options)
     plan.check_runs_out(bench)
     bench.space.check_satisfiable(constraints)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
     tasks = plan_runs(benchmark, bench_options, optimizers, counts, budget, budget_seconds, constraints, out)
     runs = run_all(tasks, workers, progress, executor, address)
     summary = summarise(

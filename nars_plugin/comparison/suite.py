@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataFileError, UnknownNameError
-from ..safe_files import safe_name
+from ..safe_files import output_folder, safe_name
 from .leaderboard import leaderboard, write_leaderboard
 from .spec import OptimizerSpec, Seeds
 
@@ -194,7 +194,7 @@ def run_suite(
     from .run import compare
     from .runner import _benchmark
 
-    out = Path(out)
+    out = output_folder(out)
     details: dict[str, dict[str, Any]] = {}
     not_run: dict[str, str] = {}
     for entry in entries:

@@ -52,9 +52,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import settings as declared_settings
-from ..errors import ConfigError
+from ..errors import ConfigError, option
 from ..evaluation import Result
 from ..keyvalue import parse_key_values
+from ..parameters import is_integer, is_number
 from ..space import Candidate, Constraint, Space, parse_constraints
 
 
@@ -71,6 +72,16 @@ class Proposal:
     reevaluate: bool = False
 
 
+def checked_seed(seed: object) -> int:
+    """``seed`` as an int; a ConfigError unless it is a whole number >= 0 (not a string, float or bool)."""
+    if not is_integer(seed) or seed < 0:  # type: ignore[operator]
+        raise ConfigError(
+            f"seed must be a non-negative integer, got {seed!r}",
+            f"pass {option('seed=0', '--seed 0')} or another whole number >= 0",
+        )
+    return int(seed)  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
 class Budget:
     """How much a study may spend: evaluations (queries), simulated seconds, or both."""
@@ -79,10 +90,27 @@ class Budget:
     seconds: float | None = None
 
     def __post_init__(self) -> None:
+        queries, seconds = option("budget=N", "--budget N"), option("budget_seconds=S", "--budget-seconds S")
         if self.queries is None and self.seconds is None:
-            raise ConfigError("a budget needs queries or seconds", "pass --budget N or --budget-seconds S")
+            raise ConfigError("a budget needs queries or seconds", f"pass {queries} or {seconds}")
+        if self.queries is not None and not is_integer(self.queries):
+            raise ConfigError(
+                f"budget must be a whole number of evaluations, got {self.queries!r} ({type(self.queries).__name__})",
+                f"pass {queries}, e.g. {option('budget=100', '--budget 100')}",
+            )
+        if self.seconds is not None and not is_number(self.seconds):
+            raise ConfigError(
+                f"budget_seconds must be a number of seconds, got {self.seconds!r} ({type(self.seconds).__name__})",
+                f"pass {seconds}, e.g. {option('budget_seconds=12000', '--budget-seconds 12000')}",
+            )
         if (self.queries is not None and self.queries < 1) or (self.seconds is not None and self.seconds <= 0):
-            raise ConfigError(f"budget must be positive, got {self}", "pass --budget N with N >= 1")
+            raise ConfigError(
+                f"budget must be positive, got {self}", f"pass {queries} with N >= 1 or {seconds} with S > 0"
+            )
+        if self.queries is not None:  # numpy integers become plain ones (they go into JSON)
+            object.__setattr__(self, "queries", int(self.queries))
+        if self.seconds is not None:
+            object.__setattr__(self, "seconds", float(self.seconds))
 
     def check_runs_out(self, evaluator: Any) -> None:
         """A clear error for a seconds-only budget on a table whose queries cost nothing: it would never
@@ -93,7 +121,8 @@ class Budget:
             raise ConfigError(
                 f"benchmark {evaluator.name!r} gives its queries no cost, so a budget of {self.seconds:g} "
                 "simulated seconds never runs out",
-                "give a budget in queries (--budget N), alone or beside --budget-seconds",
+                f"give a budget in queries ({option('budget=N', '--budget N')}), alone or beside "
+                + option("budget_seconds", "--budget-seconds"),
             )
 
     def exhausted(self, queries: int, seconds: float) -> bool:
@@ -148,9 +177,7 @@ class Optimizer(ABC):
         self.fixed_recipe = _recipe_mapping(fixed_recipe)
         self.space = space.fix_recipe(**self.fixed_recipe) if self.fixed_recipe else space
         self.objective = objective
-        self.seed = int(seed)
-        if self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}", "pass --seed 0 or another N >= 0")
+        self.seed = checked_seed(seed)
         self.rng = np.random.default_rng(self.seed)
         self.constraints = parse_constraints(constraints)
         self.budget = budget

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError, DataFileError, NarsError
+from ..errors import ConfigError, DataFileError, NarsError, option
 from ..keyvalue import parse_scalar
 from ..settings import names as settings_names
 from ..settings import setting, unknown_setting
@@ -139,6 +140,9 @@ def load_csv(
             f"{file} has several metric columns {numeric}; which one is the objective?",
             f"pass --bench-opt objective=NAME (one of {numeric})",
         )
+    _warn_missing(
+        file, {c: int(np.isnan(values[:, j]).sum()) for j, c in enumerate(metric_columns) if c in numeric}, objective
+    )
     costs = np.array([_number(r[cost], file, i + 2, cost) for i, r in enumerate(records)]) if cost else 0.0
     return TabularBenchmark(
         name=f"csv:{path}",
@@ -155,6 +159,34 @@ def load_csv(
             "recipe_columns": recipe_columns,
             **({"cost_column": cost} if cost else {}),
         },
+    )
+
+
+class MissingValuesWarning(UserWarning):
+    """A table with empty or NaN metric cells: evaluations that read them fail."""
+
+
+def _warn_missing(file: Path, missing: dict[str, int], objective: str) -> None:
+    """Warn about empty or NaN metric cells, naming how many each column has and the fix."""
+    missing = {column: n for column, n in missing.items() if n}
+    if not missing:
+        return
+    where = ", ".join(
+        f"{n} in {column!r}" + (" (the objective)" if column == objective else "") for column, n in missing.items()
+    )
+    fix = "fill them in, or remove those rows"
+    if objective in missing:
+        fix = f"evaluations of the {missing[objective]} candidate(s) without an objective fail; " + fix
+    others = [column for column in missing if column != objective]
+    if others:
+        leave_out = ",".join(others)
+        fix += "; columns that hold no metric can be left out: " + option(
+            f"ignore={leave_out}", f"-B ignore={leave_out}"
+        )
+    warnings.warn(
+        f"{file}: {sum(missing.values())} metric cell(s) are empty or NaN ({where}): {fix}",
+        MissingValuesWarning,
+        stacklevel=3,
     )
 
 

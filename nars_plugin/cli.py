@@ -389,11 +389,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"evaluations: {result.n_evaluations} ({result.replayed} replayed from the journal)")
     failures = Counter(t.result.error or t.result.status for t in study.trials if t.result and not t.result.ok)
     if failures:
-        reasons = "; ".join(f"{n} x {reason}" for reason, n in failures.most_common(3))
-        more = f"; {len(failures) - 3} other reason(s)" if len(failures) > 3 else ""
+        shown = failures.most_common(2)
+        reasons = "; ".join((f"{n} x " if n > 1 else "") + reason[:200] for reason, n in shown)
+        more = f"; and {len(failures) - len(shown)} other error(s)" if len(failures) > len(shown) else ""
         print(
             f"warning: {sum(failures.values())} of {result.n_evaluations} evaluations failed: {reasons}{more} "
-            f"(the errors are in {args.out}/journal.jsonl)",
+            f"(every error is in {args.out}/journal.jsonl)",
             file=sys.stderr,
         )
     if best is None:

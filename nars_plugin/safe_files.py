@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,38 @@ from typing import Any
 from .errors import ConfigError, option
 
 
+def current_umask() -> int:
+    """The process's umask (read from /proc where it can be, so no other thread sees it change)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_of(path: Path) -> int:
+    """The permissions ``open(path, "w")`` would leave: the file's own if it exists, else 0o666 less the umask."""
+    try:
+        found = os.lstat(path)
+    except OSError:
+        found = None
+    if found is None or not stat.S_ISREG(found.st_mode):  # new, or a link that is replaced, not followed
+        return 0o666 & ~current_umask()
+    return stat.S_IMODE(found.st_mode)
+
+
 def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Replace ``path`` with ``data`` (text is written as UTF-8) atomically and durably."""
+    """Replace ``path`` with ``data`` (text is written as UTF-8) atomically and durably. The file gets
+    the permissions ``open()`` would give it (an existing file's, else 0o666 less the umask), so
+    collaborators can read results where the umask lets them."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _mode_of(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()

@@ -104,7 +104,12 @@ def load_suite(path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | 
             f"suite file {path} does not exist", "give a TOML file, or leave --suite out for the default"
         ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"suite file {path} is not valid TOML: {exc}") from None
+        raise ConfigError(
+            f"suite file {path} is not valid TOML: {exc}",
+            "fix the syntax at that line: each benchmark starts with [[benchmark]], then one key = value per "
+            'line, strings in double quotes (benchmark = "nb201-analog"), options as a table '
+            '(options = { target = "analog_1d" }); `nars suite --list` prints the default suite',
+        ) from None
     unknown_top = set(raw) - {"benchmark"}
     items = raw.get("benchmark")
     if unknown_top or not isinstance(items, list) or not items:

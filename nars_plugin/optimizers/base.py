@@ -44,6 +44,7 @@ Values handed back for a space's parameters are compared by value (``3.0`` is th
 
 from __future__ import annotations
 
+import operator
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -74,12 +75,12 @@ class Proposal:
 
 def checked_seed(seed: object) -> int:
     """``seed`` as an int; a ConfigError unless it is a whole number >= 0 (not a string, float or bool)."""
-    if not is_integer(seed) or seed < 0:  # type: ignore[operator]
+    if not is_integer(seed) or operator.index(seed) < 0:  # type: ignore[arg-type]
         raise ConfigError(
             f"seed must be a non-negative integer, got {seed!r}",
             f"pass {option('seed=0', '--seed 0')} or another whole number >= 0",
         )
-    return int(seed)  # type: ignore[call-overload]
+    return operator.index(seed)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

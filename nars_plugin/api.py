@@ -111,7 +111,8 @@ def create_study(
         options: benchmark options, for a benchmark given by name (``nars benchmarks NAME``).
         fixed_recipe: recipe values to hold fixed (an architecture-only search).
         eval_timeout: seconds one evaluation may take in :meth:`~Study.optimize` (a worker process).
-        progress: progress bar in :meth:`~Study.optimize` (None: where a terminal is attached).
+        progress: progress of :meth:`~Study.optimize` on stderr: None: a bar on a terminal, else a log
+            line every quarter of the budget or 30 s; True: a bar; False: nothing.
         identity: extra entries for the journal header (what must match to resume).
     """
     from .plugins import get_registry

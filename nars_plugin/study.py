@@ -47,6 +47,7 @@ from .isolation import (
     save_pending_batch,
 )
 from .optimizers.base import Budget, Optimizer, Proposal
+from .progress import Progress
 from .safe_files import atomic_write, output_folder
 from .space import Candidate
 from .storage import (
@@ -161,7 +162,9 @@ class Study:
         budget: evaluations and/or simulated seconds.
         out_dir: folder for journal and results; None keeps everything in memory.
         config: extra identity for the journal header (e.g. CLI options).
-        progress: show a progress bar in :meth:`optimize` (None: only on a terminal).
+        progress: progress of :meth:`optimize`: None: a bar on a terminal, a log line every quarter of
+            the budget or 30 s when stderr is not one (:mod:`nars_plugin.progress`); True: a bar;
+            False: nothing.
         eval_timeout: seconds one evaluation may take; evaluations then run in a worker process
             that is killed past the limit, and the candidate is recorded as failed. None (default)
             evaluates in this process with no limit (the fast path for tabular benchmarks).
@@ -602,9 +605,8 @@ class Study:
         try:
             while True:
                 trials = self.ask_batch(self.parallel)
-                if bar is not None:
-                    bar.update(self._progress(done))
-                    done = self.result.n_evaluations
+                bar.update(self._progress(done))
+                done = self.result.n_evaluations
                 if not trials:
                     break
                 # side by side, unless a time limit is set that the evaluator cannot enforce per candidate
@@ -616,15 +618,12 @@ class Study:
                         trial.source = "recovered" if recovered else "evaluated"
                         trial.result = result
                         self._flush()
-                if bar is not None:
-                    bar.update(self._progress(done))
-                    done = self.result.n_evaluations
-                    best = self._best_value
-                    bar.set_postfix(best=f"{best:.4g}", refresh=False)
+                bar.update(self._progress(done))
+                done = self.result.n_evaluations
+                bar.set_postfix(best=f"{self._best_value:.4g}")
             completed = True
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
             self.close(write=completed)
         if self._pending:
             warnings.warn(
@@ -686,14 +685,10 @@ class Study:
         atomic_write(self.out_dir / TRAJECTORY_NAME, table.getvalue())
 
 
-def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Any:
-    if enabled is False:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
+def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Progress:
+    """The search's progress: a bar on a terminal, log lines in a batch job's log (:mod:`.progress`)."""
     total = budget.queries if budget.queries is not None else budget.seconds
+    assert total is not None  # a budget has queries or seconds
     unit = "eval" if budget.queries is not None else "s"
     desc = "search" if not replay else f"search (replaying {replay})"
-    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=None if enabled is None else False)
+    return Progress(total, desc, unit, enabled, file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
@@ -12,7 +13,7 @@ from .aggregate import summarise
 from .references import reference_key
 from .report import write_reports
 from .runner import _benchmark, not_runnable, plan_runs, run_all
-from .spec import OptimizerSpec, Seeds, seed_counts
+from .spec import OptimizerSpec, Seeds, seed_counts, seeds_text
 
 
 def compare(
@@ -29,12 +30,15 @@ def compare(
     budget_seconds: float | None = None,
     executor: str = "local",
     address: str | None = None,
+    desc: str | None = None,
 ) -> dict[str, Any]:
     """Run the comparison and write ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png``.
 
     ``budget`` counts queries, ``budget_seconds`` simulated seconds (give one or both).
     ``executor``/``address``: where the runs go (:func:`~nars_plugin.comparison.runner.run_all`).
     ``seeds``: a count for every optimizer, or counts per label (:data:`~.spec.Seeds`).
+    ``desc``: what the progress display calls it (default ``compare BENCHMARK``); the optimizers'
+    labels and seed counts follow.
     Returns the summary: ``results`` (the report metric's tables of ``summary.json``),
     ``objective`` (its ``"@objective"`` block) plus the details.
     """
@@ -55,7 +59,9 @@ def compare(
     bench.space.check_satisfiable(constraints)
     out = output_folder(out)
     tasks = plan_runs(benchmark, bench_options, optimizers, counts, budget, budget_seconds, constraints, out)
-    runs = run_all(tasks, workers, progress, executor, address)
+    name = desc or f"compare {benchmark if not benchmark.startswith('csv:') else 'csv:' + Path(benchmark).name}"
+    labels = ", ".join(spec.label for spec in optimizers)
+    runs = run_all(tasks, workers, progress, executor, address, f"{name} ({labels} x {seeds_text(counts)})")
     summary = summarise(
         bench, optimizers, runs, budget, constraints, reference_key(benchmark, bench, reference), budget_seconds
     )

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..progress import Progress
 from ..safe_files import safe_name
+from ..storage import JOURNAL_NAME, SUMMARY_NAME
 from .spec import OptimizerSpec
 
 _BENCH_CACHE: dict[str, Any] = {}
@@ -122,8 +125,6 @@ def finished_run(study: Any, task: dict[str, Any]) -> dict[str, Any] | None:
     again, which for predictor-based searches costs as much as the search). None when there is
     no finished run there, or it belongs to other settings (then the study resumes or refuses as usual).
     """
-    from ..storage import JOURNAL_NAME, SUMMARY_NAME
-
     path = Path(task["out"]) / SUMMARY_NAME
     try:
         saved = json.loads(path.read_text())
@@ -178,28 +179,76 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
+class _RunProgress:
+    """Progress of a comparison in evaluations, counted across its runs: each run's journal gains a line
+    per evaluation, so a thread counts them every half second while the runs go on (in this process,
+    in worker processes or on Ray workers that share the file system). Runs whose budget is in
+    simulated seconds count as whole runs."""
+
+    def __init__(self, tasks: list[dict[str, Any]], desc: str, enabled: bool | None) -> None:
+        self.tasks = tasks
+        self.by_queries = all(task.get("budget") is not None for task in tasks)
+        total = sum(task["budget"] for task in tasks) if self.by_queries else len(tasks)
+        self.display = Progress(total, desc, "eval" if self.by_queries else "run", enabled)
+        self.finished: set[tuple[str, int]] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def done(self, outcome: Mapping[str, Any]) -> None:
+        """A run has finished."""
+        self.finished.add((outcome["label"], outcome["seed"]))
+
+    def count(self) -> int:
+        """Evaluations (or runs) done so far."""
+        if not self.by_queries:
+            return len(self.finished)
+        done = 0
+        for task in self.tasks:
+            if (task["label"], task["seed"]) in self.finished:
+                done += task["budget"]
+                continue
+            try:
+                lines = (Path(task["out"]) / JOURNAL_NAME).read_bytes().count(b"\n")
+            except OSError:
+                lines = 0
+            done += min(max(lines - 1, 0), task["budget"])  # the first line is the header
+        return done
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            self.display.set(self.count())
+
+    def close(self) -> None:
+        """Stop counting; show the last count."""
+        self._stop.set()
+        self._thread.join()
+        self.display.set(self.count())
+        self.display.close()
+
+
 def run_all(
     tasks: list[dict[str, Any]],
     workers: int | None,
     progress: bool | None,
     executor: str = "local",
     address: str | None = None,
+    desc: str = "compare",
 ) -> list[dict[str, Any]]:
     """Run every task and return outcomes in task order.
 
     ``executor="local"``: ``workers`` processes (default one per CPU core); ``"ray"``: one Ray task
     per run (one CPU each) on the cluster at ``address`` (``HOST:PORT``; None starts a local
     instance). Every run is seeded on its own, so the outcomes do not depend on where or beside
-    what it ran.
+    what it ran. ``progress`` (evaluations across the runs, labelled ``desc``): None: a bar on a
+    terminal, log lines otherwise; True: a bar; False: nothing.
     """
-    from tqdm import tqdm
-
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}", f"use one of: {', '.join(EXECUTORS)}")
     if address is not None and executor != "ray":
         raise ConfigError("--address is the Ray cluster's address", "add --executor ray")
     workers = workers or max(1, min(len(tasks), os.cpu_count() or 1))
-    bar = tqdm(total=len(tasks), desc="compare", unit="run", disable=None if progress is None else not progress)
+    bar = _RunProgress(tasks, desc, progress)
     results: list[dict[str, Any]] = []
     try:
         if executor == "ray":
@@ -208,13 +257,13 @@ def run_all(
             _worker_init()
             for task in tasks:
                 results.append(run_one(task))
-                bar.update()
+                bar.done(results[-1])
         else:
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(workers, initializer=_worker_init) as pool:
                 for res in pool.imap_unordered(run_one, tasks):
                     results.append(res)
-                    bar.update()
+                    bar.done(res)
     finally:
         bar.close()
     order = {(t["label"], t["seed"]): i for i, t in enumerate(tasks)}
@@ -233,7 +282,7 @@ def _ray_task(task: dict[str, Any], cwd: str) -> dict[str, Any]:
     return run_one(task)
 
 
-def _run_on_ray(tasks: list[dict[str, Any]], address: str | None, bar: Any) -> list[dict[str, Any]]:
+def _run_on_ray(tasks: list[dict[str, Any]], address: str | None, bar: _RunProgress) -> list[dict[str, Any]]:
     """Every task as a Ray task (one CPU each), the driver's ``NARS_*`` settings passed along."""
     from ..ray_cluster import connect
 
@@ -244,6 +293,7 @@ def _run_on_ray(tasks: list[dict[str, Any]], address: str | None, bar: Any) -> l
     results: list[dict[str, Any]] = []
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
-        results.extend(ray.get(done))
-        bar.update(len(done))
+        for outcome in ray.get(done):
+            results.append(outcome)
+            bar.done(outcome)
     return results

@@ -202,7 +202,7 @@ def run_suite(
     out = output_folder(out)
     details: dict[str, dict[str, Any]] = {}
     not_run: dict[str, str] = {}
-    for entry in entries:
+    for number, entry in enumerate(entries, 1):
         try:  # only a benchmark that cannot be created here is skipped (compare reuses it, created once)
             _benchmark(entry.benchmark, dict(entry.options))
         except (DataFileError, UnknownNameError) as exc:
@@ -221,6 +221,7 @@ def run_suite(
             progress=progress,
             executor=executor,
             address=address,
+            desc=f"suite {number}/{len(entries)} {entry.label}",
         )
     if not details:
         raise ConfigError(

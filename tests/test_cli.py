@@ -270,6 +270,8 @@ def test_search_with_a_constraint_and_fixed_recipe(tmp_path):
     rc, stdout, err = run_cli(
         [
             "search",
+            "-o",
+            "rs",
             "--benchmark",
             "nb201-analog",
             "-B",
@@ -474,7 +476,7 @@ def test_unknown_analog_target(tmp_path):
     [
         (["--budget", "0"], "budget must be positive"),
         ([], "a budget needs queries or seconds"),
-        (["--budget", "5", "--opt", "foo=1"], "unknown setting 'foo' for optimizer 'rs'"),
+        (["--budget", "5", "--opt", "foo=1"], "unknown setting 'foo' for optimizer 'nars'"),
         (["--budget", "5", "-o", "rea", "--opt", "populaton=5"], "did you mean 'population'?"),
         (["--budget", "5", "-o", "rea", "--opt", "population=0"], "setting population must be >= 1, got 0"),
         (["--budget", "5", "--fix-recipe", "training"], "is not KEY=VALUE"),

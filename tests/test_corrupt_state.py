@@ -21,7 +21,19 @@ from nars_plugin.isolation import EVALUATION_DELAY_ENV, EVALUATION_LOG_ENV
 
 
 def search(out: Path, *extra: str, budget: int = 12, seed: int = 1) -> list[str]:
-    return ["search", "--budget", str(budget), "--seed", str(seed), "--out", str(out), "--no-progress", *extra]
+    return [
+        "search",
+        "-o",
+        "rs",
+        "--budget",
+        str(budget),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def records(out: Path) -> list[dict]:

@@ -245,7 +245,7 @@ SEARCH_OPTIONS = st.lists(
 def test_fuzz_search_command_line(options, junk):
     folder = Path(tempfile.mkdtemp(prefix="nars-fuzz-"))
     try:
-        argv = ["search", "--out", str(folder / "out"), "--no-progress", "--budget", "3"]
+        argv = ["search", "-o", "rs", "--out", str(folder / "out"), "--no-progress", "--budget", "3"]
         for flag, value in options:
             argv += [flag, value]
         assume(not any(j.startswith("-") for j in junk))  # e.g. "-h" would print help, "--ou" move --out
@@ -390,7 +390,7 @@ def test_fuzz_csv_files_through_the_command_line(content):
         path = folder / "table.csv"
         path.write_bytes(content)
         out = folder / "out"
-        argv = ["search", "-b", f"csv:{path}", "--budget", "2", "--out", str(out), "--no-progress"]
+        argv = ["search", "-o", "rs", "-b", f"csv:{path}", "--budget", "2", "--out", str(out), "--no-progress"]
         code, _, stderr = run_main(argv)
         assert "Traceback" not in stderr and code in (0, 1, 2), stderr
         if code == 2:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import JournalError
+from .errors import JournalError, option
 from .safe_files import refuse_link
 
 JOURNAL_VERSION = 1
@@ -128,7 +128,7 @@ class Journal:
     def _records(self, parsed: list[Any], numbers: list[int]) -> list[dict[str, Any]]:
         """The evaluation records after the header, each checked for shape and against the hash chain."""
         if not parsed or not isinstance(parsed[0], dict) or parsed[0].get("type") != "header":
-            raise JournalError(f"{self.path} has no header line", "it is not a nars journal; use another --out folder")
+            raise JournalError(f"{self.path} has no header line", "it is not a nars journal; " + _other_folder("use"))
         records = []
         for number, record in zip(numbers[1:], parsed[1:]):
             valid = isinstance(record, dict) and record.get("type") == "eval"
@@ -191,7 +191,7 @@ class Journal:
         if found.get("version") != expected.get("version"):
             raise JournalError(
                 f"{self.path} was written by journal format {found.get('version')}, this is {expected.get('version')}",
-                "use another --out folder",
+                _other_folder("use"),
             )
         old, new = found.get("config", {}), expected.get("config", {})
         if self._upgrade is not None and isinstance(old, Mapping):
@@ -204,11 +204,11 @@ class Journal:
                 raise JournalError(
                     f"{self.path} was written by an older nars-plugin, before {', '.join(unknown_then)} existed "
                     f"({details}); this version would run a different search",
-                    "resume it with the nars-plugin version that wrote it, or choose another --out folder",
+                    "resume it with the nars-plugin version that wrote it, or " + _other_folder(),
                 )
             raise JournalError(
                 f"{self.path} belongs to a different search ({details})",
-                "rerun with the journal's settings to resume it, or choose another --out folder",
+                "rerun with the journal's settings to resume it, or " + _other_folder(),
             )
 
     def _write_line(self, record: Mapping[str, Any], create: bool = False) -> None:
@@ -234,6 +234,11 @@ class Journal:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _other_folder(verb: str = "choose") -> str:
+    """The hint's words for another output folder: ``--out`` under ``nars``, ``storage=`` in Python."""
+    return f"{verb} " + option("another storage= folder", "another --out folder")
 
 
 def _has_path(config: Any, dotted: str) -> bool:
@@ -282,7 +287,8 @@ class FolderLock:
             self._fh = None
             raise JournalError(
                 f"another process is running a search in {self.path.parent}",
-                "wait for it to finish, or give this search another --out folder",
+                "wait for it to finish, or give this search "
+                + option("another storage= folder", "another --out folder"),
             ) from None
 
     def release(self) -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, JournalError
+from .errors import ConfigError, JournalError, option
 from .evaluation import Evaluator, Result
 from .isolation import (
     TimedEvaluator,
@@ -433,7 +433,8 @@ class Study:
                     f"journal entry {record.get('n')} holds {record['candidate']} but the optimizer now "
                     f"proposes {proposal.candidate.to_dict()}: the journal was written by other code "
                     "or settings",
-                    "resume with the same version and options, or choose another --out folder",
+                    "resume with the same version and options, or choose "
+                    + option("another storage= folder", "another --out folder"),
                 )
             trial.result, trial.source = Result.from_dict(record["result"]), "replayed"
             return None

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, option
 from ..progress import Progress
 from ..safe_files import safe_name
 from ..storage import JOURNAL_NAME, SUMMARY_NAME
@@ -246,7 +246,10 @@ def run_all(
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}", f"use one of: {', '.join(EXECUTORS)}")
     if address is not None and executor != "ray":
-        raise ConfigError("--address is the Ray cluster's address", "add --executor ray")
+        raise ConfigError(
+            option("address", "--address") + " is the Ray cluster's address",
+            "add " + option("executor='ray'", "--executor ray"),
+        )
     workers = workers or max(1, min(len(tasks), os.cpu_count() or 1))
     bar = _RunProgress(tasks, desc, progress)
     results: list[dict[str, Any]] = []

@@ -138,7 +138,7 @@ def load_csv(
     if objective is None:
         raise ConfigError(
             f"{file} has several metric columns {numeric}; which one is the objective?",
-            f"pass --bench-opt objective=NAME (one of {numeric})",
+            "pass " + option("options={'objective': NAME}", "--bench-opt objective=NAME") + f" (one of {numeric})",
         )
     _warn_missing(
         file, {c: int(np.isnan(values[:, j]).sum()) for j, c in enumerate(metric_columns) if c in numeric}, objective

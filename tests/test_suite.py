@@ -351,6 +351,6 @@ def test_a_small_suite_as_ray_tasks_on_a_local_ray_instance_gives_the_same_numbe
 def test_an_unknown_executor_or_an_address_without_ray_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="unknown executor 'dask'"):
         run_suite(five_targets(5)[:1], split_optimizers("rs"), 1, tmp_path, workers=1, progress=False, executor="dask")
-    with pytest.raises(ConfigError, match="--address is the Ray cluster's address") as info:
+    with pytest.raises(ConfigError, match="^address is the Ray cluster's address") as info:
         run_suite(five_targets(5)[:1], split_optimizers("rs"), 1, tmp_path, workers=1, progress=False, address="h:1")
-    assert "--executor ray" in info.value.hint
+    assert "executor='ray'" in info.value.hint  # Python's words for a Python caller (nars says --executor ray)

@@ -69,12 +69,12 @@ class Progress:
         if self._bar is not None:
             self._bar.set_postfix(values, refresh=False)
 
-    def close(self) -> None:
-        """Close the bar, or write the last log line."""
+    def close(self, last_line: bool = True) -> None:
+        """Close the bar, or write the last log line (``last_line=False``: not after a failure)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        if self._log and self.n != self._logged_n:
+        if self._log and last_line and self.n != self._logged_n:
             self._write_line(time.monotonic())
         self._log = False
 

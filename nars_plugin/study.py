@@ -624,7 +624,7 @@ class Study:
                 bar.set_postfix(best=f"{self._best_value:.4g}")
             completed = True
         finally:
-            bar.close()
+            bar.close(last_line=completed)
             self.close(write=completed)
         if self._pending:
             warnings.warn(

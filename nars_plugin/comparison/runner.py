@@ -219,12 +219,13 @@ class _RunProgress:
         while not self._stop.wait(0.5):
             self.display.set(self.count())
 
-    def close(self) -> None:
-        """Stop counting; show the last count."""
+    def close(self, completed: bool = True) -> None:
+        """Stop counting; show the last count when the runs completed."""
         self._stop.set()
         self._thread.join()
-        self.display.set(self.count())
-        self.display.close()
+        if completed:
+            self.display.set(self.count())
+        self.display.close(last_line=completed)
 
 
 def run_all(
@@ -253,6 +254,7 @@ def run_all(
     workers = workers or max(1, min(len(tasks), os.cpu_count() or 1))
     bar = _RunProgress(tasks, desc, progress)
     results: list[dict[str, Any]] = []
+    completed = False
     try:
         if executor == "ray":
             results = _run_on_ray(tasks, address, bar)
@@ -267,8 +269,9 @@ def run_all(
                 for res in pool.imap_unordered(run_one, tasks):
                     results.append(res)
                     bar.done(res)
+        completed = True
     finally:
-        bar.close()
+        bar.close(completed)
     order = {(t["label"], t["seed"]): i for i, t in enumerate(tasks)}
     return sorted(results, key=lambda r: order[(r["label"], r["seed"])])
 

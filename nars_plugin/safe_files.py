@@ -71,7 +71,8 @@ def output_folder(path: str | os.PathLike[str], option_name: str = "out") -> Pat
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+            code = errno.EROFS if os.statvfs(folder).f_flag & os.ST_RDONLY else errno.EACCES
+            raise OSError(code, os.strerror(code))
     except (FileExistsError, NotADirectoryError):
         blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
         raise ConfigError(

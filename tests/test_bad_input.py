@@ -60,12 +60,15 @@ def test_a_search_over_missing_cells_says_how_many_evaluations_failed(c10_csv, t
 
 @contextlib.contextmanager
 def _read_only_mount(folder: Path):
-    """A read-only tmpfs at ``folder`` (root may write anywhere else, whatever the mode bits say)."""
+    """A read-only tmpfs at ``folder`` holding an empty folder ``old`` (root may write anywhere else,
+    whatever the mode bits say)."""
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.decode().strip()}")
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
+        (folder / "old").mkdir()
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=False)
@@ -81,10 +84,11 @@ def _unwritable(kind: str, tmp_path: Path, stack: contextlib.ExitStack) -> tuple
         return tmp_path / "taken" / "run", "is a file, not a folder"
     if kind == "sysfs":
         return Path("/sys/nars-test-out"), "cannot write to the output folder"
-    return stack.enter_context(_read_only_mount(tmp_path / "ro")) / "run", "Read-only file system"
+    mount = stack.enter_context(_read_only_mount(tmp_path / "ro"))
+    return mount / ("run" if kind == "read-only-fs" else "old"), "Read-only file system"
 
 
-@pytest.mark.parametrize("kind", ["file", "under-a-file", "sysfs", "read-only-fs"])
+@pytest.mark.parametrize("kind", ["file", "under-a-file", "sysfs", "read-only-fs", "existing-on-read-only-fs"])
 def test_an_unwritable_out_is_a_clear_error(kind, tmp_path):
     with contextlib.ExitStack() as stack:
         out, expected = _unwritable(kind, tmp_path, stack)

@@ -125,7 +125,9 @@ class Evaluator(ABC):
         return self.report or self.objective
 
     def config(self) -> dict[str, Any]:
-        """What identifies this evaluator in a journal header (a resumed search must match it)."""
+        """What identifies this evaluator in a journal header (a resumed search must match it, and
+        ``nars compare`` reuses a finished run only when it matches): name it with every option that
+        changes results (its space's options are recorded from :meth:`Space.options`)."""
         return {"name": self.name, "objective": self.objective}
 
     def close(self) -> None:

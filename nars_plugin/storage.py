@@ -65,7 +65,6 @@ class Journal:
         self.path = Path(path)
         self._file: Any = None
         self._last_check = ""  # the check of the last line in the file ("" before the first or after an old line)
-        self._upgrade: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
     def open(
         self, header: Mapping[str, Any], upgrade: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
@@ -76,11 +75,10 @@ class Journal:
         line), is refused; a truncated last line (a crash mid-write) is dropped with a warning.
         ``upgrade`` turns the found header's config into this version's form before they are compared.
         """
-        self._upgrade = upgrade
         records: list[dict[str, Any]] = []
         refuse_link(self.path)
         if self.path.exists() and self.path.stat().st_size > 0:
-            records = self._read_existing(header)
+            records = self._read_existing(header, upgrade)
         else:
             self._write_line(header, create=True)
         if self._file is None:
@@ -141,7 +139,9 @@ class Journal:
         self._last_check = self._verify_chain(parsed, numbers)
         return records
 
-    def _read_existing(self, header: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def _read_existing(
+        self, header: Mapping[str, Any], upgrade: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None
+    ) -> list[dict[str, Any]]:
         data = self.path.read_bytes()
         parsed, numbers, good_end = self._parse(data)
         if good_end < len(data):
@@ -154,7 +154,7 @@ class Journal:
             with open(self.path, "ab") as fh:  # the next record must start on a line of its own
                 fh.write(b"\n")
         if parsed and isinstance(parsed[0], dict) and parsed[0].get("type") == "header":
-            self._check_header(parsed[0], header)  # a foreign configuration is named before a broken chain
+            self._check_header(parsed[0], header, upgrade)  # a foreign configuration is named before a broken chain
         return self._records(parsed, numbers)
 
     def _verify_chain(self, parsed: list[dict[str, Any]], numbers: list[int]) -> str:
@@ -187,15 +187,20 @@ class Journal:
             )
         return previous
 
-    def _check_header(self, found: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
+    def _check_header(
+        self,
+        found: Mapping[str, Any],
+        expected: Mapping[str, Any],
+        upgrade: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+    ) -> None:
         if found.get("version") != expected.get("version"):
             raise JournalError(
                 f"{self.path} was written by journal format {found.get('version')}, this is {expected.get('version')}",
                 _other_folder("use"),
             )
         old, new = found.get("config", {}), expected.get("config", {})
-        if self._upgrade is not None and isinstance(old, Mapping):
-            old = self._upgrade(old)
+        if upgrade is not None and isinstance(old, Mapping):
+            old = upgrade(old)
         if old != new:
             changes = differences(old, new)
             details = "; ".join(f"{k}: journal has {a!r}, now {b!r}" for k, a, b in changes)

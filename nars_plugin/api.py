@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .constraints import constraint_list
-from .errors import ConfigError, NarsError
+from .errors import ConfigError, NarsError, UnknownNameError
 from .evaluation import Evaluator, Result
 from .optimizers.base import Budget, Optimizer, Proposal, checked_seed
 from .space import Candidate, Constraint, Space
@@ -157,25 +157,30 @@ def create_study(
         config={**ident, **dict(identity or {})},
         progress=progress,
         eval_timeout=eval_timeout,
-        default_space_options=lambda: _default_space_options(evaluator.name),
+        default_space_options=lambda: _default_space_options(evaluator.name, space.name),
     )
 
 
 @functools.lru_cache(maxsize=8)
-def _default_benchmark_options(name: str) -> str | None:
+def _default_space_options_text(benchmark: str, space: str) -> str | None:
     from .plugins import get_registry
 
+    registry = get_registry()
     try:
-        return json.dumps(get_registry().create_benchmark(name).space.options())
-    except NarsError:  # not a registered benchmark, or its default form cannot be made here
+        try:
+            return json.dumps(registry.create_benchmark(benchmark).space.options())
+        except UnknownNameError:  # an evaluator that is no registered benchmark (a trainer): its space's
+            return json.dumps(registry.create_space(space).options())
+    except NarsError:  # neither can be made here
         return None
 
 
-def _default_space_options(name: str) -> dict[str, Any] | None:
-    """The space options of the benchmark ``name`` (an evaluator's name) made with no options, or None
-    when no benchmark of that name can be made: what a journal written before space options were
-    recorded is taken to have been run with (:meth:`Study.upgrade`)."""
-    text = _default_benchmark_options(name)
+def _default_space_options(benchmark: str, space: str) -> dict[str, Any] | None:
+    """The space options of the benchmark ``benchmark`` (an evaluator's name) made with no options, or
+    where no benchmark has that name, of the space ``space`` made so; None when neither can be made.
+    What a journal written before space options were recorded is taken to have been run with
+    (:meth:`Study.upgrade`)."""
+    text = _default_space_options_text(benchmark, space)
     return json.loads(text) if text is not None else None
 
 

@@ -88,3 +88,12 @@ def test_runs_written_before_space_options_resume_under_the_default_options(c10_
     _as_written_before_space_options(tmp_path / "s")
     rc, out, err = run_cli([*search, "-B", "graph_statistics=true", "--out", tmp_path / "s"], cwd=tmp_path)
     assert rc == 0 and "(6 replayed" in out, err
+
+
+def test_old_journals_of_evaluators_that_are_no_benchmark_take_their_space_defaults():
+    from nars_plugin.api import _default_space_options
+    from nars_plugin.spaces.nb201 import NB201Space
+
+    assert _default_space_options("train", "nb201") == NB201Space().options()  # a trainer over nb201
+    assert _default_space_options("nb201-paper", "nb201")["graph_statistics"] is True  # the benchmark's own
+    assert _default_space_options("train", "no-such-space") is None  # unknown: the journal is refused

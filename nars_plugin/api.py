@@ -187,6 +187,10 @@ class StudyRecord(TrialsView):
     def _objective_metric(self) -> str | None:
         return self.objective
 
+    def identity(self) -> dict[str, Any]:
+        """:attr:`config`, the journal header's identity."""
+        return self.config
+
     def _is_full(self, trial: Trial) -> bool:
         return is_full(trial_fidelity(trial), self.max_fidelity)
 

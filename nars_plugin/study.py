@@ -57,7 +57,7 @@ from .isolation import (
 )
 from .optimizers.base import Budget, Optimizer, Proposal
 from .safe_files import atomic_write
-from .space import Candidate, Value
+from .space import Candidate, Space, Value
 from .storage import (
     BATCH_PENDING_NAME,
     JOURNAL_NAME,
@@ -211,8 +211,26 @@ class TrialsView:
         @property
         def best(self) -> Trial | None: ...
 
+        @property
+        def space(self) -> Space | None: ...
+
     def _objective_metric(self) -> str | None:
         raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:
+        """The search's identity, as its journal header records it (benchmark, space, optimizer, seed, ...)."""
+        raise NotImplementedError
+
+    def describe(self) -> tuple[str, str, Any]:
+        """The optimizer's name, the benchmark (or evaluator) and the seed, for titles and names."""
+        config = self.identity()
+        bench = config.get("benchmark_spec") or (config.get("evaluator") or {}).get("name") or "?"
+        return str((config.get("optimizer") or {}).get("name", "?")), str(bench), config.get("seed", "?")
+
+    @property
+    def objective_name(self) -> str | None:
+        """The metric the search maximises (None where a journal does not say)."""
+        return self._objective_metric()
 
     def _is_full(self, trial: Trial) -> bool:
         """Whether a told trial is a full-fidelity evaluation (comparable with the others)."""
@@ -478,7 +496,7 @@ class Study(TrialsView):
     def _read_finished(self, records: list[dict[str, Any]]) -> None:
         """Take the trials of a finished search from its journal without asking the optimizer (see
         :meth:`_covers_budget`); the optimizer hears them only if the study is asked to go on."""
-        space = self.optimizer.space
+        space = self.space
         for record in records:
             cand = space.bind(Candidate.from_dict(record["candidate"]))
             fidelity = record.get("fidelity")
@@ -731,6 +749,11 @@ class Study(TrialsView):
     def best(self) -> Trial | None:
         """The best full-fidelity successful trial (None before any)."""
         return self._incumbent.trial
+
+    @property
+    def space(self) -> Space:
+        """The space searched (the optimizer's)."""
+        return self.optimizer.space
 
     def _objective_metric(self) -> str | None:
         return self.evaluator.objective

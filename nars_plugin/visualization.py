@@ -80,24 +80,17 @@ def _search(source: Searched) -> _Search:
 
     if isinstance(source, (str, os.PathLike)):
         source = load_study(source)
-    space: Space | None
-    if isinstance(source, Study):
-        config: dict[str, Any] = source.identity()
-        objective, space = source.evaluator.objective, source.optimizer.space
-    elif isinstance(source, StudyRecord):
-        config, objective, space = source.config, source.objective or "", source.space
-    else:
+    if not isinstance(source, (Study, StudyRecord)):
         raise ConfigError(
             f"cannot plot {type(source).__name__}",
             "pass a Study, a StudyRecord (nars_plugin.load_study) or a search folder",
         )
-    if not objective:
+    if not source.objective_name:
         raise ConfigError("the search names no objective metric", "plot a folder written by nars search / create_study")
-    optimizer = (config.get("optimizer") or {}).get("name", "?")
-    evaluator = config.get("evaluator") or {}
-    bench = config.get("benchmark_spec") or evaluator.get("name") or "?"
-    title = f"{optimizer} on {bench}, seed {config.get('seed', '?')}"
-    return _Search(source, source.trials, objective, space, parse_constraints(config.get("constraints") or []), title)
+    optimizer, bench, seed = source.describe()
+    constraints = parse_constraints(source.identity().get("constraints") or [])
+    title = f"{optimizer} on {bench}, seed {seed}"
+    return _Search(source, source.trials, source.objective_name, source.space, constraints, title)
 
 
 def _pyplot() -> Any:

@@ -71,11 +71,21 @@ def export_optuna(
     if isinstance(source, (str, os.PathLike)):
         source = load_study(source)
     name = study_name or default_study_name(source)
+    url = storage
+    if isinstance(storage, str):
+        try:
+            storage = optuna.storages.get_storage(storage)
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors for a bad URL or an unwritable file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(
+                f"cannot open the Optuna storage {url!r}: {first}",
+                "give a database URL such as sqlite:///runs/demo.db, in a folder that exists and is writable",
+            ) from None
     known = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
     if name in known:
         if not replace:
             raise ConfigError(
-                f"the Optuna storage {storage!r} already has a study named {name!r}",
+                f"the Optuna storage {url!r} already has a study named {name!r}",
                 "choose another study name, or replace it (replace=True / nars export-optuna --replace)",
             )
         optuna.delete_study(study_name=name, storage=storage)

@@ -367,12 +367,13 @@ def plot_all(study: Searched, out: str | os.PathLike[str], metric: str | None = 
     search = _search(study)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    written = [folder / "history.png", folder / "slice.png"]
-    plot_optimization_history(search.source, path=written[0])
-    plot_slice(search.source, path=written[1])
-    if metric or resource_metric(search.source):
+    written = []
+    if metric or resource_metric(search.source):  # first: a metric it cannot plot fails before any file
         written.append(folder / "pareto.png")
         plot_pareto_front(search.source, metric, path=written[-1])
+    written += [folder / "history.png", folder / "slice.png"]
+    plot_optimization_history(search.source, path=written[-2])
+    plot_slice(search.source, path=written[-1])
     if any(t.result is not None and t.result.curve for t in search.trials):
         written.append(folder / "intermediate.png")
         plot_intermediate_values(search.source, path=written[-1])

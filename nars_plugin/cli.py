@@ -518,8 +518,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     require_extra("matplotlib", "plot", "nars plot").use("Agg")  # files only, whatever the display
 
-    for path in plot_all(args.folder, args.out or args.folder, args.metric):
-        print(path)
+    for name, outcome in plot_all(args.folder, args.out or args.folder, args.metric).items():
+        print(outcome if isinstance(outcome, Path) else f"no {name}: {outcome}")
     return 0
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,7 +151,7 @@ def plot_optimization_history(
     ax.set_ylabel(search.objective)
     ax.set_title(f"Optimization history: {search.title}", fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     _finish(ax.get_figure(), path)  # type: ignore[arg-type]
     return ax
 
@@ -248,7 +248,7 @@ def plot_pareto_front(
     ax.set_ylabel(search.objective)
     ax.set_title(f"Pareto front: {search.title}", fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     _finish(ax.get_figure(), path)  # type: ignore[arg-type]
     return ax
 
@@ -344,14 +344,16 @@ def plot_intermediate_values(
             np.arange(1, len(curve) + 1),
             curve,
             color="tab:gray" if early else "tab:blue",
-            alpha=0.5 if early else 0.7,
+            alpha=0.8 if early else 0.6,
             linewidth=0.8,
+            zorder=3 if early else 2,  # the short curves on top of the full ones
         )
     handles = [
         _pyplot().Line2D([], [], color="tab:blue", label=f"full schedule ({counts[COMPLETE]})"),
         _pyplot().Line2D([], [], color="tab:gray", label=f"stopped early ({counts[PRUNED]})"),
     ]
-    ax.legend(handles=[h for h, n in zip(handles, counts.values()) if n], loc="lower right", fontsize=8)
+    ax.legend(handles=[h for h, n in zip(handles, counts.values()) if n], loc="best", fontsize=8)
+    ax.xaxis.set_major_locator(require_extra("matplotlib.ticker", "plot", "plotting").MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(search.objective)
     ax.set_title(f"Intermediate values: {search.title}", fontsize=9)
@@ -360,21 +362,31 @@ def plot_intermediate_values(
     return ax
 
 
-def plot_all(study: Searched, out: str | os.PathLike[str], metric: str | None = None) -> list[Path]:
-    """Write every plot that applies to one search into ``out`` (``nars plot``): history.png,
-    slice.png, pareto.png (where a resource metric is known) and intermediate.png (where results
-    have curves). Returns the paths written."""
+def plot_all(study: Searched, out: str | os.PathLike[str], metric: str | None = None) -> dict[str, Path | str]:
+    """Write every plot that applies to one search into ``out`` (what ``nars plot`` does).
+
+    Returns file name -> the path written, or why that plot does not apply: ``pareto.png`` needs a
+    resource metric (``metric``, else :func:`resource_metric`) and ``intermediate.png`` learning
+    curves; ``history.png`` and ``slice.png`` are always drawn. A ``metric`` given that cannot be
+    plotted is an error, raised before any file is written.
+    """
     search = _search(study)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    if metric or resource_metric(search.source):  # first: a metric it cannot plot fails before any file
-        written.append(folder / "pareto.png")
-        plot_pareto_front(search.source, metric, path=written[-1])
-    written += [folder / "history.png", folder / "slice.png"]
-    plot_optimization_history(search.source, path=written[-2])
-    plot_slice(search.source, path=written[-1])
-    if any(t.result is not None and t.result.curve for t in search.trials):
-        written.append(folder / "intermediate.png")
-        plot_intermediate_values(search.source, path=written[-1])
-    return written
+    source = search.source
+    plots: list[tuple[str, Callable[[Path], object]]] = [
+        ("pareto.png", lambda path: plot_pareto_front(source, metric, path=path)),
+        ("history.png", lambda path: plot_optimization_history(source, path=path)),
+        ("slice.png", lambda path: plot_slice(source, path=path)),
+        ("intermediate.png", lambda path: plot_intermediate_values(source, path=path)),
+    ]
+    done: dict[str, Path | str] = {}
+    for name, draw in plots:
+        try:
+            draw(folder / name)
+            done[name] = folder / name
+        except ConfigError as exc:
+            if name == "history.png" or (name == "pareto.png" and metric):
+                raise
+            done[name] = str(exc).removeprefix(f"{search.title}: ")
+    return done

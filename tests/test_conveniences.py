@@ -103,7 +103,7 @@ class Alternating(RandomSearch):
 
 
 def curve_bench() -> TabularBenchmark:
-    """The tiny benchmark with a 4-epoch learning curve per candidate, failing candidates of width 4."""
+    """The tiny benchmark with a 4-epoch learning curve and a latency per candidate; width 4 fails."""
     base = build_tiny_bench()
     acc = base.columns["acc"].copy()
     acc[[i for i, c in enumerate(base.rows) if c.arch["width"] == 4]] = np.nan
@@ -111,7 +111,7 @@ def curve_bench() -> TabularBenchmark:
         "tiny-curves",
         base.space,
         base.rows,
-        {"acc": acc},
+        {"acc": acc, "latency": np.array([1.5 * c.arch["width"] for c in base.rows])},
         objective="acc",
         curve=lambda row: acc[row] * np.array([0.7, 0.85, 0.95, 1.0]),
         max_fidelity=4,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -325,3 +326,20 @@ def test_nars_export_optuna_command(tmp_path, cli):
     assert len(optuna.load_study(study_name="s", storage=storage).trials) == 6
     code, _, stderr = cli(["export-optuna", tmp_path / "run", "--storage", storage, "--study-name", "s"])
     assert code == 2 and "already has a study named 's'" in stderr and "Traceback" not in stderr
+
+
+def test_readme_optuna_example_runs(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    from test_readme_example import readme_block
+
+    script = tmp_path / "example.py"
+    script.write_text(readme_block("optuna"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    value, params, candidate = proc.stdout.strip().splitlines()
+    record = nars_plugin.load_study(tmp_path / "runs/optuna-demo")
+    assert float(value) == record.best_value and params == str(record.best_params)
+    assert candidate == f"{record.best_arch} training={record.best_recipe['training']}"
+    assert all((tmp_path / "runs/optuna-demo" / name).is_file() for name in ("history.png", "pareto.png"))
+    loaded = optuna.load_study(study_name="demo", storage=f"sqlite:///{tmp_path / 'runs/optuna-demo.db'}")
+    assert loaded.best_value == record.best_value and loaded.best_params == record.best_params

@@ -10,18 +10,22 @@ optuna-dashboard, ``optuna.visualization``).
 
 Every journaled evaluation becomes one finished Optuna trial, in journal order:
 
-* ``params``: the architecture as its space writes it (``"arch"``, a categorical over the
-  architectures evaluated) and each recipe value (the recipe parameter's own distribution where the
-  space declares it, else a categorical over the values evaluated); the same dict as the search's
-  ``best_params``;
+* ``params``: the value of every parameter of the space, architecture then recipe (an NB201 search
+  gives ``edge_1_0`` ... ``edge_3_2`` and ``training``), each with its parameter's distribution where
+  the space is known (categorical, integer or float), else a categorical over the values evaluated:
+  what an Optuna sampler would have drawn, so Optuna's slice and importance plots work per choice;
 * ``value``: the objective (the study maximises it);
 * ``state``: COMPLETE, FAIL, or PRUNED for an evaluation stopped early at a reduced fidelity;
-* ``user_attrs``: every metric, the cost (GPU-seconds), the fidelity, the candidate's JSON form
-  (``candidate``) and, for a failed evaluation, the error; ``intermediate_values``: the learning
-  curve (epoch -> objective) where the result has one.
+* ``user_attrs``: ``arch`` (the architecture as its space writes it, the search's ``best_params["arch"]``),
+  every metric, the cost (GPU-seconds), the fidelity, the candidate's JSON form (``candidate``) and,
+  for a failed evaluation, the error; ``intermediate_values``: the learning curve (epoch -> objective)
+  where the result has one.
 
-So ``optuna.load_study(...).best_value`` / ``best_params`` equal the search's ``best_value`` /
-``best_params``. Needs Optuna (extra ``optuna``).
+So ``optuna.load_study(...).best_value`` equals the search's ``best_value``, its ``best_params`` are the
+best candidate's architecture and recipe values and its best trial's ``user_attrs["arch"]`` the
+search's ``best_arch``. (The architecture is not exported as one string parameter: an Optuna
+categorical stores its choices with every trial, which grows with the square of the evaluations.)
+Needs Optuna (extra ``optuna``).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError
 from .optimizers.optuna_tpe import distribution
 from .parameters import Categorical, Value
-from .study import COMPLETE, FAIL, Study, Trial, params_of, require_extra, trial_value
+from .study import COMPLETE, FAIL, Study, Trial, require_extra, trial_value
 
 if TYPE_CHECKING:
     from .api import StudyRecord
@@ -55,7 +59,8 @@ def export_optuna(
     *,
     replace: bool = False,
 ) -> Any:
-    """Write a search into an Optuna storage as one Optuna study; returns that ``optuna.Study``.
+    """Write a search into an Optuna storage as one Optuna study (one trial per evaluation, see the
+    module's docstring); returns that ``optuna.Study``.
 
     Args:
         source: a :class:`~nars_plugin.study.Study`, a search read back by
@@ -115,6 +120,7 @@ def _frozen_trials(source: Study | StudyRecord, optuna: Any) -> list[Any]:
         if state == COMPLETE and value != value:  # an ok result without the objective is no completed trial
             state = FAIL
         user_attrs: dict[str, Any] = {
+            "arch": trial.candidate.arch_text,
             **result.metrics,
             "cost": result.cost,
             "fidelity": result.fidelity if result.fidelity is not None else trial.fidelity,
@@ -126,7 +132,7 @@ def _frozen_trials(source: Study | StudyRecord, optuna: Any) -> list[Any]:
             optuna.trial.create_trial(
                 state=states.get(state, optuna.trial.TrialState.PRUNED),
                 value=value if state == COMPLETE else None,
-                params=params_of(trial),
+                params=values_of(trial),
                 distributions=distributions,
                 user_attrs=user_attrs,
                 intermediate_values={epoch: v for epoch, v in enumerate(result.curve or [], start=1)},
@@ -135,17 +141,22 @@ def _frozen_trials(source: Study | StudyRecord, optuna: Any) -> list[Any]:
     return frozen
 
 
+def values_of(trial: Trial) -> dict[str, Value]:
+    """Every parameter's value of a trial's candidate, architecture then recipe."""
+    return {**trial.candidate.arch, **trial.candidate.recipe}
+
+
 def _distributions(source: Study | StudyRecord, trials: list[Trial], optuna: Any) -> dict[str, Any]:
     """One distribution per parameter name, shared by every trial (Optuna requires that)."""
     seen: dict[str, dict[str, Value]] = {}
     for trial in trials:
-        for name, value in params_of(trial).items():
+        for name, value in values_of(trial).items():
             seen.setdefault(name, {}).setdefault(repr(value), value)
     space = source.space
-    declared: Mapping[str, Any] = {p.name: p for p in space.recipe_params} if space is not None else {}
+    declared: Mapping[str, Any] = {p.name: p for p in space.params} if space is not None else {}
     out = {}
     for name, values in seen.items():
-        param = declared.get(name) if name != "arch" else None
+        param = declared.get(name)
         if param is None:
             out[name] = optuna.distributions.CategoricalDistribution(list(values.values()))
         elif isinstance(param, Categorical):  # Ordinal too: its values, not the positions optuna-tpe samples

@@ -652,7 +652,7 @@ class Study(TrialsView):
         twin = any(s.trial is not None and (s.proposal.candidate.key, s.proposal.fidelity) == key for s in self._batch)
         if twin and not proposal.reevaluate:
             return None  # the same candidate is already out in this batch: answered once it is told
-        trial = Trial(number, self.optimizer.space.bind(proposal.candidate), proposal.fidelity, proposal)
+        trial = Trial(number, self.space.bind(proposal.candidate), proposal.fidelity, proposal)
         slot.trial = trial
         if self._pending:
             record = self._pending.popleft()

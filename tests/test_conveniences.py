@@ -283,14 +283,19 @@ def test_export_is_read_back_by_optuna_with_the_same_best(tmp_path):
     study = nars_plugin.create_study(curve_bench(), Alternating, budget=16, seed=3, storage=tmp_path / "run")
     study.optimize()
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    exported = nars_plugin.export_optuna(tmp_path / "run", storage=storage, study_name="tiny")
+    exported = nars_plugin.export_optuna(study, storage=storage, study_name="tiny")  # the study knows its space
     loaded = optuna.load_study(study_name="tiny", storage=storage)
     assert exported.study_name == "tiny" and len(loaded.trials) == 16
-    assert loaded.best_value == study.best_value and loaded.best_params == study.best_params
+    best = study.best_trial
+    assert loaded.best_value == study.best_value and loaded.best_trial.number == best.number - 1
+    assert loaded.best_params == {**best.candidate.arch, **best.candidate.recipe}  # op1, op2, width, epochs
+    assert loaded.best_trial.user_attrs["arch"] == study.best_params["arch"] == study.best_arch
+    assert set(loaded.best_trial.distributions) == {"op1", "op2", "width", "epochs"}
+    assert loaded.best_trial.distributions["width"] == optuna.distributions.IntDistribution(1, 4)
     states = {COMPLETE: "COMPLETE", FAIL: "FAIL", PRUNED: "PRUNED"}
     for ours, theirs in zip(study.trials, loaded.trials):
         assert theirs.state.name == states[study.trial_state(ours)]
-        assert theirs.params == {"arch": ours.candidate.arch_text, "epochs": ours.candidate.recipe["epochs"]}
+        assert theirs.params == {**ours.candidate.arch, **ours.candidate.recipe}
         assert theirs.user_attrs["candidate"] == ours.candidate.to_dict()
         assert theirs.intermediate_values == dict(enumerate(ours.result.curve or [], start=1))
         if ours.result.ok:
@@ -342,4 +347,7 @@ def test_readme_optuna_example_runs(tmp_path):
     assert candidate == f"{record.best_arch} training={record.best_recipe['training']}"
     assert all((tmp_path / "runs/optuna-demo" / name).is_file() for name in ("history.png", "pareto.png"))
     loaded = optuna.load_study(study_name="demo", storage=f"sqlite:///{tmp_path / 'runs/optuna-demo.db'}")
-    assert loaded.best_value == record.best_value and loaded.best_params == record.best_params
+    assert loaded.best_value == record.best_value and loaded.best_trial.user_attrs["arch"] == record.best_arch
+    assert loaded.best_params == {**record.best_trial.candidate.arch, **record.best_recipe}
+    # the registered space gives each NB201 edge its five ops, whatever the search tried
+    assert len(loaded.best_trial.distributions["edge_1_0"].choices) == 5

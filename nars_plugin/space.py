@@ -100,6 +100,8 @@ class Space:
     * :meth:`statistics_for`, for statistics computed only when a constraint names them
       (measured latencies read from a file, say);
     * :meth:`with_recipe`, when the subclass holds state that depends on the recipe part.
+    * :meth:`format_candidate`, when a whole candidate has a text form of its own (the default is
+      :meth:`format_arch` followed by the recipe's ``name=value`` pairs); ``str(candidate)`` prints it.
 
     Everything else (encoding, sampling, mutation, neighbours, crossover, enumeration,
     constraints) is built on the parameters and the members above; override it only with the

@@ -162,3 +162,9 @@ def test_nars_plot_writes_the_pngs_of_one_folder(tmp_path, cli):
     assert not (tmp_path / "run" / "history.png").exists()  # a bad metric fails before any file is written
     code, _, stderr = cli(["plot", tmp_path / "nothing"])
     assert code == 2 and "no search journal" in stderr
+    tiny_study(tmp_path / "plain", budget=5)  # no curves, no resource metric: those two are said, not drawn
+    code, stdout, stderr = cli(["plot", tmp_path / "plain" / "run"])
+    assert code == 0, stderr
+    assert "no intermediate.png: no trial has a learning curve" in stdout
+    assert "no pareto.png: no resource metric" in stdout
+    assert sorted(p.name for p in (tmp_path / "plain" / "run").glob("*.png")) == ["history.png", "slice.png"]

@@ -228,6 +228,8 @@ def plot_pareto_front(
         )
         best = int(np.argmax(np.where(feasible, y, -np.inf)))
         ax.scatter([x[best]], [y[best]], s=160, marker="*", color="tab:red", edgecolor="black", zorder=4, label="best")
+    if np.all(x > 0) and x.max() > 100 * x.min():  # sizes spread over decades (FC-Net's parameters)
+        ax.set_xscale("log")
     for constraint in (c for c in search.constraints if c.metric == metric):
         ax.axvline(
             constraint.bound,

@@ -418,7 +418,9 @@ class Study(TrialsView):
         """Forget every trial told (before a replay from the start)."""
         self._trials: list[Trial] = []
         self._cache: dict[tuple[str, int | None], Result] = {}
-        self._incumbent = Incumbent(self.evaluator.objective, self.report_metric, self._is_full)
+        # judged by the optimizer, not by a method of the study: no reference cycle, so a study dropped
+        # without close() frees its folder lock at once
+        self._incumbent = Incumbent(self.evaluator.objective, self.report_metric, _judge(self.optimizer))
         self.result = StudyResult(None, None)
 
     def identity(self) -> dict[str, Any]:
@@ -759,8 +761,7 @@ class Study(TrialsView):
         return self.evaluator.objective
 
     def _is_full(self, trial: Trial) -> bool:
-        assert trial.result is not None
-        return self.optimizer.is_full(trial.proposal, trial.result)
+        return self._incumbent.full(trial)
 
     @property
     def trajectory(self) -> list[TrajectoryPoint]:
@@ -921,6 +922,16 @@ class Study(TrialsView):
         writer.writeheader()
         writer.writerows(p.__dict__ for p in result.trajectory)
         atomic_write(self.out_dir / TRAJECTORY_NAME, table.getvalue())
+
+
+def _judge(optimizer: Optimizer) -> Callable[[Trial], bool]:
+    """Whether a told trial is a full-fidelity evaluation, as ``optimizer`` judges it."""
+
+    def full(trial: Trial) -> bool:
+        assert trial.result is not None
+        return optimizer.is_full(trial.proposal, trial.result)
+
+    return full
 
 
 def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Any:

@@ -6,6 +6,7 @@ Optuna itself reads back (``optuna.load_study``)."""
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import shutil
 import subprocess
@@ -257,6 +258,21 @@ def test_a_study_read_back_and_asked_for_more_checks_the_journal_against_the_opt
     study.budget = Budget(queries=8)
     with pytest.raises(JournalError, match="journal entry 3 holds"):  # replayed through the optimizer
         study.optimize()
+
+
+def test_a_study_dropped_without_close_frees_its_folder_at_once(tmp_path):
+    bench = build_tiny_bench()
+    gc.disable()  # freed by reference counting, not by a later garbage collection
+    try:
+        study = nars_plugin.create_study(bench, "rs", budget=6, storage=tmp_path / "run", progress=False)
+        for _ in range(3):
+            trial = study.ask()
+            study.tell(trial, bench.evaluate(trial.candidate))
+        del study, trial  # as a killed loop leaves it: no close()
+        again = nars_plugin.create_study(bench, "rs", budget=6, storage=tmp_path / "run", progress=False)
+        assert again.optimize().replayed == 3  # the lock was released
+    finally:
+        gc.enable()
 
 
 def test_reopening_a_finished_nars_search_keeps_its_optimizer_report(tmp_path):

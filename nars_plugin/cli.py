@@ -156,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="plots of one search folder: history, slice, Pareto front, learning curves")
     pl.add_argument("folder", metavar="DIR", help="a search folder (nars search --out DIR)")
     pl.add_argument("--out", metavar="DIR", help="where the PNGs go (default: the search folder)")
-    pl.add_argument("--metric", help="Pareto front against this metric (default: the constrained one, else flops)")
+    pl.add_argument(
+        "--metric",
+        help="Pareto front against this metric (default: the constrained one, else latency, flops or params)",
+    )
     ex = sub.add_parser("export-optuna", help="write one search folder into an Optuna storage (optuna-dashboard)")
     ex.add_argument("folder", metavar="DIR", help="a search folder (nars search --out DIR)")
     ex.add_argument("--storage", required=True, metavar="URL", help="Optuna storage, e.g. sqlite:///runs/demo.db")

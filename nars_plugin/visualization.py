@@ -118,7 +118,7 @@ def plot_optimization_history(
 ) -> Axes:
     """The objective of every trial against its number, and the best value so far (a step line).
 
-    Trials stopped early (reduced fidelity) are drawn apart, failed ones as marks on the x axis.
+    Trials stopped early (reduced fidelity) are drawn apart, failed ones as crosses along the bottom.
     """
     search = _search(study)
     if not search.trials:

@@ -9,7 +9,9 @@ The Python API (:mod:`nars_plugin.api`)::
     print(study.best.candidate, study.best.result.metrics)
 
 :func:`create_study` / :func:`load_study` / :func:`compare` / :func:`suite` assemble searches;
-:class:`~nars_plugin.study.Study` runs one (``optimize()``, or ``ask()``/``tell()``);
+:class:`~nars_plugin.study.Study` runs one (``optimize()``, or ``ask()``/``tell()``; Optuna's
+``best_value``, ``best_params`` and ``trials_dataframe()`` too); :mod:`nars_plugin.visualization`
+plots one and :func:`export_optuna` writes it where Optuna's tools read it;
 :func:`get_registry` holds everything plugins registered and :data:`hookimpl` marks plugin hooks.
 Spaces: :mod:`nars_plugin.space`; benchmarks: :mod:`nars_plugin.tabular`; conformance suites for
 plugin authors: :mod:`nars_plugin.testing`.
@@ -23,6 +25,7 @@ from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from .api import StudyRecord, compare, create_study, load_study, suite
+    from .optuna_export import export_optuna
     from .plugins import Registry
     from .study import Study, StudyFinished, StudyResult, Trial
 
@@ -35,6 +38,7 @@ _LAZY = {
     "compare": "api",
     "suite": "api",
     "StudyRecord": "api",
+    "export_optuna": "optuna_export",
     "Study": "study",
     "StudyFinished": "study",
     "StudyResult": "study",
@@ -67,6 +71,7 @@ __all__ = [
     "compare",
     "suite",
     "create_study",
+    "export_optuna",
     "get_registry",
     "hookimpl",
     "load_study",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from .evaluation import Evaluator, Result
 from .optimizers.base import Budget, Optimizer, Proposal, checked_seed
 from .space import Candidate, Constraint, Space
 from .storage import JOURNAL_NAME, SUMMARY_NAME, Journal
-from .study import Study, TrajectoryPoint, Trial
+from .study import Incumbent, Study, TrajectoryPoint, Trial, TrialsView, is_full, trial_fidelity
 
 Target = str | Evaluator | tuple[Space, Evaluator]
 
@@ -185,8 +184,11 @@ def _default_space_options(benchmark: str, space: str) -> dict[str, Any] | None:
 
 
 @dataclass
-class StudyRecord:
+class StudyRecord(TrialsView):
     """A search read back from its folder by :func:`load_study` (finished or interrupted).
+
+    Optuna's names work as on a :class:`~nars_plugin.study.Study`: ``best_trial``, ``best_value``,
+    ``best_params``, ``trials_dataframe()`` (:class:`~nars_plugin.study.TrialsView`).
 
     Attributes:
         folder: where it lives.
@@ -196,6 +198,10 @@ class StudyRecord:
             the search finished, else from the evaluator's identity).
         budget: the budget of the last finished run, where summary.json exists.
         finished: whether summary.json covers every journaled evaluation.
+        max_fidelity: the evaluator's full schedule in epochs where it has learning curves (from
+            summary.json); evaluations at fewer epochs are stopped early and never the best.
+        space: the registered space the search ran on, which prints its candidates (None where
+            its name is not registered here; candidates then print as ``name=value`` pairs).
     """
 
     folder: Path
@@ -205,45 +211,32 @@ class StudyRecord:
     report_metric: str | None = None
     budget: dict[str, Any] | None = None
     finished: bool = False
+    max_fidelity: int | None = None
+    space: Space | None = None
+
+    def _objective_metric(self) -> str | None:
+        return self.objective
+
+    def identity(self) -> dict[str, Any]:
+        """:attr:`config`, the journal header's identity."""
+        return self.config
+
+    def _is_full(self, trial: Trial) -> bool:
+        return is_full(trial_fidelity(trial), self.max_fidelity)
+
+    def _incumbents(self) -> tuple[Incumbent, list[TrajectoryPoint]]:
+        incumbent = Incumbent(self.objective, self.report_metric, self._is_full)
+        return incumbent, [incumbent.add(trial, trial.number) for trial in self.trials]
 
     @property
     def best(self) -> Trial | None:
         """The successful full-fidelity trial with the best objective (the first of equals)."""
-        best: Trial | None = None
-        for trial in self.trials:
-            if trial.result is None or not trial.result.ok or self.objective is None:
-                continue
-            value = trial.result.objective(self.objective)
-            if best is None or value > best.result.objective(self.objective):  # type: ignore[union-attr]
-                best = trial
-        return best
+        return self._incumbents()[0].trial
 
     @property
     def trajectory(self) -> list[TrajectoryPoint]:
         """Best objective and best report metric after each evaluation, as a study computes them."""
-        points: list[TrajectoryPoint] = []
-        best_value, best_report, cost = -math.inf, math.nan, 0.0
-        for trial in self.trials:
-            result = trial.result
-            assert result is not None
-            cost += result.cost
-            value = result.objective(self.objective) if self.objective else -math.inf
-            if value > best_value:
-                best_value = value
-                report = self.report_metric or self.objective or ""
-                best_report = float(result.metrics.get(report, math.nan))
-            points.append(
-                TrajectoryPoint(
-                    n=trial.number,
-                    cost=cost,
-                    objective=value if math.isfinite(value) else math.nan,
-                    best_objective=best_value if math.isfinite(best_value) else math.nan,
-                    best_report=best_report,
-                    fidelity=result.fidelity,
-                    status=result.status,
-                )
-            )
-        return points
+        return self._incumbents()[1]
 
 
 def load_study(storage: str | os.PathLike[str]) -> StudyRecord:
@@ -263,11 +256,14 @@ def load_study(storage: str | os.PathLike[str]) -> StudyRecord:
     evaluator = record.config.get("evaluator") or {}
     record.objective = evaluator.get("objective")
     record.report_metric = evaluator.get("report", record.objective)
+    record.space = _registered_space(record.config)
     for number, entry in enumerate(entries, start=1):
         cand = Candidate.from_dict(entry["candidate"])
+        if record.space is not None:
+            record.space.bind(cand)
         trial = Trial(int(entry.get("n", number)), cand, entry.get("fidelity"), Proposal(cand, entry.get("fidelity")))
         trial.result = Result.from_dict(entry["result"])
-        trial.source = "replayed"
+        trial.source, trial.elapsed = "replayed", entry.get("time")
         record.trials.append(trial)
     summary_path = folder / SUMMARY_NAME
     if summary_path.is_file():
@@ -275,8 +271,28 @@ def load_study(storage: str | os.PathLike[str]) -> StudyRecord:
         record.objective = summary.get("objective", record.objective)
         record.report_metric = summary.get("report_metric", record.report_metric)
         record.budget = summary.get("budget")
+        record.max_fidelity = summary.get("max_fidelity")
         record.finished = summary.get("n_evaluations") == len(record.trials)
     return record
+
+
+def _registered_space(config: Mapping[str, Any]) -> Space | None:
+    """The registered space a journal header names, if it is registered here and has the journal's
+    architecture parameters (it prints the candidates; nothing else of it is used)."""
+    from .plugins import get_registry
+
+    described = config.get("space")
+    name = described.get("name") if isinstance(described, Mapping) else described
+    registry = get_registry()
+    if not isinstance(name, str) or name not in registry.names("space"):
+        return None
+    try:
+        space: Space = registry.create_space(name)
+    except Exception:  # noqa: BLE001 - a space that needs options or data only prints less nicely
+        return None
+    params = [str(p) for p in described.get("params", [])] if isinstance(described, Mapping) else []
+    names = {text.rsplit(" ", 1)[-1] for text in params}
+    return space if not names or {p.name for p in space.arch_params} <= names else None
 
 
 def compare(

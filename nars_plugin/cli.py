@@ -173,6 +173,19 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--out", required=True)
     pe.add_argument("--no-progress", action="store_true")
 
+    pl = sub.add_parser("plot", help="plots of one search folder: history, slice, Pareto front, learning curves")
+    pl.add_argument("folder", metavar="DIR", help="a search folder (nars search --out DIR)")
+    pl.add_argument("--out", metavar="DIR", help="where the PNGs go (default: the search folder)")
+    pl.add_argument(
+        "--metric",
+        help="Pareto front against this metric (default: the constrained one, else latency, flops or params)",
+    )
+    ex = sub.add_parser("export-optuna", help="write one search folder into an Optuna storage (optuna-dashboard)")
+    ex.add_argument("folder", metavar="DIR", help="a search folder (nars search --out DIR)")
+    ex.add_argument("--storage", required=True, metavar="URL", help="Optuna storage, e.g. sqlite:///runs/demo.db")
+    ex.add_argument("--study-name", help="Optuna study name (default: OPTIMIZER-BENCHMARK-seedK)")
+    ex.add_argument("--replace", action="store_true", help="replace a study of that name in the storage")
+
     nl = sub.add_parser(
         "naslib",
         help="run a NASLib config with NASLib's Trainer, or `nars naslib install --source S` to install NASLib",
@@ -545,6 +558,28 @@ def _unknown_command(commands: Sequence[str], argv: Sequence[str]) -> str | None
     return word if word is not None and word not in commands else None
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Write the plots of one search folder and print their paths."""
+    from .study import require_extra
+    from .visualization import plot_all
+
+    require_extra("matplotlib", "plot", "nars plot").use("Agg")  # files only, whatever the display
+
+    for name, outcome in plot_all(args.folder, args.out or args.folder, args.metric).items():
+        print(outcome if isinstance(outcome, Path) else f"no {name}: {outcome}")
+    return 0
+
+
+def cmd_export_optuna(args: argparse.Namespace) -> int:
+    """Export one search folder to an Optuna storage."""
+    from .optuna_export import export_optuna
+
+    study = export_optuna(args.folder, args.storage, args.study_name, replace=args.replace)
+    print(f"{len(study.trials)} trials -> Optuna study {study.study_name!r} in {args.storage}")
+    print(f"view: optuna-dashboard {args.storage}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nars`` console script."""
     from .plugins import _did_you_mean
@@ -599,6 +634,10 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_naslib(args)
     if args.command == "hebo":
         return cmd_hebo(args)
+    if args.command == "plot":
+        return cmd_plot(args)
+    if args.command == "export-optuna":
+        return cmd_export_optuna(args)
     return EXIT_USAGE
 
 

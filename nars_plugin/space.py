@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .candidate import Candidate
+from .candidate import Candidate, format_values
 from .constraints import Constraint, parse_constraints
 from .errors import (
     ConfigError,
@@ -101,6 +101,8 @@ class Space:
     * :meth:`statistics_for`, for statistics computed only when a constraint names them
       (measured latencies read from a file, say);
     * :meth:`with_recipe`, when the subclass holds state that depends on the recipe part.
+    * :meth:`format_candidate`, when a whole candidate has a text form of its own (the default is
+      :meth:`format_arch` followed by the recipe's ``name=value`` pairs); ``str(candidate)`` prints it.
 
     Everything else (encoding, sampling, mutation, neighbours, crossover, enumeration,
     constraints) is built on the parameters and the members above; override it only with the
@@ -249,7 +251,7 @@ class Space:
         Recipe values left out take the parameter's default; unknown names are errors.
         """
         arch_values = self.parse_arch(arch) if isinstance(arch, str) else dict(arch)
-        return self.validate(Candidate(arch_values, self._complete_recipe(recipe or {})))
+        return self.bind(self.validate(Candidate(arch_values, self._complete_recipe(recipe or {}))))
 
     def _complete_recipe(self, recipe: Mapping[str, Value]) -> dict[str, Value]:
         known = {p.name for p in self.recipe_params}
@@ -287,6 +289,21 @@ class Space:
     def format_arch(self, cand: Candidate) -> str:
         """The architecture as a human-readable string (subclasses use the official syntax)."""
         return ",".join(f"{p.name}={cand.arch[p.name]}" for p in self.arch_params)
+
+    def format_candidate(self, cand: Candidate) -> str:
+        """The candidate as text, what ``str(cand)`` prints once bound: :meth:`format_arch`, then the
+        recipe as ``name=value`` pairs joined by commas (``--fix-recipe``'s syntax) where there is one."""
+        arch = self.format_arch(cand)
+        return f"{arch} {format_values(cand.recipe)}" if cand.recipe else arch
+
+    def bind(self, cand: Candidate) -> Candidate:
+        """``cand`` itself, from now on printed by this space (``str(cand)`` = :meth:`format_candidate`).
+
+        Binding changes neither the candidate's key, equality, hash nor JSON form; a study binds the
+        candidates it hands out and :meth:`candidate` binds the ones it builds.
+        """
+        cand._space = self
+        return cand
 
     def parse_arch(self, text: str) -> dict[str, Value]:
         """Inverse of :meth:`format_arch`; raises InvalidArchitectureError on bad input."""

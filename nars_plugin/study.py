@@ -10,9 +10,17 @@ carries on from the first unanswered one. Optimizers are deterministic given
 their seed and what they were told, so a killed search ends with the same
 result as an uninterrupted one and nothing is evaluated twice.
 
+A finished search created again with the same budget is not replayed through
+the optimizer: when its ``summary.json`` shows that the journal covers the whole
+budget (nothing new would be asked), the study reads its trials from the journal
+without asking the optimizer, so re-opening costs no predictor fits. The
+optimizer hears the journal only if the search is then asked to go on (a larger
+budget), and the search continues exactly as an uninterrupted one.
+
 Files in ``OUT``: ``journal.jsonl``, ``summary.json`` (best candidate, its
-metrics and the whole trajectory), ``trajectory.csv`` and a ``.lock`` that
-keeps a second process off the same folder (the journal and the lock live in
+metrics and the whole trajectory), ``trajectory.csv`` (one row per evaluation:
+the incumbent, and the arch and recipe evaluated) and a ``.lock`` that keeps a
+second process off the same folder (the journal and the lock live in
 :mod:`nars_plugin.storage`).
 """
 
@@ -32,8 +40,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .candidate import format_values
 from .errors import ConfigError, JournalError, option
 from .evaluation import Evaluator, Result
 from .isolation import (
@@ -49,7 +58,7 @@ from .isolation import (
 from .optimizers.base import Budget, Optimizer, Proposal
 from .progress import Progress
 from .safe_files import atomic_write, output_folder
-from .space import Candidate
+from .space import Candidate, Space, Value
 from .storage import (
     BATCH_PENDING_NAME,
     JOURNAL_NAME,
@@ -63,13 +72,20 @@ from .storage import (
     jsonable,
 )
 
+if TYPE_CHECKING:
+    import pandas
+
 #: Stop when an optimizer proposes only already-evaluated candidates this many times in a row.
 MAX_REPEATED_PROPOSALS = 10_000
 
 
 @dataclass
 class TrajectoryPoint:
-    """The state of a study after one evaluation."""
+    """The state of a study after one evaluation, and what that evaluation was.
+
+    ``arch`` is the architecture evaluated as its space writes it (``Space.format_arch``), ``recipe``
+    its recipe as ``name=value`` pairs joined by commas (empty without a recipe).
+    """
 
     n: int
     cost: float
@@ -78,6 +94,8 @@ class TrajectoryPoint:
     best_report: float
     fidelity: int | None
     status: str
+    arch: str = ""
+    recipe: str = ""
 
 
 @dataclass
@@ -122,6 +140,193 @@ class Trial:
     #: How the result came: "evaluated" (told by the caller), "replayed" (from the journal),
     #: "recovered" (from a killed run's evaluation worker).
     source: str = "evaluated"
+    #: Seconds from the start of the run that journaled it to its journaling (the journal's ``time``).
+    elapsed: float | None = None
+
+
+#: Trial states, named as Optuna names them: a successful full-fidelity evaluation, a failed one, one
+#: stopped early (a successful evaluation at reduced fidelity), one asked but not told yet.
+COMPLETE, FAIL, PRUNED, RUNNING = "COMPLETE", "FAIL", "PRUNED", "RUNNING"
+
+
+def is_full(fidelity: int | None, max_fidelity: int | None) -> bool:
+    """Whether an evaluation at ``fidelity`` (None: the full schedule) is a full-fidelity one."""
+    return fidelity is None or max_fidelity is None or fidelity >= max_fidelity
+
+
+def trial_fidelity(trial: Trial) -> int | None:
+    """The fidelity a trial was evaluated at: its result's where it says, else the one asked for."""
+    return trial.result.fidelity if trial.result is not None and trial.result.fidelity is not None else trial.fidelity
+
+
+class Incumbent:
+    """Follows the best full-fidelity result over a sequence of trials and gives the trajectory points.
+
+    One implementation for a running :class:`Study` and a search read back by ``load_study``.
+    """
+
+    def __init__(self, objective: str | None, report: str | None, full: Callable[[Trial], bool]) -> None:
+        self.objective, self.report, self.full = objective, report, full
+        self.value = -math.inf
+        self.trial: Trial | None = None
+        self.cost = 0.0
+
+    def add(self, trial: Trial, n: int) -> TrajectoryPoint:
+        """Take the ``n``-th told trial into account; the trajectory point after it."""
+        result = trial.result
+        assert result is not None
+        self.cost += result.cost
+        value = result.objective(self.objective) if self.objective else -math.inf
+        if value > self.value and self.full(trial):
+            self.value, self.trial = value, trial
+        best_report = math.nan
+        if self.trial is not None and self.trial.result is not None:
+            best_report = float(self.trial.result.metrics.get(self.report or self.objective or "", math.nan))
+        return TrajectoryPoint(
+            n=n,
+            cost=self.cost,
+            objective=value if math.isfinite(value) else math.nan,
+            best_objective=self.value if math.isfinite(self.value) else math.nan,
+            best_report=best_report,
+            fidelity=result.fidelity,
+            status=result.status,
+            arch=trial.candidate.arch_text,
+            recipe=format_values(trial.candidate.recipe),
+        )
+
+
+class TrialsView:
+    """What a :class:`Study` and a search read back by ``load_study`` share, under Optuna's names:
+    :attr:`best_trial`, :attr:`best_value`, :attr:`best_params` and :meth:`trials_dataframe`.
+
+    Parameters are the architecture as its space writes it (``"arch"``) and the recipe's values
+    (one entry per recipe parameter), so ``best_params`` of an NB201 search with a training recipe
+    reads ``{"arch": "|nor_conv_3x3~0|+|...|", "training": "analog"}``.
+    """
+
+    if TYPE_CHECKING:
+
+        @property
+        def trials(self) -> list[Trial]: ...
+
+        @property
+        def best(self) -> Trial | None: ...
+
+        @property
+        def space(self) -> Space | None: ...
+
+    def _objective_metric(self) -> str | None:
+        raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:
+        """The search's identity, as its journal header records it (benchmark, space, optimizer, seed, ...)."""
+        raise NotImplementedError
+
+    def describe(self) -> tuple[str, str, Any]:
+        """The optimizer's name, the benchmark (or evaluator) and the seed, for titles and names."""
+        config = self.identity()
+        bench = config.get("benchmark_spec") or (config.get("evaluator") or {}).get("name") or "?"
+        return str((config.get("optimizer") or {}).get("name", "?")), str(bench), config.get("seed", "?")
+
+    @property
+    def objective_name(self) -> str | None:
+        """The metric the search maximises (None where a journal does not say)."""
+        return self._objective_metric()
+
+    def _is_full(self, trial: Trial) -> bool:
+        """Whether a told trial is a full-fidelity evaluation (comparable with the others)."""
+        raise NotImplementedError
+
+    @property
+    def best_trial(self) -> Trial:
+        """:attr:`best`, the best successful full-fidelity trial; an error (as in Optuna) when there is none."""
+        best = self.best
+        if best is None:
+            raise ConfigError(
+                "the search has no successful full-fidelity trial yet, so no best one",
+                "optimize() or tell() a result first (study.best is None until then)",
+            )
+        return best
+
+    @property
+    def best_value(self) -> float:
+        """The objective of :attr:`best_trial`."""
+        result, metric = self.best_trial.result, self._objective_metric()
+        assert result is not None and metric is not None
+        return float(result.metrics[metric])
+
+    @property
+    def best_params(self) -> dict[str, Value]:
+        """The architecture string and recipe values of :attr:`best_trial`: ``{"arch": ..., **recipe}``."""
+        return params_of(self.best_trial)
+
+    @property
+    def best_arch(self) -> str:
+        """The architecture of :attr:`best_trial` as its space writes it (``Space.format_arch``)."""
+        return self.best_trial.candidate.arch_text
+
+    @property
+    def best_recipe(self) -> dict[str, Value]:
+        """The recipe values of :attr:`best_trial` (empty without a recipe)."""
+        return dict(self.best_trial.candidate.recipe)
+
+    def trial_state(self, trial: Trial) -> str:
+        """``"COMPLETE"``, ``"FAIL"``, ``"PRUNED"`` (stopped early: a reduced fidelity) or ``"RUNNING"``."""
+        if trial.result is None:
+            return RUNNING
+        if not trial.result.ok:
+            return FAIL
+        return COMPLETE if self._is_full(trial) else PRUNED
+
+    def trials_dataframe(self) -> pandas.DataFrame:
+        """One row per trial, as Optuna's ``trials_dataframe``: ``number``, ``state``, ``value`` (the
+        objective; NaN where it failed), ``params_arch`` and ``params_<recipe parameter>``,
+        ``metrics_<metric>`` for every metric, ``cost`` (GPU-seconds), ``fidelity`` (None: full),
+        ``elapsed`` (seconds into its run when journaled) and ``error``. Needs pandas (extra ``pandas``).
+        """
+        pd = require_extra("pandas", "pandas", "trials_dataframe()")
+        objective = self._objective_metric()
+        rows = []
+        for trial in self.trials:
+            result = trial.result or Result(status="running")
+            rows.append(
+                {
+                    "number": trial.number,
+                    "state": self.trial_state(trial),
+                    "value": trial_value(trial, objective),
+                    **{f"params_{name}": value for name, value in params_of(trial).items()},
+                    **{f"metrics_{name}": value for name, value in result.metrics.items()},
+                    "cost": result.cost,
+                    "fidelity": trial_fidelity(trial),
+                    "elapsed": trial.elapsed,
+                    "error": result.error,
+                }
+            )
+        empty = ["number", "state", "value", "params_arch", "cost", "fidelity", "elapsed", "error"]
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=empty)
+
+
+def trial_value(trial: Trial, objective: str | None) -> float:
+    """A trial's objective; NaN where it failed, lacks it or is not told yet."""
+    value = trial.result.objective(objective) if trial.result is not None and objective else -math.inf
+    return value if math.isfinite(value) else math.nan
+
+
+def params_of(trial: Trial) -> dict[str, Value]:
+    """A trial's parameters, Optuna style: ``{"arch": <arch string>, **recipe}``."""
+    return {"arch": trial.candidate.arch_text, **trial.candidate.recipe}
+
+
+def require_extra(module: str, extra: str, what: str) -> Any:
+    """Import an optional dependency; a ConfigError naming the extra to install when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(
+            f"{what} needs {module}, which is not installed", f"pip install 'nars-plugin[{extra}]'"
+        ) from None
 
 
 @dataclass
@@ -140,7 +345,7 @@ class StudyFinished(Exception):
 Outcome = Result | float | int | Mapping[str, float] | BaseException
 
 
-class Study:
+class Study(TrialsView):
     """Runs ``optimizer`` against ``evaluator`` within ``budget``, or hands its proposals out (ask/tell).
 
     Build one with :func:`nars_plugin.create_study` rather than by hand. Either call :meth:`optimize`
@@ -155,6 +360,9 @@ class Study:
     inside :meth:`ask`, which returns only proposals that still need evaluating. Results are told to
     the optimizer in the order it proposed them, whatever order :meth:`tell` is called in, so the
     search does not depend on how many evaluations run side by side.
+
+    Optuna's names work too: :attr:`best_trial`, :attr:`best_value`, :attr:`best_params` and
+    :meth:`trials_dataframe` (:class:`TrialsView`).
 
     Args:
         evaluator: answers proposals (a tabular benchmark or a trainer).
@@ -201,15 +409,25 @@ class Study:
         self._journal: Journal | None = None
         self._lock: FolderLock | None = None
         self._pending: deque[dict[str, Any]] = deque()
-        self._cache: dict[tuple[str, int | None], Result] = {}
         self._batch: deque[_Slot] = deque()  # the optimizer's current batch, in proposal order
         self._batch_size = 0
         self._handed_out = 0  # trials asked for but not yet told to the optimizer
         self._repeats = 0
-        self._best_value = -math.inf
         self._started = time.time()
-        self._trials: list[Trial] = []
         self._stopped = False
+        self._reset()
+        # a finished search re-opened without asking the optimizer: its journal records (replayed in
+        # full, through the optimizer, once it is asked for more) and the optimizer report it ended with
+        self._unreplayed: list[dict[str, Any]] | None = None
+        self._saved_report: Any = None
+
+    def _reset(self) -> None:
+        """Forget every trial told (before a replay from the start)."""
+        self._trials: list[Trial] = []
+        self._cache: dict[tuple[str, int | None], Result] = {}
+        # judged by the optimizer, not by a method of the study: no reference cycle, so a study dropped
+        # without close() frees its folder lock at once
+        self._incumbent = Incumbent(self.evaluator.objective, self.report_metric, _judge(self.optimizer))
         self.result = StudyResult(None, None)
 
     def identity(self) -> dict[str, Any]:
@@ -284,10 +502,55 @@ class Study:
                     "create the study again to resume from the journal",
                 )
             if not self._trials:
-                self._pending.extend(records)
+                if self._covers_budget(records):
+                    self._read_finished(records)
+                else:
+                    self._pending.extend(records)
             self._journal, self._lock = journal, lock
         self._opened = True
         return self
+
+    def _covers_budget(self, records: list[dict[str, Any]]) -> bool:
+        """Whether the journal is a finished search of this very configuration and budget: its
+        ``summary.json`` covers every record and the budget is spent, so nothing new would be asked."""
+        assert self.out_dir is not None
+        try:
+            saved = json.loads((self.out_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        spent = sum(float(r["result"].get("cost", 0.0)) for r in records)
+        same = (
+            isinstance(saved, dict)
+            and saved.get("n_evaluations") == len(records)
+            and saved.get("budget") == {"queries": self.budget.queries, "seconds": self.budget.seconds}
+            and saved.get("config") == jsonable(self.identity())
+        )
+        if not same or not records or not self.budget.exhausted(len(records), spent):
+            return False
+        self._saved_report = saved.get("optimizer_report")
+        return True
+
+    def _read_finished(self, records: list[dict[str, Any]]) -> None:
+        """Take the trials of a finished search from its journal without asking the optimizer (see
+        :meth:`_covers_budget`); the optimizer hears them only if the study is asked to go on."""
+        space = self.space
+        for record in records:
+            cand = space.bind(Candidate.from_dict(record["candidate"]))
+            fidelity = record.get("fidelity")
+            number = int(record.get("n", len(self._trials) + 1))
+            trial = Trial(number, cand, fidelity, Proposal(cand, fidelity), source="replayed")
+            trial.result, trial.elapsed = Result.from_dict(record["result"]), record.get("time")
+            self._cache[(cand.key, fidelity)] = trial.result
+            self._account(trial)
+        self._unreplayed = records
+
+    def _replay_in_full(self) -> None:
+        """Start again from an empty study and replay the journal through the optimizer (the study was
+        read without it and is now asked for more: a larger budget)."""
+        assert self._unreplayed is not None
+        records, self._unreplayed, self._saved_report = self._unreplayed, None, None
+        self._reset()
+        self._pending.extend(records)
 
     def close(self, write: bool = True) -> None:
         """Release the folder, stop the evaluation worker and write ``summary.json``/``trajectory.csv``.
@@ -396,6 +659,9 @@ class Study:
 
     def _refill(self, n: int) -> None:
         """Ask the optimizer for its next batch (one proposal when evaluations run one at a time)."""
+        if self._unreplayed is not None:
+            self._replay_in_full()
+            return
         self.optimizer.used = (self.result.n_evaluations, self.result.total_cost)
         if n <= 1 and self.parallel == 1:
             proposals = [self.optimizer.ask()]
@@ -423,7 +689,7 @@ class Study:
         twin = any(s.trial is not None and (s.proposal.candidate.key, s.proposal.fidelity) == key for s in self._batch)
         if twin and not proposal.reevaluate:
             return None  # the same candidate is already out in this batch: answered once it is told
-        trial = Trial(number, proposal.candidate, proposal.fidelity, proposal)
+        trial = Trial(number, self.space.bind(proposal.candidate), proposal.fidelity, proposal)
         slot.trial = trial
         if self._pending:
             record = self._pending.popleft()
@@ -437,6 +703,7 @@ class Study:
                     + option("another storage= folder", "another --out folder"),
                 )
             trial.result, trial.source = Result.from_dict(record["result"]), "replayed"
+            trial.elapsed = record.get("time")
             return None
         self._handed_out += 1
         return trial
@@ -476,12 +743,11 @@ class Study:
         """Journal a told trial, update the incumbent and the trajectory, and tell the optimizer."""
         out, proposal, result = self.result, trial.proposal, trial.result
         assert result is not None
-        if trial.source == "replayed":
-            out.replayed += 1
-        else:
+        if trial.source != "replayed":
             self._handed_out -= 1
             out.recovered += trial.source == "recovered"
             out.evaluated_now += trial.source != "recovered"
+            trial.elapsed = round(time.time() - self._started, 3)
             if self._journal is not None:
                 self._journal.append(
                     {
@@ -490,30 +756,25 @@ class Study:
                         "candidate": proposal.candidate.to_dict(),
                         "fidelity": proposal.fidelity,
                         "result": result.to_dict(),
-                        "time": round(time.time() - self._started, 3),
+                        "time": trial.elapsed,
                     }
                 )
         self._cache[(proposal.candidate.key, proposal.fidelity)] = result
+        self._account(trial)
+        self.optimizer.tell(proposal, result)
+
+    def _account(self, trial: Trial) -> None:
+        """Count a told trial: the totals, the incumbent and the trajectory (the optimizer is not told)."""
+        out, result = self.result, trial.result
+        assert result is not None
+        out.replayed += trial.source == "replayed"
         self._trials.append(trial)
         out.n_evaluations += 1
         out.total_cost += result.cost
-        value = result.objective(self.evaluator.objective)
-        if self.optimizer.is_full(proposal, result) and value > self._best_value:
-            self._best_value = value
-            out.best_candidate, out.best_result = proposal.candidate, result
-        best_report = out.best_result.metrics.get(self.report_metric, math.nan) if out.best_result else math.nan
-        out.trajectory.append(
-            TrajectoryPoint(
-                n=out.n_evaluations,
-                cost=out.total_cost,
-                objective=value if math.isfinite(value) else math.nan,
-                best_objective=self._best_value if math.isfinite(self._best_value) else math.nan,
-                best_report=float(best_report),
-                fidelity=result.fidelity,
-                status=result.status,
-            )
-        )
-        self.optimizer.tell(proposal, result)
+        out.trajectory.append(self._incumbent.add(trial, out.n_evaluations))
+        best = self._incumbent.trial
+        if best is not None:
+            out.best_candidate, out.best_result = best.candidate, best.result
 
     # -- what the study holds ------------------------------------------------ #
 
@@ -525,10 +786,18 @@ class Study:
     @property
     def best(self) -> Trial | None:
         """The best full-fidelity successful trial (None before any)."""
-        best = self.result.best_candidate
-        if best is None:
-            return None
-        return next(t for t in reversed(self._trials) if t.candidate == best and t.result is self.result.best_result)
+        return self._incumbent.trial
+
+    @property
+    def space(self) -> Space:
+        """The space searched (the optimizer's)."""
+        return self.optimizer.space
+
+    def _objective_metric(self) -> str | None:
+        return self.evaluator.objective
+
+    def _is_full(self, trial: Trial) -> bool:
+        return self._incumbent.full(trial)
 
     @property
     def trajectory(self) -> list[TrajectoryPoint]:
@@ -601,7 +870,7 @@ class Study:
         """Run (or resume) the study to the end of its budget, evaluating with the study's evaluator."""
         self.open()
         bar = _progress_bar(self.budget, self.progress, len(self._pending))
-        done = self.result.n_evaluations
+        done = 0 if self._unreplayed is not None else self.result.n_evaluations  # a finished search read back: all
         completed = False
         try:
             while True:
@@ -621,7 +890,7 @@ class Study:
                         self._flush()
                 bar.update(self._progress(done))
                 done = self.result.n_evaluations
-                bar.set_postfix(best=f"{self._best_value:.4g}")
+                bar.set_postfix(best=f"{self._incumbent.value:.4g}")
             completed = True
         finally:
             bar.close(last_line=completed)
@@ -669,7 +938,8 @@ class Study:
                 "replayed_from_journal": result.replayed,
                 "evaluated_in_this_run": result.evaluated_now,
                 "recovered_from_killed_worker": result.recovered,
-                "optimizer_report": self.optimizer.report(),
+                "optimizer_report": self.optimizer.report() if self._unreplayed is None else self._saved_report,
+                "max_fidelity": self.optimizer.max_fidelity,
                 "trajectory": [p.__dict__ for p in result.trajectory],
             }
         )
@@ -684,6 +954,16 @@ class Study:
         writer.writeheader()
         writer.writerows(p.__dict__ for p in result.trajectory)
         atomic_write(self.out_dir / TRAJECTORY_NAME, table.getvalue())
+
+
+def _judge(optimizer: Optimizer) -> Callable[[Trial], bool]:
+    """Whether a told trial is a full-fidelity evaluation, as ``optimizer`` judges it."""
+
+    def full(trial: Trial) -> bool:
+        assert trial.result is not None
+        return optimizer.is_full(trial.proposal, trial.result)
+
+    return full
 
 
 def _progress_bar(budget: Budget, enabled: bool | None, replay: int) -> Progress:

@@ -154,7 +154,9 @@ def test_resume_after_a_complete_run_replays_everything(tiny_bench, tmp_path):
     second, r2 = run(tiny_bench, out, budget=20, seed=6)
     assert r2.replayed == 20 and r2.evaluated_now == 0 and r2.n_evaluations == 20
     assert (out / JOURNAL_NAME).read_bytes() == journal
-    assert history_keys(second) == history_keys(first)
+    # the journal covers the whole budget: read back without asking or telling the optimizer
+    assert history_keys(second) == [] and [t.candidate.key for t in second.trials] == history_keys(first)
+    assert r2.trajectory == r1.trajectory
     assert r2.best_candidate == r1.best_candidate
     assert r2.best_result.metrics == r1.best_result.metrics
     summary = json.loads((out / SUMMARY_NAME).read_text())
@@ -346,8 +348,12 @@ def test_replay_that_diverges_from_the_journal_is_refused(tiny_bench, tmp_path):
     record["candidate"]["arch"]["width"] = 5 - record["candidate"]["arch"]["width"]  # another candidate
     lines[3] = json.dumps(record)
     path.write_text("\n".join(reseal(lines)) + "\n")  # as other code writing valid journals would
+    # re-opened with its own budget, the finished search is read as journaled (the optimizer is not asked);
+    # once the optimizer must go on, it replays the journal and the divergence is refused
+    _, finished = run(tiny_bench, out, budget=6)
+    assert finished.replayed == 6 and finished.evaluated_now == 0
     with pytest.raises(JournalError, match="journal entry 3 holds"):
-        run(tiny_bench, out, budget=6)
+        run(tiny_bench, out, budget=7)
 
 
 def reseal(lines: list[str]) -> list[str]:

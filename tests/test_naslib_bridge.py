@@ -179,6 +179,17 @@ def test_status_names_a_missing_or_too_new_library(monkeypatch):
 VENDORED = Path(__file__).resolve().parents[1].parent / "shared" / "vendor" / "naslib" / "NASLib-Develop-0b51bc1.tar.gz"
 
 
+def _vendored_root(tmp_path: Path) -> Path:
+    """The vendored NASLib snapshot unpacked under ``tmp_path`` (skipped where ../shared is absent)."""
+    from nars_naslib.install import get_source
+
+    if not VENDORED.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{VENDORED} is absent in CI")
+        pytest.skip(f"{VENDORED} is absent (a clone without ../shared)")
+    return get_source(str(VENDORED), tmp_path)
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [
@@ -202,11 +213,7 @@ def test_install_and_config_need_their_options(cli):
 def test_installer_finds_naslib_in_the_vendored_snapshot(tmp_path):
     from nars_naslib.install import get_source, naslib_source_version
 
-    if not VENDORED.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{VENDORED} is absent in CI")
-        pytest.skip(f"{VENDORED} is absent (a clone without ../shared)")
-    root = get_source(str(VENDORED), tmp_path)
+    root = _vendored_root(tmp_path)
     assert root == tmp_path / "unpacked" / "NASLib"
     assert (root / "naslib" / "optimizers" / "__init__.py").is_file()
     assert naslib_source_version(root) == "0.1.0"
@@ -218,6 +225,57 @@ def test_installer_finds_naslib_in_the_vendored_snapshot(tmp_path):
         (tmp_path / "git").mkdir()
         cloned = get_source(f"git+file://{root}", tmp_path / "git")
         assert cloned == tmp_path / "git" / "clone" and (cloned / "naslib" / "__version__.py").is_file()
+
+
+REPO = Path(__file__).resolve().parents[1]
+HOOK_PROBE = """
+import collections, sys
+hooked = any(type(f).__name__ == "ShimFinder" for f in sys.meta_path)
+try:
+    import naslib  # fails on NASLib's own imports here (no torch): the shims run before its code
+except ImportError:
+    pass
+print(hooked, hasattr(collections, "Iterable"))
+"""
+
+
+def test_pip_uninstall_naslib_removes_the_import_hook(tmp_path):
+    """The installer's hook works in a bare environment and ``pip uninstall naslib`` removes it
+    (a throwaway venv: NASLib copied into it as the installer does, uninstalled with pip)."""
+    import sys
+
+    from nars_naslib._hook import PTH_NAME
+    from nars_naslib.install import _copy_package
+
+    root = _vendored_root(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    site = Path(purelib)
+    _copy_package(root, site, "0.1.0", str(VENDORED))
+    assert f"{PTH_NAME},," in (site / "naslib-0.1.0.dist-info" / "RECORD").read_text().splitlines()
+
+    def probe(pythonpath: str) -> tuple[str, str]:
+        env = {**os.environ, "PYTHONPATH": pythonpath}
+        done = subprocess.run([python, "-c", HOOK_PROBE], env=env, capture_output=True, text=True, cwd=tmp_path)
+        return done.stdout.strip(), done.stderr
+
+    bridge = f"{REPO}{os.pathsep}{REPO / 'adapters'}"
+    assert probe(bridge) == ("True True", "")  # hooked at start; importing naslib applied the shims
+    assert probe("") == ("False False", "")  # nars-plugin gone: the .pth line does nothing, says nothing
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "uninstall", "-y", "naslib"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (site / PTH_NAME).exists() and not (site / "naslib").exists()
+    assert not list(site.glob("naslib-*.dist-info"))
+    assert probe(bridge) == ("False False", "")
 
 
 # --------------------------------------------------------------------------- #
@@ -252,6 +310,29 @@ def _nars_search(tmp_path, bench, api, epochs=15, seed=0):
     trainer = Trainer(optimizer, config, lightweight_output=True)
     trainer.search()
     return optimizer, trainer
+
+
+def test_a_script_that_imports_naslib_first_gets_the_shims(tmp_path):
+    """Written as NASLib's examples are (NASLib first, no bridge import), in a fresh interpreter of an
+    environment `nars naslib install` built; and a bare interpreter start imports neither NASLib nor NumPy."""
+    _naslib()
+    import sys
+
+    script = (
+        "from naslib.defaults.trainer import Trainer\n"
+        "from naslib.optimizers import RegularizedEvolution\n"
+        "from naslib.predictors import GPPredictor\n"  # GP's WL kernel: collections.Iterable
+        "import collections, sys, numpy as np\n"
+        "assert collections.Iterable is collections.abc.Iterable and np.int is int\n"
+        "print(type(sys.modules['naslib'].__loader__).__name__, 'nars_plugin' in sys.modules)\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["SourceFileLoader", "False"]  # NASLib's own loader; no bridge imported
+    bare = "import sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('naslib', 'numpy', 'nars_plugin')))"
+    done = subprocess.run([sys.executable, "-c", bare], cwd=tmp_path, capture_output=True, text=True)
+    assert (done.stdout.strip(), done.stderr) == ("[]", "")
 
 
 def test_nars_runs_inside_naslibs_trainer(tmp_path, c10_bench):

@@ -13,6 +13,7 @@ import inspect
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -147,6 +148,25 @@ def test_dataset_api_refuses_another_data_set_than_the_tables(c10_bench):
         with pytest.raises(ConfigError, match=f"holds cifar10 numbers; NASLib's dataset '{dataset}'") as info:
             make_dataset_api(c10_bench, dataset)
         assert "dataset: cifar10" in info.value.hint
+
+
+def test_an_api_answers_another_data_set_with_the_same_clear_error(c10_bench):
+    """The Python route: an optimizer's ``adapt_search_space`` checks the config's data set against the
+    api's table, and a query for another data set (NASLib's own optimizers check nothing) is that error
+    too, not NASLib's bare ``KeyError: 'cifar100'``."""
+    from nars_naslib.dataset_api import check_api_dataset
+
+    api = make_dataset_api(c10_bench, "cifar10")
+    check_api_dataset(api, "cifar10")
+    check_api_dataset({"nb201_data": {}}, "cifar100")  # an api made elsewhere (NASLib's own files) passes
+    message = re.escape(f"benchmark {c10_bench.name!r} holds cifar10 numbers; NASLib's dataset 'cifar100'")
+    with pytest.raises(ConfigError, match=message) as info:
+        check_api_dataset(api, "cifar100")
+    assert info.value.hint.startswith("set dataset: cifar10 (NASLib config)")
+    entry = next(iter(api["nb201_data"].values()))
+    assert list(entry) == ["cifar10-valid"]  # NASLib's key for cifar10
+    with pytest.raises(ConfigError, match=message):
+        entry["cifar100"]  # what NASLib's NB201 query reads for dataset cifar100
 
 
 def test_a_fidelity_a_table_cannot_answer_is_refused():
@@ -358,6 +378,24 @@ def test_nars_runs_inside_naslibs_trainer(tmp_path, c10_bench):
     # the same seed gives the same search
     again, _ = _nars_search(tmp_path / "again", c10_bench, api, epochs=15)
     assert [m.arch.get_hash() for m in again.history] == [m.arch.get_hash() for m in optimizer.history]
+
+
+@pytest.mark.parametrize("optimizer", ["nars", "re"])
+def test_a_script_with_another_data_set_than_the_table_fails_clearly(tmp_path, c10_bench, optimizer):
+    """NARS refuses in ``adapt_search_space``; NASLib's RE (NASLib's code) at its first query."""
+    _naslib()
+    from nars_naslib.optimizer import NARS
+    from nars_naslib.trainer import trainer_config
+    from naslib.defaults.trainer import Trainer
+    from naslib.optimizers import RegularizedEvolution
+    from naslib.search_spaces import NasBench201SearchSpace
+
+    api = make_dataset_api(c10_bench, "cifar10")
+    config = trainer_config(tmp_path / "run", epochs=3, dataset="cifar100", optimizer=optimizer)
+    search = NARS(config) if optimizer == "nars" else RegularizedEvolution(config)
+    with pytest.raises(ConfigError, match="holds cifar10 numbers; NASLib's dataset 'cifar100'"):
+        search.adapt_search_space(NasBench201SearchSpace(), dataset_api=api)
+        Trainer(search, config, lightweight_output=True).search()
 
 
 def test_naslib_metrics_read_the_documented_fields(c10_bench):

@@ -25,6 +25,7 @@ from nars_naslib.dataset_api import make_dataset_api, naslib_dataset_key, nb201_
 from nars_plugin.comparison import OBJECTIVE_KEY
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import Choice
 
 HAVE_NASLIB = importlib.util.find_spec("naslib") is not None
 REQUIRE_NASLIB = os.environ.get("NARS_REQUIRE_NASLIB") == "1"
@@ -572,12 +573,40 @@ def test_config_runner_refuses_a_data_set_the_table_did_not_measure(cli, tmp_pat
     assert code == 2 and "holds cifar10 numbers; NASLib's dataset 'cifar100'" in err and "Traceback" not in err
 
 
-def test_bridge_predictor_defaults_to_nars_ensemble_of_five():
+def test_bridge_predictor_is_the_registered_fbnetv3_with_its_defaults(c10_bench):
+    """One default on both routes: NASLib's side (``NARSPredictor`` in a PredictorEvaluator) and ours
+    (``nars predictor-eval --predictors fbnetv3``) make the same predictor and predict the same."""
     _naslib()
     from nars_naslib.predictor import NARSPredictor
+    from naslib.search_spaces import NasBench201SearchSpace
 
-    assert NARSPredictor().settings["n_models"] == 5
-    assert NARSPredictor(n_models=2).settings["n_models"] == 2
+    from nars_plugin.predictor import PredictorSettings
+    from nars_plugin.predictors import create_predictor
+
+    registry = get_registry()
+    assert NARSPredictor().settings == registry.parse_settings("predictor", "fbnetv3", {})
+    assert NARSPredictor().settings["n_models"] == PredictorSettings().n_models
+    assert NARSPredictor(n_models="5").settings["n_models"] == 5  # typed by the registry
+    with pytest.raises(ConfigError, match="unknown setting 'n_model'") as info:
+        NARSPredictor(n_model=5)
+    assert "did you mean 'n_models'" in info.value.hint
+
+    quick = {"pretrain": False, "head_steps": 20, "finetune_steps": 20}  # the same quick fit on both routes
+    rows = np.random.default_rng(0).permutation(len(c10_bench.rows))
+    train, test = rows[:16], rows[16:48]  # NASLib builds a whole NB201 graph per cell: 0.25 s each
+    y = c10_bench.values()
+
+    def graph(i: int):
+        g = NasBench201SearchSpace()
+        g.set_op_indices(list(c10_bench.space.to_naslib(c10_bench.rows[i])))
+        return g
+
+    bridge = NARSPredictor(seed=1, **quick)
+    bridge.fit([graph(i) for i in train], y[train])
+    ours = create_predictor(Choice("fbnetv3", quick), c10_bench.space, 1).fit(
+        [c10_bench.rows[i] for i in train], y[train]
+    )
+    assert np.array_equal(bridge.query([graph(i) for i in test]), ours.predict([c10_bench.rows[i] for i in test]))
 
 
 @pytest.mark.parametrize("name", ["darts", "gdas"])

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -481,13 +482,37 @@ def test_config_runner_resolves_naslib_and_plugin_optimizers(cli, tmp_path, c10_
     code, out, err = cli(["naslib", "--config", _yaml(tmp_path, optimizer), "-b", f"csv:{c10_csv}"], timeout=600)
     assert code == 0, err
     assert f"optimizer_class: {cls}" in out
-    save = tmp_path / "run" / "nasbench201" / "cifar10" / optimizer / "1"
+    folder = {"nars:rs": "nars%3Ars"}.get(optimizer, optimizer)  # a safe folder name, as nars compare's
+    save = tmp_path / "run" / "nasbench201" / "cifar10" / folder / "1"
+    assert not [p for p in (tmp_path / "run").rglob("*") if ":" in p.name]
     result = json.loads((save / "nars_result.json").read_text())
     values = c10_bench_values(c10_csv)
     bench = get_registry().create_benchmark(f"csv:{c10_csv}")
     row = bench.row_of(bench.space.from_naslib(result["naslib_tuple"]))
     assert result["report"] == values[row] and result["queries"] == 12
     assert (save / "errors.json").is_file()
+
+
+def test_naslib_optimizers_warn_when_their_random_start_takes_the_budget(cli, tmp_path, c10_csv):
+    """NASLib's RE with its default population (30) in a 20-query search is random search: said on every
+    route (nars compare and scripts build the config with search_config, nars naslib --config reads a file)."""
+    _naslib()
+    from nars_naslib.runner import search_config
+
+    from nars_plugin.optimizers.evolution import PopulationWarning
+
+    with pytest.warns(PopulationWarning, match="NASLib's re draws its first 30 candidates at random") as record:
+        search_config("re", 0, 20, "cifar10", tmp_path / "a")
+    assert "set population_size (naslib:re(population_size=N) in nars compare" in str(record[0].message)
+    with pytest.warns(PopulationWarning, match=r"NASLib's npenas draws its first 10 candidates at random \(its init"):
+        search_config("npenas", 0, 10, "cifar10", tmp_path / "b")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PopulationWarning)
+        search_config("re", 0, 20, "cifar10", tmp_path / "c", {"population_size": 10})
+        search_config("rs", 0, 5, "cifar10", tmp_path / "d")
+    config = _yaml(tmp_path, "re", epochs=8)  # population_size 10
+    code, _, err = cli(["naslib", "--config", config, "-b", f"csv:{c10_csv}"], timeout=600)
+    assert code == 0 and "NASLib's re draws its first 10 candidates at random" in err and "below 8" in err
 
 
 def test_config_runner_unknown_optimizer_lists_both_kinds(cli, tmp_path, c10_csv):

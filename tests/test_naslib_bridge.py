@@ -669,11 +669,11 @@ def _walkthrough_blocks() -> list[tuple[str, str]]:
     return blocks
 
 
-def test_readme_has_three_naslib_walkthrough_steps():
-    assert [language for language, _ in _walkthrough_blocks()] == ["python", "bash", "bash"]
+def test_readme_has_four_naslib_walkthrough_steps():
+    assert [language for language, _ in _walkthrough_blocks()] == ["python", "bash", "bash", "python"]
 
 
-@pytest.mark.parametrize("step", [0, 1, 2], ids=["trainer", "compare", "config"])
+@pytest.mark.parametrize("step", [0, 1, 2, 3], ids=["trainer", "compare", "config", "predictor-evaluator"])
 def test_readme_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
     _naslib()
     import sys
@@ -689,11 +689,18 @@ def test_readme_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
         assert (tmp_path / "runs" / "nars-in-naslib" / "search" / "model_final.pth").is_file()
     elif step == 1:
         summary = json.loads((tmp_path / "runs" / "naslib-compare" / "summary.json").read_text())
-        assert [label for label in summary if label != OBJECTIVE_KEY] == ["nars", "naslib:re", "naslib:npenas"]
-        assert "| naslib:npenas |" in done.stdout
+        labels = ["nars", "naslib:re", "naslib:npenas"]
+        assert [label for label in summary if label != OBJECTIVE_KEY] == labels
+        assert "| naslib:npenas |" in done.stdout and "PopulationWarning" not in done.stderr
+    elif step == 3:
+        lines = [line.split() for line in done.stdout.splitlines() if line.startswith("train size")]
+        assert [line[2] for line in lines] == ["20", "50"]
+        assert all(0.2 < float(line[-1]) <= 1 for line in lines)  # ranks held-out cells well
+        assert (tmp_path / "runs" / "predictor-eval" / "errors.json").is_file()
     else:
         result = json.loads((tmp_path / "runs/naslib-config/nasbench201/cifar10/re/0/nars_result.json").read_text())
         assert result["queries"] == 20 and result["report_metric"] == "test_acc_200ep"
+        assert "PopulationWarning" not in done.stderr
 
 
 # --------------------------------------------------------------------------- #

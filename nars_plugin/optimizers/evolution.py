@@ -12,6 +12,10 @@ uses for its REA baseline:
 3. every result joins the population and the *oldest* member leaves it (aging:
    survival depends on age, not on fitness).
 
+A ``population`` as large as the query budget leaves no query for a mutation: the search is a
+random search, and a :class:`PopulationWarning` says so with the numbers
+(:func:`warn_if_population_fills_budget`, which the NASLib bridge uses for NASLib's RE too).
+
 For joint architecture + recipe spaces the mutation changes one *recipe*
 parameter instead of one architecture parameter with probability
 ``recipe_mutation_prob`` (default 0.5 when the space has a recipe parameter

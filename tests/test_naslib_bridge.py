@@ -393,7 +393,7 @@ def test_a_script_with_another_data_set_than_the_table_fails_clearly(tmp_path, c
     from naslib.search_spaces import NasBench201SearchSpace
 
     api = make_dataset_api(c10_bench, "cifar10")
-    config = trainer_config(tmp_path / "run", epochs=3, dataset="cifar100", optimizer=optimizer)
+    config = trainer_config(tmp_path / "run", epochs=3, dataset="cifar100", optimizer=optimizer, population_size=2)
     search = NARS(config) if optimizer == "nars" else RegularizedEvolution(config)
     with pytest.raises(ConfigError, match="holds cifar10 numbers; NASLib's dataset 'cifar100'"):
         search.adapt_search_space(NasBench201SearchSpace(), dataset_api=api)
@@ -561,7 +561,14 @@ def test_naslib_runs_are_deterministic_per_seed(tmp_path, c10_bench):
     from nars_naslib.runner import run_query_based
 
     def run(folder: str, seed: int) -> list[float]:
-        task = {"optimizer": "naslib:re", "seed": seed, "budget": 15, "settings": {}, "out": str(tmp_path / folder)}
+        settings = {"population_size": 5, "sample_size": 3}  # 10 of the 15 queries are mutants
+        task = {
+            "optimizer": "naslib:re",
+            "seed": seed,
+            "budget": 15,
+            "settings": settings,
+            "out": str(tmp_path / folder),
+        }
         return run_query_based(c10_bench, task)["curve"]
 
     first = run("a", 3)

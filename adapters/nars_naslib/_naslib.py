@@ -135,7 +135,7 @@ if __name__ == "__main__":  # `python -m nars_naslib._naslib`: the installer's i
     from ._hook import PTH_NAME
 
     if not hook_works():
-        sys.exit(f"importing naslib did not apply the bridge's shims: no {PTH_NAME} in site-packages")
+        sys.exit(f"importing naslib did not apply the bridge's shims: no {PTH_NAME} in site-packages (reinstall)")
     try:
         import_naslib_parts()
     except NASLibMissingError as exc:

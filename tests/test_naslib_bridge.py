@@ -715,6 +715,14 @@ def test_readme_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
 # --------------------------------------------------------------------------- #
 
 
+def test_a_misspelt_naslib_predictor_gets_the_name_it_contains(cli, tmp_path):
+    _naslib()
+    args = ["search", "-b", "nb201-analog", "-o", "nars", "--budget", "5", "-O", "predictor=naslib:xgboost"]
+    code, _, err = cli([*args, "--out", tmp_path])
+    assert code == 2 and "unknown predictor 'naslib:xgboost'" in err
+    assert "(did you mean 'naslib:xgb'?)" in err and "Traceback" not in err
+
+
 def test_naslib_predictors_are_registered_and_follow_the_contract(c10_bench):
     """The cheap ones through the predictor conformance checks; every registered one is listed."""
     _naslib()

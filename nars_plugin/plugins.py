@@ -183,10 +183,7 @@ class Registry:
         if entry is None:
             self._check_owner_active(kind, name)
             known = ", ".join(self.names(kind)) or "none"
-            close = [n for n in self.names(kind) if n.lower().startswith(name.lower()[:2])]
-            hint = f"known {kind}s: {known}"
-            if close:
-                hint += f" (did you mean {close[0]!r}?)"
+            hint = f"known {kind}s: {known}{_did_you_mean(name, self.names(kind))}"
             hint += f"; `nars {kind}s` lists them" + self._not_loaded_note()
             raise UnknownNameError(f"unknown {kind} {name!r}", hint)
         return entry
@@ -284,9 +281,44 @@ def _block_fix(name: str) -> str:
     return f"block it with {BLOCK_ENV}={name}"
 
 
+def _contains(longer: str, shorter: str) -> bool:
+    """``shorter`` is a prefix of ``longer`` (two characters or more) or lies inside it (three or more)."""
+    return (len(shorter) >= 2 and longer.startswith(shorter)) or (len(shorter) >= 3 and shorter in longer)
+
+
 def _closest(word: str, choices: Sequence[str]) -> str | None:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return close[0] if close else None
+    """The choice a user most likely meant by ``word``, or None.
+
+    Case is ignored, and a name is compared both whole and after its ``plugin:`` prefix
+    (``naslib:xgboost`` against ``naslib:xgb`` and ``xgb``). A choice that contains the word or lies
+    inside it (``xgb`` in ``xgboost``, ``popul`` in ``population``) wins over one that is merely
+    similar; among several, the most similar wins. Failing that, the most similar choice with a
+    difflib ratio of at least 0.5, where names with the word's own ``plugin:`` prefix are compared
+    after it (a shared ``naslib:`` makes no two names alike).
+    """
+    lowered = word.lower()
+    prefix, _, local = lowered.rpartition(":")
+
+    def forms(name: str) -> set[str]:
+        return {name, name.rpartition(":")[2]}
+
+    def similarity(choice: str) -> float:
+        name = choice.lower()
+        theirs, _, their_local = name.rpartition(":")
+        pair = (local, their_local) if prefix and theirs == prefix else (lowered, name)
+        return difflib.SequenceMatcher(None, *pair).ratio()
+
+    exact = [c for c in choices if c.lower() == lowered]
+    if exact:
+        return exact[0]
+    containing = [
+        c for c in choices if any(_contains(a, b) or _contains(b, a) for a in forms(lowered) for b in forms(c.lower()))
+    ]
+    if containing:
+        return max(containing, key=similarity)  # the first of equals, in the order of ``choices``
+    scored = [(similarity(c), c) for c in choices]
+    best = max(scored, key=lambda pair: pair[0], default=(0.0, ""))
+    return best[1] if best[0] >= 0.5 else None
 
 
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:

@@ -13,8 +13,10 @@ import inspect
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ from nars_naslib.dataset_api import make_dataset_api, naslib_dataset_key, nb201_
 from nars_plugin.comparison import OBJECTIVE_KEY
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import Choice
 
 HAVE_NASLIB = importlib.util.find_spec("naslib") is not None
 REQUIRE_NASLIB = os.environ.get("NARS_REQUIRE_NASLIB") == "1"
@@ -149,6 +152,25 @@ def test_dataset_api_refuses_another_data_set_than_the_tables(c10_bench):
         assert "dataset: cifar10" in info.value.hint
 
 
+def test_an_api_answers_another_data_set_with_the_same_clear_error(c10_bench):
+    """The Python route: an optimizer's ``adapt_search_space`` checks the config's data set against the
+    api's table, and a query for another data set (NASLib's own optimizers check nothing) is that error
+    too, not NASLib's bare ``KeyError: 'cifar100'``."""
+    from nars_naslib.dataset_api import check_api_dataset
+
+    api = make_dataset_api(c10_bench, "cifar10")
+    check_api_dataset(api, "cifar10")
+    check_api_dataset({"nb201_data": {}}, "cifar100")  # an api made elsewhere (NASLib's own files) passes
+    message = re.escape(f"benchmark {c10_bench.name!r} holds cifar10 numbers; NASLib's dataset 'cifar100'")
+    with pytest.raises(ConfigError, match=message) as info:
+        check_api_dataset(api, "cifar100")
+    assert info.value.hint.startswith("set dataset: cifar10 (NASLib config)")
+    entry = next(iter(api["nb201_data"].values()))
+    assert list(entry) == ["cifar10-valid"]  # NASLib's key for cifar10
+    with pytest.raises(ConfigError, match=message):
+        entry["cifar100"]  # what NASLib's NB201 query reads for dataset cifar100
+
+
 def test_a_fidelity_a_table_cannot_answer_is_refused():
     from nars_naslib.dataset_api import check_fidelity
 
@@ -179,6 +201,17 @@ def test_status_names_a_missing_or_too_new_library(monkeypatch):
 VENDORED = Path(__file__).resolve().parents[1].parent / "shared" / "vendor" / "naslib" / "NASLib-Develop-0b51bc1.tar.gz"
 
 
+def _vendored_root(tmp_path: Path) -> Path:
+    """The vendored NASLib snapshot unpacked under ``tmp_path`` (skipped where ../shared is absent)."""
+    from nars_naslib.install import get_source
+
+    if not VENDORED.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{VENDORED} is absent in CI")
+        pytest.skip(f"{VENDORED} is absent (a clone without ../shared)")
+    return get_source(str(VENDORED), tmp_path)
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [
@@ -202,11 +235,7 @@ def test_install_and_config_need_their_options(cli):
 def test_installer_finds_naslib_in_the_vendored_snapshot(tmp_path):
     from nars_naslib.install import get_source, naslib_source_version
 
-    if not VENDORED.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{VENDORED} is absent in CI")
-        pytest.skip(f"{VENDORED} is absent (a clone without ../shared)")
-    root = get_source(str(VENDORED), tmp_path)
+    root = _vendored_root(tmp_path)
     assert root == tmp_path / "unpacked" / "NASLib"
     assert (root / "naslib" / "optimizers" / "__init__.py").is_file()
     assert naslib_source_version(root) == "0.1.0"
@@ -218,6 +247,57 @@ def test_installer_finds_naslib_in_the_vendored_snapshot(tmp_path):
         (tmp_path / "git").mkdir()
         cloned = get_source(f"git+file://{root}", tmp_path / "git")
         assert cloned == tmp_path / "git" / "clone" and (cloned / "naslib" / "__version__.py").is_file()
+
+
+REPO = Path(__file__).resolve().parents[1]
+HOOK_PROBE = """
+import collections, sys
+hooked = any(type(f).__name__ == "ShimFinder" for f in sys.meta_path)
+try:
+    import naslib  # fails on NASLib's own imports here (no torch): the shims run before its code
+except ImportError:
+    pass
+print(hooked, hasattr(collections, "Iterable"))
+"""
+
+
+def test_pip_uninstall_naslib_removes_the_import_hook(tmp_path):
+    """The installer's hook works in a bare environment and ``pip uninstall naslib`` removes it
+    (a throwaway venv: NASLib copied into it as the installer does, uninstalled with pip)."""
+    import sys
+
+    from nars_naslib._hook import PTH_NAME
+    from nars_naslib.install import _copy_package
+
+    root = _vendored_root(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    site = Path(purelib)
+    _copy_package(root, site, "0.1.0", str(VENDORED))
+    assert f"{PTH_NAME},," in (site / "naslib-0.1.0.dist-info" / "RECORD").read_text().splitlines()
+
+    def probe(pythonpath: str) -> tuple[str, str]:
+        env = {**os.environ, "PYTHONPATH": pythonpath}
+        done = subprocess.run([python, "-c", HOOK_PROBE], env=env, capture_output=True, text=True, cwd=tmp_path)
+        return done.stdout.strip(), done.stderr
+
+    bridge = f"{REPO}{os.pathsep}{REPO / 'adapters'}"
+    assert probe(bridge) == ("True True", "")  # hooked at start; importing naslib applied the shims
+    assert probe("") == ("False False", "")  # nars-plugin gone: the .pth line does nothing, says nothing
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "uninstall", "-y", "naslib"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (site / PTH_NAME).exists() and not (site / "naslib").exists()
+    assert not list(site.glob("naslib-*.dist-info"))
+    assert probe(bridge) == ("False False", "")
 
 
 # --------------------------------------------------------------------------- #
@@ -254,6 +334,29 @@ def _nars_search(tmp_path, bench, api, epochs=15, seed=0):
     return optimizer, trainer
 
 
+def test_a_script_that_imports_naslib_first_gets_the_shims(tmp_path):
+    """Written as NASLib's examples are (NASLib first, no bridge import), in a fresh interpreter of an
+    environment `nars naslib install` built; and a bare interpreter start imports neither NASLib nor NumPy."""
+    _naslib()
+    import sys
+
+    script = (
+        "from naslib.defaults.trainer import Trainer\n"
+        "from naslib.optimizers import RegularizedEvolution\n"
+        "from naslib.predictors import GPPredictor\n"  # GP's WL kernel: collections.Iterable
+        "import collections, sys, numpy as np\n"
+        "assert collections.Iterable is collections.abc.Iterable and np.int is int\n"
+        "print(type(sys.modules['naslib'].__loader__).__name__, 'nars_plugin' in sys.modules)\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["SourceFileLoader", "False"]  # NASLib's own loader; no bridge imported
+    bare = "import sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('naslib', 'numpy', 'nars_plugin')))"
+    done = subprocess.run([sys.executable, "-c", bare], cwd=tmp_path, capture_output=True, text=True)
+    assert (done.stdout.strip(), done.stderr) == ("[]", "")
+
+
 def test_nars_runs_inside_naslibs_trainer(tmp_path, c10_bench):
     _naslib()
     api = make_dataset_api(c10_bench)
@@ -277,6 +380,24 @@ def test_nars_runs_inside_naslibs_trainer(tmp_path, c10_bench):
     # the same seed gives the same search
     again, _ = _nars_search(tmp_path / "again", c10_bench, api, epochs=15)
     assert [m.arch.get_hash() for m in again.history] == [m.arch.get_hash() for m in optimizer.history]
+
+
+@pytest.mark.parametrize("optimizer", ["nars", "re"])
+def test_a_script_with_another_data_set_than_the_table_fails_clearly(tmp_path, c10_bench, optimizer):
+    """NARS refuses in ``adapt_search_space``; NASLib's RE (NASLib's code) at its first query."""
+    _naslib()
+    from nars_naslib.optimizer import NARS
+    from nars_naslib.trainer import trainer_config
+    from naslib.defaults.trainer import Trainer
+    from naslib.optimizers import RegularizedEvolution
+    from naslib.search_spaces import NasBench201SearchSpace
+
+    api = make_dataset_api(c10_bench, "cifar10")
+    config = trainer_config(tmp_path / "run", epochs=3, dataset="cifar100", optimizer=optimizer, population_size=2)
+    search = NARS(config) if optimizer == "nars" else RegularizedEvolution(config)
+    with pytest.raises(ConfigError, match="holds cifar10 numbers; NASLib's dataset 'cifar100'"):
+        search.adapt_search_space(NasBench201SearchSpace(), dataset_api=api)
+        Trainer(search, config, lightweight_output=True).search()
 
 
 def test_naslib_metrics_read_the_documented_fields(c10_bench):
@@ -361,13 +482,37 @@ def test_config_runner_resolves_naslib_and_plugin_optimizers(cli, tmp_path, c10_
     code, out, err = cli(["naslib", "--config", _yaml(tmp_path, optimizer), "-b", f"csv:{c10_csv}"], timeout=600)
     assert code == 0, err
     assert f"optimizer_class: {cls}" in out
-    save = tmp_path / "run" / "nasbench201" / "cifar10" / optimizer / "1"
+    folder = {"nars:rs": "nars%3Ars"}.get(optimizer, optimizer)  # a safe folder name, as nars compare's
+    save = tmp_path / "run" / "nasbench201" / "cifar10" / folder / "1"
+    assert not [p for p in (tmp_path / "run").rglob("*") if ":" in p.name]
     result = json.loads((save / "nars_result.json").read_text())
     values = c10_bench_values(c10_csv)
     bench = get_registry().create_benchmark(f"csv:{c10_csv}")
     row = bench.row_of(bench.space.from_naslib(result["naslib_tuple"]))
     assert result["report"] == values[row] and result["queries"] == 12
     assert (save / "errors.json").is_file()
+
+
+def test_naslib_optimizers_warn_when_their_random_start_takes_the_budget(cli, tmp_path, c10_csv):
+    """NASLib's RE with its default population (30) in a 20-query search is random search: said on every
+    route (nars compare and scripts build the config with search_config, nars naslib --config reads a file)."""
+    _naslib()
+    from nars_naslib.runner import search_config
+
+    from nars_plugin.optimizers.evolution import PopulationWarning
+
+    with pytest.warns(PopulationWarning, match="NASLib's re draws its first 30 candidates at random") as record:
+        search_config("re", 0, 20, "cifar10", tmp_path / "a")
+    assert "set population_size (naslib:re(population_size=N) in nars compare" in str(record[0].message)
+    with pytest.warns(PopulationWarning, match=r"NASLib's npenas draws its first 10 candidates at random \(its init"):
+        search_config("npenas", 0, 10, "cifar10", tmp_path / "b")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PopulationWarning)
+        search_config("re", 0, 20, "cifar10", tmp_path / "c", {"population_size": 10})
+        search_config("rs", 0, 5, "cifar10", tmp_path / "d")
+    config = _yaml(tmp_path, "re", epochs=8)  # population_size 10
+    code, _, err = cli(["naslib", "--config", config, "-b", f"csv:{c10_csv}"], timeout=600)
+    assert code == 0 and "NASLib's re draws its first 10 candidates at random" in err and "below 8" in err
 
 
 def test_config_runner_unknown_optimizer_lists_both_kinds(cli, tmp_path, c10_csv):
@@ -416,7 +561,14 @@ def test_naslib_runs_are_deterministic_per_seed(tmp_path, c10_bench):
     from nars_naslib.runner import run_query_based
 
     def run(folder: str, seed: int) -> list[float]:
-        task = {"optimizer": "naslib:re", "seed": seed, "budget": 15, "settings": {}, "out": str(tmp_path / folder)}
+        settings = {"population_size": 5, "sample_size": 3}  # 10 of the 15 queries are mutants
+        task = {
+            "optimizer": "naslib:re",
+            "seed": seed,
+            "budget": 15,
+            "settings": settings,
+            "out": str(tmp_path / folder),
+        }
         return run_query_based(c10_bench, task)["curve"]
 
     first = run("a", 3)
@@ -453,12 +605,40 @@ def test_config_runner_refuses_a_data_set_the_table_did_not_measure(cli, tmp_pat
     assert code == 2 and "holds cifar10 numbers; NASLib's dataset 'cifar100'" in err and "Traceback" not in err
 
 
-def test_bridge_predictor_defaults_to_nars_ensemble_of_five():
+def test_bridge_predictor_is_the_registered_fbnetv3_with_its_defaults(c10_bench):
+    """One default on both routes: NASLib's side (``NARSPredictor`` in a PredictorEvaluator) and ours
+    (``nars predictor-eval --predictors fbnetv3``) make the same predictor and predict the same."""
     _naslib()
     from nars_naslib.predictor import NARSPredictor
+    from naslib.search_spaces import NasBench201SearchSpace
 
-    assert NARSPredictor().settings["n_models"] == 5
-    assert NARSPredictor(n_models=2).settings["n_models"] == 2
+    from nars_plugin.predictor import PredictorSettings
+    from nars_plugin.predictors import create_predictor
+
+    registry = get_registry()
+    assert NARSPredictor().settings == registry.parse_settings("predictor", "fbnetv3", {})
+    assert NARSPredictor().settings["n_models"] == PredictorSettings().n_models
+    assert NARSPredictor(n_models="5").settings["n_models"] == 5  # typed by the registry
+    with pytest.raises(ConfigError, match="unknown setting 'n_model'") as info:
+        NARSPredictor(n_model=5)
+    assert "did you mean 'n_models'" in info.value.hint
+
+    quick = {"pretrain": False, "head_steps": 20, "finetune_steps": 20}  # the same quick fit on both routes
+    rows = np.random.default_rng(0).permutation(len(c10_bench.rows))
+    train, test = rows[:16], rows[16:48]  # NASLib builds a whole NB201 graph per cell: 0.25 s each
+    y = c10_bench.values()
+
+    def graph(i: int):
+        g = NasBench201SearchSpace()
+        g.set_op_indices(list(c10_bench.space.to_naslib(c10_bench.rows[i])))
+        return g
+
+    bridge = NARSPredictor(seed=1, **quick)
+    bridge.fit([graph(i) for i in train], y[train])
+    ours = create_predictor(Choice("fbnetv3", quick), c10_bench.space, 1).fit(
+        [c10_bench.rows[i] for i in train], y[train]
+    )
+    assert np.array_equal(bridge.query([graph(i) for i in test]), ours.predict([c10_bench.rows[i] for i in test]))
 
 
 @pytest.mark.parametrize("name", ["darts", "gdas"])
@@ -496,11 +676,11 @@ def _walkthrough_blocks() -> list[tuple[str, str]]:
     return blocks
 
 
-def test_readme_has_three_naslib_walkthrough_steps():
-    assert [language for language, _ in _walkthrough_blocks()] == ["python", "bash", "bash"]
+def test_readme_has_four_naslib_walkthrough_steps():
+    assert [language for language, _ in _walkthrough_blocks()] == ["python", "bash", "bash", "python"]
 
 
-@pytest.mark.parametrize("step", [0, 1, 2], ids=["trainer", "compare", "config"])
+@pytest.mark.parametrize("step", [0, 1, 2, 3], ids=["trainer", "compare", "config", "predictor-evaluator"])
 def test_readme_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
     _naslib()
     import sys
@@ -516,16 +696,31 @@ def test_readme_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
         assert (tmp_path / "runs" / "nars-in-naslib" / "search" / "model_final.pth").is_file()
     elif step == 1:
         summary = json.loads((tmp_path / "runs" / "naslib-compare" / "summary.json").read_text())
-        assert [label for label in summary if label != OBJECTIVE_KEY] == ["nars", "naslib:re", "naslib:npenas"]
-        assert "| naslib:npenas |" in done.stdout
+        labels = ["nars", "naslib:re", "naslib:npenas"]
+        assert [label for label in summary if label != OBJECTIVE_KEY] == labels
+        assert "| naslib:npenas |" in done.stdout and "PopulationWarning" not in done.stderr
+    elif step == 3:
+        lines = [line.split() for line in done.stdout.splitlines() if line.startswith("train size")]
+        assert [line[2] for line in lines] == ["20", "50"]
+        assert all(0.2 < float(line[-1]) <= 1 for line in lines)  # ranks held-out cells well
+        assert (tmp_path / "runs" / "predictor-eval" / "errors.json").is_file()
     else:
         result = json.loads((tmp_path / "runs/naslib-config/nasbench201/cifar10/re/0/nars_result.json").read_text())
         assert result["queries"] == 20 and result["report_metric"] == "test_acc_200ep"
+        assert "PopulationWarning" not in done.stderr
 
 
 # --------------------------------------------------------------------------- #
 # NASLib's predictors as registered predictors
 # --------------------------------------------------------------------------- #
+
+
+def test_a_misspelt_naslib_predictor_gets_the_name_it_contains(cli, tmp_path):
+    _naslib()
+    args = ["search", "-b", "nb201-analog", "-o", "nars", "--budget", "5", "-O", "predictor=naslib:xgboost"]
+    code, _, err = cli([*args, "--out", tmp_path])
+    assert code == 2 and "unknown predictor 'naslib:xgboost'" in err
+    assert "(did you mean 'naslib:xgb'?)" in err and "Traceback" not in err
 
 
 def test_naslib_predictors_are_registered_and_follow_the_contract(c10_bench):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import collections
-import collections.abc
 import importlib
 import importlib.metadata
 import importlib.util
 from typing import Any
 
 from nars_plugin.errors import ConfigError
+
+from ._hook import apply_shims
 
 #: The one command that installs NASLib and what it imports into the current environment.
 INSTALL_COMMAND = "nars naslib install --source ../shared/vendor/naslib/NASLib-Develop-0b51bc1.tar.gz"
@@ -58,24 +58,6 @@ VERSION_CAPS: dict[str, tuple[int, int]] = {"numpy": (2, 0), "scikit-learn": (1,
 
 class NASLibMissingError(ConfigError):
     """NASLib (or a library it imports) cannot be imported here."""
-
-
-def apply_shims() -> None:
-    """Bridge NASLib's Python 3.10+ / NumPy 1.24+ incompatibilities at run time, without editing NASLib.
-
-    * ``collections.Iterable``/``Sequence``/``Mapping`` (removed in Python 3.10; NASLib's GP
-      predictors' WL kernel and ``utils/load_ops.py`` use them) alias ``collections.abc``'s;
-    * ``np.int`` (removed in NumPy 1.24; NASLib's SemiNAS predictors use it) is ``int``.
-    """
-    for name in ("Iterable", "Sequence", "Mapping", "MutableMapping", "Callable"):
-        if not hasattr(collections, name):
-            setattr(collections, name, getattr(collections.abc, name))
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a core dependency
-        return
-    if "int" not in np.__dict__:
-        np.int = int  # type: ignore[attr-defined]
 
 
 def _too_new(distribution: str, cap: tuple[int, int]) -> str | None:
@@ -136,9 +118,24 @@ def import_naslib_parts() -> None:
         naslib_module(name)
 
 
+def hook_works() -> bool:
+    """Import ``naslib`` the plain way (not through :func:`naslib_module`) in a fresh interpreter's
+    state and say whether the shims were applied by the import hook (:mod:`._hook`)."""
+    import collections
+    import contextlib
+
+    with contextlib.suppress(ImportError):  # the shims run before NASLib's own code: in place even then
+        importlib.import_module("naslib")
+    return hasattr(collections, "Iterable")
+
+
 if __name__ == "__main__":  # `python -m nars_naslib._naslib`: the installer's import check
     import sys
 
+    from ._hook import PTH_NAME
+
+    if not hook_works():
+        sys.exit(f"importing naslib did not apply the bridge's shims: no {PTH_NAME} in site-packages (reinstall)")
     try:
         import_naslib_parts()
     except NASLibMissingError as exc:

@@ -9,7 +9,9 @@ with nars-plugin, built-ins and plugins alike (``nars``, ``rea``, a third-party 
 
 Queries go to NASLib's own NB201 data files by default, or, with ``--benchmark``, to a
 :func:`~.dataset_api.make_dataset_api` of one of our tables. Outputs go where NASLib puts them
-(``out_dir/search_space/dataset/optimizer/seed``), plus ``nars_result.json``.
+(``out_dir/search_space/dataset/optimizer/seed``, each part made a safe folder name by
+:func:`nars_plugin.safe_files.safe_name`: ``nars:rs`` runs in ``.../nars%3Ars/0``), plus
+``nars_result.json``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from nars_plugin.errors import ConfigError, DataFileError, UnknownNameError
+from nars_plugin.safe_files import safe_name
 
 from ._naslib import naslib_module, naslib_version
 from .dataset_api import check_fidelity
-from .runner import NASLIB_OPTIMIZERS, ONE_SHOT, SEARCH_DEFAULTS, one_shot_unavailable
+from .runner import NASLIB_OPTIMIZERS, ONE_SHOT, SEARCH_DEFAULTS, one_shot_unavailable, warn_random_start
 from .trainer import limit_threads, report_of
 
 
@@ -57,7 +60,10 @@ def load_naslib_config(path: str | Path) -> Any:
         config.search.setdefault(key, value)
     config.search.setdefault("epochs", 100)
     config.search.seed = int(config.seed)
-    config.save = f"{config.out_dir}/{config.search_space}/{config.dataset}/{config.optimizer}/{config.seed}"
+    warn_random_start(str(config.optimizer), config.search)
+    # NASLib's layout, each part a safe folder name: `nars:rs` runs in .../nars%3Ars/0, as in nars compare
+    parts = (config.search_space, config.dataset, config.optimizer, config.seed)
+    config.save = str(Path(str(config.out_dir)).joinpath(*(safe_name(str(p)) for p in parts)))
     return config
 
 

@@ -52,16 +52,45 @@ def naslib_dataset_key(dataset: str) -> str:
     return NASLIB_DATASET_KEYS[dataset]
 
 
+def _dataset_mismatch(benchmark: str, measured: str, dataset: str) -> ConfigError:
+    """The error for a NASLib ``dataset`` other than the ``measured`` one of ``benchmark``'s numbers."""
+    return ConfigError(
+        f"benchmark {benchmark!r} holds {measured} numbers; NASLib's dataset {dataset!r} would file them "
+        f"as {dataset} results",
+        f"set dataset: {measured} (NASLib config) / pass dataset={measured!r}, or use a {dataset} table",
+    )
+
+
 def check_dataset(benchmark: TabularBenchmark, dataset: str) -> None:
     """Refuse a NASLib ``dataset`` other than the one the benchmark's numbers were measured on."""
     naslib_dataset_key(dataset)
     measured = getattr(benchmark.space, "dataset", None)
     if measured is not None and measured != dataset:
-        raise ConfigError(
-            f"benchmark {benchmark.name!r} holds {measured} numbers; NASLib's dataset {dataset!r} would file them "
-            f"as {dataset} results",
-            f"set dataset: {measured} (NASLib config) / pass dataset={measured!r}, or use a {dataset} table",
-        )
+        raise _dataset_mismatch(benchmark.name, measured, dataset)
+
+
+def check_api_dataset(dataset_api: Mapping[str, Any], dataset: str) -> None:
+    """:func:`check_dataset` for a ``dataset_api`` made by :func:`make_dataset_api` (others pass):
+    what an optimizer's ``adapt_search_space`` checks before a search starts."""
+    made = dataset_api.get("nars") if isinstance(dataset_api, Mapping) else None
+    if not isinstance(made, Mapping) or "dataset" not in made:
+        return
+    naslib_dataset_key(dataset)
+    if made["dataset"] != dataset:
+        raise _dataset_mismatch(made["benchmark"], made["dataset"], dataset)
+
+
+class _CellEntry(dict[str, Any]):
+    """One cell's entry of the api: NASLib reads ``entry[dataset_key]``; another data set's key is
+    the clear error of :func:`check_dataset` (NASLib's own optimizers check nothing before querying),
+    not a bare ``KeyError`` deep in NASLib."""
+
+    benchmark: str
+    measured: str
+
+    def __missing__(self, key: str) -> Any:
+        asked = {v: k for k, v in NASLIB_DATASET_KEYS.items()}.get(key, key)
+        raise _dataset_mismatch(self.benchmark, self.measured, asked)
 
 
 def check_fidelity(fidelity: Any) -> None:
@@ -128,26 +157,32 @@ def make_dataset_api(
 ) -> dict[str, Any]:
     """NASLib's NB201 ``dataset_api`` holding exactly ``benchmark``'s numbers (see the module table).
 
-    ``dataset`` must be the data set the benchmark measured (its space's ``dataset``).
+    ``dataset`` must be the data set the benchmark measured (its space's ``dataset``); a query for
+    another data set (a NASLib config's ``dataset``) is the same clear error, not a ``KeyError``.
     """
     check_dataset(benchmark, dataset)
     key = naslib_dataset_key(dataset)
     objective = benchmark.values(benchmark.objective)
     entries: dict[str, Any] = {}
     for arch, row in nb201_rows(benchmark, recipe).items():
-        entries[arch] = {
-            key: {
-                "eval_acc1es": [float(objective[row])],
-                "train_acc1es": [NOT_IN_TABLE],
-                "eval_losses": [NOT_IN_TABLE],
-                "train_losses": [NOT_IN_TABLE],
-                "cost_info": {"train_time": float(benchmark.cost[row])},
+        entry = _CellEntry(
+            {
+                key: {
+                    "eval_acc1es": [float(objective[row])],
+                    "train_acc1es": [NOT_IN_TABLE],
+                    "eval_losses": [NOT_IN_TABLE],
+                    "train_losses": [NOT_IN_TABLE],
+                    "cost_info": {"train_time": float(benchmark.cost[row])},
+                }
             }
-        }
+        )
+        entry.benchmark, entry.measured = benchmark.name, dataset
+        entries[arch] = entry
     return {
         "nb201_data": entries,
         "nars": {
             "benchmark": benchmark.name,
+            "dataset": dataset,
             "dataset_key": key,
             "recipe": dict(recipe or {}),
             "eval_acc1es": f"benchmark objective {benchmark.objective!r} (NASLib VAL_ACCURACY and TEST_ACCURACY)",

@@ -8,14 +8,16 @@ while it runs. So this installer does what that setup would do, without running 
    git URL, cloned with ``git``) and finds the folder holding the ``naslib`` package;
 2. copies the ``naslib`` package into this environment's ``site-packages`` and writes a
    ``naslib-<version>.dist-info`` beside it, so ``pip show naslib`` and ``pip uninstall naslib``
-   work;
+   work, and the bridge's import hook (:mod:`._hook`, a one-line ``.pth`` file listed in the same
+   ``RECORD``), so the shims apply whichever module imports NASLib first;
 3. installs :data:`._naslib.NASLIB_REQUIREMENTS` with ``sys.executable -m pip``: the libraries NASLib's
    optimizers, predictors, search spaces and trainer really import, unpinned, capped only where a
    current release breaks NASLib, with the environment's torch held where it is;
-4. imports NASLib's parts (with the bridge's shims, :func:`._naslib.apply_shims`) in a fresh
-   interpreter, to prove the install.
+4. imports NASLib in a fresh interpreter, to prove the install: ``naslib`` the plain way (the
+   hook must apply the shims, :func:`._hook.apply_shims`), then each of NASLib's parts the bridge uses.
 
 Nothing of NASLib is changed: its Python 3.10+ incompatibilities are bridged at import time.
+An environment installed before the hook existed gets it by running the installer again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 
 from nars_plugin.errors import ConfigError, DataFileError
 
+from ._hook import PTH_LINE, PTH_NAME
 from ._naslib import CHECKED_MODULES, NASLIB_REQUIREMENTS, NASLibMissingError
 
 _ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -166,6 +169,7 @@ def _remove_previous(site: Path) -> None:
     for info in ours:
         shutil.rmtree(info)
         shutil.rmtree(site / "naslib", ignore_errors=True)
+        (site / PTH_NAME).unlink(missing_ok=True)
     other = site / "naslib"
     if other.exists() or list(site.glob("naslib-*.dist-info")) or list(site.glob("*naslib*.egg-link")):
         raise ConfigError(
@@ -175,7 +179,8 @@ def _remove_previous(site: Path) -> None:
 
 
 def _copy_package(root: Path, site: Path, version: str, source: str) -> Path:
-    """Copy ``root/naslib`` into ``site`` and write its dist-info (METADATA, INSTALLER, RECORD)."""
+    """Copy ``root/naslib`` into ``site``, write the shims' import hook (:data:`._hook.PTH_NAME`) and
+    the dist-info (METADATA, INSTALLER, RECORD listing all of them)."""
     target = site / "naslib"
     shutil.copytree(root / "naslib", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     info = site / f"naslib-{version}.dist-info"
@@ -187,7 +192,8 @@ def _copy_package(root: Path, site: Path, version: str, source: str) -> Path:
         encoding="utf-8",
     )
     (info / "INSTALLER").write_text("nars-plugin\n", encoding="utf-8")
-    files = [p for p in target.rglob("*") if p.is_file()] + [info / "METADATA", info / "INSTALLER"]
+    (site / PTH_NAME).write_text(PTH_LINE, encoding="utf-8")
+    files = [p for p in target.rglob("*") if p.is_file()] + [info / "METADATA", info / "INSTALLER", site / PTH_NAME]
     record = [f"{p.relative_to(site).as_posix()},," for p in files] + [f"{info.name}/RECORD,,"]
     (info / "RECORD").write_text("\n".join(record) + "\n", encoding="utf-8")
     return target

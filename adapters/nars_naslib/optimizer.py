@@ -35,7 +35,7 @@ from nars_plugin.spaces.nb201 import NB201Space
 from nars_plugin.study import Study, StudyFinished
 
 from ._naslib import naslib_module
-from .dataset_api import candidate_to_graph
+from .dataset_api import candidate_to_graph, check_api_dataset
 
 _MetaOptimizer: Any = naslib_module("optimizers.core.metaclasses").MetaOptimizer
 Metric = naslib_module("search_spaces.core.query_metrics").Metric
@@ -111,7 +111,8 @@ class AskTellOptimizer(_MetaOptimizer):
         self.space: NB201Space | None = None
 
     def adapt_search_space(self, search_space: Any, scope: Any = None, dataset_api: Any = None, **kwargs: Any) -> None:
-        """Check the space (NASLib NB201, queryable) and create the wrapped ask/tell optimizer."""
+        """Check the space (NASLib NB201, queryable, the config's data set that of the api's table) and
+        create the wrapped ask/tell optimizer."""
 
         if getattr(search_space, "get_type", lambda: None)() != "nasbench201":
             raise ConfigError(
@@ -120,6 +121,7 @@ class AskTellOptimizer(_MetaOptimizer):
             )
         if dataset_api is None:
             raise ConfigError("NASLib's NB201 space needs a dataset_api to query", "pass make_dataset_api(benchmark)")
+        check_api_dataset(dataset_api, self.dataset)
         self.search_space = search_space.clone()
         self.scope = scope if scope else search_space.OPTIMIZER_SCOPE
         self.dataset_api = dataset_api

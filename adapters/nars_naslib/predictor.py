@@ -1,9 +1,11 @@
 """The NARS predictor as a NASLib ``Predictor``, for NASLib's ``PredictorEvaluator`` and optimizers.
 
 ``fit(xtrain, ytrain)`` and ``query(xtest)`` take NASLib NAS-Bench-201 graphs; they are turned
-into our candidates and handed to :class:`nars_plugin.predictor.NARSPredictor` (the same
-pretrained-encoder ensemble NARS searches with), so NASLib's predictor benchmarks measure our
-predictor, not a copy. Importing this module imports NASLib.
+into our candidates and handed to the registered ``fbnetv3`` predictor
+(:class:`nars_plugin.predictor.NARSPredictor`, the pretrained-encoder ensemble NARS searches with),
+made by the registry with the same defaults and checks as ``nars predictor-eval --predictors
+fbnetv3``, so NASLib's predictor benchmarks measure our predictor, not a copy, and give the same
+figures as ours on the same split. Importing this module imports NASLib.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ from typing import Any
 import numpy as np
 
 from nars_plugin.errors import ConfigError
-from nars_plugin.optimizers.nars import DEFAULT_PREDICTOR
-from nars_plugin.predictor import NARSPredictor as CorePredictor
+from nars_plugin.plugins import get_registry
+from nars_plugin.predictors import Predictor, create_predictor
+from nars_plugin.settings import Choice
 from nars_plugin.spaces.nb201 import NB201Space
 
 from ._naslib import naslib_module
 from .dataset_api import graph_to_candidate
 
 _Predictor: Any = naslib_module("predictors.predictor").Predictor
+
+#: The registered predictor this class puts behind NASLib's interface.
+REGISTERED = "fbnetv3"
 
 
 class NARSPredictor(_Predictor):
@@ -33,8 +39,10 @@ class NARSPredictor(_Predictor):
         encoding_type: unused (the predictor encodes candidates itself); kept for NASLib's signature.
         dataset: NB201 data set, for the exact FLOPs/params the encoder is pretrained on.
         seed: seeds the predictor.
-        settings: settings of :class:`nars_plugin.predictor.NARSPredictor`; NARS's own defaults
-            (:data:`nars_plugin.optimizers.nars.DEFAULT_PREDICTOR`, an ensemble of 5) unless given.
+        settings: settings of the registered ``fbnetv3`` predictor
+            (:class:`nars_plugin.predictor.PredictorSettings`, typed and checked by the registry);
+            its declared defaults (an ensemble of 3, as ``nars predictor-eval --predictors fbnetv3``)
+            unless given. ``n_models=5`` is the ensemble NARS searches with.
     """
 
     def __init__(
@@ -48,8 +56,8 @@ class NARSPredictor(_Predictor):
         super().__init__(ss_type=ss_type, encoding_type=encoding_type)
         self.space = NB201Space(dataset=dataset)
         self.seed = int(seed)
-        self.settings = {**DEFAULT_PREDICTOR, **settings}
-        self.model: CorePredictor | None = None
+        self.settings = get_registry().parse_settings("predictor", REGISTERED, settings)
+        self.model: Predictor | None = None
 
     def _candidates(self, archs: Sequence[Any]) -> list[Any]:
         if self.ss_type not in (None, "nasbench201"):
@@ -64,7 +72,7 @@ class NARSPredictor(_Predictor):
         cands = self._candidates(xtrain)
         values = [float(v) for v in ytrain]
         y = np.asarray(values)
-        self.model = CorePredictor(self.space, seed=self.seed, **self.settings).fit(cands, values)
+        self.model = create_predictor(Choice(REGISTERED, self.settings), self.space, self.seed).fit(cands, values)
         return float(np.mean(np.abs(self.model.predict(cands) - y)))
 
     def query(self, xtest: Sequence[Any], info: Any = None, **kwargs: Any) -> np.ndarray:

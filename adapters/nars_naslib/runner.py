@@ -22,6 +22,7 @@ from typing import Any
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.keyvalue import parse_key_values
+from nars_plugin.optimizers.evolution import warn_if_population_fills_budget
 from nars_plugin.tabular.base import TabularBenchmark
 
 from ._naslib import naslib_module, naslib_version
@@ -63,6 +64,9 @@ SEARCH_DEFAULTS: dict[str, Any] = {
     "num_candidates": 100,
     "debug_predictor": False,
 }
+#: The ``search`` setting counting the random candidates each optimizer starts with: NASLib's RE
+#: samples ``population_size`` at random before it mutates anything, the others ``num_init``.
+RANDOM_START: dict[str, str] = {"re": "population_size", "ls": "num_init", "bananas": "num_init", "npenas": "num_init"}
 #: Published NAS-Bench-201 CIFAR-10 test accuracy of the one-shot methods (NB201 paper, Table 5).
 PUBLISHED = {"darts": "DARTS-V1/V2 54.30 ± 0.00", "gdas": "GDAS 93.61 ± 0.09"}
 
@@ -74,14 +78,28 @@ def naslib_optimizer_class(name: str) -> Any:
     return getattr(naslib_module("optimizers"), NASLIB_OPTIMIZERS[name][0])
 
 
+def warn_random_start(name: str, search: Any) -> bool:
+    """Warn when NASLib's optimizer ``name`` would spend its whole budget (``search.epochs`` queries)
+    on its random start (:data:`RANDOM_START`): ``naslib:re`` with its default population of 30 in a
+    search of 20 queries is a random search. True when it warned."""
+    key = RANDOM_START.get(name)
+    if key is None or key not in search or "epochs" not in search:
+        return False
+    fix = f"{key} (naslib:{name}({key}=N) in nars compare, search.{key} in a NASLib config)"
+    what = "its population" if key == "population_size" else "its initial sample"
+    return warn_if_population_fills_budget(f"NASLib's {name}", int(search[key]), int(search["epochs"]), fix, what)
+
+
 def search_config(
     name: str, seed: int, epochs: int, dataset: str, save: str | Path, settings: dict[str, Any] | None = None
 ) -> Any:
-    """NASLib's config node for one search (``optimizer``, ``dataset``, ``seed``, ``save``, ``search``)."""
+    """NASLib's config node for one search (``optimizer``, ``dataset``, ``seed``, ``save``, ``search``),
+    with a warning where the search would be random only (:func:`warn_random_start`)."""
     naslib_module("")  # a clear error when NASLib is missing
     from fvcore.common.config import CfgNode  # type: ignore[import-untyped]  # NASLib's config class
 
     search = {**SEARCH_DEFAULTS, **dict(settings or {}), "epochs": int(epochs), "seed": int(seed)}
+    warn_random_start(name, search)
     return CfgNode(
         {
             "optimizer": name,

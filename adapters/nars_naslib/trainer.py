@@ -23,6 +23,7 @@ A search with NARS as a NASLib optimizer on one of our NB201 tables::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,39 @@ def trainer_config(
     config = search_config(optimizer, seed, epochs, dataset, save, search)
     (Path(save) / "search").mkdir(parents=True, exist_ok=True)
     return config
+
+
+def predictor_evaluator_config(
+    save: str | Path,
+    train_sizes: Sequence[int] = (20, 50),
+    test_size: int = 100,
+    seed: int = 0,
+    dataset: str = "cifar10",
+) -> Any:
+    """NASLib's config node for ``PredictorEvaluator(predictor, config)`` (what NASLib's
+    ``predictor_config.yaml`` holds): ``train_sizes`` random training sets (one ``single`` experiment,
+    or ``vary_train_size`` for several), each scored on one random test set of ``test_size`` cells.
+    ``fidelity`` is NB201's 200 epochs (read only by NASLib's learning-curve predictors)."""
+    from fvcore.common.config import CfgNode  # type: ignore[import-untyped]  # NASLib's config class
+
+    sizes = [int(n) for n in train_sizes]
+    return CfgNode(
+        {
+            "experiment_type": "single" if len(sizes) == 1 else "vary_train_size",
+            "train_size_single": sizes[-1],
+            "train_size_list": sizes,
+            "test_size": int(test_size),
+            "fidelity_single": 200,
+            "fidelity_list": [200],
+            "max_hpo_time": 0,
+            "dataset": dataset,
+            "uniform_random": True,
+            "save": str(save),
+            "seed": int(seed),
+            "search": {"seed": int(seed)},
+        },
+        new_allowed=True,
+    )
 
 
 def report_of(optimizer: Any, benchmark: TabularBenchmark, recipe: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -12,6 +12,10 @@ uses for its REA baseline:
 3. every result joins the population and the *oldest* member leaves it (aging:
    survival depends on age, not on fitness).
 
+A ``population`` as large as the query budget leaves no query for a mutation: the search is a
+random search, and a :class:`PopulationWarning` says so with the numbers
+(:func:`warn_if_population_fills_budget`, which the NASLib bridge uses for NASLib's RE too).
+
 For joint architecture + recipe spaces the mutation changes one *recipe*
 parameter instead of one architecture parameter with probability
 ``recipe_mutation_prob`` (default 0.5 when the space has a recipe parameter
@@ -37,6 +41,7 @@ implementation of that code on the same files gets 93.97 and the paper reports
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +82,27 @@ def mutate_one(space: Space, cand: Candidate, rng: Any, recipe_prob: float, n_ch
             changed = space.mutate(out, rng, 1, part="recipe")
         out = changed
     return out
+
+
+class PopulationWarning(UserWarning):
+    """A search whose random first population takes the whole budget: it never evolves anything."""
+
+
+def warn_if_population_fills_budget(
+    method: str, population: int, budget: int | None, fix: str, what: str = "its population"
+) -> bool:
+    """Warn (:class:`PopulationWarning`) when ``method``'s first ``population`` random candidates
+    (``what``) take its whole query ``budget``, so that it is a random search; ``fix`` names the
+    setting to lower. True when it warned (never for a budget of seconds only, ``budget=None``)."""
+    if budget is None or population < budget:
+        return False
+    warnings.warn(
+        f"{method} draws its first {population} candidates at random ({what}) and the budget is {budget} "
+        f"queries, so it never gets past them: this search is a random search; set {fix} below {budget}",
+        PopulationWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 @dataclass(frozen=True)
@@ -121,6 +147,8 @@ class RegularizedEvolution(Optimizer):
 
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
+        queries = self.budget.queries if self.budget is not None else None
+        warn_if_population_fills_budget(self.name, self.population, queries, "population (-O population=N)")
         self.recipe_mutation_prob = default_recipe_prob(self.space, self.config.recipe_mutation_prob)
         # (candidate, objective) in arrival order; the left end is the oldest member
         self._members: deque[tuple[Candidate, float]] = deque(maxlen=self.population)

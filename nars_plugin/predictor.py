@@ -15,6 +15,10 @@ Structure (FBNetV3, Dai et al. 2021, section 3.1)::
   are measured in ``benchmarks/predictor``).
 * An **ensemble** of ``n_models`` independently initialised predictors (same
   pretraining data) averages away the variance of small training sets.
+* **Threads**: pretraining, fitting and prediction run with ``threads`` torch
+  threads (default 1), set around each call and restored after it
+  (:func:`~nars_plugin.predictors.base.torch_threads`); the rest of the process
+  keeps its own setting.
 
 Everything is seeded: the same seed and data give the same predictions.
 """
@@ -22,23 +26,40 @@ Everything is seeded: the same seed and data give the same predictions.
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import math
 import operator
 import os
-from collections.abc import Mapping, Sequence
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 
 from .candidate import unique
-from .predictors.base import Predictor, log_scaled
+from .predictors.base import Predictor, log_scaled, torch_threads
 from .settings import read_mapping, setting
 from .settings import split as split_settings
 from .space import Candidate, Space
 
 _KEY = operator.attrgetter("key")
+_LOG = logging.getLogger(__name__)
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _in_own_threads(method: _Method) -> _Method:
+    """Run a :class:`NARSPredictor` method with the predictor's ``threads`` torch threads."""
+
+    @functools.wraps(method)
+    def wrapper(self: NARSPredictor, *args: Any, **kwargs: Any) -> Any:
+        with torch_threads(self.threads):
+            return method(self, *args, **kwargs)
+
+    return cast(_Method, wrapper)
 
 
 def _torch() -> Any:
@@ -165,6 +186,15 @@ class PredictorSettings:
         "rank: fit normal scores of the accuracy ranks (resolution at the top of the range); standard: z-scores",
         choices=("rank", "standard"),
     )
+    threads: int | None = setting(
+        1,
+        "torch threads while pretraining, fitting and predicting, set around each call and restored "
+        "after (auto: leave torch's setting as it is); not part of the journal identity: the tensors "
+        "are small, more threads cost more than they save (benchmarks/timing.py)",
+        low=1,
+        none="auto",
+        recorded=False,
+    )
 
 
 class NARSPredictor(Predictor):
@@ -193,7 +223,7 @@ class NARSPredictor(Predictor):
         self.head_steps, self.finetune_steps = c.head_steps, c.finetune_steps
         self.lr, self.finetune_lr = c.lr, c.finetune_lr
         self.huber_delta, self.weight_decay = c.huber_delta, c.weight_decay
-        self.target = c.target
+        self.target, self.threads = c.target, c.threads
         self.stat_names = tuple(space.statistic_names)
         self._ensemble: _Ensemble | None = None
         self._refit_optimizer: Any = None  # the fine-tuning optimiser a warm-started refit continues
@@ -238,6 +268,7 @@ class NARSPredictor(Predictor):
         """True when pretraining is enabled and the space has free statistics."""
         return self.pretrain_enabled and bool(self.stat_names)
 
+    @_in_own_threads
     def pretrain(self, cands: Sequence[Candidate] | None = None) -> float | None:
         """Pretrain encoder + proxy head on the free statistics; returns the final loss.
 
@@ -261,6 +292,11 @@ class NARSPredictor(Predictor):
         if cached is not None:
             self._pretrained_state, self.pretrain_loss = cached
             return self.pretrain_loss
+        _announce(
+            f"pretraining the predictor on {len(cands)} architectures "
+            + (f"(once: cached in {cache.path.parent})" if cache.enabled else "(NARS_CACHE=off: not cached)")
+        )
+        started = time.perf_counter()
         ensemble = self._new_ensemble(seed)
         gen = torch.Generator().manual_seed(seed * 7 + 3)
         opt = _adamw(ensemble.parameters("proxy"), self.lr, self.weight_decay)
@@ -282,6 +318,7 @@ class NARSPredictor(Predictor):
         self._pretrained_state = ensemble.encoder_state()
         self.pretrain_loss = loss_value
         cache.save(self._pretrained_state, loss_value)
+        _LOG.info("pretrained the predictor in %.1f s (final loss %.4g)", time.perf_counter() - started, loss_value)
         return loss_value
 
     def _pretrain_key(self, arch: Any, target: Any) -> str:
@@ -299,6 +336,7 @@ class NARSPredictor(Predictor):
 
     # -- fitting and prediction ------------------------------------------ #
 
+    @_in_own_threads
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> NARSPredictor:
         """Fit the accuracy head (encoder frozen), then fine-tune everything.
 
@@ -364,6 +402,7 @@ class NARSPredictor(Predictor):
             loss.backward()
             opt.step()
 
+    @_in_own_threads
     def _standardised(self, cands: Sequence[Candidate], members: slice = slice(None)) -> np.ndarray:
         """The ``members``' predictions in the training target's units, shape (members, n)."""
         if self._ensemble is None:
@@ -456,6 +495,16 @@ def parse_predictor_settings(value: Mapping[str, Any] | str | None) -> dict[str,
 
 #: Bumped when pretraining changes in a way its cache key does not see (the optimiser implementation).
 _PRETRAIN_VERSION = 2
+
+
+def _announce(message: str) -> None:
+    """A one-time note on what a pause is for: logged (``nars_plugin.predictor``, INFO), and written to
+    stderr where a progress bar would be shown (a terminal), through tqdm so a running bar stays intact."""
+    _LOG.info(message)
+    if sys.stderr is not None and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        tqdm.write(message, file=sys.stderr)
 
 
 def _adamw(params: list[Any], lr: float, weight_decay: float) -> Any:

@@ -299,9 +299,8 @@ class NARSPredictor(Predictor):
         started = time.perf_counter()
         ensemble = self._new_ensemble(seed)
         gen = torch.Generator().manual_seed(seed * 7 + 3)
-        opt = _adamw(ensemble.parameters("proxy"), self.lr, self.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.pretrain_epochs)
-        for _ in range(self.pretrain_epochs):
+        opt = _AdamW(ensemble.parameters("proxy"), self.lr, self.weight_decay)
+        for opt.lr in _cosine_annealing(self.lr, self.pretrain_epochs):
             # each member sees its own mini-batch order
             order = torch.stack([torch.randperm(len(cands), generator=gen) for _ in range(self.n_models)])
             for start in range(0, len(cands), 256):
@@ -310,7 +309,6 @@ class NARSPredictor(Predictor):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            sched.step()
         with torch.no_grad():
             loss_value: float = (
                 float(_huber_sum(ensemble.proxy(arch), y.expand(self.n_models, *y.shape), 1.0)) / self.n_models
@@ -367,7 +365,7 @@ class NARSPredictor(Predictor):
             ("all", self.finetune_steps, self.finetune_lr),
         ]
         for part, steps, lr in phases:
-            opt = _adamw(ensemble.parameters(part), lr, self.weight_decay)
+            opt = _AdamW(ensemble.parameters(part), lr, self.weight_decay)
             self._train(ensemble, opt, arch, recipe, targets, steps, frozen_encoder=part == "head")
         self._ensemble, self._refit_optimizer = ensemble, opt
         return self
@@ -507,10 +505,61 @@ def _announce(message: str) -> None:
         tqdm.write(message, file=sys.stderr)
 
 
-def _adamw(params: list[Any], lr: float, weight_decay: float) -> Any:
-    """AdamW as one fused kernel: on CPU several times faster than the per-tensor loop for these
-    small parameter sets (the element-wise square roots dominate otherwise)."""
-    return _torch().optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+class _AdamW:
+    """AdamW (betas 0.9, 0.999; eps 1e-8) as ``torch.optim.AdamW(fused=True)`` computes it, bit for bit:
+    state made at a parameter's first step, the step count as a float32 tensor, torch's fused kernel
+    (on CPU several times faster than the per-tensor loop for these small parameter sets).
+
+    It calls that kernel itself because ``torch.optim``'s optimizers import ``torch._dynamo`` the first
+    time one is made: about 2 s of every search process, more than the fits of a 100-query search.
+    """
+
+    def __init__(self, params: list[Any], lr: float, weight_decay: float) -> None:
+        self.params, self.lr, self.weight_decay = params, lr, weight_decay
+        self._state: dict[int, tuple[Any, Any, Any]] = {}  # id(param) -> (step, exp_avg, exp_avg_sq)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        torch = _torch()
+        live = [p for p in self.params if p.grad is not None]
+        for p in live:
+            if id(p) not in self._state:
+                zeros = torch.zeros_like(p, memory_format=torch.preserve_format)
+                self._state[id(p)] = (torch.zeros((), dtype=torch.float32), zeros, zeros.clone())
+        steps, avgs, squares = zip(*(self._state[id(p)] for p in live)) if live else ((), (), ())
+        with torch.no_grad():
+            torch._foreach_add_(list(steps), 1)
+            torch._fused_adamw_(
+                live,
+                [p.grad for p in live],
+                list(avgs),
+                list(squares),
+                [],
+                list(steps),
+                amsgrad=False,
+                lr=self.lr,
+                beta1=0.9,
+                beta2=0.999,
+                weight_decay=self.weight_decay,
+                eps=1e-8,
+                maximize=False,
+                grad_scale=None,
+                found_inf=None,
+            )
+
+
+def _cosine_annealing(lr: float, epochs: int) -> list[float]:
+    """The learning rate of each epoch under cosine annealing to 0, computed step by step as
+    ``torch.optim.lr_scheduler.CosineAnnealingLR`` does (so the same floats)."""
+    rates = [lr]
+    for epoch in range(1, epochs):
+        rates.append(
+            (1 + math.cos(math.pi * epoch / epochs)) / (1 + math.cos(math.pi * (epoch - 1) / epochs)) * rates[-1]
+        )
+    return rates
 
 
 def _huber_sum(pred: Any, target: Any, delta: float) -> Any:

@@ -189,8 +189,8 @@ class PredictorSettings:
     threads: int | None = setting(
         1,
         "torch threads while pretraining, fitting and predicting, set around each call and restored "
-        "after (auto: leave torch's setting as it is); not part of the journal identity: the tensors "
-        "are small, more threads cost more than they save (benchmarks/timing.py)",
+        "after (auto: leave torch's setting as it is); not part of the journal identity. The tensors "
+        "are small: more threads cost more than they save, most of all beside other jobs",
         low=1,
         none="auto",
         recorded=False,
@@ -525,11 +525,13 @@ class _AdamW:
     def step(self) -> None:
         torch = _torch()
         live = [p for p in self.params if p.grad is not None]
+        if not live:
+            return
         for p in live:
             if id(p) not in self._state:
                 zeros = torch.zeros_like(p, memory_format=torch.preserve_format)
                 self._state[id(p)] = (torch.zeros((), dtype=torch.float32), zeros, zeros.clone())
-        steps, avgs, squares = zip(*(self._state[id(p)] for p in live)) if live else ((), (), ())
+        steps, avgs, squares = zip(*(self._state[id(p)] for p in live))
         with torch.no_grad():
             torch._foreach_add_(list(steps), 1)
             torch._fused_adamw_(

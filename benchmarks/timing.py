@@ -18,7 +18,7 @@ work shows in the load average recorded with each sitting: read the ratios, not 
 ``OUT/timing.json``, ``OUT/timing.csv`` and ``OUT/timing.md``; ``--profile`` adds a cProfile
 breakdown of one warm in-process NARS search by phase.
 
-    python benchmarks/timing.py --out benchmarks/results/timing      # about 8 minutes on 2 cores
+    python benchmarks/timing.py --profile --out benchmarks/results/timing   # 14 min on a shared 2-core machine
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import pstats
+import shlex
 import statistics
 import subprocess
 import sys
@@ -222,7 +223,7 @@ def markdown(report: dict[str, Any]) -> str:
         " one run cold (an empty pretraining cache). × TPE: over Optuna TPE in the same sitting, benchmark and"
         " mode. Load averages at the start of each sitting: "
         + ", ".join(f"{k} {v:.2f}" for k, v in report["load_average_at_start"].items())
-        + (f". {report['label']}" if report["label"] else ""),
+        + ".",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -254,7 +255,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_benchmarks = f"{C10.format(data=data_dir())},nb201-analog"
     parser.add_argument("--benchmarks", "--benchmark", default=default_benchmarks, help="comma-separated")
-    parser.add_argument("--optimizers", default="nars,optuna-tpe,rea", help="comma-separated (with optuna-tpe); e.g. +bananas,rs")
+    parser.add_argument(
+        "--optimizers", default="nars,optuna-tpe,rea", help="comma-separated (with optuna-tpe); e.g. +bananas,rs"
+    )
     parser.add_argument("--modes", default="process,in-process", help="process, in-process or both")
     parser.add_argument("--loads", default="idle,loaded", help="idle, loaded (a busy loop per core) or both")
     parser.add_argument("--repeats", type=int, default=2, help="warm searches (seeds 0..N-1) per figure")
@@ -288,9 +291,8 @@ def main() -> None:
     add_ratios(rows)
     import torch
 
-    command = "python benchmarks/timing.py " + " ".join(a for a in sys.argv[1:])
     report: dict[str, Any] = {
-        "command": command.strip(),
+        "command": shlex.join(["python", "benchmarks/timing.py", *sys.argv[1:]]),
         "queries": args.queries,
         "repeats": args.repeats,
         "label": args.label,

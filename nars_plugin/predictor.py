@@ -516,7 +516,8 @@ class _AdamW:
 
     def __init__(self, params: list[Any], lr: float, weight_decay: float) -> None:
         self.params, self.lr, self.weight_decay = params, lr, weight_decay
-        self._state: dict[int, tuple[Any, Any, Any]] = {}  # id(param) -> (step, exp_avg, exp_avg_sq)
+        #: per parameter, as torch.optim keeps it: {"step", "exp_avg", "exp_avg_sq"}
+        self.state: dict[Any, dict[str, Any]] = {}
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -528,19 +529,24 @@ class _AdamW:
         if not live:
             return
         for p in live:
-            if id(p) not in self._state:
+            if p not in self.state:
                 zeros = torch.zeros_like(p, memory_format=torch.preserve_format)
-                self._state[id(p)] = (torch.zeros((), dtype=torch.float32), zeros, zeros.clone())
-        steps, avgs, squares = zip(*(self._state[id(p)] for p in live))
+                self.state[p] = {
+                    "step": torch.zeros((), dtype=torch.float32),
+                    "exp_avg": zeros,
+                    "exp_avg_sq": zeros.clone(),
+                }
+        states = [self.state[p] for p in live]
+        steps = [state["step"] for state in states]
         with torch.no_grad():
-            torch._foreach_add_(list(steps), 1)
+            torch._foreach_add_(steps, 1)
             torch._fused_adamw_(
                 live,
                 [p.grad for p in live],
-                list(avgs),
-                list(squares),
+                [state["exp_avg"] for state in states],
+                [state["exp_avg_sq"] for state in states],
                 [],
-                list(steps),
+                steps,
                 amsgrad=False,
                 lr=self.lr,
                 beta1=0.9,

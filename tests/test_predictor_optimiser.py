@@ -40,6 +40,7 @@ def test_the_adamw_step_and_cosine_schedule_equal_torch_optims_bit_for_bit() -> 
                 opt.step()
             assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
         schedule.step()
+    assert [int(mine.state[p]["step"]) for p in ours] == [int(reference.state[p]["step"]) for p in theirs] == [24, 24]
     assert all(p.grad is not None for p in ours)
     mine.zero_grad()
     assert all(p.grad is None for p in ours)

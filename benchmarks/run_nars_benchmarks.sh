@@ -42,9 +42,10 @@ for part in $PARTS; do
       nars compare -b "$C10" --optimizers "$variants" --seeds 10 --budget 100 --out $OUT/ablation-c10 --no-progress
       nars compare -b nb201-analog -B target=analog_1d --optimizers "$variants" --seeds 10 --budget 100 \
         --out $OUT/ablation-analog-1d --no-progress ;;
-    timing)  # wall time of one 100-query search, NARS and BANANAS against TPE and REA, same process; NARS by phase
-      # (issue 14's "before" column: the same script on f3ce118's nars_plugin, in $OUT/timing/before-f3ce118)
-      python benchmarks/timing.py --benchmark "$C10" --optimizers nars,bananas,optuna-tpe,rea --profile \
+    timing)  # issue 25: wall time of 100-query searches as whole `nars search` processes and in one process,
+      # idle and beside a busy loop per core, cold and warm pretraining cache, against TPE; NARS by phase
+      # (issue 14's in-process tables: $OUT/timing/before-f3ce118 and $OUT/timing/issue14)
+      python benchmarks/timing.py --benchmarks "$C10,nb201-analog" --optimizers nars,optuna-tpe,rea --profile \
         --out $OUT/timing ;;
     suite)  # issue 16: the default suite (every built-in benchmark that runs here), one leaderboard;
       # HEBO (minutes per run; needs `nars hebo install`) 5 seeds, the others 10

@@ -15,6 +15,10 @@ Structure (FBNetV3, Dai et al. 2021, section 3.1)::
   are measured in ``benchmarks/predictor``).
 * An **ensemble** of ``n_models`` independently initialised predictors (same
   pretraining data) averages away the variance of small training sets.
+* **Threads**: pretraining, fitting and prediction run with ``threads`` torch
+  threads (default 1), set around each call and restored after it
+  (:func:`~nars_plugin.predictors.base.torch_threads`); the rest of the process
+  keeps its own setting.
 
 Everything is seeded: the same seed and data give the same predictions.
 """
@@ -22,23 +26,40 @@ Everything is seeded: the same seed and data give the same predictions.
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import math
 import operator
 import os
-from collections.abc import Mapping, Sequence
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 
 from .candidate import unique
-from .predictors.base import Predictor, log_scaled
+from .predictors.base import Predictor, log_scaled, torch_threads
 from .settings import read_mapping, setting
 from .settings import split as split_settings
 from .space import Candidate, Space
 
 _KEY = operator.attrgetter("key")
+_LOG = logging.getLogger(__name__)
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _in_own_threads(method: _Method) -> _Method:
+    """Run a :class:`NARSPredictor` method with the predictor's ``threads`` torch threads."""
+
+    @functools.wraps(method)
+    def wrapper(self: NARSPredictor, *args: Any, **kwargs: Any) -> Any:
+        with torch_threads(self.threads):
+            return method(self, *args, **kwargs)
+
+    return cast(_Method, wrapper)
 
 
 def _torch() -> Any:
@@ -165,6 +186,15 @@ class PredictorSettings:
         "rank: fit normal scores of the accuracy ranks (resolution at the top of the range); standard: z-scores",
         choices=("rank", "standard"),
     )
+    threads: int | None = setting(
+        1,
+        "torch threads while pretraining, fitting and predicting, set around each call and restored "
+        "after (auto: leave torch's setting as it is); not part of the journal identity. The tensors "
+        "are small: more threads cost more than they save, most of all beside other jobs",
+        low=1,
+        none="auto",
+        recorded=False,
+    )
 
 
 class NARSPredictor(Predictor):
@@ -193,7 +223,7 @@ class NARSPredictor(Predictor):
         self.head_steps, self.finetune_steps = c.head_steps, c.finetune_steps
         self.lr, self.finetune_lr = c.lr, c.finetune_lr
         self.huber_delta, self.weight_decay = c.huber_delta, c.weight_decay
-        self.target = c.target
+        self.target, self.threads = c.target, c.threads
         self.stat_names = tuple(space.statistic_names)
         self._ensemble: _Ensemble | None = None
         self._refit_optimizer: Any = None  # the fine-tuning optimiser a warm-started refit continues
@@ -238,6 +268,7 @@ class NARSPredictor(Predictor):
         """True when pretraining is enabled and the space has free statistics."""
         return self.pretrain_enabled and bool(self.stat_names)
 
+    @_in_own_threads
     def pretrain(self, cands: Sequence[Candidate] | None = None) -> float | None:
         """Pretrain encoder + proxy head on the free statistics; returns the final loss.
 
@@ -261,11 +292,15 @@ class NARSPredictor(Predictor):
         if cached is not None:
             self._pretrained_state, self.pretrain_loss = cached
             return self.pretrain_loss
+        _announce(
+            f"pretraining the predictor on {len(cands)} architectures "
+            + (f"(once: cached in {cache.path.parent})" if cache.enabled else "(NARS_CACHE=off: not cached)")
+        )
+        started = time.perf_counter()
         ensemble = self._new_ensemble(seed)
         gen = torch.Generator().manual_seed(seed * 7 + 3)
-        opt = _adamw(ensemble.parameters("proxy"), self.lr, self.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.pretrain_epochs)
-        for _ in range(self.pretrain_epochs):
+        opt = _AdamW(ensemble.parameters("proxy"), self.lr, self.weight_decay)
+        for opt.lr in _cosine_annealing(self.lr, self.pretrain_epochs):
             # each member sees its own mini-batch order
             order = torch.stack([torch.randperm(len(cands), generator=gen) for _ in range(self.n_models)])
             for start in range(0, len(cands), 256):
@@ -274,7 +309,6 @@ class NARSPredictor(Predictor):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            sched.step()
         with torch.no_grad():
             loss_value: float = (
                 float(_huber_sum(ensemble.proxy(arch), y.expand(self.n_models, *y.shape), 1.0)) / self.n_models
@@ -282,6 +316,7 @@ class NARSPredictor(Predictor):
         self._pretrained_state = ensemble.encoder_state()
         self.pretrain_loss = loss_value
         cache.save(self._pretrained_state, loss_value)
+        _LOG.info("pretrained the predictor in %.1f s (final loss %.4g)", time.perf_counter() - started, loss_value)
         return loss_value
 
     def _pretrain_key(self, arch: Any, target: Any) -> str:
@@ -299,6 +334,7 @@ class NARSPredictor(Predictor):
 
     # -- fitting and prediction ------------------------------------------ #
 
+    @_in_own_threads
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> NARSPredictor:
         """Fit the accuracy head (encoder frozen), then fine-tune everything.
 
@@ -329,7 +365,7 @@ class NARSPredictor(Predictor):
             ("all", self.finetune_steps, self.finetune_lr),
         ]
         for part, steps, lr in phases:
-            opt = _adamw(ensemble.parameters(part), lr, self.weight_decay)
+            opt = _AdamW(ensemble.parameters(part), lr, self.weight_decay)
             self._train(ensemble, opt, arch, recipe, targets, steps, frozen_encoder=part == "head")
         self._ensemble, self._refit_optimizer = ensemble, opt
         return self
@@ -364,6 +400,7 @@ class NARSPredictor(Predictor):
             loss.backward()
             opt.step()
 
+    @_in_own_threads
     def _standardised(self, cands: Sequence[Candidate], members: slice = slice(None)) -> np.ndarray:
         """The ``members``' predictions in the training target's units, shape (members, n)."""
         if self._ensemble is None:
@@ -458,10 +495,79 @@ def parse_predictor_settings(value: Mapping[str, Any] | str | None) -> dict[str,
 _PRETRAIN_VERSION = 2
 
 
-def _adamw(params: list[Any], lr: float, weight_decay: float) -> Any:
-    """AdamW as one fused kernel: on CPU several times faster than the per-tensor loop for these
-    small parameter sets (the element-wise square roots dominate otherwise)."""
-    return _torch().optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+def _announce(message: str) -> None:
+    """A one-time note on what a pause is for: logged (``nars_plugin.predictor``, INFO), and written to
+    stderr where a progress bar would be shown (a terminal), through tqdm so a running bar stays intact."""
+    _LOG.info(message)
+    if sys.stderr is not None and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        tqdm.write(message, file=sys.stderr)
+
+
+class _AdamW:
+    """AdamW (betas 0.9, 0.999; eps 1e-8) as ``torch.optim.AdamW(fused=True)`` computes it, bit for bit:
+    state made at a parameter's first step, the step count as a float32 tensor, torch's fused kernel
+    (on CPU several times faster than the per-tensor loop for these small parameter sets).
+
+    It calls that kernel itself because ``torch.optim``'s optimizers import ``torch._dynamo`` the first
+    time one is made: about 2 s of every search process, more than the fits of a 100-query search.
+    """
+
+    def __init__(self, params: list[Any], lr: float, weight_decay: float) -> None:
+        self.params, self.lr, self.weight_decay = params, lr, weight_decay
+        #: per parameter, as torch.optim keeps it: {"step", "exp_avg", "exp_avg_sq"}
+        self.state: dict[Any, dict[str, Any]] = {}
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        torch = _torch()
+        live = [p for p in self.params if p.grad is not None]
+        if not live:
+            return
+        for p in live:
+            if p not in self.state:
+                zeros = torch.zeros_like(p, memory_format=torch.preserve_format)
+                self.state[p] = {
+                    "step": torch.zeros((), dtype=torch.float32),
+                    "exp_avg": zeros,
+                    "exp_avg_sq": zeros.clone(),
+                }
+        states = [self.state[p] for p in live]
+        steps = [state["step"] for state in states]
+        with torch.no_grad():
+            torch._foreach_add_(steps, 1)
+            torch._fused_adamw_(
+                live,
+                [p.grad for p in live],
+                [state["exp_avg"] for state in states],
+                [state["exp_avg_sq"] for state in states],
+                [],
+                steps,
+                amsgrad=False,
+                lr=self.lr,
+                beta1=0.9,
+                beta2=0.999,
+                weight_decay=self.weight_decay,
+                eps=1e-8,
+                maximize=False,
+                grad_scale=None,
+                found_inf=None,
+            )
+
+
+def _cosine_annealing(lr: float, epochs: int) -> list[float]:
+    """The learning rate of each epoch under cosine annealing to 0, computed step by step as
+    ``torch.optim.lr_scheduler.CosineAnnealingLR`` does (so the same floats)."""
+    rates = [lr]
+    for epoch in range(1, epochs):
+        rates.append(
+            (1 + math.cos(math.pi * epoch / epochs)) / (1 + math.cos(math.pi * (epoch - 1) / epochs)) * rates[-1]
+        )
+    return rates
 
 
 def _huber_sum(pred: Any, target: Any, delta: float) -> Any:

@@ -78,6 +78,7 @@ class Spec:
     none: str = "none"
     separator: str = ","
     plugin: str | None = None  # a choice field: the plugin kind it names (``predictor``)
+    recorded: bool = True  # False: changes how fast a run goes, never its results; journals leave it out
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,15 @@ def setting(
     choices: Sequence[Any] | None = None,
     none: str = "none",
     separator: str = ",",
+    recorded: bool = True,
 ) -> Any:
     """A declared setting: its default, a one-line doc, optional bounds (``high_open``: the high bound
     is excluded) or choices; ``none`` is the word that means None (``auto``, ``off``); ``separator``
-    splits the text of a ``tuple[str, ...]`` setting."""
-    spec = Spec(doc, low, high, high_open, tuple(choices) if choices is not None else None, none, separator)
+    splits the text of a ``tuple[str, ...]`` setting; ``recorded=False`` for a setting that changes
+    only how fast a run goes (a thread count): :func:`identity` leaves it out, so a journal resumes
+    under another value."""
+    choices = tuple(choices) if choices is not None else None
+    spec = Spec(doc, low, high, high_open, choices, none, separator, recorded=recorded)
     return dataclasses.field(default=default, metadata={_KEY: spec})
 
 
@@ -443,10 +448,12 @@ def as_kwargs(obj: Any) -> dict[str, Any]:
 
 
 def identity(obj: Any) -> dict[str, Any]:
-    """What a journal records: every declared value, JSON-ready (None as its word, lists as lists)."""
+    """What a journal records: every declared value that can change results (not those declared
+    ``recorded=False``), JSON-ready (None as its word, lists as lists)."""
     out: dict[str, Any] = {}
     for d in declared(obj.__class__):
-        out[d.name] = _plain(d, getattr(obj, d.name))
+        if d.spec.recorded:
+            out[d.name] = _plain(d, getattr(obj, d.name))
     return out
 
 

@@ -15,7 +15,7 @@ Suites: :class:`SpaceConformance` (fixture ``space``), :class:`BenchmarkConforma
 :class:`OptimizerConformance` (``benchmark`` and ``make_optimizer(space, objective, seed, budget,
 constraints)``). Every built-in component passes them (``tests/test_conformance.py``); a plugin's
 own use of them is ``examples/graph_space/tests/test_conformance.py``. Every failed check says what
-broke and which member to fix. Needs pytest.
+broke and which member to fix. Needs pytest (``pip install 'nars-plugin[testing]'``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import pytest
+
+try:
+    import pytest
+except ImportError as error:  # the suites are pytest classes: without pytest there is nothing to run
+    raise ImportError(
+        "nars_plugin.testing (the conformance suites) needs pytest: pip install 'nars-plugin[testing]'",
+        name=error.name,
+    ) from error
 
 from .errors import NarsError
 from .space import Candidate, Space

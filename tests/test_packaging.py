@@ -1,12 +1,18 @@
-"""Packaging: one source of metadata, no top-level 'adapters', typed, extras, the README's commands."""
+"""Packaging: one source of metadata, no top-level 'adapters', typed, extras, the README's commands;
+every package folder and data file in the distribution (what setuptools itself reads from
+pyproject.toml; .ci/wheel_check.sh builds, installs and imports the wheel for real)."""
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.metadata
 import re
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
+import pytest
 from conftest import REPO_ROOT
 
 
@@ -57,3 +63,63 @@ def test_the_readme_commands_install_one_torch_version():
     assert len(commands) == 2
     versions = {v for c in commands for v in re.findall(r"torch==([\d.]+)", c)}
     assert len(versions) == 1, f"the README's two commands install torch {sorted(versions)}"
+
+
+#: Folders whose packages the distribution ships, and the prefix of their import names.
+SOURCES = {REPO_ROOT / "nars_plugin": "nars_plugin", REPO_ROOT / "adapters": ""}
+
+
+def _folders_with_init() -> dict[str, Path]:
+    """Import name -> folder of every package in the checkout's shipped folders."""
+    found = {}
+    for source, prefix in SOURCES.items():
+        for init in source.rglob("__init__.py"):  # nars_plugin/ is a package itself; adapters/ holds packages
+            folder = init.parent
+            parts = folder.relative_to(source).parts
+            name = ".".join(([prefix] if prefix else []) + list(parts))
+            found[name] = folder
+    return found
+
+
+def _configured() -> tuple[dict[str, Path], dict[str, list[str]]]:
+    """Import name -> source folder of every package setuptools would ship, and the package data."""
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dist = apply_configuration(Distribution(), REPO_ROOT / "pyproject.toml")
+    package_dir = dist.package_dir or {}
+    shipped = {}
+    for name in dist.packages:
+        # setuptools' rule: the longest configured prefix maps the package to a folder
+        prefix = max((p for p in package_dir if name == p or name.startswith(p + ".")), key=len, default="")
+        rest = name[len(prefix) :].lstrip(".").split(".") if name != prefix else []
+        shipped[name] = REPO_ROOT.joinpath(package_dir.get(prefix, ""), *[r for r in rest if r])
+    return shipped, dict(dist.package_data or {})
+
+
+def test_every_package_folder_is_shipped_from_its_folder() -> None:
+    shipped, _ = _configured()
+    expected = _folders_with_init()
+    assert set(expected) == set(shipped), (
+        f"missing from the distribution: {sorted(set(expected) - set(shipped))}; "
+        f"configured but no such folder: {sorted(set(shipped) - set(expected))}"
+    )
+    for name, folder in expected.items():
+        assert shipped[name].resolve() == folder.resolve(), f"{name} would be built from {shipped[name]}, not {folder}"
+
+
+@pytest.mark.parametrize("source", sorted(_folders_with_init().items()), ids=lambda item: item[0])
+def test_every_data_file_of_a_package_is_shipped(source: tuple[str, Path]) -> None:
+    """A file other than Python source inside a package folder reaches the wheel only through package data."""
+    name, folder = source
+    _, package_data = _configured()
+    patterns = package_data.get(name, []) + package_data.get("*", []) + package_data.get("", [])
+    data = [
+        f.name
+        for f in folder.iterdir()
+        if f.is_file() and f.suffix not in (".py", ".pyc") and not f.name.startswith(".")
+    ]
+    missing = [f for f in data if not any(fnmatch.fnmatch(f, p) for p in patterns)]
+    assert not missing, f"{name}: {missing} would be left out of the wheel (add them to [tool.setuptools.package-data])"

@@ -5,6 +5,6 @@ The FBNetV3 predictor itself lives in :mod:`nars_plugin.predictor`; plugins regi
 ``nars predictors`` lists them.
 """
 
-from .base import Predictor, create_predictor
+from .base import Predictor, create_predictor, torch_threads
 
-__all__ = ["Predictor", "create_predictor"]
+__all__ = ["Predictor", "create_predictor", "torch_threads"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -130,6 +131,30 @@ def log_scaled(stats: Mapping[str, Sequence[float] | np.ndarray], names: Sequenc
     (FLOPs, params and latencies span orders of magnitude; signed proxies keep their order)."""
     columns = [np.asarray(stats[name], dtype=float) for name in names]
     return np.stack([np.sign(c) * np.log1p(np.abs(c)) for c in columns], 1)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with torch's intra-op thread count at ``threads`` (None: as it is), and give the
+    caller's count back afterwards, whatever happens in the block.
+
+    A predictor's tensors are small: with torch's default (every core) each operation pays for
+    waking threads it barely uses, and beside other jobs on the machine that cost grows many times
+    over. Setting the count only around its own work keeps the rest of the process as the user set it.
+    """
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if before != threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def create_predictor(choice: Choice | str, space: Space, seed: int = 0) -> Predictor:

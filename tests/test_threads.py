@@ -97,3 +97,13 @@ def test_threads_is_listed_but_not_part_of_the_journal_identity(tmp_path) -> Non
     assert again.optimizer.predictor.threads == 2
     assert again.optimize().best_result == best
     assert (tmp_path / "journal.jsonl").read_text() == journal  # replayed: nothing evaluated again
+
+
+def test_compare_in_this_process_gives_the_callers_thread_count_back(caller_threads: int, tmp_path) -> None:
+    """``workers=1`` runs the comparison in the caller's process with one torch thread, and hands the
+    caller's own count back afterwards (worker processes of ours keep one thread for good)."""
+    from nars_plugin import compare
+
+    summary = compare("nb201-analog", "rs", seeds=1, budget=5, out=tmp_path, workers=1, progress=False)
+    assert summary["rs"]
+    assert torch.get_num_threads() == caller_threads

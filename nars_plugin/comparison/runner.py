@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, option
+from ..predictors.base import torch_threads
 from ..progress import Progress
 from ..safe_files import safe_name
 from ..storage import JOURNAL_NAME, SUMMARY_NAME
@@ -174,6 +175,7 @@ def not_runnable(registry: Any, optimizers: Sequence[OptimizerSpec]) -> dict[str
 
 
 def _worker_init() -> None:
+    """A worker process of ours runs one torch thread (runs side by side, one per core)."""
     import torch
 
     torch.set_num_threads(1)
@@ -258,11 +260,11 @@ def run_all(
     try:
         if executor == "ray":
             results = _run_on_ray(tasks, address, bar)
-        elif workers == 1:
-            _worker_init()
-            for task in tasks:
-                results.append(run_one(task))
-                bar.done(results[-1])
+        elif workers == 1:  # in the caller's process: its thread count is given back afterwards
+            with torch_threads(1):
+                for task in tasks:
+                    results.append(run_one(task))
+                    bar.done(results[-1])
         else:
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(workers, initializer=_worker_init) as pool:

@@ -77,4 +77,7 @@ echo "::: wheel check: nars plugins"
 echo "::: wheel check: nars search -b nb201-analog --budget 30 (the default optimizer; an empty cache, so it pretrains)"
 NARS_CACHE_DIR="$work/cache" "$work/venv/bin/nars" search -b nb201-analog --budget 30 --no-progress --out "$work/run/search"
 test -s "$work/run/search/trajectory.csv"
+"$work/venv/bin/python" -c 'import json, sys
+name = json.load(open(sys.argv[1]))["config"]["optimizer"]["name"]
+sys.exit(None if name == "nars" else f"nars search ran {name!r} by default, not nars")' "$work/run/search/summary.json"
 echo "::: wheel check passed in $((SECONDS - started)) s"

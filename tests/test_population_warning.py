@@ -17,7 +17,7 @@ def test_rea_warns_when_its_population_takes_the_whole_budget(c10_csv):
     assert len(record) == 1
     message = str(record[0].message)
     assert "the budget is 8 queries" in message and "this search is a random search" in message
-    assert "set population (-O population=N) below 8" in message
+    assert "set population (settings={'population': N}) below 8" in message
     study.optimize()
     assert study.optimizer.last_parent is None  # indeed nothing was mutated
     with warnings.catch_warnings():
@@ -29,4 +29,5 @@ def test_rea_warns_when_its_population_takes_the_whole_budget(c10_csv):
 
 def test_nars_search_cli_shows_the_warning(cli, c10_csv, tmp_path):
     code, _, err = cli(["search", "-b", f"csv:{c10_csv}", "-o", "rea", "--budget", "5", "--out", tmp_path / "r"])
-    assert code == 0 and "PopulationWarning: rea draws its first 10 candidates at random" in err
+    assert code == 0 and "warning: rea draws its first 10 candidates at random" in err
+    assert "set -O population=N below 5" in err

@@ -46,7 +46,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, option
 from ..evaluation import Result
 from ..settings import setting
 from ..space import Candidate, Space
@@ -148,7 +148,9 @@ class RegularizedEvolution(Optimizer):
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
         queries = self.budget.queries if self.budget is not None else None
-        warn_if_population_fills_budget(self.name, self.population, queries, "population (-O population=N)")
+        warn_if_population_fills_budget(
+            self.name, self.population, queries, option("population (settings={'population': N})", "-O population=N")
+        )
         self.recipe_mutation_prob = default_recipe_prob(self.space, self.config.recipe_mutation_prob)
         # (candidate, objective) in arrival order; the left end is the oldest member
         self._members: deque[tuple[Candidate, float]] = deque(maxlen=self.population)

@@ -104,9 +104,18 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (6.4, 4.2)) -> Axes:
     return new  # type: ignore[no-any-return]
 
 
-def _finish(fig: Figure, path: str | os.PathLike[str] | None) -> None:
+def _finish(
+    ax: Axes, xlabel: str, ylabel: str, title: str, path: str | os.PathLike[str] | None, legend: bool = True
+) -> None:
+    """Label, grid and legend (where it has entries) of a plot; saved to ``path`` when one is given."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    if legend:
+        ax.legend(loc="best", fontsize=8)
     if path is not None:
-        atomic_write_figure(path, fig)
+        atomic_write_figure(path, ax.get_figure())
 
 
 def _no_trials(search: _Search, what: str) -> ConfigError:
@@ -147,12 +156,7 @@ def plot_optimization_history(
             clip_on=False,
             label=f"failed ({int(failed.sum())})",
         )
-    ax.set_xlabel("trial")
-    ax.set_ylabel(search.objective)
-    ax.set_title(f"Optimization history: {search.title}", fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    _finish(ax.get_figure(), path)  # type: ignore[arg-type]
+    _finish(ax, "trial", search.objective, f"Optimization history: {search.title}", path)
     return ax
 
 
@@ -246,12 +250,7 @@ def plot_pareto_front(
         ax.set_xlim(low, high)
     if np.nanmax(np.abs(x)) >= 1e4:  # FLOPs, parameters: 50M rather than 0.5 x 1e8
         ax.xaxis.set_major_formatter(require_extra("matplotlib.ticker", "plot", "plotting").EngFormatter())
-    ax.set_xlabel(metric)
-    ax.set_ylabel(search.objective)
-    ax.set_title(f"Pareto front: {search.title}", fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    _finish(ax.get_figure(), path)  # type: ignore[arg-type]
+    _finish(ax, metric, search.objective, f"Pareto front: {search.title}", path)
     return ax
 
 
@@ -356,11 +355,7 @@ def plot_intermediate_values(
     ]
     ax.legend(handles=[h for h, n in zip(handles, counts.values()) if n], loc="best", fontsize=8)
     ax.xaxis.set_major_locator(require_extra("matplotlib.ticker", "plot", "plotting").MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(search.objective)
-    ax.set_title(f"Intermediate values: {search.title}", fontsize=9)
-    ax.grid(True, alpha=0.3)
-    _finish(ax.get_figure(), path)  # type: ignore[arg-type]
+    _finish(ax, "epoch", search.objective, f"Intermediate values: {search.title}", path, legend=False)
     return ax
 
 

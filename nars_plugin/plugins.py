@@ -21,7 +21,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import ConfigError, NarsError, UnknownNameError
+from .errors import ConfigError, NarsError, UnknownNameError, option
 from .settings import declared, is_declaration
 from .settings import split as split_settings
 
@@ -228,7 +228,10 @@ class Registry:
         name, sep, argument = spec.partition(":")
         entry = self.get("benchmark", name)
         if sep and not entry.takes_argument:
-            raise ConfigError(f"benchmark {name!r} takes no ':ARGUMENT' (got {spec!r})", f"use --benchmark {name}")
+            raise ConfigError(
+                f"benchmark {name!r} takes no ':ARGUMENT' (got {spec!r})",
+                "use " + option(repr(name), f"--benchmark {name}"),
+            )
         options = self.parse_settings("benchmark", name, options)
         try:
             if entry.takes_argument:
@@ -239,7 +242,7 @@ class Registry:
                 raise
             raise ConfigError(
                 f"benchmark {name!r} does not take option(s) {sorted(options)}: {exc}",
-                "check the --bench-opt names in `nars benchmarks`",
+                f"check the {option('options=', '--bench-opt')} names: `nars benchmarks {name}` lists them",
             ) from None
 
     def create_optimizer(self, name: str, space: Any, **kwargs: Any) -> Any:
@@ -254,7 +257,8 @@ class Registry:
         except (TypeError, ValueError) as exc:  # e.g. int("abc") for population=abc
             raise ConfigError(
                 f"bad setting for optimizer {name!r}: {type(exc).__name__}: {exc}",
-                "check the setting names and values (--opt KEY=VALUE for search, NAME(key=value) in --optimizers)",
+                f"check the setting names and values (`nars optimizers {name}` lists them): "
+                + option("settings={'key': value}", "--opt KEY=VALUE for search, NAME(key=value) in --optimizers"),
             ) from None
 
 

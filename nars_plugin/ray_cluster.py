@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, option
 
 
 def connect(address: str | None = None, num_cpus: int | None = None, forward_settings: bool = True) -> Any:
@@ -46,7 +46,8 @@ def connect(address: str | None = None, num_cpus: int | None = None, forward_set
     except ConnectionError as exc:
         raise ConfigError(
             f"cannot connect to the Ray cluster at {address}: {exc}",
-            "start one with `ray start --head --port PORT` and pass --address HOST:PORT, "
-            "or leave --address out for a local instance",
+            "start one with `ray start --head --port PORT` and pass "
+            + option("address='HOST:PORT', or leave address=None", "--address HOST:PORT, or leave --address out")
+            + " for a local instance",
         ) from None
     return ray

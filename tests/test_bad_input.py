@@ -162,3 +162,11 @@ def test_result_files_get_the_permissions_of_the_umask(umask, tmp_path):
     (tmp_path / "new.txt").chmod(0o640)  # an existing file keeps its mode, as open() keeps it
     atomic_write(tmp_path / "new.txt", "y")
     assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o640
+
+
+def test_registry_hints_name_python_arguments_in_python_and_flags_under_nars(tmp_path):
+    with pytest.raises(ConfigError, match="takes no ':ARGUMENT'") as caught:
+        create_study("nb201-analog:x", "rs", budget=3)
+    assert caught.value.hint == "use 'nb201-analog'"
+    rc, out, err = run_cli(["search", "-b", "nb201-analog:x", "-o", "rs", "--budget", "3", "--out", "o"], cwd=tmp_path)
+    assert rc == 2 and "hint: use --benchmark nb201-analog" in err, err

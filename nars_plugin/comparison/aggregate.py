@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, option
 from ..evaluation import Benchmark, Evaluator
 from .references import reference_block
 from .spec import OptimizerSpec
@@ -112,7 +112,10 @@ def _marks_and_grid(budget: int | None, budget_seconds: float | None) -> tuple[S
     if budget is not None:
         return checkpoints(budget), np.arange(1, budget + 1)
     if budget_seconds is None:
-        raise ConfigError("a comparison needs a budget", "give --budget (queries) or --budget-seconds")
+        raise ConfigError(
+            "a comparison needs a budget",
+            "give " + option("budget= (queries) or budget_seconds=", "--budget (queries) or --budget-seconds"),
+        )
     return checkpoints_seconds(budget_seconds), np.linspace(budget_seconds / 100, budget_seconds, 100)
 
 

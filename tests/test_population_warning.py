@@ -31,3 +31,18 @@ def test_nars_search_cli_shows_the_warning(cli, c10_csv, tmp_path):
     code, _, err = cli(["search", "-b", f"csv:{c10_csv}", "-o", "rea", "--budget", "5", "--out", tmp_path / "r"])
     assert code == 0 and "warning: rea draws its first 10 candidates at random" in err
     assert "set -O population=N below 5" in err
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "first", "settings", "what"),
+    [("nars", 8, {}, "its round-0 Sobol batch"), ("bananas", 10, {}, "its initial design")],
+)
+def test_predictor_searches_warn_when_their_first_batch_takes_the_whole_budget(
+    c10_csv, optimizer, first, settings, what
+):
+    bench = f"csv:{c10_csv}"
+    with pytest.warns(PopulationWarning, match=rf"{optimizer} draws its first {first} candidates at random \({what}\)"):
+        create_study(bench, optimizer, budget=first, seed=0, progress=False, settings=settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PopulationWarning)
+        create_study(bench, optimizer, budget=first + 1, seed=0, progress=False, settings=settings)

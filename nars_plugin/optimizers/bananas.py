@@ -42,11 +42,12 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import option
 from ..predictors import create_predictor
 from ..settings import Choice, choice, setting
 from ..space import Candidate
 from .base import Optimizer, Proposal
-from .evolution import default_recipe_prob, mutate_one
+from .evolution import default_recipe_prob, mutate_one, warn_if_population_fills_budget
 
 #: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them.
 DEFAULT_PREDICTOR: dict[str, Any] = {
@@ -104,6 +105,14 @@ class Bananas(Optimizer):
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
         self.recipe_mutation_prob = default_recipe_prob(self.space, self.config.recipe_mutation_prob)
+        if self.budget is not None:
+            warn_if_population_fills_budget(
+                self.name,
+                self.init,
+                self.budget.queries,
+                option("init (settings={'init': N})", "-O init=N"),
+                what="its initial design",
+            )
         self.predictor = create_predictor(self.config.predictor, self.space, self.seed)
         self._queue: list[Candidate] = []
         self._asked: set[str] = set()

@@ -56,12 +56,13 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from ..candidate import unique
-from ..errors import ConfigError
+from ..errors import ConfigError, option
 from ..evaluation import Result
 from ..predictors import create_predictor
 from ..settings import Choice, choice, setting
 from ..space import Candidate, Constraint, parse_constraints
 from .base import Optimizer, Proposal
+from .evolution import warn_if_population_fills_budget
 
 #: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them (see ``benchmarks/``).
 DEFAULT_PREDICTOR: dict[str, Any] = {"n_models": 5}
@@ -159,6 +160,14 @@ class NARS(Optimizer):
             self.planned_seconds = float(self.budget.seconds)
         chosen = self.config.init_batch
         self.init_batch = chosen if chosen else int(min(32, max(8, queries // 10)))
+        if self.budget is not None:
+            warn_if_population_fills_budget(
+                self.name,
+                self.init_batch,
+                self.budget.queries,
+                option("init_batch (settings={'init_batch': N})", "-O init_batch=N"),
+                what="its round-0 Sobol batch",
+            )
         self._predicted: dict[str, float] = {}
         self._checks: list[tuple[float, float]] = []
         self.family: list[list[Constraint]] = [parse_constraints([f]) for f in self.config.family]

@@ -14,7 +14,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -612,33 +612,29 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: Any, *
     print(f"warning: {message}", file=sys.stderr)
 
 
+#: The commands that take the parsed arguments, by name (the listing commands are dispatched in :func:`_run`).
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "query": cmd_query,
+    "search": cmd_search,
+    "train": cmd_train,
+    "compare": cmd_compare,
+    "suite": cmd_suite,
+    "predictor-eval": cmd_predictor_eval,
+    "naslib": cmd_naslib,
+    "hebo": cmd_hebo,
+    "plot": cmd_plot,
+    "export-optuna": cmd_export_optuna,
+}
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the command ``args`` names."""
     if args.command in ("spaces", "benchmarks", "optimizers", "predictors", "evaluators"):
         return cmd_list(args.command[:-1], args.pattern)
     if args.command == "plugins":
         return cmd_plugins()
-    if args.command == "query":
-        return cmd_query(args)
-    if args.command == "search":
-        return cmd_search(args)
-    if args.command == "train":
-        return cmd_train(args)
-    if args.command == "compare":
-        return cmd_compare(args)
-    if args.command == "suite":
-        return cmd_suite(args)
-    if args.command == "predictor-eval":
-        return cmd_predictor_eval(args)
-    if args.command == "naslib":
-        return cmd_naslib(args)
-    if args.command == "hebo":
-        return cmd_hebo(args)
-    if args.command == "plot":
-        return cmd_plot(args)
-    if args.command == "export-optuna":
-        return cmd_export_optuna(args)
-    return EXIT_USAGE
+    command = _COMMANDS.get(args.command)
+    return command(args) if command is not None else EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

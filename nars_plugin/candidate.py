@@ -87,6 +87,18 @@ class Candidate:
                 pass
         return format_values(self.arch)
 
+    @property
+    def recipe_text(self) -> str:
+        """The recipe as its space writes it (``Space.format_recipe``, the space's parameter order)
+        once bound, else ``name=value`` pairs in this mapping's order."""
+        space: Space | None = self._space
+        if space is not None:
+            try:
+                return space.format_recipe(self)
+            except Exception:  # noqa: BLE001 - printing must not fail
+                pass
+        return format_values(self.recipe)
+
     def __str__(self) -> str:
         space: Space | None = self._space
         if space is not None:

@@ -294,7 +294,14 @@ class Space:
         """The candidate as text, what ``str(cand)`` prints once bound: :meth:`format_arch`, then the
         recipe as ``name=value`` pairs joined by commas (``--fix-recipe``'s syntax) where there is one."""
         arch = self.format_arch(cand)
-        return f"{arch} {format_values(cand.recipe)}" if cand.recipe else arch
+        return f"{arch} {self.format_recipe(cand)}" if cand.recipe else arch
+
+    def format_recipe(self, cand: Candidate) -> str:
+        """The recipe as ``name=value`` pairs in this space's parameter order (``--fix-recipe``'s syntax),
+        so one candidate prints the same whether it was built here or read back from a journal."""
+        order = [p.name for p in self.recipe_params if p.name in cand.recipe]
+        order += sorted(name for name in cand.recipe if name not in set(order))
+        return format_values({name: cand.recipe[name] for name in order})
 
     def bind(self, cand: Candidate) -> Candidate:
         """``cand`` itself, from now on printed by this space (``str(cand)`` = :meth:`format_candidate`).

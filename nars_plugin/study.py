@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .candidate import format_values
 from .errors import ConfigError, JournalError, option
 from .evaluation import Evaluator, Result
 from .isolation import (
@@ -191,7 +190,7 @@ class Incumbent:
             fidelity=result.fidelity,
             status=result.status,
             arch=trial.candidate.arch_text,
-            recipe=format_values(trial.candidate.recipe),
+            recipe=trial.candidate.recipe_text,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -237,6 +238,18 @@ def test_candidate_key_is_canonical():
     assert a.with_recipe(lr=0.2) != a and a.with_recipe(lr=0.2).recipe["lr"] == 0.2
     with pytest.raises(TypeError):
         a.arch["x"] = 2  # read-only
+
+
+def test_a_candidate_read_back_from_a_journal_prints_its_recipe_as_the_space_orders_it():
+    """Journals store candidates with sorted keys: the trajectory of a resumed search printed the
+    recipe alphabetically while the uninterrupted run printed it in the space's order."""
+    space = mixed_space()
+    built = space.sample(3, seed=0)[0]
+    read_back = space.bind(Candidate.from_dict(json.loads(json.dumps(built.to_dict(), sort_keys=True))))
+    assert list(read_back.recipe) != list(built.recipe)  # the mapping order really was lost
+    assert read_back.recipe_text == built.recipe_text == space.format_recipe(built)
+    assert built.recipe_text.split(",")[0].startswith("lr=") and str(read_back) == str(built)
+    assert Candidate({}, {"b": 1, "a": 2}).recipe_text == "b=1,a=2"  # unbound: the mapping's order
 
 
 def test_enumerate_and_fix_recipe(tiny_space):

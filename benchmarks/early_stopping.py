@@ -37,7 +37,7 @@ from scipy.stats import kendalltau, spearmanr
 from nars_plugin.errors import DataFileError, NarsError
 from nars_plugin.optimizers.nars import early_stopping_epoch, tau_by_epoch
 from nars_plugin.tabular.csv_table import _read
-from nars_plugin.tabular.nb201_tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
+from nars_plugin.tabular.nb201._tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
 
 CURVES = "nb201/curves_c10valid_200ep_first200.csv"
 ACC_12EP = "nb201/acc_12ep.csv"

@@ -18,8 +18,8 @@ from nars_naslib.predictor import NARSPredictor
 from naslib.search_spaces import NasBench201SearchSpace
 
 from nars_plugin.plugins import get_registry
-from nars_plugin.predictor_eval import rank_metrics
 from nars_plugin.predictors import create_predictor
+from nars_plugin.predictors.evaluation import rank_metrics
 
 TABLE = "csv:../shared/data/nb201/cifar10_test_acc_200ep.csv"
 

@@ -16,8 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
+from nars_plugin._keyvalue import parse_key_values
 from nars_plugin.comparison import OptimizerSpec, details_json, markdown, plot_regret, summarise, summary_json
-from nars_plugin.keyvalue import parse_key_values
 from nars_plugin.plugins import get_registry
 
 

@@ -250,7 +250,7 @@ def main() -> None:
         benchmark, optimizer, repeats, queries = sys.argv[2:6]
         worker(benchmark, optimizer, int(repeats), int(queries))
         return
-    from nars_plugin.datafiles import data_dir
+    from nars_plugin._datafiles import data_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_benchmarks = f"{C10.format(data=data_dir())},nb201-analog"

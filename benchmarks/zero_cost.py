@@ -2,7 +2,7 @@
 
 ``nb201/curves_c10valid_200ep_first200.csv`` (under ``$NARS_DATA_DIR``) holds, for cells 0..199,
 eight published zero-cost proxies and the 200-epoch cifar10-valid curves. This script computes our
-``synflow`` and ``jacob_cov`` (:mod:`nars_plugin.proxies`) for the same cells, on one CPU thread, and
+``synflow`` and ``jacob_cov`` (:mod:`nars_plugin.spaces.nb201._proxies`) for the same cells, on one CPU thread, and
 reports
 
 * Spearman rho of ours against the published values of the same proxy;
@@ -34,15 +34,15 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from nars_plugin.errors import DataFileError, NarsError
-from nars_plugin.proxies import PROXIES, ProxyCache, nb201_proxy
+from nars_plugin.spaces.nb201._proxies import PROXIES, ProxyCache, nb201_proxy
 from nars_plugin.tabular.csv_table import _read
-from nars_plugin.tabular.nb201_tables import table_path
+from nars_plugin.tabular.nb201._tables import table_path
 
 PUBLISHED = ("grad_norm", "snip", "grasp", "fisher", "jacob_cov", "plain", "synflow_bn", "synflow")
 
 SECOND_PROCESS = """
 import json, sys
-import nars_plugin.proxies as proxies
+import nars_plugin.spaces.nb201._proxies as proxies
 def refuse(*args, **kwargs):
     raise SystemExit("recomputed a cached score")
 keys, proxy, folder = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]

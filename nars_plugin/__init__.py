@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import _moved
 from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from .study import Study, StudyFinished, StudyResult, Trial
 
 __version__ = "0.1.0"
+
+_moved.install()  # old import paths of moved modules, with a DeprecationWarning
 
 #: Public names imported on first use, so ``import nars_plugin`` stays cheap (the CLI imports it).
 _LAZY = {

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from ._keyvalue import parse_key_values
+from ._safe_files import output_folder
 from .errors import ConfigError, NarsError, command_line_wording
-from .keyvalue import parse_key_values
-from .safe_files import output_folder
 
 EXIT_USAGE = 2
 

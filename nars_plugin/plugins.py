@@ -1,6 +1,6 @@
 """Plugin manager and registry.
 
-Built-ins (:mod:`nars_plugin.builtins`) and external plugins (entry-point group
+Built-ins (:mod:`nars_plugin._builtins`) and external plugins (entry-point group
 ``nars_plugin``) register spaces, benchmarks, optimizers, predictors and
 evaluators through the hooks of :mod:`nars_plugin.hookspecs`. Set
 ``NARS_BLOCK_PLUGINS=name1,name2`` to keep named plugins from loading.

@@ -24,8 +24,8 @@ A declaration is a frozen dataclass whose fields are made with :func:`setting` (
 That one declaration drives
 
 * **parsing**: values arrive typed from Python or as text (``-O``/``-B``, compare specs, guessed
-  scalars from :func:`nars_plugin.keyvalue.parse_key_values`). Field types: ``bool`` (any word
-  :func:`~nars_plugin.keyvalue.as_flag` takes), ``int``, ``float`` (with ``low``/``high``
+  scalars from :func:`nars_plugin._keyvalue.parse_key_values`). Field types: ``bool`` (any word
+  :func:`~nars_plugin._keyvalue.as_flag` takes), ``int``, ``float`` (with ``low``/``high``
   bounds), ``str`` (with ``choices``), ``tuple[str, ...]`` (text split at ``separator``), ``X |
   None`` (the words ``none`` and the field's own ``none`` word, e.g. ``auto`` or ``off``, give
   None) and nested declarations (a mapping, its JSON text, or ``group.name=value``; a nested name
@@ -59,8 +59,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from ._keyvalue import as_flag, parse_scalar
 from .errors import ConfigError
-from .keyvalue import as_flag, parse_scalar
 
 _KEY = "nars_setting"
 NONE_WORDS = ("none",)

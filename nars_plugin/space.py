@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ._keyvalue import parse_key_values
 from .candidate import Candidate, format_values
 from .constraints import Constraint, parse_constraints
 from .errors import (
@@ -42,7 +43,6 @@ from .errors import (
     InvalidArchitectureError,
     InvalidRecipeError,
 )
-from .keyvalue import parse_key_values
 from .parameters import Categorical, Float, Integer, Ordinal, Param, Value
 
 __all__ = [

@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._safe_files import refuse_link
 from .errors import JournalError, option
-from .safe_files import refuse_link
 
 JOURNAL_VERSION = 1
 JOURNAL_NAME = "journal.jsonl"

@@ -42,9 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, JournalError, option
-from .evaluation import Evaluator, Result
-from .isolation import (
+from ._isolation import (
     TimedEvaluator,
     accepts_timeout,
     call_evaluator,
@@ -54,9 +52,11 @@ from .isolation import (
     log_evaluation,
     save_pending_batch,
 )
+from ._progress import Progress
+from ._safe_files import atomic_write, output_folder
+from .errors import ConfigError, JournalError, option
+from .evaluation import Evaluator, Result
 from .optimizers.base import Budget, Optimizer, Proposal
-from .progress import Progress
-from .safe_files import atomic_write, output_folder
 from .space import Candidate, Space, Value
 from .storage import (
     BATCH_PENDING_NAME,
@@ -370,7 +370,7 @@ class Study(TrialsView):
         out_dir: folder for journal and results; None keeps everything in memory.
         config: extra identity for the journal header (e.g. CLI options).
         progress: progress of :meth:`optimize`: None: a bar on a terminal, a log line every quarter of
-            the budget or 30 s when stderr is not one (:mod:`nars_plugin.progress`); True: a bar;
+            the budget or 30 s when stderr is not one (:mod:`nars_plugin._progress`); True: a bar;
             False: nothing.
         eval_timeout: seconds one evaluation may take; evaluations then run in a worker process
             that is killed past the limit, and the candidate is recorded as failed. None (default)

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._safe_files import atomic_write_figure
 from .constraints import Constraint, parse_constraints
 from .errors import ConfigError
 from .pareto import pareto_front
-from .safe_files import atomic_write_figure
 from .space import Categorical, Space, Value
 from .study import COMPLETE, PRUNED, Study, Trial, require_extra, trial_value
 

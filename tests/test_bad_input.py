@@ -15,9 +15,9 @@ import pytest
 from conftest import run_cli
 
 from nars_plugin import compare, create_study
+from nars_plugin._safe_files import atomic_write
 from nars_plugin.comparison.suite import load_suite
 from nars_plugin.errors import ConfigError
-from nars_plugin.safe_files import atomic_write
 from nars_plugin.tabular.csv_table import MissingValuesWarning, load_csv
 
 ARCHS = [

@@ -18,8 +18,9 @@ import pytest
 from helpers import QUICK, keys, make, run, toy_bench, toy_space
 
 from nars_plugin.errors import ConfigError
+from nars_plugin.optimizers import RandomSearch
 from nars_plugin.optimizers.bananas import Bananas
-from nars_plugin.optimizers.base import Budget, RandomSearch
+from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.evolution import RegularizedEvolution
 from nars_plugin.optimizers.local_search import LocalSearch
 from nars_plugin.optimizers.nars import NARS

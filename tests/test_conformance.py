@@ -7,7 +7,7 @@ from conftest import TinySpace, build_tiny_bench
 from helpers import FAST, QUICK, toy_bench
 
 from nars_plugin.plugins import get_registry
-from nars_plugin.predictor import NARSPredictor
+from nars_plugin.predictors.fbnetv3 import NARSPredictor
 from nars_plugin.spaces.nb201 import NB201Space
 from nars_plugin.testing import BenchmarkConformance, OptimizerConformance, PredictorConformance, SpaceConformance
 

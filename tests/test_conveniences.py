@@ -20,7 +20,8 @@ from test_study import reseal
 
 import nars_plugin
 from nars_plugin.errors import ConfigError, JournalError
-from nars_plugin.optimizers.base import Budget, Proposal, RandomSearch
+from nars_plugin.optimizers import RandomSearch
+from nars_plugin.optimizers.base import Budget, Proposal
 from nars_plugin.space import Candidate
 from nars_plugin.storage import JOURNAL_NAME, SUMMARY_NAME, TRAJECTORY_NAME
 from nars_plugin.study import COMPLETE, FAIL, PRUNED

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT, run_cli
 
-from nars_plugin.isolation import EVALUATION_DELAY_ENV, EVALUATION_LOG_ENV
+from nars_plugin._isolation import EVALUATION_DELAY_ENV, EVALUATION_LOG_ENV
 
 
 def search(out: Path, *extra: str, budget: int = 12, seed: int = 1) -> list[str]:

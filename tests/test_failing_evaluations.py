@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import QUICK
 
+from nars_plugin._isolation import EVALUATION_LOG_ENV, TimedEvaluator
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
-from nars_plugin.isolation import EVALUATION_LOG_ENV, TimedEvaluator
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
 from nars_plugin.space import Candidate
@@ -215,7 +215,7 @@ def test_bad_eval_timeout_is_refused(tiny_bench, value):
 
 def test_a_result_finished_by_a_killed_runs_worker_is_not_evaluated_again(tiny_bench, tmp_path, monkeypatch):
     """The worker keeps its result on disk until it is journaled; a resumed study takes it from there."""
-    from nars_plugin.isolation import save_pending
+    from nars_plugin._isolation import save_pending
     from nars_plugin.study import PENDING_NAME
 
     log = tmp_path / "evaluations.log"  # evaluations run in the worker: count them there

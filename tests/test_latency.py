@@ -7,16 +7,18 @@ absent under ``$NARS_DATA_DIR``.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
-from conftest import BEST_C10, QUICK_PREDICTOR
+from conftest import BEST_C10, QUICK_PREDICTOR, REPO_ROOT
 
 from nars_plugin.errors import ConfigError, DataFileError, InfeasibleConstraintError, UnknownNameError
-from nars_plugin.latency import NB201_DEVICES, device_of, load_nb201_latency, parse_devices
 from nars_plugin.pareto import hypervolume, pareto_front
 from nars_plugin.plugins import get_registry
 from nars_plugin.space import Constraint
 from nars_plugin.spaces.nb201 import NB201Space
+from nars_plugin.spaces.nb201._latency import NB201_DEVICES, device_of, load_nb201_latency, parse_devices
 
 LATENCY = "nb201/latency_ms.csv"
 
@@ -74,7 +76,7 @@ def test_latency_is_a_free_statistic(latency_csv):
     table = load_nb201_latency()
     row = space.index(cands[0])
     assert stats["latency[pixel3]"][0] == table[row, NB201_DEVICES.index("pixel3")]
-    from nars_plugin.predictor import NARSPredictor
+    from nars_plugin.predictors.fbnetv3 import NARSPredictor
 
     predictor = NARSPredictor(space, n_models=1, pretrain_samples=256, pretrain_epochs=2)
     assert predictor.stat_names == space.statistic_names
@@ -166,7 +168,8 @@ def test_hypervolume_of_a_hand_made_front():
 def test_latency_predictor_on_held_out_fbnet(need_data):
     from scipy.stats import kendalltau
 
-    from nars_plugin.latency_predictor import (
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # the models live beside the one script that uses them
+    from fbnet_latency_models import (
         BlockLatencyMLP,
         LookupTableLatency,
         fbnet_blocks,

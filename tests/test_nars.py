@@ -19,7 +19,7 @@ from scipy.stats import kendalltau
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS
-from nars_plugin.predictor import NARSPredictor, TargetScaler, _huber_sum, parse_predictor_settings
+from nars_plugin.predictors.fbnetv3 import NARSPredictor, TargetScaler, _huber_sum, parse_predictor_settings
 from nars_plugin.study import Study
 from nars_plugin.tabular.base import TabularBenchmark
 

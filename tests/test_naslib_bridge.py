@@ -612,8 +612,8 @@ def test_bridge_predictor_is_the_registered_fbnetv3_with_its_defaults(c10_bench)
     from nars_naslib.predictor import NARSPredictor
     from naslib.search_spaces import NasBench201SearchSpace
 
-    from nars_plugin.predictor import PredictorSettings
     from nars_plugin.predictors import create_predictor
+    from nars_plugin.predictors.fbnetv3 import PredictorSettings
 
     registry = get_registry()
     assert NARSPredictor().settings == registry.parse_settings("predictor", "fbnetv3", {})

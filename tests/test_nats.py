@@ -18,7 +18,7 @@ import pytest
 
 from nars_plugin.errors import ConfigError, DataFileError, InvalidRecipeError
 from nars_plugin.spaces.nb201 import EXAMPLE, N_CELLS, arch_string_to_index, index_to_arch_string
-from nars_plugin.tabular.nats import (
+from nars_plugin.tabular.nb201._nats import (
     SIMPLE_DIR,
     SINGLE_FILE,
     NATSBenchmark,

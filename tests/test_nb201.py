@@ -82,7 +82,7 @@ def one_thread():
 @pytest.mark.parametrize("dataset", [d if d == "cifar10" else pytest.param(d, marks=SLOW) for d in DATASETS])
 def test_analytical_counts_equal_torch(dataset):
     torch = pytest.importorskip("torch")
-    from nars_plugin.spaces.nb201_net import NB201Network, count_flops_torch, count_params
+    from nars_plugin.spaces.nb201._net import NB201Network, count_flops_torch, count_params
 
     num_classes, resolution = DATASETS[dataset]
     space = NB201Space(dataset=dataset)
@@ -99,7 +99,7 @@ def test_analytical_counts_equal_torch(dataset):
 
 
 def test_best_cell_counts(one_thread):
-    from nars_plugin.spaces.nb201_net import NB201Network, count_flops_torch, count_params
+    from nars_plugin.spaces.nb201._net import NB201Network, count_flops_torch, count_params
 
     stats = flops_params(op_matrix([BEST_C10]), "cifar10")
     assert int(stats["flops"][0]) == 306_545_920
@@ -126,7 +126,7 @@ def test_statistics_of_all_cells(space):
 
 def test_network_forward_shapes(one_thread):
     torch = one_thread
-    from nars_plugin.spaces.nb201_net import NB201Network
+    from nars_plugin.spaces.nb201._net import NB201Network
 
     net = NB201Network(BEST_C10, num_classes=120).eval()
     with torch.no_grad():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from nars_plugin.predictor import _AdamW, _cosine_annealing
+from nars_plugin.predictors.fbnetv3 import _AdamW, _cosine_annealing
 
 
 def _params(seed: int) -> list[torch.Tensor]:

@@ -13,8 +13,8 @@ from helpers import QUICK, keys, run, toy_bench
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.optimizers.nars import NARSSettings
 from nars_plugin.plugins import get_registry
-from nars_plugin.predictor_eval import evaluate_predictor, markdown, variants
 from nars_plugin.predictors import Predictor, create_predictor
+from nars_plugin.predictors.evaluation import evaluate_predictor, markdown, variants
 from nars_plugin.settings import Choice, identity, parse
 from nars_plugin.spaces.nb201 import NB201Space
 from nars_plugin.testing import PredictorConformance
@@ -158,7 +158,7 @@ def test_predictor_eval_command_refuses_an_unknown_predictor_before_loading(cli,
 
 
 def test_constant_predictions_rank_nothing():
-    from nars_plugin.predictor_eval import rank_metrics
+    from nars_plugin.predictors.evaluation import rank_metrics
 
     y = np.arange(40, dtype=float)
     flat = rank_metrics(y, np.full(40, 3.0))
@@ -167,7 +167,7 @@ def test_constant_predictions_rank_nothing():
 
 
 def test_pretraining_is_cached_on_disk_and_gives_identical_predictions(tmp_path, monkeypatch):
-    from nars_plugin.predictor import NARSPredictor
+    from nars_plugin.predictors.fbnetv3 import NARSPredictor
 
     monkeypatch.setenv("NARS_CACHE_DIR", str(tmp_path))
     bench = build_tiny_bench()

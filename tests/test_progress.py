@@ -10,8 +10,8 @@ import re
 from conftest import run_cli
 
 from nars_plugin import compare, progress
+from nars_plugin._progress import Progress
 from nars_plugin.comparison.runner import _RunProgress
-from nars_plugin.progress import Progress
 from nars_plugin.storage import JOURNAL_NAME
 
 LINE = re.compile(

@@ -14,8 +14,8 @@ import pytest
 from conftest import data_root
 
 from nars_plugin.errors import ConfigError
-from nars_plugin.proxies import PROXIES, ProxyCache, nb201_proxy, parse_proxies
 from nars_plugin.spaces.nb201 import NB201Space
+from nars_plugin.spaces.nb201._proxies import PROXIES, ProxyCache, nb201_proxy, parse_proxies
 
 CURVES = data_root() / "nb201" / "curves_c10valid_200ep_first200.csv"
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
@@ -81,7 +81,7 @@ def test_cache_is_computed_once_and_read_by_another_process(tmp_path, monkeypatc
     assert len(files) == 1 and len(json.loads(files[0].read_text())["scores"]) == len({c.key for c in cands})
     # another process reads the file and computes nothing (its compute function would fail)
     script = (
-        "import nars_plugin.proxies as p\n"
+        "import nars_plugin.spaces.nb201._proxies as p\n"
         "p.nb201_proxy = lambda *a, **k: (_ for _ in ()).throw(SystemExit('recomputed'))\n"
         "from nars_plugin.spaces.nb201 import NB201Space\n"
         "s = NB201Space(zero_cost='synflow')\n"

@@ -12,7 +12,7 @@ from nars_plugin.errors import ConfigError, JournalError
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS, NARSSettings
 from nars_plugin.plugins import get_registry
-from nars_plugin.predictor import PredictorSettings
+from nars_plugin.predictors.fbnetv3 import PredictorSettings
 from nars_plugin.study import Study
 from nars_plugin.tabular.csv_table import CSVSettings
 

@@ -17,7 +17,8 @@ import pytest
 
 from nars_plugin.errors import JournalError
 from nars_plugin.evaluation import Evaluator, Result
-from nars_plugin.optimizers.base import Budget, RandomSearch
+from nars_plugin.optimizers import RandomSearch
+from nars_plugin.optimizers.base import Budget
 from nars_plugin.space import Candidate, Constraint
 from nars_plugin.storage import CHECK_FIELD, chain_check
 from nars_plugin.study import (

@@ -2,7 +2,7 @@
 
 The expected nb201-analog numbers are read here straight from the package's pickle with a small
 restricted unpickler of this test's own, and mapped to cells with NASLib's conventions written out
-below, independently of ``nars_plugin.tabular.analog``.
+below, independently of ``nars_plugin.tabular.nb201._analog``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from conftest import BEST_C10
 from nars_plugin.errors import ConfigError, DataFileError, NarsError
 from nars_plugin.plugins import get_registry
 from nars_plugin.spaces.nb201 import NB201Space, arch_string_to_index
-from nars_plugin.tabular.analog import load_analog
 from nars_plugin.tabular.base import TabularBenchmark
 from nars_plugin.tabular.csv_table import load_csv
+from nars_plugin.tabular.nb201._analog import load_analog
 
 # (deployment target, training recipe) -> the AnalogNAS-Bench column that measured it
 COLUMN = {

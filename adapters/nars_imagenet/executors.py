@@ -28,9 +28,9 @@ from collections.abc import Mapping, Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
+from nars_plugin._isolation import WorkerProcess, timed_out
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Result
-from nars_plugin.isolation import WorkerProcess, timed_out
 
 from .jobs import run_job
 
@@ -121,7 +121,7 @@ class RayExecutor:
     def __init__(
         self, address: str | None = None, gpus: float | None = None, cpus: float = 1, num_cpus: int | None = None
     ) -> None:
-        from nars_plugin.ray_cluster import connect
+        from nars_plugin._ray_cluster import connect
 
         ray = connect(address, num_cpus=num_cpus, forward_settings=False)  # a new local instance without an address
         self._ray = ray

@@ -27,8 +27,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from nars_plugin._isolation import die_with_parent, failed_by
 from nars_plugin.evaluation import Result
-from nars_plugin.isolation import die_with_parent, failed_by
 from nars_plugin.space import Candidate
 
 

@@ -39,9 +39,9 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
+from nars_plugin._isolation import die_with_parent
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Result
-from nars_plugin.isolation import die_with_parent
 
 from .arch import NetworkSpec
 from .data import DataBundle, GlobalBatchSampler

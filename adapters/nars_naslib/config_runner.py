@@ -10,7 +10,7 @@ with nars-plugin, built-ins and plugins alike (``nars``, ``rea``, a third-party 
 Queries go to NASLib's own NB201 data files by default, or, with ``--benchmark``, to a
 :func:`~.dataset_api.make_dataset_api` of one of our tables. Outputs go where NASLib puts them
 (``out_dir/search_space/dataset/optimizer/seed``, each part made a safe folder name by
-:func:`nars_plugin.safe_files.safe_name`: ``nars:rs`` runs in ``.../nars%3Ars/0``), plus
+:func:`nars_plugin._safe_files.safe_name`: ``nars:rs`` runs in ``.../nars%3Ars/0``), plus
 ``nars_result.json``.
 """
 
@@ -21,8 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nars_plugin._safe_files import safe_name
 from nars_plugin.errors import ConfigError, DataFileError, UnknownNameError
-from nars_plugin.safe_files import safe_name
 
 from ._naslib import naslib_module, naslib_version
 from .dataset_api import check_fidelity

@@ -2,7 +2,7 @@
 
 ``fit(xtrain, ytrain)`` and ``query(xtest)`` take NASLib NAS-Bench-201 graphs; they are turned
 into our candidates and handed to the registered ``fbnetv3`` predictor
-(:class:`nars_plugin.predictor.NARSPredictor`, the pretrained-encoder ensemble NARS searches with),
+(:class:`nars_plugin.predictors.fbnetv3.NARSPredictor`, the pretrained-encoder ensemble NARS searches with),
 made by the registry with the same defaults and checks as ``nars predictor-eval --predictors
 fbnetv3``, so NASLib's predictor benchmarks measure our predictor, not a copy, and give the same
 figures as ours on the same split. Importing this module imports NASLib.
@@ -40,7 +40,7 @@ class NARSPredictor(_Predictor):
         dataset: NB201 data set, for the exact FLOPs/params the encoder is pretrained on.
         seed: seeds the predictor.
         settings: settings of the registered ``fbnetv3`` predictor
-            (:class:`nars_plugin.predictor.PredictorSettings`, typed and checked by the registry);
+            (:class:`nars_plugin.predictors.fbnetv3.PredictorSettings`, typed and checked by the registry);
             its declared defaults (an ensemble of 3, as ``nars predictor-eval --predictors fbnetv3``)
             unless given. ``n_models=5`` is the ensemble NARS searches with.
     """

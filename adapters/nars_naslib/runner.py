@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nars_plugin._keyvalue import parse_key_values
 from nars_plugin.errors import ConfigError
-from nars_plugin.keyvalue import parse_key_values
 from nars_plugin.optimizers.evolution import warn_if_population_fills_budget
 from nars_plugin.tabular.base import TabularBenchmark
 

@@ -12,7 +12,7 @@ For each *scenario* (a ``nars`` command line with an ``{out}`` placeholder):
 Checks, after every kill and at the end:
 
 * **nothing evaluated twice**, measured at the evaluator: every process runs with
-  ``NARS_EVALUATION_LOG`` set (:mod:`nars_plugin.isolation`), so each evaluation that really ran
+  ``NARS_EVALUATION_LOG`` set (:mod:`nars_plugin._isolation`), so each evaluation that really ran
   leaves one line; a (candidate, fidelity) with two lines is a duplicate;
 * **nothing lost**: after every kill the journal's complete records are a prefix of the reference
   run's records (same candidates, fidelities, results, in the same order), and at the end they are
@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from nars_plugin.isolation import EVALUATION_DELAY_ENV, EVALUATION_LOG_ENV
+from nars_plugin._isolation import EVALUATION_DELAY_ENV, EVALUATION_LOG_ENV
 from nars_plugin.storage import CHECK_FIELD
 
 REPO = Path(__file__).resolve().parents[2]

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
+from .._safe_files import atomic_write, atomic_write_figure, output_folder
 from ..errors import ConfigError
-from ..safe_files import atomic_write, atomic_write_figure, output_folder
 
 #: Fractions of each benchmark's budget the leaderboard reports.
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)

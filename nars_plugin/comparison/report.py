@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..safe_files import atomic_write, atomic_write_figure
+from .._safe_files import atomic_write, atomic_write_figure
 from .spec import seeds_text
 
 #: The key of ``summary.json`` that holds the objective's block (no optimizer label can be it).

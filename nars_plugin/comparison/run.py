@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._safe_files import output_folder
 from ..errors import ConfigError
-from ..safe_files import output_folder
 from .aggregate import summarise
 from .references import reference_key
 from .report import write_reports

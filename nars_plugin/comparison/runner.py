@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._progress import Progress
+from .._safe_files import safe_name
 from ..errors import ConfigError, option
 from ..predictors.base import torch_threads
-from ..progress import Progress
-from ..safe_files import safe_name
 from ..storage import JOURNAL_NAME, SUMMARY_NAME
 from .spec import OptimizerSpec
 
@@ -292,7 +292,7 @@ def _ray_task(task: dict[str, Any], cwd: str) -> dict[str, Any]:
 
 def _run_on_ray(tasks: list[dict[str, Any]], address: str | None, bar: _RunProgress) -> list[dict[str, Any]]:
     """Every task as a Ray task (one CPU each), the driver's ``NARS_*`` settings passed along."""
-    from ..ray_cluster import connect
+    from .._ray_cluster import connect
 
     ray = connect(address)
     remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)

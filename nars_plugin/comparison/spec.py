@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from .._keyvalue import parse_key_values
 from ..errors import ConfigError
-from ..keyvalue import parse_key_values
 
 _SPEC_RE = re.compile(r"^\s*(?:(?P<label>[\w.\-]+)=)?(?P<name>[\w.\-:]+)\s*(?:\((?P<args>.*)\))?\s*$")
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._safe_files import output_folder, safe_name
 from ..errors import ConfigError, DataFileError, UnknownNameError
-from ..safe_files import output_folder, safe_name
 from .leaderboard import leaderboard, write_leaderboard
 from .spec import OptimizerSpec, Seeds
 
@@ -67,7 +67,7 @@ class SuiteEntry:
 
 
 def _data(data_dir: str | os.PathLike[str] | None) -> str:
-    from ..datafiles import data_dir as default_data_dir
+    from .._datafiles import data_dir as default_data_dir
 
     return str(Path(data_dir) if data_dir is not None else default_data_dir())
 

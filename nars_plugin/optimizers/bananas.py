@@ -13,7 +13,7 @@ Architectures for Neural Architecture Search" (AAAI 2021). The loop:
    go to 2.
 
 The predictor (``predictor``, any registered one) defaults to
-:class:`~nars_plugin.predictor.NARSPredictor` without pretraining (BANANAS has
+:class:`~nars_plugin.predictors.fbnetv3.NARSPredictor` without pretraining (BANANAS has
 none): ``n_models`` independently initialised MLPs whose spread is the
 uncertainty. BANANAS' own path encoding is not used; the space's one-hot /
 min-max encoding takes its place (for NB201 both are
@@ -91,7 +91,7 @@ class BananasSettings:
 class Bananas(Optimizer):
     """Predictor-guided local mutation search with an ensemble acquisition function (settings:
     :class:`BananasSettings`; the default predictor's are :data:`DEFAULT_PREDICTOR` on top of
-    :class:`~nars_plugin.predictor.PredictorSettings`, ``predictor=NAME`` picks another)."""
+    :class:`~nars_plugin.predictors.fbnetv3.PredictorSettings`, ``predictor=NAME`` picks another)."""
 
     name = "bananas"
     Settings = BananasSettings

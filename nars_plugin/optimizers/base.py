@@ -53,9 +53,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import settings as declared_settings
+from .._keyvalue import parse_key_values
 from ..errors import ConfigError, option
 from ..evaluation import Result
-from ..keyvalue import parse_key_values
 from ..parameters import is_integer, is_number
 from ..space import Candidate, Constraint, Space, parse_constraints
 
@@ -315,28 +315,17 @@ def _recipe_mapping(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
     return parse_key_values(value, "fixed recipe", separator=",")
 
 
-@dataclass(frozen=True)
-class RandomSearchSettings:
-    """Random search has no settings of its own."""
+def __getattr__(name: str) -> Any:
+    """``RandomSearch`` moved to :mod:`nars_plugin.optimizers.random_search` (this path warns one more release)."""
+    if name in ("RandomSearch", "RandomSearchSettings"):
+        import warnings
 
+        from . import random_search
 
-class RandomSearch(Optimizer):
-    """Uniform random sampling of feasible, not yet evaluated candidates."""
-
-    name = "rs"
-    Settings = RandomSearchSettings
-
-    def ask(self) -> Proposal:
-        return self._draw(set(self.evaluated))
-
-    def ask_batch(self, n: int) -> list[Proposal]:
-        """``n`` draws, each excluding the ones before it (as their told results would)."""
-        exclude = set(self.evaluated)
-        batch: list[Proposal] = []
-        for _ in range(max(1, n)):
-            batch.append(self._draw(exclude))
-            exclude.add(self.space.canonical_key(batch[-1].candidate))
-        return batch
-
-    def _draw(self, exclude: set[str]) -> Proposal:
-        return Proposal(self.random_fresh(1, exclude)[0])
+        warnings.warn(
+            f"nars_plugin.optimizers.base.{name} moved: import it from nars_plugin.optimizers",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(random_search, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,7 @@ Stage 1, constrained iterative optimisation
     ``pool_size`` is taken whole); it holds valid points only, each candidate
     once, in canonical form (as do the neighbourhoods and stage-2 populations).
     Round 0 evaluates a Sobol batch; every later round refits the predictor
-    (``predictor``: FBNetV3's :class:`~nars_plugin.predictor.NARSPredictor`,
+    (``predictor``: FBNetV3's :class:`~nars_plugin.predictors.fbnetv3.NARSPredictor`,
     pretrained once on free statistics, unless another registered one is
     named) on everything evaluated and evaluates the best-ranked unevaluated
     batch of the pool. A refit continues the previous fit (the predictor's

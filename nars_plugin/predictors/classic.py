@@ -21,10 +21,10 @@ import numpy as np
 
 from ..candidate import Candidate
 from ..errors import ConfigError
-from ..predictor import TargetScaler
 from ..settings import setting
 from ..space import Space
 from .base import Predictor, log_scaled
+from .fbnetv3 import TargetScaler
 
 EXTRA = "pip install 'nars-plugin[predictors]'"
 STATISTICS_DOC = "append the space's free statistics (log-scaled; zero-cost proxies where the space has them)"

@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._keyvalue import parse_scalar
 from ..errors import ConfigError, DataFileError, NarsError, option
-from ..keyvalue import parse_scalar
 from ..settings import names as settings_names
 from ..settings import setting, unknown_setting
 from ..space import Candidate, Categorical

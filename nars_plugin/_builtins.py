@@ -39,7 +39,7 @@ def _nb201_space(**options: Any) -> Any:
 
 
 def _analog(**options: Any) -> Any:
-    from .tabular.analog import load_analog
+    from .tabular.nb201._analog import load_analog
 
     return load_analog(**options)
 
@@ -51,19 +51,19 @@ def _csv(argument: str | None = None, **options: Any) -> Any:
 
 
 def _nats(argument: str | None = None, **options: Any) -> Any:
-    from .tabular.nats import nats_benchmark_factory
+    from .tabular.nb201._nats import nats_benchmark_factory
 
     return nats_benchmark_factory(argument, **options)
 
 
 def _nb201_paper(**options: Any) -> Any:
-    from .tabular.nb201_paper import load_nb201_paper
+    from .tabular.nb201._paper import load_nb201_paper
 
     return load_nb201_paper(**options)
 
 
 def _nb201_schedule(**options: Any) -> Any:
-    from .tabular.nb201_paper import load_nb201_schedule
+    from .tabular.nb201._paper import load_nb201_schedule
 
     return load_nb201_schedule(**options)
 
@@ -81,7 +81,7 @@ def _fcnet(**options: Any) -> Any:
 
 
 def _nb201_latency(**options: Any) -> Any:
-    from .tabular.nb201_latency import load_nb201_latency_benchmark
+    from .tabular.nb201._latency import load_nb201_latency_benchmark
 
     return load_nb201_latency_benchmark(**options)
 
@@ -106,11 +106,11 @@ def nars_register_spaces(registry: Registry) -> None:
 @hookimpl
 def nars_register_benchmarks(registry: Registry) -> None:
     """nb201-analog, nats, csv, nb201-paper, nb201-schedule, nb201-latency and fcnet."""
-    from .tabular.analog import AnalogSettings
     from .tabular.csv_table import CSVSettings
-    from .tabular.nats import NATSSettings
-    from .tabular.nb201_latency import LatencyBenchmarkSettings
-    from .tabular.nb201_paper import PaperSettings, ScheduleSettings
+    from .tabular.nb201._analog import AnalogSettings
+    from .tabular.nb201._latency import LatencyBenchmarkSettings
+    from .tabular.nb201._nats import NATSSettings
+    from .tabular.nb201._paper import PaperSettings, ScheduleSettings
 
     registry.add_benchmark(
         "nb201-analog",
@@ -168,11 +168,11 @@ def nars_register_benchmarks(registry: Registry) -> None:
 def nars_register_optimizers(registry: Registry) -> None:
     """Random search and NARS."""
     from .optimizers.bananas import Bananas
-    from .optimizers.base import RandomSearch
     from .optimizers.evolution import RegularizedEvolution
     from .optimizers.local_search import LocalSearch
     from .optimizers.nars import NARS
     from .optimizers.optuna_tpe import OptunaTPE
+    from .optimizers.random_search import RandomSearch
 
     registry.add_optimizer("rs", RandomSearch, "random search over feasible candidates")
     registry.add_optimizer(
@@ -193,8 +193,8 @@ def nars_register_optimizers(registry: Registry) -> None:
 @hookimpl
 def nars_register_predictors(registry: Registry) -> None:
     """The FBNetV3 predictor (pretrained encoder, Huber-fitted ensemble) and classic surrogates."""
-    from .predictor import NARSPredictor
     from .predictors.classic import BoostingPredictor, ForestPredictor, GPPredictor
+    from .predictors.fbnetv3 import NARSPredictor
 
     registry.add_predictor(
         "fbnetv3",

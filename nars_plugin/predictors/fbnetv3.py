@@ -40,11 +40,11 @@ from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 
-from .candidate import unique
-from .predictors.base import Predictor, log_scaled, torch_threads
-from .settings import read_mapping, setting
-from .settings import split as split_settings
-from .space import Candidate, Space
+from ..candidate import unique
+from ..settings import read_mapping, setting
+from ..settings import split as split_settings
+from ..space import Candidate, Space
+from .base import Predictor, log_scaled, torch_threads
 
 _KEY = operator.attrgetter("key")
 _LOG = logging.getLogger(__name__)
@@ -442,7 +442,7 @@ class PretrainCache:
     """
 
     def __init__(self, key: str) -> None:
-        from .datafiles import cache_root
+        from .._datafiles import cache_root
 
         self.enabled = os.environ.get("NARS_CACHE", "").strip().lower() not in ("off", "0", "false", "no")
         self.path = cache_root() / "pretrain" / f"{key}.pt"
@@ -474,7 +474,7 @@ class PretrainCache:
             return
         import io
 
-        from .safe_files import atomic_write
+        from .._safe_files import atomic_write
 
         torch = _torch()
         buffer = io.BytesIO()
@@ -496,7 +496,7 @@ _PRETRAIN_VERSION = 2
 
 
 def _announce(message: str) -> None:
-    """A one-time note on what a pause is for: logged (``nars_plugin.predictor``, INFO), and written to
+    """A one-time note on what a pause is for: logged (``nars_plugin.predictors.fbnetv3``, INFO), and written to
     stderr where a progress bar would be shown (a terminal), through tqdm so a running bar stays intact."""
     _LOG.info(message)
     if sys.stderr is not None and sys.stderr.isatty():

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .datafiles import data_file
-from .errors import ConfigError, DataFileError
+from nars_plugin._datafiles import data_file
+from nars_plugin.errors import ConfigError, DataFileError
 
 FBNET_LATENCY_FILE = "fbnet/latency_ms_5000.csv"
 N_FBNET_LAYERS = 22

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from .datafiles import cache_root
-from .errors import ConfigError
-from .safe_files import atomic_write
+from ..._datafiles import cache_root
+from ..._safe_files import atomic_write
+from ...errors import ConfigError
 
 #: The proxies this module computes.
 PROXIES = ("synflow", "jacob_cov")
@@ -99,7 +99,7 @@ def one_proxy(name: str) -> str:
 def nb201_proxy(arch: str, name: str, seed: int = 0, num_classes: int = 10, resolution: int = 32) -> float:
     """Proxy ``name`` of the NAS-Bench-201 network of cell ``arch`` (C=16, N=5), weights seeded."""
     torch = _torch()
-    from .spaces.nb201_net import NB201Network
+    from ._net import NB201Network
 
     name = one_proxy(name)
     torch.manual_seed(seed)

@@ -29,20 +29,22 @@ LINK = re.compile(r"(\]\()([^)\s#]+)([^)]*\))")
 
 
 def _mounted() -> list[str]:
-    paths = []
+    paths: list[str] = []
     for mount in MOUNTS:
         target = ROOT / mount
         found = [target] if target.is_file() else sorted(p for p in target.rglob("*") if p.is_file())
-        paths += [p.relative_to(ROOT).as_posix() for p in found if p.suffix in SUFFIXES and "/runs/" not in p.as_posix()]
+        for file in found:
+            path = file.relative_to(ROOT).as_posix()
+            if file.suffix in SUFFIXES and "/runs/" not in path:  # per-run journals are not committed
+                paths.append(path)
     return paths
 
 
 def on_files(files: Files, config: Any) -> Files:
     """Add the mounted repository files at ``_repo/<path>`` (markdown files become pages outside the nav)."""
     for path in _mounted():
-        files.append(
-            File.generated(config, f"{PREFIX}/{path}", abs_src_path=str(ROOT / path), inclusion=InclusionLevel.NOT_IN_NAV)
-        )
+        source = str(ROOT / path)
+        files.append(File.generated(config, f"{PREFIX}/{path}", abs_src_path=source, inclusion=InclusionLevel.NOT_IN_NAV))
     return files
 
 

@@ -43,8 +43,8 @@ def _mounted() -> list[str]:
 def on_files(files: Files, config: Any) -> Files:
     """Add the mounted repository files at ``_repo/<path>`` (markdown files become pages outside the nav)."""
     for path in _mounted():
-        source = str(ROOT / path)
-        files.append(File.generated(config, f"{PREFIX}/{path}", abs_src_path=source, inclusion=InclusionLevel.NOT_IN_NAV))
+        outside_nav = InclusionLevel.NOT_IN_NAV
+        files.append(File.generated(config, f"{PREFIX}/{path}", abs_src_path=str(ROOT / path), inclusion=outside_nav))
     return files
 
 

@@ -15,6 +15,15 @@ plots one and :func:`export_optuna` writes it where Optuna's tools read it;
 :func:`get_registry` holds everything plugins registered and :data:`hookimpl` marks plugin hooks.
 Spaces: :mod:`nars_plugin.space`; benchmarks: :mod:`nars_plugin.tabular`; conformance suites for
 plugin authors: :mod:`nars_plugin.testing`.
+
+What lives where: the components (built-in spaces in :mod:`~nars_plugin.spaces`, benchmarks in
+:mod:`~nars_plugin.tabular`, :mod:`~nars_plugin.predictors`, :mod:`~nars_plugin.optimizers`) sit
+on the contracts (the space, evaluation and settings modules); the plugin host
+(:mod:`nars_plugin.plugins`, with :mod:`nars_plugin.hookspecs`) registers them; one assembly module
+builds a search from names and settings for the API and :mod:`~nars_plugin.comparison`; the study
+runs it. Dependencies run downward: no component imports the host (it hands them what a setting
+names), nothing imports an adapter, NASLib or timm, and optional libraries are imported lazily.
+Modules named ``_*`` are internal.
 """
 
 from __future__ import annotations

@@ -665,8 +665,8 @@ def test_one_shot_search_runs_end_to_end_on_synthetic_cifar_shaped_data(tmp_path
 
 
 def _walkthrough_blocks() -> list[tuple[str, str]]:
-    """(language, code) of every README block after a ``<!-- naslib:walkthrough -->`` marker."""
-    lines = (Path(__file__).resolve().parents[1] / "README.md").read_text().splitlines()
+    """(language, code) of every block after a ``<!-- naslib:walkthrough -->`` marker of the NASLib guide."""
+    lines = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "naslib.md").read_text().splitlines()
     blocks = []
     for i, line in enumerate(lines):
         if line == "<!-- naslib:walkthrough -->":
@@ -676,12 +676,12 @@ def _walkthrough_blocks() -> list[tuple[str, str]]:
     return blocks
 
 
-def test_readme_has_four_naslib_walkthrough_steps():
+def test_the_naslib_guide_has_four_walkthrough_steps():
     assert [language for language, _ in _walkthrough_blocks()] == ["python", "bash", "bash", "python"]
 
 
 @pytest.mark.parametrize("step", [0, 1, 2, 3], ids=["trainer", "compare", "config", "predictor-evaluator"])
-def test_readme_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
+def test_the_naslib_walkthrough_runs_as_written(tmp_path, c10_csv, step):
     _naslib()
     import sys
 

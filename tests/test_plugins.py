@@ -26,7 +26,7 @@ from nars_plugin import hookspecs
 from nars_plugin.comparison import OBJECTIVE_KEY
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import BLOCK_ENV, HOOKS, PluginError, Registry, get_registry
-from nars_plugin.testing import PredictorConformance
+from nars_plugin.testing import BenchmarkConformance, PredictorConformance
 
 PACKAGE = EXAMPLES / "plugin_pkg"
 
@@ -95,6 +95,14 @@ class TestThePluginsPredictor(PredictorConformance):
     def make_predictor(self, space):
         factory = get_registry().get("predictor", "toy-ridge").factory
         return lambda seed: factory(space, seed=seed, alpha=0.5)
+
+
+class TestThePluginsBenchmark(BenchmarkConformance):
+    """The toy plugin's benchmark (the worked example of docs/plugins/benchmark.md) passes its suite."""
+
+    @pytest.fixture
+    def benchmark(self, plugin_site):
+        return get_registry().create_benchmark("toy-grid")
 
 
 def test_plugin_predictor_is_listed_with_its_settings(plugin_site):
@@ -195,13 +203,13 @@ def test_every_hook_is_documented():
     specs = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("nars_")]
     assert len(specs) == 6  # five nars_register_* hooks and nars_plugin_status
     assert set(specs) == set(HOOKS), "the plugin manager calls every hook of the contract"
-    readme = (REPO_ROOT / "README.md").read_text()
+    page = (REPO_ROOT / "docs" / "plugins" / "index.md").read_text()  # the plugin author's guide
     for name in specs:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert "registry.add_" in doc, f"hook {name} has no usage docstring"
-        assert name in readme, f"hook {name} is not in the README's plugin section"
+        assert name in page, f"hook {name} is not in the plugin author's guide (docs/plugins/index.md)"
     for argument in ("runner(benchmark, task)", "unavailable()"):
-        assert argument in readme and argument in (hookspecs.nars_register_optimizers.__doc__ or "")
+        assert argument in page and argument in (hookspecs.nars_register_optimizers.__doc__ or "")
 
 
 # --------------------------------------------------------------------------- #

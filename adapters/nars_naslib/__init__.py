@@ -9,4 +9,7 @@ where NASLib is missing. The parts:
 * :mod:`.runner` runs NASLib's own optimizers through NASLib's ``Trainer`` on our tables;
 * :mod:`.config_runner` is ``nars naslib --config FILE.yaml``;
 * :mod:`.predictor` is the NARS predictor as a NASLib ``Predictor``.
+
+It may import nars-plugin's public packages, and NASLib only through :mod:`._naslib` when used; the
+core never imports this package.
 """

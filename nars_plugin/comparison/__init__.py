@@ -11,6 +11,9 @@ Modules: :mod:`.spec` (optimizer specs), :mod:`.runner` (tasks, worker processes
 :mod:`.suite` and :mod:`.leaderboard` run several comparisons and rank the optimizers across them
 (``nars suite``).
 
+What it may import: the assembly module (which builds each run's search), the study, storage,
+evaluation, settings and errors modules; never :mod:`nars_plugin.api`, which sits above it.
+
 Optimizer specs: ``NAME``, or ``LABEL=NAME(key=value;key=value)`` for a variant, e.g.
 ``nars-std=nars(fixed_recipe=training=standard)``.
 

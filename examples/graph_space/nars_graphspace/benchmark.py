@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from nars_plugin.space import Candidate
-from nars_plugin.tabular.base import TabularBenchmark
+from nars_plugin.tabular import TabularBenchmark
 
 from .space import INTERMEDIATE, Cell, GraphCellSpace
 

@@ -102,6 +102,7 @@ class Cell:
         return longest.get(OUTPUT, 0)
 
 
+# --8<-- [start:space]
 class GraphCellSpace(Space):
     """4-node DAG cells (6 edge bits, 2 operations) x a learning rate; see the module docstring."""
 
@@ -160,3 +161,6 @@ class GraphCellSpace(Space):
         values: dict[str, object] = {edge_name(i, j): int(b) for (i, j), b in zip(EDGES, bits)}
         values.update({f"op{k}": op for k, op in zip(INTERMEDIATE, ops)})
         return values
+
+
+# --8<-- [end:space]

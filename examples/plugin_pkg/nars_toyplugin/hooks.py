@@ -11,11 +11,11 @@ import numpy as np
 
 from nars_plugin import hookimpl
 from nars_plugin.errors import ConfigError
-from nars_plugin.optimizers.base import Optimizer, Proposal
+from nars_plugin.optimizers import Optimizer, Proposal
 from nars_plugin.predictors import Predictor
 from nars_plugin.settings import setting
 from nars_plugin.space import Candidate, Categorical, Integer, Space
-from nars_plugin.tabular.base import TabularBenchmark
+from nars_plugin.tabular import TabularBenchmark
 
 KERNELS = (3, 5, 7)
 
@@ -23,6 +23,7 @@ if os.environ.get("NARS_TOYPLUGIN_BREAK"):  # lets the tests see how a plugin th
     raise ImportError("nars_toyplugin was told to fail (NARS_TOYPLUGIN_BREAK is set)")
 
 
+# --8<-- [start:space]
 class ToyGridSpace(Space):
     """Three blocks (kernel, width) and a learning-rate recipe on a grid; free statistic ``flops``."""
 
@@ -42,6 +43,10 @@ class ToyGridSpace(Space):
         return {"flops": np.asarray(flops, dtype=float)}
 
 
+# --8<-- [end:space]
+
+
+# --8<-- [start:benchmark]
 def accuracy(cand: Candidate) -> float:
     """Synthetic: wider and 5x5 blocks help, and the learning rate is best near 0.1."""
     value = 70.0
@@ -66,6 +71,10 @@ def toy_grid_benchmark(lr_grid: int = 6) -> TabularBenchmark:
     return TabularBenchmark("toy-grid", space, rows, {"acc": acc}, objective="acc", description="toy plugin table")
 
 
+# --8<-- [end:benchmark]
+
+
+# --8<-- [start:optimizer]
 @dataclass(frozen=True)
 class ToyWalkSettings:
     """Settings of the ``toy-walk`` optimizer."""
@@ -90,6 +99,10 @@ class ToyWalk(Optimizer):
         return Proposal(self.space.mutate(parent, self.rng, self.steps))
 
 
+# --8<-- [end:optimizer]
+
+
+# --8<-- [start:predictor]
 @dataclass(frozen=True)
 class ToyRidgeSettings:
     """Settings of the ``toy-ridge`` predictor."""
@@ -130,6 +143,10 @@ class ToyRidge(Predictor):
         return np.hstack([x, np.ones((len(x), 1))])  # the last column is the intercept
 
 
+# --8<-- [end:predictor]
+
+
+# --8<-- [start:hooks]
 @hookimpl
 def nars_register_spaces(registry) -> None:
     registry.add_space("toy-grid", ToyGridSpace, "toy plugin: 3 blocks (kernel, width) x learning rate")
@@ -150,3 +167,6 @@ def nars_register_optimizers(registry) -> None:
 @hookimpl
 def nars_register_predictors(registry) -> None:
     registry.add_predictor("toy-ridge", ToyRidge, "toy plugin: bagged ridge regression on the encoding")
+
+
+# --8<-- [end:hooks]

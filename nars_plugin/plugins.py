@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import fnmatch
+import functools
 import importlib
 import importlib.metadata
 import inspect
@@ -349,7 +350,7 @@ def _plugin_candidates() -> Iterator[tuple[str, str, Callable[[], object], str |
     (an entry point named like a plugin found before it is skipped: an older installation's metadata
     may still name a default plugin)."""
     for name, module in DEFAULT_PLUGINS.items():
-        yield name, module, lambda module=module: importlib.import_module(module), None
+        yield name, module, functools.partial(importlib.import_module, module), None
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         yield ep.name, ep.value, ep.load, ep.dist.version if ep.dist else None
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import TinySpace, build_tiny_bench
+
+from nars_plugin.space import Candidate
 
 
 def test_space_options_on_the_command_line(cli, c10_csv, tmp_path):
@@ -40,3 +43,73 @@ def test_a_benchmark_with_its_own_space_refuses_space_options(cli, tmp_path):
     assert "--bench-opt" in err
     code, _, err = cli(["search", "-e", "train", "-S", "x=1", "--budget", "2", "--out", tmp_path])
     assert code == 2 and "error: --space-option needs --space" in err
+
+
+# --- answers from the cache for canonical duplicates, in the journal --- #
+
+
+class SymmetricTiny(TinySpace):
+    """The tiny space with op1 and op2 interchangeable: (b, a) and (a, b) are one candidate."""
+
+    def canonical(self, cand):
+        first, second = sorted((cand.arch["op1"], cand.arch["op2"]))
+        return Candidate({**cand.arch, "op1": first, "op2": second}, dict(cand.recipe))
+
+
+def echo_search(first, other):
+    """Random search that proposes ``first``, then after 3 answers ``first`` again and then ``other``
+    (another encoding of it): two proposals the study answers from its cache."""
+    from nars_plugin.optimizers import RandomSearch
+    from nars_plugin.optimizers.base import Proposal
+
+    class EchoSearch(RandomSearch):
+        name = "echo"
+
+        def ask(self):
+            told = len(self.history)
+            script = {0: first, 3: first, 4: other}
+            return Proposal(script[told]) if told in script else super().ask()
+
+    return EchoSearch
+
+
+def journal_lines(folder):
+    return [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
+
+
+def test_cache_answers_are_journaled_counted_and_replayed_once(tmp_path):
+    from nars_plugin import create_study, load_study
+
+    bench = build_tiny_bench(SymmetricTiny())
+    first = bench.space.candidate({"op1": "a", "op2": "b", "width": 2}, {"epochs": 12})
+    other = bench.space.candidate({"op1": "b", "op2": "a", "width": 2}, {"epochs": 12})
+    optimizer = echo_search(first, other)
+    study = create_study(bench, optimizer, budget=4, seed=0, storage=tmp_path, progress=False)
+    result = study.optimize()
+    study.close()
+    assert (result.n_evaluations, result.cache_hits) == (4, 2)
+    cached = [r for r in journal_lines(tmp_path) if r["type"] == "cached"]
+    assert [(r["after"], r["candidate"]) for r in cached] == [(3, first.to_dict()), (3, first.to_dict())]
+    assert "proposed" not in cached[0] and cached[1]["proposed"] == other.to_dict()
+    assert json.loads((tmp_path / "summary.json").read_text())["cache_hits"] == 2
+    record = load_study(tmp_path)
+    assert (len(record.trials), record.cache_hits) == (4, 2)
+
+    before = (tmp_path / "journal.jsonl").read_text()
+    again = create_study(bench, optimizer, budget=6, seed=0, storage=tmp_path, progress=False)
+    result = again.optimize()
+    again.close()
+    assert (result.n_evaluations, result.replayed, result.cache_hits) == (6, 4, 2)
+    lines = journal_lines(tmp_path)
+    assert (tmp_path / "journal.jsonl").read_text().startswith(before), "a resumed search appends only"
+    assert sum(r["type"] == "cached" for r in lines) == 2, "the replay met its cache answers in the journal"
+    assert sum(r["type"] == "eval" for r in lines) == 6
+
+
+def test_a_search_without_cache_answers_journals_none(tmp_path):
+    from nars_plugin import create_study
+
+    study = create_study("nb201-analog", "rs", budget=5, seed=0, storage=tmp_path, progress=False)
+    assert study.optimize().cache_hits == 0
+    study.close()
+    assert [r["type"] for r in journal_lines(tmp_path)] == ["header"] + ["eval"] * 5

@@ -113,3 +113,33 @@ def test_a_search_without_cache_answers_journals_none(tmp_path):
     assert study.optimize().cache_hits == 0
     study.close()
     assert [r["type"] for r in journal_lines(tmp_path)] == ["header"] + ["eval"] * 5
+
+
+# --- table statistics count distinct canonical candidates --- #
+
+
+def test_table_statistics_count_distinct_canonical_candidates():
+    """A table holding both encodings of each symmetric candidate: its median, top threshold and optimum
+    are those of one row per candidate, not of the rows."""
+    import math
+
+    import numpy as np
+    from conftest import tiny_accuracy
+
+    from nars_plugin.tabular.base import TabularBenchmark
+
+    space = SymmetricTiny()
+    rows = space.enumerate()
+    acc = np.array([tiny_accuracy(space.canonical(c)) for c in rows])  # one class, one answer
+    bench = TabularBenchmark("sym", space, rows, {"acc": acc}, objective="acc")
+    classes = {space.canonical_key(c): a for c, a in zip(rows, acc)}
+    assert len(bench.distinct) == len(classes) < len(rows)
+    for fraction in (0.5, 0.1):
+        k = max(1, math.ceil(fraction * len(classes)))
+        assert bench.top_threshold(fraction) == sorted(classes.values(), reverse=True)[k - 1]
+    k_rows = max(1, math.ceil(0.5 * len(rows)))
+    assert bench.top_threshold(0.5) != sorted(acc, reverse=True)[k_rows - 1], "the rows' median would differ"
+    assert bench.optimum() == max(classes.values())
+    feasible = [space.canonical_key(c) for c in rows if space.statistics([c])["flops"][0] <= 6]
+    expected = sorted({key: classes[key] for key in feasible}.values(), reverse=True)
+    assert bench.top_threshold(0.5, constraints=["flops <= 6"]) == expected[math.ceil(0.5 * len(expected)) - 1]

@@ -543,8 +543,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .plugins import _did_you_mean
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        parser = build_parser()  # loads the plugins: a broken one is an error like any other
+    word = next((a for a in argv if not a.startswith("-")), None)
+    core = word in _CORE_COMMANDS or (word is None and "--version" in argv)
+    try:  # the plugins' commands are loaded unless a core command is run (a broken plugin is an error)
+        parser = build_parser({} if core else None)
     except NarsError as exc:
         return _print_error(exc)
     commands = list(_commands(parser))

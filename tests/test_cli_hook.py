@@ -127,9 +127,12 @@ def test_an_inactive_plugin_still_adds_its_command(command_site):
     ],
 )
 def test_a_bad_command_plugin_is_a_clear_error(command_site, plugin, message):
-    code, _, err = nars(["spaces"], command_site, {"greeter", plugin})
-    assert code == 2 and "Traceback" not in err, err
-    assert f"error: {message}" in err and f"{BLOCK_ENV}={plugin}" in err
+    for args in (["--help"], ["greet", "--name", "ada"], ["plugins"]):
+        code, _, err = nars(args, command_site, {"greeter", plugin})
+        assert code == 2 and "Traceback" not in err, err
+        assert f"error: {message}" in err and f"{BLOCK_ENV}={plugin}" in err
+    code, out, err = nars(["spaces"], command_site, {"greeter", plugin})
+    assert code == 0 and "nb201" in out, "the core's own commands do not load the plugins' commands"
 
 
 def test_the_adapters_and_the_hebo_peer_add_their_commands():

@@ -596,6 +596,28 @@ _LISTINGS = ("spaces", "benchmarks", "optimizers", "predictors", "evaluators")
 _CORE_COMMANDS = (*_LISTINGS, "plugins", *_COMMANDS)
 
 
+#: Functions of earlier releases that became plugins' commands: old name -> command name.
+_MOVED_COMMANDS = {"cmd_train": "train", "cmd_naslib": "naslib", "cmd_hebo": "hebo"}
+
+
+def __getattr__(name: str) -> Any:
+    """``cmd_train``, ``cmd_naslib`` and ``cmd_hebo`` of earlier releases, with a DeprecationWarning: the
+    ``run`` of the plugin command that replaced each (found through the plugin host, not imported)."""
+    if name not in _MOVED_COMMANDS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    commands = plugin_commands(reserved=_CORE_COMMANDS)
+    command = commands.get(_MOVED_COMMANDS[name])
+    if command is None:
+        raise AttributeError(f"{__name__}.{name} became a plugin's command, and that plugin is blocked here")
+    warnings.warn(
+        f"{__name__}.{name} is now the command {command.name!r} of plugin {command.plugin!r}; the old name works "
+        f"until the next release: run main([{command.name!r}, ...])",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return command.run
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run the command ``args`` names (a plugin's through the same error handling as the core's)."""
     if args.command in _LISTINGS:

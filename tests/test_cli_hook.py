@@ -219,3 +219,12 @@ def test_plugin_error_when_two_plugins_add_one_command_in_process():
     table.current_plugin = "b"
     with pytest.raises(PluginError, match="added twice"):
         table.add("x", lambda args: 0, "x")
+
+
+@pytest.mark.parametrize(("old", "command"), [("cmd_train", "train"), ("cmd_naslib", "naslib"), ("cmd_hebo", "hebo")])
+def test_the_old_command_functions_still_work_with_a_warning(old, command):
+    with pytest.warns(DeprecationWarning, match=f"nars_plugin.cli.{old} is now the command '{command}'"):
+        run = getattr(cli, old)
+    assert run is plugin_commands(reserved=cli._CORE_COMMANDS)[command].run
+    with pytest.raises(AttributeError):
+        cli.cmd_nothing  # noqa: B018 - the lookup is what fails

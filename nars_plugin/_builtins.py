@@ -1,4 +1,4 @@
-"""The built-in plugin: registers nars-plugin's own spaces, benchmarks and optimizers.
+"""The built-in plugin: registers nars-plugin's own spaces, benchmarks, optimizers and predictors.
 
 It uses the same hooks as third-party plugins; factories import their modules
 lazily (the settings declarations they register with are light), so listing names costs little.
@@ -166,12 +166,11 @@ def nars_register_benchmarks(registry: Registry) -> None:
 
 @hookimpl
 def nars_register_optimizers(registry: Registry) -> None:
-    """Random search and NARS."""
+    """Random search, NARS, REA, local search and BANANAS (each peer is a plugin of its own: nars_plugin.peers)."""
     from .optimizers.bananas import Bananas
     from .optimizers.evolution import RegularizedEvolution
     from .optimizers.local_search import LocalSearch
     from .optimizers.nars import NARS
-    from .optimizers.optuna_tpe import OptunaTPE
     from .optimizers.random_search import RandomSearch
 
     registry.add_optimizer("rs", RandomSearch, "random search over feasible candidates")
@@ -187,7 +186,6 @@ def nars_register_optimizers(registry: Registry) -> None:
     registry.add_optimizer(
         "bananas", Bananas, "BANANAS: neural-ensemble predictor, mutants of the best, Thompson sampling"
     )
-    registry.add_optimizer("optuna-tpe", OptunaTPE, "Optuna's TPE sampler (seeded) on any space (extra: optuna)")
 
 
 @hookimpl

@@ -198,6 +198,8 @@ class StudyRecord(TrialsView):
             the search finished, else from the evaluator's identity).
         budget: the budget of the last finished run, where summary.json exists.
         finished: whether summary.json covers every journaled evaluation.
+        cache_hits: proposals answered from the cache because their canonical form was evaluated
+            already (the journal's ``cached`` lines): how often the optimizer proposed what it had seen.
         max_fidelity: the evaluator's full schedule in epochs where it has learning curves (from
             summary.json); evaluations at fewer epochs are stopped early and never the best.
         space: the registered space the search ran on, which prints its candidates (None where
@@ -211,6 +213,7 @@ class StudyRecord(TrialsView):
     report_metric: str | None = None
     budget: dict[str, Any] | None = None
     finished: bool = False
+    cache_hits: int = 0
     max_fidelity: int | None = None
     space: Space | None = None
 
@@ -251,8 +254,9 @@ def load_study(storage: str | os.PathLike[str]) -> StudyRecord:
     path = folder / JOURNAL_NAME
     if not path.is_file():
         raise ConfigError(f"no search journal in {folder}", f"expected {path}; pass the storage= / --out folder")
-    header, entries = Journal(path).read()  # a broken hash chain (an edited line) is an error here too
-    record = StudyRecord(folder=folder, config=dict(header.get("config") or {}))
+    journal = Journal(path)
+    header, entries = journal.read()  # a broken hash chain (an edited line) is an error here too
+    record = StudyRecord(folder=folder, config=dict(header.get("config") or {}), cache_hits=len(journal.cached))
     evaluator = record.config.get("evaluator") or {}
     record.objective = evaluator.get("objective")
     record.report_metric = evaluator.get("report", record.objective)

@@ -3,6 +3,13 @@
 ``nars spaces`` / ``benchmarks`` / ``optimizers`` / ``predictors`` / ``plugins`` list what is
 registered; ``nars query`` looks one candidate up; ``nars search`` runs a resumable search.
 Errors caused by input print ``error: ...`` with a hint and exit with status 2.
+
+The core's commands are one table (:data:`_COMMANDS`); plugins add theirs through the
+``nars_add_commands`` hook (:func:`nars_plugin.hookspecs.nars_add_commands`: e.g. ``naslib`` and
+``train`` from the adapters, ``hebo`` from the hebo peer), and ``main()`` dispatches both alike.
+The core imports no plugin. Plugin commands may use the helpers for the options the core's commands
+share: :func:`add_benchmark_args` / :func:`benchmark_from_args`, :func:`add_evaluator_args` /
+:func:`make_evaluator`, :func:`format_value` and :func:`output_folder`.
 """
 
 from __future__ import annotations
@@ -11,7 +18,6 @@ import argparse
 import json
 import math
 import sys
-import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -22,6 +28,7 @@ from . import __version__
 from ._keyvalue import parse_key_values
 from ._safe_files import output_folder
 from .errors import ConfigError, NarsError, command_line_wording
+from .plugins import Command, get_registry, plugin_commands
 
 EXIT_USAGE = 2
 
@@ -37,19 +44,69 @@ class _DefaultsFormatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
 
 
-def _add_benchmark_args(p: argparse.ArgumentParser) -> None:
+__all__ = [
+    "EXIT_USAGE",
+    "add_benchmark_args",
+    "add_evaluator_args",
+    "benchmark_from_args",
+    "build_parser",
+    "format_value",
+    "main",
+    "make_evaluator",
+    "output_folder",
+]
+
+_SPACE_OPTION_HELP = "space option (repeatable), e.g. zero_cost=synflow (`nars spaces NAME` lists them)"
+
+
+def add_benchmark_args(p: argparse.ArgumentParser, default: str | None = "nb201-analog") -> None:
+    """``--benchmark/-b``, ``--bench-opt/-B KEY=VALUE`` and ``--space-option/-S KEY=VALUE`` (read them
+    with :func:`benchmark_from_args`)."""
     p.add_argument(
-        "--benchmark", "-b", default="nb201-analog", help="benchmark name or name:ARG (default: nb201-analog)"
+        "--benchmark",
+        "-b",
+        default=default,
+        help="benchmark name or name:ARG" + (f" (default: {default})" if default else ""),
     )
     p.add_argument(
         "--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option, e.g. target=analog_1d"
     )
+    p.add_argument("--space-option", "-S", action="append", metavar="KEY=VALUE", help=_SPACE_OPTION_HELP)
 
 
-def _add_evaluator_args(p: argparse.ArgumentParser, search: bool = True) -> None:
-    """Options of plugin evaluators (e.g. ``train`` from the imagenet plugin) instead of a benchmark."""
+def benchmark_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The benchmark options of ``-B``, with the space options of ``-S`` for a benchmark that passes
+    options on to its space (e.g. ``csv``); a clear error where the benchmark takes none."""
+    options = parse_key_values(args.bench_opt, "--bench-opt")
+    space_options = parse_key_values(getattr(args, "space_option", None), "--space-option")
+    if not space_options:
+        return options
+    name = args.benchmark.partition(":")[0]
+    entry = get_registry().get("benchmark", name)
+    if not getattr(entry.settings, "extra_options", None):
+        raise ConfigError(
+            f"benchmark {name!r} builds its own space and takes no --space-option ({', '.join(sorted(space_options))})",
+            f"set what it offers with --bench-opt KEY=VALUE (`nars benchmarks {name}` lists them), or "
+            "search a space of your choice with --evaluator and --space",
+        )
+    both = sorted(set(options) & set(space_options))
+    if both:
+        raise ConfigError(f"{', '.join(both)} given both as --bench-opt and as --space-option", "give each option once")
+    return {**options, **space_options}
+
+
+def benchmark_from_args(args: argparse.Namespace) -> Any:
+    """The benchmark :func:`add_benchmark_args`' options name, built through the plugin registry."""
+    return get_registry().create_benchmark(args.benchmark, **benchmark_options(args))
+
+
+def add_evaluator_args(p: argparse.ArgumentParser, search: bool = True) -> None:
+    """Options of plugin evaluators (e.g. ``train`` from the imagenet plugin) instead of a benchmark
+    (read them with :func:`make_evaluator`); ``search=False`` leaves out ``--parallel``."""
     p.add_argument("--evaluator", "-e", help="evaluator name instead of a benchmark, e.g. train (`nars evaluators`)")
     p.add_argument("--space", help="space the evaluator searches, e.g. fbnetv3-tiny (`nars spaces`)")
+    if not any("--space-option" in a.option_strings for a in p._actions):
+        p.add_argument("--space-option", "-S", action="append", metavar="KEY=VALUE", help=_SPACE_OPTION_HELP)
     p.add_argument("--dataset", "--data", dest="dataset", help="data set of a training evaluator: digits or a folder")
     p.add_argument("--executor", help="where evaluations run: local (processes, default) or ray")
     p.add_argument("--address", help="Ray cluster address (with --executor ray; default: a local instance)")
@@ -60,10 +117,9 @@ def _add_evaluator_args(p: argparse.ArgumentParser, search: bool = True) -> None
     p.add_argument("--eval-opt", "-E", action="append", metavar="KEY=VALUE", help="evaluator option, e.g. seed=1")
 
 
-def _make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
-    """The evaluator named by ``--evaluator`` on ``--space``, built through the plugin registry."""
-    from .plugins import get_registry
-
+def make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
+    """The evaluator named by ``--evaluator`` on ``--space`` (with its ``--space-option`` values), built
+    through the plugin registry; ``extra`` options join ``--eval-opt``'s."""
     registry = get_registry()
     entry = registry.get("evaluator", args.evaluator)
     options = parse_key_values(args.eval_opt, "--eval-opt")
@@ -76,7 +132,10 @@ def _make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
         "parallel": getattr(args, "parallel", None),
     }
     options.update({k: v for k, v in {**named, **extra}.items() if v is not None})
-    space = registry.create_space(args.space) if args.space else None
+    space_options = parse_key_values(args.space_option, "--space-option")
+    if space_options and not args.space:
+        raise ConfigError("--space-option needs --space", "name the space: --space NAME --space-option KEY=VALUE")
+    space = registry.create_space(args.space, **space_options) if args.space else None
     try:
         return entry.factory(**({"space": space} if space is not None else {}), **options)
     except TypeError as exc:
@@ -85,8 +144,9 @@ def _make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
         ) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``nars``."""
+def build_parser(commands: dict[str, Command] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``nars``: the core's commands, then the plugins' (``commands``; default:
+    :func:`nars_plugin.plugins.plugin_commands`)."""
     parser = argparse.ArgumentParser(
         prog="nars",
         description="Joint architecture + training-recipe search (NARS).",
@@ -95,20 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nars-plugin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for kind in ("spaces", "benchmarks", "optimizers", "predictors", "evaluators"):
+    for kind in _LISTINGS:
         p = sub.add_parser(kind, help=f"list registered {kind}")
         p.add_argument("pattern", nargs="?", default="*", help="glob filter on names")
     sub.add_parser("plugins", help="list loaded plugins and what they registered")
 
     q = sub.add_parser("query", help="look up one candidate on a benchmark")
-    _add_benchmark_args(q)
+    add_benchmark_args(q)
     q.add_argument("--arch", required=True, help="architecture string in the space's syntax")
     q.add_argument("--recipe", action="append", metavar="KEY=VALUE", help="recipe value (repeatable)")
     q.add_argument("--fidelity", type=int, help="epochs to train (default: the full schedule)")
     q.add_argument("--json", action="store_true", help="print JSON")
 
     s = sub.add_parser("search", help="run (or resume) a search")
-    _add_benchmark_args(s)
+    add_benchmark_args(s)
     s.add_argument(
         "--optimizer", "-o", default="nars", help="optimizer name (default: nars; `nars optimizers` lists them)"
     )
@@ -127,15 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="time limit of one evaluation: it runs in a worker process, is stopped past the limit "
         "and recorded as failed (default: no limit)",
     )
-    _add_evaluator_args(s)
-
-    t = sub.add_parser("train", help="train one candidate for real (run it under torchrun for several GPUs)")
-    t.add_argument("--candidate", required=True, help="JSON file: a candidate {arch, recipe} or a search summary.json")
-    _add_evaluator_args(t, search=False)
-    t.add_argument("--out", help="folder for checkpoint.pt (resumes from it) and result.json")
+    add_evaluator_args(s)
 
     c = sub.add_parser("compare", help="compare optimizers over many seeds (tables + regret plot)")
-    _add_benchmark_args(c)
+    add_benchmark_args(c)
     c.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
     c.add_argument("--seeds", type=_seeds_arg, default=10, help=_SEEDS_HELP)
     c.add_argument("--budget", type=int, help="queries per run (default 100 unless --budget-seconds is given)")
@@ -161,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--no-progress", action="store_true")
 
     pe = sub.add_parser("predictor-eval", help="rank quality of registered predictors side by side")
-    _add_benchmark_args(pe)
+    add_benchmark_args(pe)
     pe.add_argument(
         "--predictors",
         default="fbnetv3",
@@ -186,23 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--study-name", help="Optuna study name (default: OPTIMIZER-BENCHMARK-seedK)")
     ex.add_argument("--replace", action="store_true", help="replace a study of that name in the storage")
 
-    nl = sub.add_parser(
-        "naslib",
-        help="run a NASLib config with NASLib's Trainer, or `nars naslib install --source S` to install NASLib",
-    )
-    nl.add_argument("action", nargs="?", choices=["install"], help="install: NASLib into this environment")
-    nl.add_argument("--source", metavar="PATH_OR_URL", help="install: NASLib's source (folder, .tar.gz or git URL)")
-    nl.add_argument("--no-deps", action="store_true", help="install: NASLib only, not the libraries it imports")
-    nl.add_argument("--config", metavar="FILE.yaml", help="NASLib config (naslib/defaults/*.yaml format)")
-    nl.add_argument("--benchmark", "-b", help="query this nb201 table (e.g. csv:PATH) instead of NASLib's own data")
-    nl.add_argument("--bench-opt", "-B", action="append", metavar="KEY=VALUE", help="benchmark option")
-    nl.add_argument("--threads", type=int, default=1, help="torch threads (default 1: faster on a loaded machine)")
-    hb = sub.add_parser("hebo", help="`nars hebo install`: build the worker environment the hebo optimizer runs in")
-    hb.add_argument(
-        "action", choices=["install"], help="install: a virtual environment with HEBO and pinned dependencies"
-    )
-    hb.add_argument("--venv", metavar="DIR", help="where to build it (default ~/.cache/nars-plugin/hebo-env)")
-    hb.add_argument("--torch", default=None, metavar="REQUIREMENT", help="torch for it (default torch==2.13.0)")
+    plugins = plugin_commands(reserved=_CORE_COMMANDS) if commands is None else commands
+    for command in plugins.values():
+        sp = sub.add_parser(command.name, help=f"{command.help} [plugin {command.plugin}]")
+        if command.arguments is not None:
+            command.arguments(sp)
+        sp.set_defaults(plugin_command=command)
     for subparser in _commands(parser).values():
         subparser.formatter_class = _DefaultsFormatter
     return parser
@@ -230,59 +274,12 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_hebo(args: argparse.Namespace) -> int:
-    """Build the HEBO worker environment (HEBO cannot share this one: it pins numpy<1.25)."""
-    from .optimizers import hebo
-
-    folder = Path(args.venv) if args.venv else hebo.default_worker_dir()
-    started = time.perf_counter()
-    python = hebo.install_worker(folder, torch=args.torch or hebo.WORKER_TORCH)
-    print(f"built the HEBO worker environment in {folder} ({time.perf_counter() - started:.0f} s)")
-    if args.venv:
-        print(f"point the hebo optimizer at it: export {hebo.WORKER_PYTHON_ENV}={python}")
-    return 0
-
-
-def cmd_naslib(args: argparse.Namespace) -> int:
-    """Run NASLib's Trainer on a NASLib config (the NASLib bridge; needs NASLib), or install NASLib."""
-    if args.action == "install":
-        if not args.source:
-            raise ConfigError(
-                "nars naslib install needs --source",
-                "e.g. --source ../shared/vendor/naslib/NASLib-Develop-0b51bc1.tar.gz or a NASLib git URL",
-            )
-        from nars_naslib.install import install_naslib
-
-        report = install_naslib(args.source, deps=not args.no_deps)
-        print(f"installed NASLib {report.version} into {report.package_dir.parent} in {report.seconds:.0f} s")
-        return 0
-    if not args.config:
-        raise ConfigError(
-            "nars naslib needs --config FILE.yaml (or the action `install`)",
-            "nars naslib --config FILE.yaml [-b csv:TABLE], or nars naslib install --source PATH_OR_URL",
-        )
-    from nars_naslib.config_runner import run_config
-
-    from .plugins import get_registry
-
-    bench = None
-    if args.benchmark:
-        bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
-    result = run_config(args.config, bench, threads=args.threads)
-    for key, value in result.items():
-        print(f"{key}: {_format(value)}")
-    print(f"results: {result['save']}/nars_result.json, {result['save']}/errors.json")
-    return 0
-
-
 #: How ``nars search`` sets the options of each kind of entry.
 _OPTION_FLAGS = {"optimizer": "-O", "benchmark": "-B", "evaluator": "-E"}
 
 
 def cmd_list(kind: str, pattern: str) -> int:
     """Print the registered names of one kind with their descriptions; an exact name gets its settings too."""
-    from .plugins import get_registry
-
     registry = get_registry()
     name = pattern.partition(":")[0] if kind == "benchmark" else pattern
     if name in registry.names(kind):
@@ -321,9 +318,8 @@ def _describe_entry(entry: Any) -> int:
 
 
 def cmd_plugins() -> int:
-    """Print every plugin, its version, hooks and registrations."""
-    from .plugins import get_registry
-
+    """Print every plugin, its version, hooks, registrations and commands."""
+    commands = plugin_commands(reserved=_CORE_COMMANDS)
     for info in get_registry().plugins.values():
         print(f"{info.name} {info.version} ({info.status})")
         if info.status != "active" and info.hint:
@@ -332,18 +328,20 @@ def cmd_plugins() -> int:
             print(f"  hooks: {', '.join(info.hooks)}")
         if info.registered:
             print(f"  registered: {', '.join(info.registered)}")
+        added = [name for name, command in commands.items() if command.plugin == info.name]
+        if added:
+            print(f"  commands: {', '.join(added)}")
     return 0
 
 
-def _format(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A metric as the commands print it (floats to 10 significant digits)."""
     return format(value, ".10g") if isinstance(value, float) else str(value)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
     """Look up one candidate and print its metrics."""
-    from .plugins import get_registry
-
-    bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
+    bench = benchmark_from_args(args)
     cand = bench.space.candidate(args.arch, parse_key_values(args.recipe, "--recipe"))
     result = bench.evaluate(cand, args.fidelity)
     if args.json:
@@ -356,17 +354,16 @@ def cmd_query(args: argparse.Namespace) -> int:
         print(f"failed: {result.error}")
         return 1
     for name, value in sorted(result.metrics.items()):
-        print(f"{name}: {_format(value)}")
-    print(f"cost: {_format(result.cost)} GPU-seconds")
+        print(f"{name}: {format_value(value)}")
+    print(f"cost: {format_value(result.cost)} GPU-seconds")
     if result.curve is not None:
-        print(f"curve: {len(result.curve)} epochs, last {_format(result.curve[-1])}")
+        print(f"curve: {len(result.curve)} epochs, last {format_value(result.curve[-1])}")
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Run or resume a search and print its best candidate."""
     from .api import create_study
-    from .plugins import get_registry
 
     settings = parse_key_values(args.opt, "--opt")
     get_registry().parse_settings("optimizer", args.optimizer, settings)  # fail fast, before loading data
@@ -374,10 +371,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     identity: dict[str, Any] = {}
     options = None
     if args.evaluator:
-        target = _make_evaluator(args, checkpoints=str(Path(args.out) / "checkpoints"))
+        target = make_evaluator(args, checkpoints=str(Path(args.out) / "checkpoints"))
         identity = {"evaluator_spec": args.evaluator, "space": target.space.name}
     else:
-        target, options = args.benchmark, parse_key_values(args.bench_opt, "--bench-opt")
+        target, options = args.benchmark, benchmark_options(args)
     study = create_study(
         target,
         args.optimizer,
@@ -416,11 +413,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"best arch: {best['arch']}")
     if best["candidate"]["recipe"]:
         print("best recipe: " + ", ".join(f"{k}={v}" for k, v in best["candidate"]["recipe"].items()))
-    print(f"{summary['objective']}: {_format(best['objective'])}")
+    print(f"{summary['objective']}: {format_value(best['objective'])}")
     if summary["report_metric"] != summary["objective"] and best["report"] is not None:
-        print(f"{summary['report_metric']}: {_format(best['report'])}")
+        print(f"{summary['report_metric']}: {format_value(best['report'])}")
     if not math.isnan(result.total_cost) and result.total_cost:
-        print(f"simulated cost: {_format(result.total_cost)} GPU-seconds")
+        print(f"simulated cost: {format_value(result.total_cost)} GPU-seconds")
     print(f"results: {args.out}/summary.json")
     return 0
 
@@ -429,44 +426,6 @@ def _eval_timeout(value: float | None) -> float | None:
     if value is not None and not (0 < value < math.inf):
         raise ConfigError(f"--eval-timeout {value:g} is not a positive number of seconds", "e.g. --eval-timeout 600")
     return value
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train one candidate with a training evaluator and print its learning curve."""
-    import os
-
-    from .space import Candidate
-
-    path = Path(args.candidate)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        hint = "pass a JSON file with arch and recipe"
-        raise ConfigError(f"cannot read candidate file {path}: {exc}", hint) from None
-    if isinstance(data.get("best"), dict):  # a search's summary.json
-        args.space = args.space or data.get("config", {}).get("space", {}).get("name")
-        data = data["best"]["candidate"]
-    if not isinstance(data, dict) or "arch" not in data:
-        raise ConfigError(f"{path} holds no candidate", 'write it as {"arch": {...}, "recipe": {...}}')
-    args.evaluator = args.evaluator or "train"
-    args.eval_workers = 0 if args.eval_workers is None else args.eval_workers
-    evaluator = _make_evaluator(args, checkpoints=args.out)
-    cand = evaluator.space.validate(Candidate.from_dict(data))
-    result = evaluator.evaluate(cand)
-    if int(os.environ.get("RANK", "0")) != 0:
-        return 0 if result.ok else 1
-    if args.out:
-        output_folder(args.out)
-        record = {"candidate": cand.to_dict(), **result.to_dict()}
-        (Path(args.out) / "result.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-    print(f"arch: {evaluator.space.format_arch(cand)}")
-    if not result.ok:
-        print(f"failed: {result.error}")
-        return 1
-    print("validation curve: " + ", ".join(f"{v:.2f}" for v in result.curve or []))
-    for name, value in sorted(result.metrics.items()):
-        print(f"{name}: {_format(value)}")
-    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -480,7 +439,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         budget=args.budget if args.budget is not None or args.budget_seconds is not None else 100,
         budget_seconds=args.budget_seconds,
         out=args.out,
-        bench_options=parse_key_values(args.bench_opt, "--bench-opt"),
+        bench_options=benchmark_options(args),
         constraints=args.constraint or [],
         workers=args.workers,
         reference=args.reference,
@@ -527,8 +486,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
 
 def cmd_predictor_eval(args: argparse.Namespace) -> int:
     """Evaluate the predictor and print its table."""
-    from . import predictor_eval
-    from .plugins import get_registry
+    from .predictors import evaluation as predictor_eval
 
     try:
         sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
@@ -537,7 +495,7 @@ def cmd_predictor_eval(args: argparse.Namespace) -> int:
     if not sizes or min(sizes) < 2:
         raise ConfigError("--sizes needs integers >= 2", "e.g. --sizes 8,16,32")
     predictor_eval.variants(args.predictors)  # a bad spec fails before the benchmark loads
-    bench = get_registry().create_benchmark(args.benchmark, **parse_key_values(args.bench_opt, "--bench-opt"))
+    bench = benchmark_from_args(args)
     report = predictor_eval.run(
         bench, args.out, sizes, args.seeds, args.test_size, None if not args.no_progress else False, args.predictors
     )
@@ -584,8 +542,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nars`` console script."""
     from .plugins import _did_you_mean
 
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    word = next((a for a in argv if not a.startswith("-")), None)
+    core = word in _CORE_COMMANDS or (word is None and "--version" in argv)
+    try:  # the plugins' commands are loaded unless a core command is run (a broken plugin is an error)
+        parser = build_parser({} if core else None)
+    except NarsError as exc:
+        return _print_error(exc)
     commands = list(_commands(parser))
     unknown = _unknown_command(commands, argv)
     if unknown is not None:
@@ -598,13 +561,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             return _run(args)
     except NarsError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
-        return EXIT_USAGE
+        return _print_error(exc)
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume from the journal", file=sys.stderr)
         return 130
+
+
+def _print_error(exc: NarsError) -> int:
+    """``error: MESSAGE`` and ``  hint: HINT`` on stderr; the exit status of bad input."""
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
@@ -612,27 +580,53 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: Any, *
     print(f"warning: {message}", file=sys.stderr)
 
 
-#: The commands that take the parsed arguments, by name (the listing commands are dispatched in :func:`_run`).
+#: The core's commands that take the parsed arguments, by name (the listing commands are dispatched in
+#: :func:`_run`; the plugins' commands come from :func:`nars_plugin.plugins.plugin_commands`).
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "query": cmd_query,
     "search": cmd_search,
-    "train": cmd_train,
     "compare": cmd_compare,
     "suite": cmd_suite,
     "predictor-eval": cmd_predictor_eval,
-    "naslib": cmd_naslib,
-    "hebo": cmd_hebo,
     "plot": cmd_plot,
     "export-optuna": cmd_export_optuna,
 }
+_LISTINGS = ("spaces", "benchmarks", "optimizers", "predictors", "evaluators")
+#: Every name the core's commands use: a plugin may not add a command of these names.
+_CORE_COMMANDS = (*_LISTINGS, "plugins", *_COMMANDS)
+
+
+#: Functions of earlier releases that became plugins' commands: old name -> command name.
+_MOVED_COMMANDS = {"cmd_train": "train", "cmd_naslib": "naslib", "cmd_hebo": "hebo"}
+
+
+def __getattr__(name: str) -> Any:
+    """``cmd_train``, ``cmd_naslib`` and ``cmd_hebo`` of earlier releases, with a DeprecationWarning: the
+    ``run`` of the plugin command that replaced each (found through the plugin host, not imported)."""
+    if name not in _MOVED_COMMANDS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    commands = plugin_commands(reserved=_CORE_COMMANDS)
+    command = commands.get(_MOVED_COMMANDS[name])
+    if command is None:
+        raise AttributeError(f"{__name__}.{name} became a plugin's command, and that plugin is blocked here")
+    warnings.warn(
+        f"{__name__}.{name} is now the command {command.name!r} of plugin {command.plugin!r}; the old name works "
+        f"until the next release: run main([{command.name!r}, ...])",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return command.run
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Run the command ``args`` names."""
-    if args.command in ("spaces", "benchmarks", "optimizers", "predictors", "evaluators"):
+    """Run the command ``args`` names (a plugin's through the same error handling as the core's)."""
+    if args.command in _LISTINGS:
         return cmd_list(args.command[:-1], args.pattern)
     if args.command == "plugins":
         return cmd_plugins()
+    plugin_command: Command | None = getattr(args, "plugin_command", None)
+    if plugin_command is not None:
+        return plugin_command.run(args)
     command = _COMMANDS.get(args.command)
     return command(args) if command is not None else EXIT_USAGE
 

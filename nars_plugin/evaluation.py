@@ -139,8 +139,9 @@ class Benchmark(Evaluator):
     """An evaluator that knows its whole table: what ``nars compare`` needs for regret and p_top.
 
     Subclasses implement :meth:`optimum`, :meth:`top_threshold` and :meth:`value_at_best` over the
-    (feasible part of the) table; :class:`nars_plugin.tabular.base.TabularBenchmark` does for any
-    table held as arrays.
+    (feasible part of the) table, counting distinct canonical candidates, not rows (encodings of one
+    candidate count once, as a search finds it once); :class:`nars_plugin.tabular.base.TabularBenchmark`
+    does for any table held as arrays.
     """
 
     @abstractmethod

@@ -21,6 +21,10 @@ How the core uses the plugins (:mod:`nars_plugin.plugins`):
   naming the plugin and the hook.
 * Factories are called only when a user asks for their name, so registering must stay cheap:
   import heavy libraries inside the factories, not at module level.
+* ``nars_add_commands`` is asked by the ``nars`` command line of every loaded plugin, active or
+  inactive (a command may be what makes its plugin work, e.g. ``nars hebo install``).
+* The host's own plugins (``nars_plugin.plugins.DEFAULT_PLUGINS``: the built-ins and one module per
+  peer optimizer) are registered first, through these same hooks.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .plugins import Registry
+    from .plugins import Commands, Registry
 
 PROJECT = "nars_plugin"
 
@@ -125,4 +129,23 @@ def nars_plugin_status() -> tuple[str, str] | None:
     rather than importing a slow one. A status hook that raises, or returns anything but ``None`` or
     a pair of strings, makes its plugin inactive with that problem as the reason; other plugins are
     not affected.
+    """
+
+
+@hookspec
+def nars_add_commands(commands: Commands) -> None:
+    """Add ``nars`` subcommands with ``commands.add(name, run, help, arguments=None)``.
+
+    ``arguments(parser)`` adds the command's options to its :class:`argparse.ArgumentParser`;
+    ``run(args)`` gets the parsed :class:`argparse.Namespace` and returns the exit status. ``nars
+    --help`` lists the command with its plugin; a :class:`nars_plugin.errors.NarsError` it raises
+    (e.g. a ``ConfigError(message, hint)`` for bad input) prints ``error: ...`` and the hint and exits
+    with status 2, as the core's commands do. :mod:`nars_plugin.cli` has helpers for the options the
+    core's commands share (``add_benchmark_args``/``benchmark_from_args``,
+    ``add_evaluator_args``/``make_evaluator``). A name the core uses, or one another plugin added, is
+    an error naming both.
+
+    Unlike the ``nars_register_*`` hooks, it is called for inactive plugins too: a command may be how
+    the plugin becomes usable (``nars naslib install``, ``nars hebo install``), so import the missing
+    library inside ``run``, not at module level.
     """

@@ -1,20 +1,25 @@
 """Plugin manager and registry.
 
-Built-ins (:mod:`nars_plugin._builtins`) and external plugins (entry-point group
-``nars_plugin``) register spaces, benchmarks, optimizers, predictors and
-evaluators through the hooks of :mod:`nars_plugin.hookspecs`. Set
-``NARS_BLOCK_PLUGINS=name1,name2`` to keep named plugins from loading.
+The host's own plugins (:data:`DEFAULT_PLUGINS`: the built-ins of :mod:`nars_plugin._builtins` and
+one module per peer optimizer in :mod:`nars_plugin.peers`, registered first, the way pytest registers
+its default plugins) and external plugins (entry-point group ``nars_plugin``) register spaces,
+benchmarks, optimizers, predictors and evaluators, and add ``nars`` subcommands, through the hooks
+of :mod:`nars_plugin.hookspecs`. Set ``NARS_BLOCK_PLUGINS=name1,name2`` to keep named plugins from
+loading.
 """
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import fnmatch
+import functools
+import importlib
 import importlib.metadata
 import inspect
 import os
 import reprlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +35,18 @@ BLOCK_ENV = "NARS_BLOCK_PLUGINS"
 KINDS = ("space", "benchmark", "optimizer", "predictor", "evaluator")
 STATUS_HOOK = "nars_plugin_status"
 REGISTER_HOOKS = tuple(f"nars_register_{kind}s" for kind in KINDS)
+COMMANDS_HOOK = "nars_add_commands"
 #: Every hook of :mod:`nars_plugin.hookspecs`, in the order they are called.
-HOOKS = (STATUS_HOOK, *REGISTER_HOOKS)
+HOOKS = (STATUS_HOOK, *REGISTER_HOOKS, COMMANDS_HOOK)
+#: The host's own plugins, by plugin name: registered before the entry points and through the same
+#: hooks (as pytest registers its default plugins). Each peer optimizer is a plugin of its own, so
+#: ``nars plugins`` lists it inactive, with the reason, where its library is missing.
+DEFAULT_PLUGINS = {
+    "builtins": "nars_plugin._builtins",
+    "optuna-tpe": "nars_plugin.peers.optuna_tpe",
+    "smac": "nars_plugin.peers.smac",
+    "hebo": "nars_plugin.peers.hebo",
+}
 
 
 class PluginError(NarsError):
@@ -331,10 +346,11 @@ def _did_you_mean(word: str, choices: Sequence[str]) -> str:
 
 
 def _plugin_candidates() -> Iterator[tuple[str, str, Callable[[], object], str | None]]:
-    """``(name, where, load, version)`` of the built-ins, then of every entry point of the group."""
-    from . import builtins
-
-    yield "builtins", builtins.__name__, lambda: builtins, _version_of(builtins)
+    """``(name, where, load, version)`` of the default plugins, then of every entry point of the group
+    (an entry point named like a plugin found before it is skipped: an older installation's metadata
+    may still name a default plugin)."""
+    for name, module in DEFAULT_PLUGINS.items():
+        yield name, module, functools.partial(importlib.import_module, module), None
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         yield ep.name, ep.value, ep.load, ep.dist.version if ep.dist else None
 
@@ -444,7 +460,85 @@ def _status_of(pm: pluggy.PluginManager, plugin_name: str) -> tuple[str, str] | 
     return f"its {STATUS_HOOK} hook returned {reprlib.repr(state)}, not None or a (reason, fix) pair of strings", fix
 
 
+@dataclass(frozen=True)
+class Command:
+    """A ``nars`` subcommand that a plugin added (:meth:`Commands.add`)."""
+
+    name: str
+    run: Callable[[argparse.Namespace], int]
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None] | None
+    plugin: str
+
+
+class Commands:
+    """The ``nars`` subcommands plugins add through the ``nars_add_commands`` hook, by name."""
+
+    def __init__(self, reserved: Iterable[str] = ()) -> None:
+        self._reserved = set(reserved)  # the core's own commands
+        self.current_plugin = "?"
+        self.table: dict[str, Command] = {}
+
+    def add(
+        self,
+        name: str,
+        run: Callable[[argparse.Namespace], int],
+        help: str,
+        arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    ) -> None:
+        """Add ``nars NAME``: ``arguments(parser)`` adds its options to its argparse parser, ``run(args)``
+        runs it and returns the exit status; ``help`` is its line in ``nars --help``."""
+        plugin = self.current_plugin
+        if name in self._reserved:
+            raise PluginError(
+                f"plugin {plugin!r} adds the command {name!r}, which is one of nars's own",
+                f"give the command another name in that plugin, or {_block_fix(plugin)}",
+            )
+        if name in self.table:
+            other = self.table[name].plugin
+            raise PluginError(
+                f"command {name!r} is added twice: by plugin {other!r} and by plugin {plugin!r}",
+                f"block one of them with {BLOCK_ENV}={plugin} (or ={other})",
+            )
+        self.table[name] = Command(name, run, help, arguments, plugin)
+
+
 _REGISTRY: Registry | None = None
+_MANAGER: tuple[pluggy.PluginManager, dict[str, PluginInfo]] | None = None
+
+
+def _plugin_manager(refresh: bool) -> tuple[pluggy.PluginManager, dict[str, PluginInfo]]:
+    """The process-wide plugin manager (built once; again with ``refresh``) and its plugins."""
+    global _MANAGER
+    if _MANAGER is None or refresh:
+        _MANAGER = build_plugin_manager()
+    return _MANAGER
+
+
+def plugin_commands(reserved: Iterable[str] = ()) -> dict[str, Command]:
+    """The ``nars`` subcommands the plugins add (hook ``nars_add_commands``), by name.
+
+    Every loaded plugin is asked, active or inactive (a command may be what makes its plugin work:
+    ``nars naslib install``, ``nars hebo install``); blocked plugins are not loaded, so they add none.
+    A name in ``reserved`` (the core's commands) or added twice is a :class:`PluginError`.
+    """
+    pm, infos = _plugin_manager(refresh=False)
+    commands = Commands(reserved)
+    for name in infos:
+        caller = _plugin_hook(pm, COMMANDS_HOOK, name) if pm.get_plugin(name) is not None else None
+        if caller is None or not caller.get_hookimpls():
+            continue
+        commands.current_plugin = name
+        try:
+            caller(commands=commands)
+        except NarsError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise PluginError(
+                f"plugin {name!r} failed in {COMMANDS_HOOK}: {type(exc).__name__}: {exc}",
+                f"fix or uninstall it, or {_block_fix(name)}",
+            ) from exc
+    return commands.table
 
 
 def get_registry(refresh: bool = False) -> Registry:
@@ -457,7 +551,7 @@ def get_registry(refresh: bool = False) -> Registry:
     global _REGISTRY
     if _REGISTRY is not None and not refresh:
         return _REGISTRY
-    pm, infos = build_plugin_manager()
+    pm, infos = _plugin_manager(refresh)
     registry = Registry()
     registry.plugins = infos
     active = []

@@ -1,7 +1,10 @@
 """Durable search state: the journal, the folder lock and the file names of a study's output folder.
 
 A study's folder holds ``journal.jsonl`` (a header line with the search's identity, then one
-fsynced JSON line per evaluation), ``summary.json``, ``trajectory.csv``, a ``.lock`` that keeps a
+fsynced JSON line per evaluation, ``"type": "eval"``, and one per proposal answered from the cache
+because its canonical form was evaluated already, ``"type": "cached"``: written only when that
+happens, with the number of evaluations before it, ``after``, and the encoding proposed where it
+differs, ``proposed``), ``summary.json``, ``trajectory.csv``, a ``.lock`` that keeps a
 second process out and, while an evaluation worker runs, ``.pending-result.json``. The search loop
 (:mod:`nars_plugin.study`) decides what to write; this module writes and reads it safely.
 
@@ -35,6 +38,8 @@ TRAJECTORY_NAME = "trajectory.csv"
 PENDING_NAME = ".pending-result.json"
 #: A batch's results evaluated side by side, kept until every one of them is journaled.
 BATCH_PENDING_NAME = ".pending-batch.json"
+#: The type of a journal line that records a proposal answered from the cache (see the module docstring).
+CACHED = "cached"
 #: The key of every journal line that holds its link of the hash chain.
 CHECK_FIELD = "check"
 _BAD_CHAIN_HINT = (
@@ -65,11 +70,14 @@ class Journal:
         self.path = Path(path)
         self._file: Any = None
         self._last_check = ""  # the check of the last line in the file ("" before the first or after an old line)
+        #: The ``cached`` lines read by :meth:`open` or :meth:`read` (proposals answered from the cache).
+        self.cached: list[dict[str, Any]] = []
 
     def open(
         self, header: Mapping[str, Any], upgrade: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     ) -> list[dict[str, Any]]:
-        """Open for appending; return the evaluation records already in the file.
+        """Open for appending; return the evaluation records already in the file (the ``cached`` lines
+        go to :attr:`cached`).
 
         A journal written under another configuration, or one whose hash chain is broken (an edited
         line), is refused; a truncated last line (a crash mid-write) is dropped with a warning.
@@ -86,7 +94,8 @@ class Journal:
         return records
 
     def read(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Read only: the header and the evaluation records, hash chain checked. Changes nothing.
+        """Read only: the header and the evaluation records, hash chain checked (the ``cached`` lines
+        go to :attr:`cached`). Changes nothing.
 
         A cut-off last line (a crash mid-write) is left out with a warning, as :meth:`open` drops it.
         """
@@ -127,8 +136,11 @@ class Journal:
         """The evaluation records after the header, each checked for shape and against the hash chain."""
         if not parsed or not isinstance(parsed[0], dict) or parsed[0].get("type") != "header":
             raise JournalError(f"{self.path} has no header line", "it is not a nars journal; " + _other_folder("use"))
-        records = []
+        records, self.cached = [], []
         for number, record in zip(numbers[1:], parsed[1:]):
+            if isinstance(record, dict) and record.get("type") == CACHED and isinstance(record.get("candidate"), dict):
+                self.cached.append(record)
+                continue
             valid = isinstance(record, dict) and record.get("type") == "eval"
             if not valid or not isinstance(record.get("candidate"), dict) or not isinstance(record.get("result"), dict):
                 raise JournalError(

@@ -22,6 +22,13 @@ metrics and the whole trajectory), ``trajectory.csv`` (one row per evaluation:
 the incumbent, and the arch and recipe evaluated) and a ``.lock`` that keeps a
 second process off the same folder (the journal and the lock live in
 :mod:`nars_plugin.storage`).
+
+A proposal whose canonical form was evaluated already (the same candidate, or another encoding
+of it) is answered from the study's cache, not evaluated or paid for again; each such answer is
+journaled as a ``cached`` line (:data:`~nars_plugin.storage.CACHED`), so an author can count how
+often an optimizer proposes what it has seen (``summary.json``'s ``cache_hits``,
+:attr:`nars_plugin.api.StudyRecord.cache_hits`). A search without such answers writes none, and
+its journal is what it was before these lines existed; a replay journals each answer once.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ from .optimizers.base import Budget, Optimizer, Proposal
 from .space import Candidate, Space, Value
 from .storage import (
     BATCH_PENDING_NAME,
+    CACHED,
     JOURNAL_NAME,
     JOURNAL_VERSION,
     PENDING_NAME,
@@ -109,6 +117,7 @@ class StudyResult:
     replayed: int = 0
     evaluated_now: int = 0
     recovered: int = 0  # results a killed run's evaluation worker had finished but not journaled
+    cache_hits: int = 0  # proposals answered from the cache: their canonical form was evaluated already
 
     def best_after(self, queries: int) -> float:
         """The reported metric of the incumbent after ``queries`` evaluations (nan before any)."""
@@ -333,6 +342,7 @@ class _Slot:
     """A proposal of the current batch, in the order the optimizer made it."""
 
     proposal: Proposal
+    proposed: Candidate | None = None  # the optimizer's own encoding, where it differs from the canonical form
     settled: bool = False  # decided: a trial (handed out or replayed) or a repeat
     trial: Trial | None = None  # None once settled: a repeat, answered from the cache when its turn comes
 
@@ -406,6 +416,7 @@ class Study(TrialsView):
         # run state
         self._opened = False
         self._journal: Journal | None = None
+        self._journaled_hits = 0  # cached lines the journal held when opened (a replay does not write them again)
         self._lock: FolderLock | None = None
         self._pending: deque[dict[str, Any]] = deque()
         self._batch: deque[_Slot] = deque()  # the optimizer's current batch, in proposal order
@@ -493,6 +504,7 @@ class Study(TrialsView):
             except BaseException:
                 lock.release()
                 raise
+            self._journaled_hits = len(journal.cached)
             if self._trials and len(records) != self.result.n_evaluations + len(self._pending):
                 journal.close()
                 lock.release()
@@ -541,6 +553,7 @@ class Study(TrialsView):
             trial.result, trial.elapsed = Result.from_dict(record["result"]), record.get("time")
             self._cache[(cand.key, fidelity)] = trial.result
             self._account(trial)
+        self.result.cache_hits = self._journaled_hits
         self._unreplayed = records
 
     def _replay_in_full(self) -> None:
@@ -669,7 +682,12 @@ class Study(TrialsView):
             left = self.budget.queries - self.result.n_evaluations if self.budget.queries is not None else width
             proposals = self.optimizer.ask_batch(max(1, min(width, left)))
         self._batch_size = len(proposals)
-        self._batch.extend(_Slot(self._canonical(p)) for p in proposals)
+        self._batch.extend(self._slot(p) for p in proposals)
+
+    def _slot(self, proposal: Proposal) -> _Slot:
+        """A batch slot for ``proposal``, its candidate in canonical form (the encoding proposed kept)."""
+        canonical = self._canonical(proposal)
+        return _Slot(canonical, proposal.candidate if canonical is not proposal else None)
 
     def _canonical(self, proposal: Proposal) -> Proposal:
         """The proposal with its candidate in the space's canonical form: the study caches, journals,
@@ -729,6 +747,7 @@ class Study(TrialsView):
                     self._batch.clear()
                     return
                 self._batch.popleft()
+                self._cache_hit(slot)
                 self.optimizer.tell(proposal, self._cache[key])
                 continue
             trial = slot.trial
@@ -737,6 +756,22 @@ class Study(TrialsView):
             self._batch.popleft()
             self._repeats = 0
             self._record(trial)
+
+    def _cache_hit(self, slot: _Slot) -> None:
+        """Count a proposal answered from the cache and journal it, unless a replay met it in the journal."""
+        self.result.cache_hits += 1
+        if self._journal is None or self.result.cache_hits <= self._journaled_hits:
+            return
+        proposal = slot.proposal
+        record: dict[str, Any] = {
+            "type": CACHED,
+            "after": self.result.n_evaluations,
+            "candidate": proposal.candidate.to_dict(),
+            "fidelity": proposal.fidelity,
+        }
+        if slot.proposed is not None:
+            record["proposed"] = slot.proposed.to_dict()
+        self._journal.append(record)
 
     def _record(self, trial: Trial) -> None:
         """Journal a told trial, update the incumbent and the trajectory, and tell the optimizer."""
@@ -937,6 +972,7 @@ class Study(TrialsView):
                 "replayed_from_journal": result.replayed,
                 "evaluated_in_this_run": result.evaluated_now,
                 "recovered_from_killed_worker": result.recovered,
+                "cache_hits": result.cache_hits,
                 "optimizer_report": self.optimizer.report() if self._unreplayed is None else self._saved_report,
                 "max_fidelity": self.optimizer.max_fidelity,
                 "trajectory": [p.__dict__ for p in result.trajectory],

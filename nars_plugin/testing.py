@@ -10,12 +10,21 @@ component::
         def space(self):
             return MySpace()
 
-Suites: :class:`SpaceConformance` (fixture ``space``), :class:`BenchmarkConformance` (``benchmark``),
-:class:`PredictorConformance` (``space`` and ``make_predictor(seed)``) and
-:class:`OptimizerConformance` (``benchmark`` and ``make_optimizer(space, objective, seed, budget,
-constraints)``). Every built-in component passes them (``tests/test_conformance.py``); a plugin's
-own use of them is ``examples/graph_space/tests/test_conformance.py``. Every failed check says what
-broke and which member to fix. Needs pytest (``pip install 'nars-plugin[testing]'``).
+The fixtures each suite asks for (the suite's own raise until you provide them):
+
+* :class:`SpaceConformance`: ``space`` (a :class:`~nars_plugin.space.Space`);
+* :class:`BenchmarkConformance`: ``benchmark`` (an evaluator with a space and an objective,
+  usually a :class:`~nars_plugin.tabular.base.TabularBenchmark`);
+* :class:`PredictorConformance`: ``space`` and ``make_predictor`` (``seed -> predictor``, a
+  :class:`~nars_plugin.predictors.Predictor` fitted on that space);
+* :class:`OptimizerConformance`: ``benchmark`` (a small table keeps it quick) and ``optimizer``
+  (a registered name or an :class:`~nars_plugin.optimizers.base.Optimizer` subclass), optionally
+  ``settings`` (a dict, default none); every search is built with :func:`nars_plugin.create_study`.
+
+Every built-in component passes them: ``tests/test_conformance.py`` runs each suite over the
+registry's names, so a new built-in is checked without an edit. A plugin's own use of them is
+``examples/graph_space/tests/test_conformance.py``. Every failed check says what broke and which
+member to fix. Needs pytest (``pip install 'nars-plugin[testing]'``).
 """
 
 from __future__ import annotations
@@ -124,6 +133,28 @@ class SpaceConformance:
         for name, value in {**child.arch, **child.recipe}.items():
             assert value in ({**a.arch, **a.recipe}[name], {**b.arch, **b.recipe}[name]), (
                 f"crossover gave {name}={value!r}, which neither parent has"
+            )
+
+    def test_format_and_parse_arch_round_trip(self, space: Space) -> None:
+        rng = np.random.default_rng(3)
+        cands = space.sample(self.n_samples, seed=9)
+        cands += [space.mutate(c, rng, 1) for c in cands[:16]]
+        for cand in cands:
+            text = space.format_arch(cand)
+            assert isinstance(text, str) and text, (
+                f"format_arch gave {text!r} for {dict(cand.arch)}: it must give the architecture as text"
+            )
+            try:
+                parsed = space.parse_arch(text)
+            except NarsError as exc:
+                raise AssertionError(
+                    f"parse_arch refused {text!r}, which format_arch wrote ({exc.message}): override "
+                    "format_arch and parse_arch together, as inverses"
+                ) from None
+            back = space.validate(Candidate(dict(parsed), cand.recipe))
+            assert back.key == space.validate(cand).key, (
+                f"parse_arch(format_arch(c)) gave {dict(parsed)} for c.arch = {dict(cand.arch)} (text {text!r}): "
+                "override format_arch and parse_arch together, as inverses"
             )
 
     def test_neighbours_differ_in_one_parameter(self, space: Space) -> None:

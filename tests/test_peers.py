@@ -240,14 +240,8 @@ def test_a_hebo_batch_is_tried_in_the_order_of_a_single_suggestion():
     assert try_order(["a", "b"]) == ["a", "b"] and try_order(["a"]) == ["a"]  # no forced picks below 3
 
 
-class TestSMACConformance(OptimizerConformance):
-    @pytest.fixture
-    def benchmark(self, need_smac):
-        return toy_bench()
-
-    @pytest.fixture
-    def optimizer(self):
-        return "smac"
+# SMAC's conformance runs with every registered optimizer's in tests/test_conformance.py; HEBO's needs
+# its worker environment (need_hebo), so it runs here.
 
 
 class TestHEBOConformance(OptimizerConformance):

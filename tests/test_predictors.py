@@ -16,24 +16,11 @@ from nars_plugin.plugins import get_registry
 from nars_plugin.predictors import Predictor, create_predictor
 from nars_plugin.predictors.evaluation import evaluate_predictor, markdown, variants
 from nars_plugin.settings import Choice, identity, parse
-from nars_plugin.spaces.nb201 import NB201Space
-from nars_plugin.testing import PredictorConformance
 
 CLASSIC = {"gp": {"restarts": 0}, "rf": {"trees": 30}, "lgbm": {"n_models": 2, "rounds": 30}}
 
 
-class TestClassicPredictors(PredictorConformance):
-    @pytest.fixture(params=sorted(CLASSIC))
-    def name(self, request):
-        return request.param
-
-    @pytest.fixture(params=["nb201", "tiny"])
-    def space(self, request):
-        return NB201Space() if request.param == "nb201" else TinySpace()
-
-    @pytest.fixture
-    def make_predictor(self, space, name):
-        return lambda seed: create_predictor(Choice(name, CLASSIC[name]), space, seed)
+# The conformance suite runs on every registered predictor in tests/test_conformance.py.
 
 
 def test_builtin_predictors_are_listed_with_their_settings(cli):

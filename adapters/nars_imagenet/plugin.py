@@ -1,6 +1,7 @@
 """The ``imagenet`` plugin: registers the FBNetV3 spaces and the ``train`` evaluator.
 
-Found through the ``nars_plugin`` entry-point group (``imagenet = nars_imagenet.plugin``).
+Found through the ``nars_plugin`` entry-point group (``imagenet = nars_imagenet.plugin``); it adds the
+command ``nars train`` (:mod:`.command`).
 Factories import timm and torchvision only when called, so listing names stays cheap. A core-only
 installation (without the ``imagenet`` extra) lists the plugin as inactive, with the install command.
 """
@@ -12,7 +13,9 @@ import sys
 from typing import Any
 
 from nars_plugin import hookimpl
-from nars_plugin.plugins import Registry
+from nars_plugin.plugins import Commands, Registry
+
+from . import command
 
 #: The libraries of the ``imagenet`` extra that the model builder and trainer import.
 REQUIRED = ("timm", "torchvision")
@@ -76,3 +79,9 @@ def nars_register_evaluators(registry: Registry) -> None:
     """train: real training through a local process pool or a Ray cluster."""
     registry.add_evaluator("train", _train, "real training (timm blocks, torchrun-ready trainer) on digits or an "
                            "ImageNet-style folder; executors local (processes) or ray")  # fmt: skip
+
+
+@hookimpl
+def nars_add_commands(commands: Commands) -> None:
+    """``nars train`` (also while the plugin is inactive: it then says what to install)."""
+    commands.add("train", command.run, command.HELP, command.arguments)

@@ -1,5 +1,8 @@
 """The ``naslib`` plugin (entry point ``naslib = nars_naslib.plugin``).
 
+It adds the command ``nars naslib`` (:mod:`.command`: run a NASLib config, or install NASLib), also
+while NASLib is missing.
+
 Where NASLib is importable it registers NASLib's optimizers as ``naslib:<name>`` for
 ``nars compare`` (run by NASLib's Trainer, not by our study loop) and NASLib's predictors as
 ``naslib:<type>`` predictors (for NARS, BANANAS and ``nars predictor-eval``). Where it is not installed, or
@@ -14,9 +17,9 @@ from typing import Any
 
 from nars_plugin import hookimpl
 from nars_plugin.errors import ConfigError
-from nars_plugin.plugins import Registry
+from nars_plugin.plugins import Commands, Registry
 
-from . import _naslib
+from . import _naslib, command
 
 __version__ = "0.1.0"
 
@@ -84,3 +87,9 @@ def nars_register_predictors(registry: Registry) -> None:
 
     for name, cls in predictor_classes().items():
         registry.add_predictor(name, cls, f"NASLib: {NASLIB_PREDICTORS[cls.naslib_type]} (NB201 cells)")
+
+
+@hookimpl
+def nars_add_commands(commands: Commands) -> None:
+    """``nars naslib`` (asked of this plugin while it is inactive too: ``nars naslib install`` is the fix)."""
+    commands.add("naslib", command.run, command.HELP, command.arguments)

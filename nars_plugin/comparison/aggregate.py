@@ -56,6 +56,9 @@ def _at_seconds(curve: list[float], costs: list[float], seconds: float) -> float
 class Targets:
     """What runs are measured against, from the benchmark (NaN, or inf for thresholds, where it cannot say).
 
+    Every table statistic counts distinct canonical candidates of the table, not rows
+    (:mod:`nars_plugin.tabular.base`).
+
     Attributes:
         metric: the report metric.
         objective: the metric the search maximises.

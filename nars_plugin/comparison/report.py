@@ -98,6 +98,13 @@ def _number(value: float | None) -> str:
     return "unknown" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
 
+#: What the table statistics count (:mod:`nars_plugin.tabular.base`), said under every table.
+_COUNTED = (
+    "Table statistics (optimum, thresholds, median) count distinct canonical candidates, not rows: "
+    "encodings of one candidate count once."
+)
+
+
 def _explanation(summary: dict[str, Any], block: dict[str, Any] | None, counted: bool, feasible: str) -> list[str]:
     """What the optimum, the thresholds and the columns of the tables are."""
     metric = summary["metric"]
@@ -109,7 +116,7 @@ def _explanation(summary: dict[str, Any], block: dict[str, Any] | None, counted:
     if not block or block["metric"] == metric:
         return [
             f"Optimum{feasible} {optimum}; top-0.1% threshold {top} (p_top: share of seeds whose best is in the "
-            f"top 0.1%{feasible}).{counts('the optimum')}"
+            f"top 0.1%{feasible}).{counts('the optimum')} {_COUNTED}"
         ]
     objective = block["metric"]
     return [
@@ -123,6 +130,7 @@ def _explanation(summary: dict[str, Any], block: dict[str, Any] | None, counted:
         f"objective reports it.{counts('that candidate')}",
         f"- p_top of the second table: share of seeds whose best {objective} is in the top 0.1%{feasible} by "
         f"{objective} (threshold {_number(block['top_0.1%_threshold'])}).",
+        f"- {_COUNTED}",
     ]
 
 

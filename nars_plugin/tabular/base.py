@@ -5,6 +5,12 @@ answers come from a table: every candidate of its (finite) joint space maps to
 a row of measured metrics, a simulated cost in GPU-seconds and, where the table
 has one, a learning curve. Queries cost microseconds, so optimizers can be
 compared over many seeds.
+
+Table statistics (:meth:`TabularBenchmark.optimum`, :meth:`~TabularBenchmark.top_threshold`, the
+median as the top-50% threshold, :meth:`~TabularBenchmark.value_at_best`) count **distinct canonical
+candidates**, not rows: rows that are encodings of one candidate (one
+:meth:`~nars_plugin.space.Space.canonical_key`) or repeat one count once, as a search can find each
+candidate only once (:attr:`TabularBenchmark.distinct` lists them).
 """
 
 from __future__ import annotations
@@ -67,6 +73,26 @@ class TabularBenchmark(Benchmark):
         self.max_fidelity = max_fidelity if curve is not None else None
         self.info = dict(info or {})
         self._index = {c.key: i for i, c in enumerate(self.rows)}
+        self._distinct: list[int] | None = None
+
+    @property
+    def distinct(self) -> list[int]:
+        """The row index of each distinct canonical candidate (its first row), in row order: what the
+        table statistics count (rows with one :meth:`~nars_plugin.space.Space.canonical_key` count once)."""
+        if getattr(self, "_distinct", None) is None:
+            first: dict[str, int] = {}
+            for i, cand in enumerate(self.rows):
+                first.setdefault(self.space.canonical_key(cand), i)
+            self._distinct = list(first.values())
+        assert self._distinct is not None
+        return self._distinct
+
+    def _counted(self, constraints: Sequence[str]) -> np.ndarray:
+        """The rows the statistics count: one per distinct canonical candidate, those meeting ``constraints``."""
+        rows = np.asarray(self.distinct, dtype=int)
+        if constraints:
+            rows = rows[np.asarray(self.space.feasible([self.rows[i] for i in rows], constraints), dtype=bool)]
+        return rows
 
     @property
     def metric_names(self) -> list[str]:
@@ -112,38 +138,39 @@ class TabularBenchmark(Benchmark):
         return self.columns[metric]
 
     def _feasible_values(self, metric: str | None, constraints: Sequence[str]) -> np.ndarray:
-        values = self.values(metric)
-        if constraints:
-            values = values[self.space.feasible(self.rows, constraints)]
+        """``metric`` of each distinct canonical candidate meeting ``constraints`` (NaN left out)."""
+        values = self.values(metric)[self._counted(constraints)]
         finite: np.ndarray = values[~np.isnan(values)]
         return finite
 
     def value_at_best(self, metric: str | None = None, by: str | None = None, constraints: Sequence[str] = ()) -> float:
         """The value of ``metric`` (default: the report metric) of the best candidate by ``by`` (default:
         the objective) in the (feasible part of the) table; among candidates tied on ``by``, the highest.
+        Counted over distinct canonical candidates, as every table statistic (see the module docstring).
 
         With the defaults this is the *reachable optimum*: what a search that finds the best objective
         reports. It differs from ``optimum(report)`` when the objective and the report metric differ.
         """
-        by_values = self.values(by)
-        values = self.values(metric or self.report)
+        rows = self._counted(constraints)
+        by_values = self.values(by)[rows]
+        values = self.values(metric or self.report)[rows]
         keep = ~np.isnan(by_values)
-        if constraints:
-            keep &= np.asarray(self.space.feasible(self.rows, constraints), dtype=bool)
         if not keep.any():
             return float("nan")
         best = keep & (by_values == np.max(by_values[keep]))
         return float(np.nanmax(values[best])) if not np.isnan(values[best]).all() else float("nan")
 
     def optimum(self, metric: str | None = None, constraints: Sequence[str] = ()) -> float:
-        """The best value of ``metric`` over the (feasible part of the) table."""
+        """The best value of ``metric`` over the distinct canonical candidates of the (feasible part of
+        the) table."""
         return float(np.max(self._feasible_values(metric, constraints)))
 
     def top_threshold(
         self, fraction: float = 0.001, metric: str | None = None, constraints: Sequence[str] = ()
     ) -> float:
-        """The value of ``metric`` a candidate needs to be in the top ``fraction`` of the (feasible part
-        of the) table."""
+        """The value of ``metric`` a candidate needs to be in the top ``fraction`` of the distinct canonical
+        candidates of the (feasible part of the) table (``fraction=0.5``: their median); the k-th best
+        value with k = ceil(fraction x their number), at least 1."""
         values = np.sort(self._feasible_values(metric, constraints))[::-1]
         k = max(1, int(np.ceil(fraction * len(values))))
         return float(values[k - 1])

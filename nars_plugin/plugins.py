@@ -11,9 +11,9 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib.metadata
-import inspect
 import os
 import reprlib
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +22,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import ConfigError, NarsError, UnknownNameError, option
-from .settings import declared, is_declaration
+from .settings import RunContext, as_kwargs, declared, is_declaration
 from .settings import split as split_settings
 
 ENTRY_POINT_GROUP = "nars_plugin"
@@ -207,17 +207,13 @@ class Registry:
     def parse_settings(self, kind: str, name: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` typed and checked by the declaration of ``kind`` ``name`` (a ConfigError for an
         unknown name or a bad value); every declared value is returned, with names the declaration
-        passes on. Undeclared entries get ``values`` back unchanged; an optimizer's common
-        arguments (``seed``, ``fixed_recipe``, ...) pass untouched."""
+        passes on. Undeclared entries get ``values`` back unchanged."""
         entry = self.get(kind, name.partition(":")[0] if kind == "benchmark" else name)
         if entry.settings is None:
             return dict(values)
-        common = _optimizer_arguments() if kind == "optimizer" else set()
-        own = {k: v for k, v in values.items() if k not in common}
-        parsed, extra = split_settings(entry.settings, own, entry.owner, entry.command)
+        parsed, extra = split_settings(entry.settings, values, entry.owner, entry.command)
         defaults = {d.name: d.default for d in declared(entry.settings)}
-        passed = {k: v for k, v in values.items() if k in common}
-        return {**defaults, **parsed, **extra, **passed}
+        return {**defaults, **parsed, **extra}
 
     def create_space(self, name: str, **options: Any) -> Any:
         """Make the space called ``name``."""
@@ -245,13 +241,25 @@ class Registry:
                 f"check the {option('options=', '--bench-opt')} names: `nars benchmarks {name}` lists them",
             ) from None
 
-    def create_optimizer(self, name: str, space: Any, **kwargs: Any) -> Any:
-        """Make the optimizer called ``name`` on ``space``; a setting of the wrong type is a ConfigError."""
+    def create_optimizer(self, name: str, space: Any, context: RunContext, settings: Any = None) -> Any:
+        """Make the optimizer called ``name`` on ``space`` for the run ``context``: ``factory(space,
+        context=context, settings=...)`` with ``settings`` (a mapping of typed or text values, or an
+        instance of the declaration) parsed and checked by the optimizer's declaration. A factory
+        written for the contract before 0.5 (the context's fields and the settings as one set of
+        keywords) is called that way, with a DeprecationWarning."""
         entry = self.get("optimizer", name)
-        if entry.settings is not getattr(entry.factory, "Settings", None):  # a class parses its own
-            kwargs = self.parse_settings("optimizer", name, kwargs)
+        declaration = entry.settings
+        if declaration is not None and isinstance(settings, declaration):
+            settings = as_kwargs(settings)
+        values = self.parse_settings("optimizer", name, dict(settings or {}))
+        given = declaration(**values) if declaration is not None else values
         try:
-            return entry.factory(space, **kwargs)
+            try:
+                return entry.factory(space, context=context, settings=given)
+            except TypeError as exc:
+                if exc.__traceback__ is None or exc.__traceback__.tb_next is not None:
+                    raise  # raised inside the factory: not a refusal of the call itself
+                return _old_contract(entry, space, context, values, exc)
         except NarsError:
             raise
         except (TypeError, ValueError) as exc:  # e.g. int("abc") for population=abc
@@ -262,12 +270,19 @@ class Registry:
             ) from None
 
 
-def _optimizer_arguments() -> set[str]:
-    """The keyword arguments every optimizer takes besides its declared settings."""
-    from .optimizers.base import Optimizer
-
-    params = inspect.signature(Optimizer.__init__).parameters.values()
-    return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+def _old_contract(entry: Entry, space: Any, context: RunContext, values: dict[str, Any], refusal: TypeError) -> Any:
+    """Call an optimizer factory the way the contract before 0.5 did: ``factory(space, objective=...,
+    seed=..., ..., **settings)``, warning that it should take ``context=`` and ``settings=``."""
+    warnings.warn(
+        f"optimizer {entry.name!r} of plugin {entry.plugin!r} refused the call factory(space, context=..., "
+        f"settings=...) ({refusal}); it is called the old way, with the run context's fields among its "
+        "settings, one more release: take a RunContext and the settings apart (see nars_plugin.optimizers.base)",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    fields = {key: getattr(context, key) for key in RunContext.names()}
+    fields["constraints"] = list(context.constraints)
+    return entry.factory(space, **fields, **values)
 
 
 def blocked_plugins() -> set[str]:

@@ -245,7 +245,7 @@ class Registry:
         """Make the optimizer called ``name`` on ``space`` for the run ``context``: ``factory(space,
         context=context, settings=...)`` with ``settings`` (a mapping of typed or text values, or an
         instance of the declaration) parsed and checked by the optimizer's declaration. A factory
-        written for the contract before 0.5 (the context's fields and the settings as one set of
+        written for the 0.1 contract (the context's fields and the settings as one set of
         keywords) is called that way, with a DeprecationWarning."""
         entry = self.get("optimizer", name)
         declaration = entry.settings
@@ -271,7 +271,7 @@ class Registry:
 
 
 def _old_contract(entry: Entry, space: Any, context: RunContext, values: dict[str, Any], refusal: TypeError) -> Any:
-    """Call an optimizer factory the way the contract before 0.5 did: ``factory(space, objective=...,
+    """Call an optimizer factory the way the 0.1 contract did: ``factory(space, objective=...,
     seed=..., ..., **settings)``, warning that it should take ``context=`` and ``settings=``."""
     warnings.warn(
         f"optimizer {entry.name!r} of plugin {entry.plugin!r} refused the call factory(space, context=..., "

@@ -624,9 +624,16 @@ def resolve(cls: type[S], given: S | None, options: Mapping[str, Any], owner: st
     """The settings a loader works with: ``given`` (default: the declaration's defaults) with
     ``options`` (typed or text) on top, parsed and checked against ``cls``. A loader declares its
     defaults once, in ``cls``: ``def load_table(path, settings=None, **options)``."""
+    return resolve_split(cls, given, options, owner, command)[0]
+
+
+def resolve_split(
+    cls: type[S], given: S | None, options: Mapping[str, Any], owner: str = "", command: str = ""
+) -> tuple[S, dict[str, Any]]:
+    """:func:`resolve`, and the names the declaration passes on (its ``extra_options``)."""
     start = as_kwargs(given) if given is not None else {}
-    values, _ = split(cls, options, owner, command)
-    return cls(**{**start, **values})
+    values, extra = split(cls, options, owner, command)
+    return cls(**{**start, **values}), extra
 
 
 # -- the run context ------------------------------------------------------------ #

@@ -23,7 +23,7 @@ base class keeps the context as ``self.context`` (and its fields as read-only at
 ``Greedy(space, objective="acc", seed=0, width=4)`` is shorthand for the same call: the names of the
 context's fields go to the context, the others are settings.
 
-*The contract before 0.5* called the constructor with the context's fields and the settings as one
+*The 0.1 contract* called the constructor with the context's fields and the settings as one
 set of keywords and set every setting as an attribute. A third-party optimizer written for it still
 loads and runs: the registry calls it the old way when it refuses ``context=``/``settings=``, and a
 setting read as an attribute (``self.width``) still answers; both warn (DeprecationWarning).

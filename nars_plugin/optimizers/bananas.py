@@ -47,7 +47,7 @@ from ..predictors import create_predictor
 from ..settings import Choice, choice, setting
 from ..space import Candidate
 from .base import Optimizer, Proposal
-from .evolution import default_recipe_prob, mutate_one, warn_if_population_fills_budget
+from .evolution import default_recipe_prob, mutate_one, recipe_mutation_setting, warn_if_population_fills_budget
 
 #: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them.
 DEFAULT_PREDICTOR: dict[str, Any] = {
@@ -73,13 +73,7 @@ class BananasSettings:
     top_k: int = setting(10, "how many of the best evaluated candidates are mutated", low=1)
     acquisition: str = setting("its", "its (independent Thompson sampling), ucb or mean", choices=ACQUISITIONS)
     kappa: float = setting(1.0, "exploration weight of ucb", low=0)
-    recipe_mutation_prob: float | None = setting(
-        None,
-        "chance that a change hits the recipe (auto: 0.5 with a mutable recipe, else 0)",
-        low=0,
-        high=1,
-        none="auto",
-    )
+    recipe_mutation_prob: float | None = recipe_mutation_setting()
     predictor: Choice = choice(
         "predictor",
         "fbnetv3",

@@ -60,6 +60,18 @@ def mutable_recipe(space: Space) -> bool:
     return any(p.cardinality is None or p.cardinality > 1 for p in space.recipe_params)
 
 
+def recipe_mutation_setting() -> Any:
+    """The ``recipe_mutation_prob`` setting that every mutation-based optimizer declares (REA, BANANAS);
+    :func:`default_recipe_prob` reads it."""
+    return setting(
+        None,
+        "chance that a mutation changes a recipe parameter (auto: 0.5 with a mutable recipe, else 0)",
+        low=0,
+        high=1,
+        none="auto",
+    )
+
+
 def default_recipe_prob(space: Space, value: float | None) -> float:
     """The recipe-mutation probability: ``value``, or for None (auto) 0.5 with a mutable recipe, else 0."""
     if value is None:
@@ -111,13 +123,7 @@ class REASettings:
 
     population: int = setting(10, "size of the population (and of the random first batch), 10 in NB201", low=1)
     tournament: int = setting(3, "members drawn per tournament (the best is the parent), 3 in NB201", low=1)
-    recipe_mutation_prob: float | None = setting(
-        None,
-        "chance that a mutation changes a recipe parameter (auto: 0.5 with a mutable recipe, else 0)",
-        low=0,
-        high=1,
-        none="auto",
-    )
+    recipe_mutation_prob: float | None = recipe_mutation_setting()
     max_tries: int = setting(100, "mutants drawn before falling back to a random candidate", low=1)
     tournament_replace: bool = setting(False, "draw tournament members with replacement (the NB201 code)")
     repeats: str = setting(

@@ -48,6 +48,7 @@ import numpy as np
 from ...errors import DataFileError
 from ...settings import resolve, setting
 from ...space import Categorical
+from ...spaces.nb201._proxies import zero_cost_setting
 from ..base import TabularBenchmark
 
 #: target -> {training recipe: column of the AnalogNAS-Bench table}
@@ -83,9 +84,7 @@ class AnalogSettings:
         choices=tuple(TARGETS),
     )
     dataset: str = setting("cifar10", "data set (the table has CIFAR-10 only)", choices=("cifar10",))
-    zero_cost: str | None = setting(
-        None, "zero-cost proxies of the cell as free statistics: synflow, jacob_cov or all (cached on disk)"
-    )
+    zero_cost: str | None = zero_cost_setting()
 
 
 class _Record:

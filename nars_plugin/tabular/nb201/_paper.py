@@ -42,6 +42,7 @@ import numpy as np
 
 from ...settings import resolve, setting
 from ...space import Candidate, Categorical
+from ...spaces.nb201._proxies import zero_cost_setting
 from ..base import TabularBenchmark
 from ._tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
 
@@ -69,7 +70,6 @@ def _cifar10_columns(data_dir: str | os.PathLike[str] | None) -> dict[str, np.nd
 
 _DATA_DIR_DOC = "folder of the NB201 CSV tables (none: $NARS_DATA_DIR, default ../shared/data)"
 _GRAPH_DOC = "give the predictor the cell's wiring (paths, conv_depth, identity_path) besides FLOPs and params"
-_ZERO_COST_DOC = "zero-cost proxies as free statistics: synflow, jacob_cov (comma-separated) or all (cached on disk)"
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class _JoinedSettings:
 
     data_dir: str | None = setting(None, _DATA_DIR_DOC)
     graph_statistics: bool = setting(True, _GRAPH_DOC)
-    zero_cost: str | None = setting(None, _ZERO_COST_DOC)
+    zero_cost: str | None = zero_cost_setting()
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def create_study(
             line every quarter of the budget or 30 s; True: a bar; False: nothing.
         identity: extra entries for the journal header (what must match to resume).
     """
-    from .plugins import get_registry
+    from .plugins import get_registry, make_optimizer
 
     plan = Budget(queries=budget, seconds=budget_seconds)  # a missing or non-positive budget is a ConfigError
     constraints = constraint_list(constraints)
@@ -140,7 +140,7 @@ def create_study(
     if isinstance(optimizer, str):
         opt = registry.create_optimizer(optimizer, space, context, settings)
     elif isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
-        opt = optimizer(space, context=context, settings=_settings_mapping(settings))
+        opt = make_optimizer(optimizer, space, context, settings, optimizer.Settings, optimizer.name)
     else:
         raise ConfigError(
             f"optimizer must be a registered name or an Optimizer subclass, got {optimizer!r}",

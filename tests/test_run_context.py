@@ -190,6 +190,12 @@ def test_an_optimizer_of_the_old_contract_loads_with_a_deprecation_warning(tiny_
     assert isinstance(made, RandomSearch) and made.seed == 3
 
 
+def test_create_study_takes_an_old_contract_class_too(tiny_bench):
+    with pytest.warns(DeprecationWarning, match="called the old way"):
+        study = create_study(tiny_bench, OldWalk, budget=4, seed=2, settings={"width": 2})
+    assert study.optimize().n_evaluations == 4 and study.optimizer.config.width == 2
+
+
 def test_a_type_error_inside_a_factory_is_not_taken_for_the_old_contract(tiny_bench):
     registry = registry_with("broken", broken_factory)
     with warnings.catch_warnings():

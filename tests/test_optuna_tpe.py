@@ -64,10 +64,9 @@ class MixedEvaluator(Evaluator):
         return Result(metrics={"acc": mixed_objective(self.space.validate(cand))})
 
 
-def tpe(space, seed=0, budget=30, **settings) -> OptunaTPE:
-    return get_registry().create_optimizer(
-        "optuna-tpe", space, RunContext(objective="acc", seed=seed, budget=Budget(queries=budget)), settings
-    )
+def tpe(space, seed=0, budget=30, constraints=(), **settings) -> OptunaTPE:
+    context = RunContext(objective="acc", seed=seed, budget=Budget(queries=budget), constraints=tuple(constraints))
+    return get_registry().create_optimizer("optuna-tpe", space, context, settings)
 
 
 def test_parameters_map_onto_optuna_distributions():

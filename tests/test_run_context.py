@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from nars_plugin import create_study
+from nars_plugin.comparison import OptimizerSpec
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers import RandomSearch
 from nars_plugin.optimizers.base import Budget, Optimizer, Proposal
@@ -234,3 +235,9 @@ def test_a_loader_takes_its_settings_typed_or_by_name():
     with pytest.raises(ConfigError, match="unknown setting 'targte'") as info:
         load_analog(targte="fp32")
     assert "did you mean 'target'" in info.value.hint
+
+
+def test_a_comparison_spec_keeps_the_fixed_recipe_apart_from_the_settings():
+    spec = OptimizerSpec.parse("std=nars(fixed_recipe=training=standard;batch=3)")
+    assert spec.settings == {"batch": 3} and spec.fixed_recipe == {"training": "standard"}
+    assert OptimizerSpec.parse("nars").fixed_recipe == {}

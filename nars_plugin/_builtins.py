@@ -13,6 +13,7 @@ from .hookspecs import hookimpl
 from .plugins import Registry
 from .settings import setting
 from .spaces.nb201 import DATASETS as NB201_DATASETS
+from .spaces.nb201._proxies import zero_cost_setting
 from .tabular.fcnet import FCNetSettings
 
 
@@ -25,11 +26,7 @@ class NB201SpaceSettings:
         None, "devices whose measured latency becomes a statistic (comma-separated, or all; CIFAR-10 only)"
     )
     graph_statistics: bool = setting(False, "add the cell's wiring (paths, conv_depth, identity_path) as statistics")
-    zero_cost: str | None = setting(
-        None,
-        "zero-cost proxies of the untrained network as statistics: synflow, jacob_cov (comma-separated) or all; "
-        "computed once per cell and cached on disk ($NARS_CACHE_DIR)",
-    )
+    zero_cost: str | None = zero_cost_setting()
 
 
 def _nb201_space(**options: Any) -> Any:

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .constraints import constraint_list
+from .constraints import constraint_list, parse_constraints
 from .errors import ConfigError, NarsError, UnknownNameError
 from .evaluation import Evaluator, Result
-from .optimizers.base import Budget, Optimizer, Proposal, checked_seed
+from .optimizers.base import Budget, Optimizer, Proposal
+from .settings import RunContext, as_kwargs, checked_seed, is_declaration, recipe_values
 from .space import Candidate, Constraint, Space
 from .storage import JOURNAL_NAME, SUMMARY_NAME, Journal
 from .study import Incumbent, Study, TrajectoryPoint, Trial, TrialsView, is_full, trial_fidelity
@@ -79,14 +80,14 @@ def _check_evaluator(evaluator: object) -> None:
 
 def create_study(
     target: Target,
-    optimizer: str | type[Optimizer] = "nars",
+    optimizer: str | type[Optimizer[Any]] = "nars",
     *,
     budget: int | None = None,
     budget_seconds: float | None = None,
     seed: int = 0,
     constraints: str | Sequence[str | Constraint] = (),
     storage: str | os.PathLike[str] | None = None,
-    settings: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | object | None = None,
     options: Mapping[str, Any] | None = None,
     fixed_recipe: Mapping[str, Any] | str | None = None,
     eval_timeout: float | None = None,
@@ -106,7 +107,10 @@ def create_study(
         storage: a folder for the journal, ``summary.json`` and ``trajectory.csv``. Every evaluation is
             journaled before the optimizer hears of it; creating the study again on the same folder
             resumes it (a journal of another configuration, or a second process, is refused).
-        settings: optimizer settings (``nars optimizers NAME`` lists them).
+        settings: optimizer settings (``nars optimizers NAME`` lists them): a mapping, or an instance
+            of the optimizer's declaration (``NARSSettings(batch=8)``). The run's own arguments
+            (seed, constraints, budget, fixed_recipe) are not settings: they make the optimizer's
+            :class:`~nars_plugin.settings.RunContext`.
         options: benchmark options, for a benchmark given by name (``nars benchmarks NAME``).
         fixed_recipe: recipe values to hold fixed (an architecture-only search).
         eval_timeout: seconds one evaluation may take in :meth:`~Study.optimize` (a worker process).
@@ -114,35 +118,29 @@ def create_study(
             line every quarter of the budget or 30 s; True: a bar; False: nothing.
         identity: extra entries for the journal header (what must match to resume).
     """
-    from .plugins import get_registry
+    from .plugins import get_registry, make_optimizer
 
     plan = Budget(queries=budget, seconds=budget_seconds)  # a missing or non-positive budget is a ConfigError
     constraints = constraint_list(constraints)
     checked_seed(seed)
     registry = get_registry()
     if isinstance(optimizer, str):  # a typo in the name or a setting fails here, before any data is loaded
-        registry.parse_settings("optimizer", optimizer, dict(settings or {}))
+        registry.parse_settings("optimizer", optimizer, _settings_mapping(settings))
     evaluator, space, ident = _resolve_target(target, options)
     plan.check_runs_out(evaluator)
     space.check_satisfiable(constraints)
-    common: dict[str, Any] = {
-        "objective": evaluator.objective,
-        "seed": seed,
-        "constraints": list(constraints),
-        "budget": plan,
-        "max_fidelity": evaluator.max_fidelity,
-        "fixed_recipe": fixed_recipe,
-    }
-    clashing = sorted(set(settings or {}) & set(common))
-    if clashing:
-        raise ConfigError(
-            f"settings {clashing} are create_study's own arguments, not optimizer settings",
-            f"pass them as create_study(..., {clashing[0]}=...)",
-        )
+    context = RunContext(
+        objective=evaluator.objective,
+        seed=seed,
+        constraints=tuple(parse_constraints(constraints)),
+        budget=plan,
+        max_fidelity=evaluator.max_fidelity,
+        fixed_recipe=recipe_values(fixed_recipe),
+    )
     if isinstance(optimizer, str):
-        opt = registry.create_optimizer(optimizer, space, **common, **dict(settings or {}))
+        opt = registry.create_optimizer(optimizer, space, context, settings)
     elif isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
-        opt = optimizer(space, **common, **dict(settings or {}))
+        opt = make_optimizer(optimizer, space, context, settings, optimizer.Settings, optimizer.name)
     else:
         raise ConfigError(
             f"optimizer must be a registered name or an Optimizer subclass, got {optimizer!r}",
@@ -158,6 +156,20 @@ def create_study(
         eval_timeout=eval_timeout,
         default_space_options=lambda: _default_space_options(evaluator.name, space.name),
     )
+
+
+def _settings_mapping(settings: Mapping[str, Any] | object | None) -> dict[str, Any]:
+    """``create_study``'s ``settings`` as a mapping (an instance of a declaration gives its values)."""
+    if settings is None:
+        return {}
+    if is_declaration(type(settings)):
+        return as_kwargs(settings)
+    if not isinstance(settings, Mapping):
+        raise ConfigError(
+            f"settings must be a mapping or a settings dataclass, got {settings!r}",
+            "e.g. create_study(target, 'nars', settings={'batch': 8})",
+        )
+    return dict(settings)
 
 
 @functools.lru_cache(maxsize=8)

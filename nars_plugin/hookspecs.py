@@ -72,13 +72,18 @@ def nars_register_benchmarks(registry: Registry) -> None:
 def nars_register_optimizers(registry: Registry) -> None:
     """Add optimizers with ``registry.add_optimizer(name, cls, description, runner=None, unavailable=None)``.
 
-    ``cls(space, objective=..., seed=..., constraints=..., budget=..., max_fidelity=...,
-    fixed_recipe=..., **settings)`` returns a :class:`nars_plugin.optimizers.base.Optimizer` (the
-    ask/tell contract the study loop drives, documented in that class); ``settings`` come from
-    ``--opt KEY=VALUE``, ``NAME(key=value)`` in ``--optimizers`` or ``create_study(..., settings=)``
-    and are declared by ``cls.Settings`` (a dataclass, see :mod:`nars_plugin.settings`), which parses,
-    checks and lists them (``nars optimizers NAME``). The two optional arguments are for optimizers
-    that cannot run as an ask/tell study:
+    ``cls(space, context=..., settings=...)`` returns a :class:`nars_plugin.optimizers.base.Optimizer`
+    (the ask/tell contract the study loop drives, documented in that module). ``context`` is the run's
+    :class:`nars_plugin.settings.RunContext` (objective, seed, constraints, budget, max_fidelity,
+    fixed_recipe); ``settings`` is an instance of the optimizer's declaration (a dataclass, see
+    :mod:`nars_plugin.settings`), named once as the type argument of its base class
+    (``class Greedy(Optimizer[GreedySettings])``) or, for a plain factory, as
+    ``add_optimizer(..., settings=GreedySettings)``; the registry parses and checks them (from
+    ``--opt KEY=VALUE``, ``NAME(key=value)`` in ``--optimizers`` or ``create_study(..., settings=)``)
+    and ``nars optimizers NAME`` lists them. A factory that refuses ``context=``/``settings=`` (written
+    for the 0.1 contract, which passed ``objective=..., seed=..., ..., **settings`` as one set of
+    keywords) is called that way, with a DeprecationWarning. The two optional arguments are for
+    optimizers that cannot run as an ask/tell study:
 
     * ``runner(benchmark, task) -> dict``: ``nars compare`` calls it instead of building a study.
       ``task`` holds ``optimizer``, ``seed``, ``budget``, ``budget_seconds``, ``constraints``,

@@ -16,9 +16,9 @@ import fnmatch
 import functools
 import importlib
 import importlib.metadata
-import inspect
 import os
 import reprlib
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +27,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import ConfigError, NarsError, UnknownNameError, option
-from .settings import declared, is_declaration
+from .settings import RunContext, as_kwargs, declared, is_declaration
 from .settings import split as split_settings
 
 ENTRY_POINT_GROUP = "nars_plugin"
@@ -159,11 +159,12 @@ class Registry:
         """Register an optimizer class or factory.
 
         Settings are declared once (:mod:`nars_plugin.settings`): an
-        :class:`~nars_plugin.optimizers.base.Optimizer` subclass names its declaration as the class
-        attribute ``Settings = MySettings`` (the base class parses them); a plain factory passes
-        ``settings=MySettings`` here and is called with the parsed values. The declaration drives
-        ``-O`` parsing, the errors for unknown names and bad values, ``nars optimizers NAME`` and
-        the journal identity. Without one, settings are passed through as given.
+        :class:`~nars_plugin.optimizers.base.Optimizer` subclass is typed by its declaration
+        (``class Greedy(Optimizer[GreedySettings])``); a plain factory passes ``settings=MySettings``
+        here. Either is called as ``factory(space, context=RunContext(...), settings=MySettings(...))``
+        (:meth:`create_optimizer`). The declaration drives ``-O`` parsing, the errors for unknown names
+        and bad values, ``nars optimizers NAME`` and the journal identity. Without one, settings are
+        passed as the mapping given.
 
         An optimizer that another library drives with its own loop (e.g. NASLib's Trainer) gives
         ``runner(benchmark, task) -> {"curve", "seconds", "evaluated_now", "best"}``, which
@@ -174,8 +175,9 @@ class Registry:
         self._add("optimizer", name, factory, description, settings=settings, **extra)
 
     def add_predictor(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
-        """Register an accuracy predictor: a :class:`~nars_plugin.predictors.Predictor` subclass (its
-        ``Settings`` declaration, if any, drives parsing and ``nars predictors NAME``)."""
+        """Register an accuracy predictor: a :class:`~nars_plugin.predictors.Predictor` subclass (the
+        declaration it is typed by, ``Predictor[MySettings]``, if any, drives parsing and
+        ``nars predictors NAME``)."""
         self._add("predictor", name, factory, description)
 
     def add_evaluator(self, name: str, factory: Callable[..., Any], description: str = "") -> None:
@@ -222,17 +224,13 @@ class Registry:
     def parse_settings(self, kind: str, name: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` typed and checked by the declaration of ``kind`` ``name`` (a ConfigError for an
         unknown name or a bad value); every declared value is returned, with names the declaration
-        passes on. Undeclared entries get ``values`` back unchanged; an optimizer's common
-        arguments (``seed``, ``fixed_recipe``, ...) pass untouched."""
+        passes on. Undeclared entries get ``values`` back unchanged."""
         entry = self.get(kind, name.partition(":")[0] if kind == "benchmark" else name)
         if entry.settings is None:
             return dict(values)
-        common = _optimizer_arguments() if kind == "optimizer" else set()
-        own = {k: v for k, v in values.items() if k not in common}
-        parsed, extra = split_settings(entry.settings, own, entry.owner, entry.command)
+        parsed, extra = split_settings(entry.settings, values, entry.owner, entry.command)
         defaults = {d.name: d.default for d in declared(entry.settings)}
-        passed = {k: v for k, v in values.items() if k in common}
-        return {**defaults, **parsed, **extra, **passed}
+        return {**defaults, **parsed, **extra}
 
     def create_space(self, name: str, **options: Any) -> Any:
         """Make the space called ``name``."""
@@ -260,29 +258,73 @@ class Registry:
                 f"check the {option('options=', '--bench-opt')} names: `nars benchmarks {name}` lists them",
             ) from None
 
-    def create_optimizer(self, name: str, space: Any, **kwargs: Any) -> Any:
-        """Make the optimizer called ``name`` on ``space``; a setting of the wrong type is a ConfigError."""
+    def create_optimizer(self, name: str, space: Any, context: RunContext, settings: Any = None) -> Any:
+        """Make the optimizer called ``name`` on ``space`` for the run ``context`` with ``settings``
+        (see :func:`make_optimizer`)."""
         entry = self.get("optimizer", name)
-        if entry.settings is not getattr(entry.factory, "Settings", None):  # a class parses its own
-            kwargs = self.parse_settings("optimizer", name, kwargs)
+        return make_optimizer(entry.factory, space, context, settings, entry.settings, name, entry.plugin)
+
+
+def make_optimizer(
+    factory: Callable[..., Any],
+    space: Any,
+    context: RunContext,
+    settings: Any = None,
+    declaration: type | None = None,
+    name: str = "?",
+    plugin: str = "?",
+) -> Any:
+    """``factory(space, context=context, settings=...)``, with ``settings`` (a mapping of typed or text
+    values, or an instance of the declaration) parsed and checked by ``declaration``; a setting of
+    the wrong type is a ConfigError. A factory written for the 0.1 contract, which refuses that
+    call, is called the old way (the context's fields and the settings as one set of keywords),
+    with a DeprecationWarning. No signature is inspected: the context and the settings never share
+    a namespace."""
+    if declaration is not None and isinstance(settings, declaration):
+        settings = as_kwargs(settings)
+    values = dict(settings or {})
+    if declaration is not None:
+        parsed, _ = split_settings(declaration, values, f"optimizer {name!r}", f"nars optimizers {name}")
+        values = {**{d.name: d.default for d in declared(declaration)}, **parsed}
+    given = declaration(**values) if declaration is not None else values
+    try:
         try:
-            return entry.factory(space, **kwargs)
-        except NarsError:
-            raise
-        except (TypeError, ValueError) as exc:  # e.g. int("abc") for population=abc
-            raise ConfigError(
-                f"bad setting for optimizer {name!r}: {type(exc).__name__}: {exc}",
-                f"check the setting names and values (`nars optimizers {name}` lists them): "
-                + option("settings={'key': value}", "--opt KEY=VALUE for search, NAME(key=value) in --optimizers"),
-            ) from None
+            return factory(space, context=context, settings=given)
+        except TypeError as exc:
+            if exc.__traceback__ is None or exc.__traceback__.tb_next is not None:
+                raise  # raised inside the factory: not a refusal of the call itself
+            return _old_contract(factory, name, plugin, space, context, values, exc)
+    except NarsError:
+        raise
+    except (TypeError, ValueError) as exc:  # e.g. int("abc") for population=abc
+        raise ConfigError(
+            f"bad setting for optimizer {name!r}: {type(exc).__name__}: {exc}",
+            f"check the setting names and values (`nars optimizers {name}` lists them): "
+            + option("settings={'key': value}", "--opt KEY=VALUE for search, NAME(key=value) in --optimizers"),
+        ) from None
 
 
-def _optimizer_arguments() -> set[str]:
-    """The keyword arguments every optimizer takes besides its declared settings."""
-    from .optimizers.base import Optimizer
-
-    params = inspect.signature(Optimizer.__init__).parameters.values()
-    return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+def _old_contract(
+    factory: Callable[..., Any],
+    name: str,
+    plugin: str,
+    space: Any,
+    context: RunContext,
+    values: dict[str, Any],
+    refusal: TypeError,
+) -> Any:
+    """Call an optimizer factory the way the 0.1 contract did: ``factory(space, objective=...,
+    seed=..., ..., **settings)``, warning that it should take ``context=`` and ``settings=``."""
+    warnings.warn(
+        f"optimizer {name!r} of plugin {plugin!r} refused the call factory(space, context=..., settings=...) "
+        f"({refusal}); it is called the old way, with the run context's fields among its settings, one more "
+        "release: take a RunContext and the settings apart (see nars_plugin.optimizers.base)",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    fields = {key: getattr(context, key) for key in RunContext.names()}
+    fields["constraints"] = list(context.constraints)
+    return factory(space, **fields, **values)
 
 
 def blocked_plugins() -> set[str]:

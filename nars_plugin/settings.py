@@ -14,12 +14,22 @@ A declaration is a frozen dataclass whose fields are made with :func:`setting` (
         steps: int | None = setting(None, "most steps", none="auto", low=1)
         verbose: bool = setting(False, "print every step")
 
-    class Greedy(Optimizer):           # an optimizer names its declaration as a class attribute;
-        name = "greedy"                # the base class parses it into ``self.config`` and sets
-        Settings = GreedySettings      # ``self.width``, ``self.share``, ... as attributes
+    class Greedy(Optimizer[GreedySettings]):  # a component is typed by its declaration: the base
+        name = "greedy"                       # class parses the settings into ``self.config``, a
+                                              # GreedySettings (``self.config.width`` is an int)
 
     registry.add_benchmark("my-table", load_table, "...", settings=TableSettings)  # a factory: the
     # registry calls it with the parsed values as keyword arguments
+
+A class that derives from :class:`Configured` (optimizers, predictors) names its declaration once,
+as the type argument of its base class (``Optimizer[GreedySettings]``); the class attribute
+``Settings`` is set from it (a class may still set ``Settings = ...`` itself, as older plugins do).
+A loader function takes its declaration's defaults through :func:`resolve` instead of repeating
+them in its signature.
+
+What a run gives a component besides its settings (the objective, the seed, the constraints, the
+budget, the full fidelity, a fixed recipe) is the :class:`RunContext`, a separate typed object: a
+setting can never be confused with it.
 
 That one declaration drives
 
@@ -52,17 +62,25 @@ import dataclasses
 import difflib
 import json
 import math
+import operator
 import types
 import typing
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from ._keyvalue import as_flag, parse_scalar
-from .errors import ConfigError
+from ._keyvalue import as_flag, parse_key_values, parse_scalar
+from .constraints import Constraint, parse_constraints
+from .errors import ConfigError, option
+from .parameters import is_integer
+
+if TYPE_CHECKING:
+    from .optimizers.base import Budget
 
 _KEY = "nars_setting"
+S = TypeVar("S")
 NONE_WORDS = ("none",)
 
 
@@ -204,8 +222,9 @@ def _group(d: Declared) -> type | None:
 # -- parsing ------------------------------------------------------------------ #
 
 
-def parse(cls: type, values: Mapping[str, Any] | None = None, owner: str = "", command: str = "") -> Any:
-    """An instance of declaration ``cls`` from ``values`` (typed or text), checked against the declaration.
+def parse(cls: type, values: Any = None, owner: str = "", command: str = "") -> Any:
+    """An instance of declaration ``cls`` from ``values`` (a mapping of typed or text values, or an
+    instance of ``cls``, returned as it is), checked against the declaration.
 
     ``owner`` names what the settings belong to in errors (``optimizer 'nars'``); ``command`` is
     the command that lists them (``nars optimizers nars``).
@@ -552,3 +571,117 @@ def _table(rows: list[tuple[str, str, str, str]], budget_note: str | None, extra
     if extra:
         lines.append(f"other names: passed on to {extra}")
     return lines
+
+
+# -- typed components, loaders ------------------------------------------------ #
+
+
+class Configured(Generic[S]):
+    """A component typed by its settings declaration ``S``: ``class Greedy(Optimizer[GreedySettings])``.
+
+    The type argument is the one place the declaration is named: it sets the class attribute
+    ``Settings`` (what the registry, ``nars optimizers NAME`` and the parsers read) and types
+    ``self.config`` (an instance of ``S``, made by the component's base class). A class that sets
+    ``Settings`` itself (the older way) keeps it; naming two different declarations is an error.
+    """
+
+    #: The settings declaration (a dataclass of :func:`setting` fields), or None: no settings.
+    Settings: ClassVar[type[Any] | None] = None
+    #: The parsed settings (None where the class declares none).
+    config: S
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        given = [a for base in getattr(cls, "__orig_bases__", ()) for a in typing.get_args(base) if is_declaration(a)]
+        if not given:
+            return
+        own = cls.__dict__.get("Settings")
+        if own is not None and own is not given[0]:
+            raise TypeError(
+                f"{cls.__name__} names two settings declarations: {given[0].__name__} (its base class's type "
+                f"argument) and Settings = {own.__name__}; keep the type argument alone"
+            )
+        cls.Settings = given[0]
+
+    if not TYPE_CHECKING:  # hidden from type checkers: the old, untyped way to read a setting
+
+        def __getattr__(self, name: str) -> Any:
+            """``self.width`` for ``self.config.width``: components written before settings were typed
+            read them as attributes; that still answers one more release, with a DeprecationWarning."""
+            config = self.__dict__.get("config")
+            if config is None or name.startswith("__") or name not in {d.name for d in declared(type(config))}:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            warnings.warn(
+                f"{type(self).__name__}.{name}: read the setting as self.config.{name} (settings are no "
+                "longer attributes of their component)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return getattr(config, name)
+
+
+def resolve(cls: type[S], given: S | None, options: Mapping[str, Any], owner: str = "", command: str = "") -> S:
+    """The settings a loader works with: ``given`` (default: the declaration's defaults) with
+    ``options`` (typed or text) on top, parsed and checked against ``cls``. A loader declares its
+    defaults once, in ``cls``: ``def load_table(path, settings=None, **options)``."""
+    return resolve_split(cls, given, options, owner, command)[0]
+
+
+def resolve_split(
+    cls: type[S], given: S | None, options: Mapping[str, Any], owner: str = "", command: str = ""
+) -> tuple[S, dict[str, Any]]:
+    """:func:`resolve`, and the names the declaration passes on (its ``extra_options``)."""
+    start = as_kwargs(given) if given is not None else {}
+    values, extra = split(cls, options, owner, command)
+    return cls(**{**start, **values}), extra
+
+
+# -- the run context ------------------------------------------------------------ #
+
+
+def checked_seed(seed: object) -> int:
+    """``seed`` as an int; a ConfigError unless it is a whole number >= 0 (not a string, float or bool)."""
+    if not is_integer(seed) or operator.index(seed) < 0:  # type: ignore[arg-type]
+        raise ConfigError(
+            f"seed must be a non-negative integer, got {seed!r}",
+            f"pass {option('seed=0', '--seed 0')} or another whole number >= 0",
+        )
+    return operator.index(seed)  # type: ignore[arg-type]
+
+
+def recipe_values(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """A fixed recipe as a dict: ``{"a": 1}`` or the text ``"a=1,b=x"`` (empty for None)."""
+    return parse_key_values(value, "fixed recipe", separator=",") if value else {}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run gives an optimizer besides its settings; the study's, not the optimizer's, to choose.
+
+    Attributes:
+        objective: the metric to maximise (results carry it in ``metrics``).
+        seed: seeds the optimizer's random generator; the same seed gives the same search.
+        constraints: resource constraints every proposal must meet (text such as ``"flops <= 100M"``
+            is parsed).
+        budget: the study's budget, for strategies that plan ahead (None: none given).
+        max_fidelity: the full number of epochs when the evaluator returns learning curves, else None.
+        fixed_recipe: recipe values to hold fixed (an architecture-only search), e.g.
+            ``{"training": "standard"}`` or the text ``"training=standard"``.
+    """
+
+    objective: str
+    seed: int = 0
+    constraints: tuple[Constraint, ...] = ()
+    budget: Budget | None = None
+    max_fidelity: int | None = None
+    fixed_recipe: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seed", checked_seed(self.seed))
+        object.__setattr__(self, "constraints", tuple(parse_constraints(self.constraints)))
+        object.__setattr__(self, "fixed_recipe", recipe_values(self.fixed_recipe))
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The context's field names (``objective``, ``seed``, ...)."""
+        return tuple(f.name for f in dataclasses.fields(cls))

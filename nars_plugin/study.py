@@ -392,7 +392,7 @@ class Study(TrialsView):
     def __init__(
         self,
         evaluator: Evaluator,
-        optimizer: Optimizer,
+        optimizer: Optimizer[Any],
         budget: Budget,
         out_dir: str | os.PathLike[str] | None = None,
         config: Mapping[str, Any] | None = None,
@@ -991,7 +991,7 @@ class Study(TrialsView):
         atomic_write(self.out_dir / TRAJECTORY_NAME, table.getvalue())
 
 
-def _judge(optimizer: Optimizer) -> Callable[[Trial], bool]:
+def _judge(optimizer: Optimizer[Any]) -> Callable[[Trial], bool]:
     """Whether a told trial is a full-fidelity evaluation, as ``optimizer`` judges it."""
 
     def full(trial: Trial) -> bool:

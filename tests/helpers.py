@@ -12,6 +12,7 @@ import numpy as np
 from nars_plugin.api import create_study
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import RunContext
 from nars_plugin.space import Categorical, Space
 from nars_plugin.tabular.base import TabularBenchmark
 
@@ -74,10 +75,10 @@ def toy_bench(separable: bool = False) -> TabularBenchmark:
 
 def make(name: str, bench: TabularBenchmark, seed: int = 0, budget: int = 40, **settings):
     """The registered optimizer ``name`` on ``bench``, with :data:`FAST` settings unless overridden."""
-    kwargs = {**FAST.get(name, {}), **settings}
-    return get_registry().create_optimizer(
-        name, bench.space, objective=bench.objective, seed=seed, budget=Budget(queries=budget), **kwargs
-    )
+    own = {k: v for k, v in settings.items() if k in RunContext.names()}  # constraints=, max_fidelity=, ...
+    kwargs = {**FAST.get(name, {}), **{k: v for k, v in settings.items() if k not in own}}
+    context = RunContext(objective=bench.objective, seed=seed, budget=Budget(queries=budget), **own)
+    return get_registry().create_optimizer(name, bench.space, context, kwargs)
 
 
 def run(name: str, bench: TabularBenchmark, seed: int = 0, budget: int = 40, out=None, **settings):

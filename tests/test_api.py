@@ -217,8 +217,8 @@ def test_targets_and_their_errors(tmp_path, tiny_space):
         create_study(object(), "rs", budget=3)  # type: ignore[arg-type]
     with pytest.raises(nars_plugin.errors.UnknownNameError, match="unknown optimizer"):
         create_study(bench, "nope", budget=3)
-    with pytest.raises(ConfigError, match=r"settings \['constraints'\] are create_study's own arguments"):
-        create_study(bench, "rs", budget=3, settings={"constraints": ["flops <= 1"]})
+    with pytest.raises(ConfigError, match="unknown setting 'constraints' for optimizer 'rs'"):
+        create_study(bench, "rs", budget=3, settings={"constraints": ["flops <= 1"]})  # the run's, not a setting
     with pytest.raises(ConfigError, match="registered name or an Optimizer subclass"):
         create_study(bench, 42, budget=3)  # type: ignore[arg-type]
     free = "gives its queries no cost, so a budget of 500 simulated seconds never runs out"

@@ -26,6 +26,7 @@ from nars_plugin.optimizers.local_search import LocalSearch
 from nars_plugin.optimizers.nars import NARS
 from nars_plugin.optimizers.optuna_tpe import OptunaTPE
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import RunContext
 from nars_plugin.space import Candidate, Categorical, Space
 from nars_plugin.study import Study
 from nars_plugin.tabular.base import TabularBenchmark
@@ -68,7 +69,7 @@ def test_registered():
     registry = get_registry()
     for name, cls in CLASSES.items():
         assert registry.get("optimizer", name).description
-        opt = registry.create_optimizer(name, toy_space(), objective="acc")
+        opt = registry.create_optimizer(name, toy_space(), RunContext(objective="acc"))
         assert isinstance(opt, cls) and opt.name == name
 
 
@@ -240,7 +241,9 @@ def test_rea_repeats_evaluate_pays_for_a_repeat_and_keeps_it_in_the_population()
     budget = Budget(queries=300)
 
     def study(**settings):
-        opt = get_registry().create_optimizer("rea", space, objective="acc", seed=3, budget=budget, **settings)
+        opt = get_registry().create_optimizer(
+            "rea", space, RunContext(objective="acc", seed=3, budget=budget), settings
+        )
         return opt, Study(bench, opt, budget, progress=False).run()
 
     opt, result = study(tournament_replace=True, repeats="evaluate")
@@ -314,7 +317,7 @@ def test_ls_neighbourhood():
 def test_ls_best_improvement():
     bench = toy_bench(separable=True)
     opt, result = run("ls", bench, seed=1, budget=150, first_improvement="false")
-    assert opt.first_improvement is False
+    assert opt.config.first_improvement is False
     assert result.best_result.metrics["acc"] == pytest.approx(bench.optimum())
 
 
@@ -349,12 +352,13 @@ def test_bananas_batch_and_settings():
     assert settings["predictor"]["pretrain"] is False
     with pytest.raises(ConfigError):
         make("bananas", bench, acquisition="ei")
-    assert make("bananas", bench, predictor='{"n_models": 2}').predictor.n_models == 2  # JSON from the CLI
+    assert make("bananas", bench, predictor='{"n_models": 2}').predictor.config.n_models == 2  # JSON from the CLI
     with pytest.raises(ConfigError):
         make("bananas", bench, predictor="n_models=2")
     default = Bananas(bench.space, objective="acc")
-    assert default.predictor.n_models == 5 and not default.predictor.pretrain_enabled
-    assert (default.init, default.batch, default.num_candidates, default.top_k) == (10, 1, 100, 10)
+    assert default.predictor.config.n_models == 5 and not default.predictor.config.pretrain
+    c = default.config
+    assert (c.init, c.batch, c.num_candidates, c.top_k) == (10, 1, 100, 10)
 
 
 # --------------------------------------------------------------------------- #
@@ -402,7 +406,7 @@ def test_nb201_rea_mutates_one_edge(nb201):
 
 
 def test_random_search_still_registered():
-    assert isinstance(get_registry().create_optimizer("rs", toy_space(), objective="acc"), RandomSearch)
+    assert isinstance(get_registry().create_optimizer("rs", toy_space(), RunContext(objective="acc")), RandomSearch)
 
 
 @pytest.mark.parametrize(

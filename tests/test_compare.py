@@ -33,7 +33,7 @@ def test_spec_parsing():
     assert OptimizerSpec.parse("rea") == OptimizerSpec("rea", "rea", {})
     spec = OptimizerSpec.parse("nars-std=nars(fixed_recipe=training=standard;batch=4)")
     assert (spec.label, spec.name) == ("nars-std", "nars")
-    assert spec.settings == {"fixed_recipe": "training=standard", "batch": 4}
+    assert spec.settings == {"batch": 4} and spec.fixed_recipe == {"training": "standard"}  # the run's, apart
     with pytest.raises(ConfigError, match="(?i)key=value"):
         OptimizerSpec.parse("nars(batch)")
     with pytest.raises(ConfigError, match="cannot parse"):

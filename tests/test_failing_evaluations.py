@@ -20,6 +20,7 @@ from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import RunContext
 from nars_plugin.space import Candidate
 from nars_plugin.study import JOURNAL_NAME, Study
 
@@ -91,10 +92,8 @@ def test_search_survives_raising_hanging_and_nan_evaluations(tiny_bench, tmp_pat
         opt = get_registry().create_optimizer(
             optimizer,
             tiny_bench.space,
-            objective="acc",
-            seed=1,
-            budget=Budget(queries=budget),
-            **OPTIMIZER_SETTINGS.get(optimizer, {}),
+            RunContext(objective="acc", seed=1, budget=Budget(queries=budget)),
+            OPTIMIZER_SETTINGS.get(optimizer, {}),
         )
         return Study(Unreliable(tiny_bench), opt, Budget(queries=budget), out, progress=False, eval_timeout=0.5)
 
@@ -135,7 +134,7 @@ def test_search_survives_raising_hanging_and_nan_evaluations(tiny_bench, tmp_pat
 def test_failed_candidates_are_never_parents(tiny_bench, optimizer):
     """Drive the optimizer by hand; every mutant's parent (REA) / climbing point (LS) succeeded."""
     setting = {"population": 4} if optimizer == "rea" else {"init": 4}
-    opt = get_registry().create_optimizer(optimizer, tiny_bench.space, objective="acc", seed=5, **setting)
+    opt = get_registry().create_optimizer(optimizer, tiny_bench.space, RunContext(objective="acc", seed=5), setting)
     evaluator = Unreliable(tiny_bench)
     failed: set[str] = set()
     parents = 0
@@ -155,7 +154,9 @@ def test_failed_candidates_are_never_parents(tiny_bench, optimizer):
 
 
 def test_rea_with_only_failed_members_proposes_random_candidates(tiny_bench):
-    opt = get_registry().create_optimizer("rea", tiny_bench.space, objective="acc", seed=2, population=3, tournament=3)
+    opt = get_registry().create_optimizer(
+        "rea", tiny_bench.space, RunContext(objective="acc", seed=2), {"population": 3, "tournament": 3}
+    )
     for _ in range(3):
         proposal = opt.ask()
         opt.tell(proposal, Result.failed("no GPU"))
@@ -170,7 +171,7 @@ def test_hanging_evaluations_are_stopped_at_the_time_limit(tiny_bench, tmp_path)
         def evaluate(self, cand, fidelity=None):
             time.sleep(3600)
 
-    opt = get_registry().create_optimizer("rs", tiny_bench.space, objective="acc", seed=0)
+    opt = get_registry().create_optimizer("rs", tiny_bench.space, RunContext(objective="acc", seed=0))
     started = time.monotonic()
     result = Study(Hanging(tiny_bench), opt, Budget(queries=3), tmp_path / "run", eval_timeout=0.3).run()
     elapsed = time.monotonic() - started
@@ -208,7 +209,7 @@ def test_timed_evaluator_restarts_after_a_crash(tiny_bench):
 
 @pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, "10"])
 def test_bad_eval_timeout_is_refused(tiny_bench, value):
-    opt = get_registry().create_optimizer("rs", tiny_bench.space, objective="acc")
+    opt = get_registry().create_optimizer("rs", tiny_bench.space, RunContext(objective="acc"))
     with pytest.raises(ConfigError, match="eval_timeout"):
         Study(tiny_bench, opt, Budget(queries=3), eval_timeout=value)
 
@@ -225,7 +226,9 @@ def test_a_result_finished_by_a_killed_runs_worker_is_not_evaluated_again(tiny_b
         return len(log.read_text().splitlines()) if log.exists() else 0
 
     def study(out, budget) -> Study:
-        opt = get_registry().create_optimizer("rea", tiny_bench.space, objective="acc", seed=4, population=3)
+        opt = get_registry().create_optimizer(
+            "rea", tiny_bench.space, RunContext(objective="acc", seed=4), {"population": 3}
+        )
         return Study(tiny_bench, opt, Budget(queries=budget), out, progress=False, eval_timeout=30)
 
     reference = tmp_path / "reference"

@@ -120,7 +120,8 @@ def test_a_refit_stops_once_its_training_loss_meets_refit_tolerance():
         arch, recipe = pred._tensors(xs)
         target = torch.as_tensor(pred._scaler.forward(np.asarray(ys)), dtype=torch.float32)
         with torch.no_grad():
-            loss = _huber_sum(pred._ensemble.accuracy(arch, recipe), target.expand(pred.n_models, -1), pred.huber_delta)
+            predicted = pred._ensemble.accuracy(arch, recipe)
+            loss = _huber_sum(predicted, target.expand(pred.config.n_models, -1), pred.config.huber_delta)
         return first, steps() - first, float(loss)
 
     first, full_steps, full_loss = refit(0.0)
@@ -192,12 +193,12 @@ def test_rank_target_round_trip_and_order_beyond_the_data():
 def test_nars_settings_and_defaults():
     opt = make("nars", toy_bench(), budget=100)
     assert isinstance(opt, NARS)
-    assert opt.init_batch == 10 and opt.batch == 5 and opt.n_picks == 10
+    assert opt.init_batch == 10 and opt.config.batch == 5 and opt.n_picks == 10
     settings = opt.settings()
     for key in ("pool_size", "local_fraction", "local_pick", "trust_tau", "early_stop_tau", "predictor"):
         assert key in settings
     default = NARS(toy_space(), objective="acc", budget=Budget(queries=100))
-    assert default.predictor.n_models == 5 and default.predictor.target == "rank"
+    assert default.predictor.config.n_models == 5 and default.predictor.config.target == "rank"
     with pytest.raises(ConfigError):
         NARS(toy_space(), objective="acc", local_pick="greedy")
     with pytest.raises(ConfigError):
@@ -222,11 +223,11 @@ def test_stage1_rounds_follow_the_predictor():
     bench = toy_bench()
     opt = _after_round0(bench, explore=0.0, screen=None)
     assert opt._stage == "round0"
-    batch = [opt.ask() for _ in range(opt.batch)]
+    batch = [opt.ask() for _ in range(opt.config.batch)]
     scores = opt.predictor.predict(opt.pool())
     fresh = [c for c, s in zip(opt.pool(), scores) if c.key not in opt.evaluated]
     fresh_scores = opt.predictor.predict(fresh)
-    best = {fresh[i].key for i in np.argsort(-fresh_scores, kind="stable")[: opt.batch]}
+    best = {fresh[i].key for i in np.argsort(-fresh_scores, kind="stable")[: opt.config.batch]}
     assert {p.candidate.key for p in batch} == best
 
 
@@ -236,16 +237,16 @@ def test_the_screen_shortlists_the_pool_before_the_full_ranking():
     bench = toy_bench()
     opt = _after_round0(bench, explore=0.0, screen=50)
     assert len(opt.pool()) > 50
-    batch = [opt.ask().candidate for _ in range(opt.batch)]
+    batch = [opt.ask().candidate for _ in range(opt.config.batch)]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
     cheap = opt.predictor.screen(fresh)
     full = opt.predictor._ensemble.accuracy(*opt.predictor._tensors(fresh))[0].detach().numpy()
     np.testing.assert_allclose(cheap, full, atol=1e-5, err_msg="the screen is the first member's prediction")
     shortlist = [fresh[i] for i in sorted(np.argsort(-cheap, kind="stable")[:50])]
     means = opt.predictor.predict(shortlist)
-    expected = [shortlist[i].key for i in np.argsort(-means, kind="stable")[: opt.batch]]
+    expected = [shortlist[i].key for i in np.argsort(-means, kind="stable")[: opt.config.batch]]
     assert [c.key for c in batch] == expected
-    unscreened = [fresh[i].key for i in np.argsort(-opt.predictor.predict(fresh), kind="stable")[: opt.batch]]
+    unscreened = [fresh[i].key for i in np.argsort(-opt.predictor.predict(fresh), kind="stable")[: opt.config.batch]]
     assert expected != unscreened, "a 50-candidate shortlist should change this round (else the test checks nothing)"
 
 
@@ -253,13 +254,13 @@ def test_exploration_ranks_by_an_upper_confidence_bound():
     """With ``explore`` k, pool picks are the best by ensemble mean + k x ensemble std."""
     bench = toy_bench()
     opt = _after_round0(bench, explore=2.0, screen=None)
-    batch = [opt.ask().candidate for _ in range(opt.batch)]
+    batch = [opt.ask().candidate for _ in range(opt.config.batch)]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
     members = opt.predictor.predict_all(fresh)
     ucb = members.mean(axis=0) + 2.0 * members.std(axis=0)
-    expected = [fresh[i].key for i in np.argsort(-ucb, kind="stable")[: opt.batch]]
+    expected = [fresh[i].key for i in np.argsort(-ucb, kind="stable")[: opt.config.batch]]
     assert [c.key for c in batch] == expected
-    greedy = [fresh[i].key for i in np.argsort(-members.mean(axis=0), kind="stable")[: opt.batch]]
+    greedy = [fresh[i].key for i in np.argsort(-members.mean(axis=0), kind="stable")[: opt.config.batch]]
     assert expected != greedy, "the bound should reorder this pool (else the test checks nothing)"
 
 
@@ -272,7 +273,7 @@ def test_local_refinement_takes_neighbours_of_the_best():
     best_key = max(opt.evaluated, key=opt.evaluated.get)
     best = next(p.candidate for p, _ in opt.history if p.candidate.key == best_key)
     hood = {c.key for c in bench.space.neighbours(best, np.random.default_rng(0))}
-    batch = [opt.ask().candidate for _ in range(opt.batch)]
+    batch = [opt.ask().candidate for _ in range(opt.config.batch)]
     assert all(c.key in hood for c in batch)
 
 
@@ -289,7 +290,7 @@ def test_online_tau_is_recorded_during_a_search():
     opt, _ = run("nars", toy_bench(), budget=40)
     tau = opt.report()["online_tau"]
     assert tau is not None and -1 <= tau <= 1
-    assert len(opt._checks) >= opt.trust_min_points
+    assert len(opt._checks) >= opt.config.trust_min_points
 
 
 @pytest.mark.slow
@@ -359,7 +360,7 @@ def test_early_stopping_picks_the_first_epoch_that_ranks_like_the_end():
     report = opt.report()
     assert report["early_stopping_epoch"] == 6
     taus = report["kendall_tau_by_epoch"]
-    assert len(taus) == 20 and taus[-1] == pytest.approx(1.0) and max(taus[:5]) < opt.early_stop_tau
+    assert len(taus) == 20 and taus[-1] == pytest.approx(1.0) and max(taus[:5]) < opt.config.early_stop_tau
     stage1 = [p for p, _ in opt.history[opt.init_batch :]][: opt.stage1_queries - opt.init_batch]
     assert stage1 and all(p.fidelity == 6 for p in stage1), "stage-1 rounds train to the early-stopping epoch"
     finals = [p for p, _ in opt.history if p.fidelity is None]

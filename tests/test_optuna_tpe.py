@@ -20,6 +20,7 @@ from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.optuna_tpe import CONSTRAINT_KEY, OptunaTPE
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import RunContext
 from nars_plugin.space import Categorical, Float, Integer, Ordinal, Space
 
 optuna = pytest.importorskip("optuna", reason="optuna is the `optuna` extra (also in `dev`)")
@@ -63,10 +64,9 @@ class MixedEvaluator(Evaluator):
         return Result(metrics={"acc": mixed_objective(self.space.validate(cand))})
 
 
-def tpe(space, seed=0, budget=30, **settings) -> OptunaTPE:
-    return get_registry().create_optimizer(
-        "optuna-tpe", space, objective="acc", seed=seed, budget=Budget(queries=budget), **settings
-    )
+def tpe(space, seed=0, budget=30, constraints=(), **settings) -> OptunaTPE:
+    context = RunContext(objective="acc", seed=seed, budget=Budget(queries=budget), constraints=tuple(constraints))
+    return get_registry().create_optimizer("optuna-tpe", space, context, settings)
 
 
 def test_parameters_map_onto_optuna_distributions():

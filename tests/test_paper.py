@@ -26,6 +26,7 @@ from nars_plugin.errors import DataFileError
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS, early_stopping_epoch, tau_by_epoch
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import RunContext
 from nars_plugin.spaces.nb201 import index_to_arch_string
 from nars_plugin.study import Study
 from nars_plugin.tabular import nb201_tables
@@ -123,7 +124,7 @@ def test_costs_are_the_scaled_training_time(paper, schedule):
 
 
 def test_study_with_a_seconds_budget_reports_the_test_accuracy_of_its_pick(paper):
-    opt = get_registry().create_optimizer("rs", paper.space, objective=paper.objective, seed=3)
+    opt = get_registry().create_optimizer("rs", paper.space, RunContext(objective=paper.objective, seed=3))
     study = Study(paper, opt, Budget(seconds=12_000), progress=False)
     result = study.run()
     costs = [p.cost for p in result.trajectory]
@@ -177,7 +178,7 @@ def test_nars_plans_a_seconds_budget(paper):
 
     def search():
         opt = get_registry().create_optimizer(
-            "nars", paper.space, objective=paper.objective, seed=1, budget=budget, **settings
+            "nars", paper.space, RunContext(objective=paper.objective, seed=1, budget=budget), settings
         )
         return opt, Study(paper, opt, budget, progress=False).run()
 

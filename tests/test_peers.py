@@ -21,6 +21,7 @@ from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.optimizers import hebo as hebo_module
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import RunContext
 from nars_plugin.space import Candidate
 from nars_plugin.testing import OptimizerConformance
 
@@ -43,7 +44,7 @@ def need_hebo():
 
 def smac_opt(space, seed=0, budget=20, **settings):
     return get_registry().create_optimizer(
-        "smac", space, objective="acc", seed=seed, budget=Budget(queries=budget), **settings
+        "smac", space, RunContext(objective="acc", seed=seed, budget=Budget(queries=budget)), settings
     )
 
 

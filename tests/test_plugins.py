@@ -26,6 +26,7 @@ from nars_plugin import hookspecs
 from nars_plugin.comparison import OBJECTIVE_KEY
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import BLOCK_ENV, HOOKS, PluginError, Registry, get_registry
+from nars_plugin.settings import RunContext
 from nars_plugin.testing import BenchmarkConformance, PredictorConformance
 
 PACKAGE = EXAMPLES / "plugin_pkg"
@@ -162,8 +163,8 @@ def test_plugin_settings_use_the_one_declaration(plugin_site, tmp_path):
     registry = get_registry()
     space = registry.create_space("toy-grid")
     with pytest.raises(ConfigError, match="toy-walk' setting greedy must be true or false, got 'maybe'"):
-        registry.create_optimizer("toy-walk", space, objective="acc", greedy="maybe")
-    assert registry.create_optimizer("toy-walk", space, objective="acc", steps="3").steps == 3
+        registry.create_optimizer("toy-walk", space, RunContext(objective="acc"), {"greedy": "maybe"})
+    assert registry.create_optimizer("toy-walk", space, RunContext(objective="acc"), {"steps": "3"}).config.steps == 3
 
 
 def test_blocking_a_plugin(plugin_site, tmp_path):

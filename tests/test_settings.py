@@ -13,6 +13,7 @@ from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS, NARSSettings
 from nars_plugin.plugins import get_registry
 from nars_plugin.predictors.fbnetv3 import PredictorSettings
+from nars_plugin.settings import RunContext
 from nars_plugin.study import Study
 from nars_plugin.tabular.csv_table import CSVSettings
 
@@ -22,7 +23,9 @@ OTHER_C10 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|sk
 
 def create(name: str, **values):
     bench = build_tiny_bench()
-    return get_registry().create_optimizer(name, bench.space, objective="acc", budget=Budget(queries=100), **values)
+    return get_registry().create_optimizer(
+        name, bench.space, RunContext(objective="acc", budget=Budget(queries=100)), values
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -54,10 +57,10 @@ def test_bad_flag_names_the_setting_also_inside_the_predictor():
     with pytest.raises(ConfigError, match="predictor.pretrain must be true or false, got 'maybe'"):
         create("nars", predictor='{"pretrain": "maybe"}')
     # "false" as text used to reach bool("false") and mean True
-    assert create("nars", predictor='{"pretrain": "false"}').predictor.pretrain_enabled is False
-    assert create("nars", pretrain="off").predictor.pretrain_enabled is False
-    assert create("nars", **{"predictor.pretrain": "no"}).predictor.pretrain_enabled is False
-    assert create("nars").predictor.pretrain_enabled is True
+    assert create("nars", predictor='{"pretrain": "false"}').predictor.config.pretrain is False
+    assert create("nars", pretrain="off").predictor.config.pretrain is False
+    assert create("nars", **{"predictor.pretrain": "no"}).predictor.config.pretrain is False
+    assert create("nars").predictor.config.pretrain is True
 
 
 @pytest.mark.parametrize(
@@ -87,9 +90,9 @@ def test_bad_values_name_the_setting_and_the_type(name, values, message):
 
 def test_text_and_words_become_typed_values():
     opt = create("nars", batch="3", explore="0.5", early_stop_tau="off", init_batch="auto", family="flops<=8;flops<=12")
-    assert (opt.batch, opt.explore, opt.early_stop_tau, opt.init_batch) == (3, 0.5, None, 10)
+    assert (opt.config.batch, opt.config.explore, opt.config.early_stop_tau, opt.init_batch) == (3, 0.5, None, 10)
     assert [[c.bound for c in f] for f in opt.family] == [[8], [12]]
-    assert create("nars", batch="1e1", early_stop_tau="none").batch == 10
+    assert create("nars", batch="1e1", early_stop_tau="none").config.batch == 10
     assert create("rea", recipe_mutation_prob="auto").recipe_mutation_prob == 0.5
     assert create("optuna-tpe", multivariate="auto").multivariate is False
 
@@ -185,7 +188,9 @@ def test_identity_comes_from_the_declaration(name):
 def test_identity_records_what_the_user_set_not_the_budget_derived_value():
     small, large = create("nars"), build_tiny_bench()
     assert small.settings()["init_batch"] == "auto" and small.init_batch == 10
-    bigger = get_registry().create_optimizer("nars", large.space, objective="acc", budget=Budget(queries=300))
+    bigger = get_registry().create_optimizer(
+        "nars", large.space, RunContext(objective="acc", budget=Budget(queries=300))
+    )
     assert bigger.init_batch == 30 and bigger.settings()["init_batch"] == "auto"
     assert create("nars", init_batch=12).settings()["init_batch"] == 12
     assert create("rea").settings()["recipe_mutation_prob"] == "auto"
@@ -196,7 +201,7 @@ def test_nars_refuses_another_budget_and_says_why(tmp_path):
 
     def run(queries: int, name: str = "nars"):
         budget = Budget(queries=queries)
-        opt = get_registry().create_optimizer(name, bench.space, objective="acc", budget=budget)
+        opt = get_registry().create_optimizer(name, bench.space, RunContext(objective="acc", budget=budget))
         return Study(bench, opt, budget, out_dir=tmp_path / name, progress=False).run()
 
     run(4)

@@ -23,6 +23,7 @@ from nars_plugin.errors import ConfigError, InfeasibleConstraintError
 from nars_plugin.evaluation import Result
 from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
+from nars_plugin.settings import RunContext
 from nars_plugin.space import Candidate, Categorical, Integer, Ordinal, Space
 from nars_plugin.study import Study
 
@@ -103,7 +104,9 @@ def test_no_invalid_point_and_no_candidate_paid_twice(graph_bench, optimizer, tm
     space = graph_bench.space
     queries, settings = SEARCHES[optimizer]
     budget = Budget(queries=queries)
-    opt = get_registry().create_optimizer(optimizer, space, objective="acc", seed=0, budget=budget, **settings)
+    opt = get_registry().create_optimizer(
+        optimizer, space, RunContext(objective="acc", seed=0, budget=budget), settings
+    )
     evaluator = CountingEvaluator(graph_bench)
     result = Study(evaluator, opt, budget, out_dir=tmp_path, progress=False).run()
     assert result.n_evaluations == queries and result.best_result is not None

@@ -74,7 +74,7 @@ def test_a_search_leaves_the_callers_thread_count_alone(caller_threads: int, opt
     settings = {f"predictor.{k}": v for k, v in QUICK.items()}
     study = create_study(build_tiny_bench(), optimizer, budget=14, seed=0, progress=False, settings=settings)
     study.optimize()
-    assert study.optimizer.predictor.threads == 1
+    assert study.optimizer.predictor.config.threads == 1
     assert torch.get_num_threads() == caller_threads
 
 
@@ -94,7 +94,7 @@ def test_threads_is_listed_but_not_part_of_the_journal_identity(tmp_path) -> Non
         progress=False,
         settings={**settings, "predictor.threads": 2},
     )
-    assert again.optimizer.predictor.threads == 2
+    assert again.optimizer.predictor.config.threads == 2
     assert again.optimize().best_result == best
     assert (tmp_path / "journal.jsonl").read_text() == journal  # replayed: nothing evaluated again
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
+from nars_plugin.settings import resolve
 from nars_plugin.space import Candidate
 
 from .data import DIGITS, check_dataset
@@ -73,13 +74,7 @@ class TrainingEvaluator(Evaluator):
         check_dataset(str(dataset))
         self.dataset = str(dataset) if dataset == DIGITS else str(Path(dataset).resolve())
         defaults = DIGITS_SETTINGS if dataset == DIGITS else {}
-        unknown = sorted(set(settings) - set(TrainSettings.__dataclass_fields__))
-        if unknown:
-            raise ConfigError(
-                f"unknown training setting(s) {unknown}",
-                f"known: {sorted(TrainSettings.__dataclass_fields__)}",
-            )
-        self.settings = TrainSettings(**{**defaults, **settings})
+        self.settings = resolve(TrainSettings, TrainSettings(**defaults), settings, "evaluator 'train'")
         self.devices = int(devices)
         self.max_fidelity: int = int(self.space.param("epochs").high)
         self.parallel = int(parallel) if parallel else max(1, int(workers))

@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader
 from nars_plugin._isolation import die_with_parent
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Result
+from nars_plugin.settings import setting
 
 from .arch import NetworkSpec
 from .data import DataBundle, GlobalBatchSampler
@@ -51,48 +52,39 @@ CHECKPOINT_NAME = "checkpoint.pt"
 OPTIMIZERS = {"rmsprop": "rmsproptf", "sgd": "sgd"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainSettings:
-    """How to train, beyond the recipe (these do not change what is searched).
+    """How to train, beyond the recipe (these do not change what is searched); ``nars_plugin.settings``
+    parses them from ``--eval-opt KEY=VALUE`` text and lists them."""
 
-    Attributes:
-        batch_size: global batch (all processes together).
-        micro_batches: gradient-accumulation steps per optimizer step, per process.
-        label_smoothing: of the cross-entropy.
-        warmup_epochs: linear warm-up length (fraction of an epoch allowed).
-        ema_decay: model-EMA decay (timm's ModelEmaV3, with its warm-up).
-        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
-        amp, channels_last, sync_bn: None = on for CUDA.
-        num_workers: data-loader worker processes.
-        eval_batch_size: per-process validation batch.
-        max_steps_per_epoch: cap on optimizer steps per epoch (quick runs and tests).
-        nan_check_every: steps between divergence checks (each check synchronises).
-        seed: seeds weights, data order, dropout and mixup.
-        threads: torch CPU threads (None: leave torch's default).
-        collective_timeout: seconds a distributed collective waits for the other ranks before it
-            fails (a rank that hung or died ends the others within this bound at the latest).
-        fault: test only: make training fail at its first step, ``"raise"``, ``"oom"`` (an impossible
-            allocation) or ``"hang"``, optionally ``"@RANK"`` (only that DDP rank) and ``":LR"``
-            (only candidates with that learning rate), e.g. ``"oom@1"`` or ``"hang:0.2"``.
-    """
-
-    batch_size: int = 256
-    micro_batches: int = 1
-    label_smoothing: float = 0.1
-    warmup_epochs: float = 5.0
-    ema_decay: float = 0.9998
-    device: str = "auto"
-    amp: bool | None = None
-    channels_last: bool | None = None
-    sync_bn: bool | None = None
-    num_workers: int = 4
-    eval_batch_size: int = 256
-    max_steps_per_epoch: int | None = None
-    nan_check_every: int = 50
-    seed: int = 0
-    threads: int | None = None
-    collective_timeout: float = 300.0
-    fault: str | None = None
+    batch_size: int = setting(256, "global batch (all processes together)", low=1)
+    micro_batches: int = setting(1, "gradient-accumulation steps per optimizer step, per process", low=1)
+    label_smoothing: float = setting(0.1, "label smoothing of the cross-entropy", low=0, high=1)
+    warmup_epochs: float = setting(5.0, "linear warm-up length in epochs (a fraction of an epoch allowed)", low=0)
+    ema_decay: float = setting(0.9998, "model-EMA decay (timm's ModelEmaV3, with its warm-up)", low=0, high=1)
+    device: str = setting("auto", "auto (CUDA when available), cpu or cuda")
+    amp: bool | None = setting(None, "mixed precision (auto: on for CUDA)", none="auto")
+    channels_last: bool | None = setting(None, "channels-last memory format (auto: on for CUDA)", none="auto")
+    sync_bn: bool | None = setting(None, "synchronised batch norm across processes (auto: on for CUDA)", none="auto")
+    num_workers: int = setting(4, "data-loader worker processes", low=0)
+    eval_batch_size: int = setting(256, "per-process validation batch", low=1)
+    max_steps_per_epoch: int | None = setting(
+        None, "cap on optimizer steps per epoch (quick runs and tests; none: no cap)", low=1
+    )
+    nan_check_every: int = setting(50, "steps between divergence checks (each check synchronises)", low=1)
+    seed: int = setting(0, "seeds weights, data order, dropout and mixup", low=0)
+    threads: int | None = setting(None, "torch CPU threads (none: leave torch's default)", low=1)
+    collective_timeout: float = setting(
+        300.0,
+        "seconds a distributed collective waits for the other ranks before it fails (a rank that hung or died "
+        "ends the others within this bound at the latest)",
+        low=0,
+    )
+    fault: str | None = setting(
+        None,
+        "test only: make training fail at its first step, raise, oom (an impossible allocation) or hang, "
+        "optionally @RANK (only that DDP rank) and :LR (only candidates with that learning rate), e.g. oom@1",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (journal identity, job files)."""

@@ -76,12 +76,10 @@ class NASLibPredictorSettings:
     )
 
 
-class NASLibPredictor(Predictor):
+class NASLibPredictor(Predictor[NASLibPredictorSettings]):
     """One of NASLib's predictors (``naslib_type``) behind the predictor contract."""
 
-    Settings = NASLibPredictorSettings
     naslib_type: ClassVar[str] = ""
-    config: NASLibPredictorSettings
 
     def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
         super().__init__(space, seed, **settings)

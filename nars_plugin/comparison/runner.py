@@ -57,6 +57,7 @@ def plan_runs(
             "optimizer": spec.name,
             "label": spec.label,
             "settings": spec.settings,
+            "fixed_recipe": spec.fixed_recipe,
             "seed": seed,
             "budget": budget,
             "budget_seconds": budget_seconds,
@@ -76,8 +77,6 @@ def create_search(bench: Any, task: dict[str, Any]) -> Any:
     """
     from ..api import create_study
 
-    settings = dict(task["settings"])
-    fixed_recipe = settings.pop("fixed_recipe", None)  # a spec may fix the recipe: nars(fixed_recipe=...)
     return create_study(
         bench,
         task["optimizer"],
@@ -86,8 +85,8 @@ def create_search(bench: Any, task: dict[str, Any]) -> Any:
         seed=task["seed"],
         constraints=task["constraints"],
         storage=task["out"],
-        settings=settings,
-        fixed_recipe=fixed_recipe,
+        settings=task["settings"],
+        fixed_recipe=task.get("fixed_recipe"),
         progress=False,
         identity={"label": task["label"]},
     )

@@ -9,26 +9,35 @@ from typing import Any, TypeAlias
 
 from .._keyvalue import parse_key_values
 from ..errors import ConfigError
+from ..settings import recipe_values
 
 _SPEC_RE = re.compile(r"^\s*(?:(?P<label>[\w.\-]+)=)?(?P<name>[\w.\-:]+)\s*(?:\((?P<args>.*)\))?\s*$")
 
 
+#: The word of the spec syntax for the recipe values a run holds fixed: ``nars(fixed_recipe=training=standard)``.
+FIXED_RECIPE = "fixed_recipe"
+
+
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """One optimizer of a comparison: a label, a registered name and settings."""
+    """One optimizer of a comparison: a label, a registered name, settings and, apart from them, the
+    recipe values its runs hold fixed (part of their :class:`~nars_plugin.settings.RunContext`)."""
 
     label: str
     name: str
     settings: dict[str, Any] = field(default_factory=dict)
+    fixed_recipe: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str, kind: str = "optimizer") -> OptimizerSpec:
-        """Parse ``NAME`` or ``LABEL=NAME(key=value;key=value)`` (``kind`` names it in errors)."""
+        """Parse ``NAME`` or ``LABEL=NAME(key=value;key=value)`` (``kind`` names it in errors); for an
+        optimizer, ``fixed_recipe=K=V,...`` among the values is the run's fixed recipe, not a setting."""
         match = _SPEC_RE.match(text)
         if not match:
             raise ConfigError(f"cannot parse {kind} spec {text!r}", "write NAME or LABEL=NAME(key=value;key=value)")
         settings = parse_key_values(match["args"] or "", f"{kind} setting in {text!r}:", separator=";")
-        return cls(match["label"] or match["name"], match["name"], settings)
+        fixed = recipe_values(settings.pop(FIXED_RECIPE, None)) if kind == "optimizer" else {}
+        return cls(match["label"] or match["name"], match["name"], settings, fixed)
 
 
 def split_optimizers(text: str, kind: str = "optimizer") -> list[OptimizerSpec]:

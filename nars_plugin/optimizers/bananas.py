@@ -47,7 +47,7 @@ from ..predictors import create_predictor
 from ..settings import Choice, choice, setting
 from ..space import Candidate
 from .base import Optimizer, Proposal
-from .evolution import default_recipe_prob, mutate_one, warn_if_population_fills_budget
+from .evolution import default_recipe_prob, mutate_one, recipe_mutation_setting, warn_if_population_fills_budget
 
 #: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them.
 DEFAULT_PREDICTOR: dict[str, Any] = {
@@ -73,13 +73,7 @@ class BananasSettings:
     top_k: int = setting(10, "how many of the best evaluated candidates are mutated", low=1)
     acquisition: str = setting("its", "its (independent Thompson sampling), ucb or mean", choices=ACQUISITIONS)
     kappa: float = setting(1.0, "exploration weight of ucb", low=0)
-    recipe_mutation_prob: float | None = setting(
-        None,
-        "chance that a change hits the recipe (auto: 0.5 with a mutable recipe, else 0)",
-        low=0,
-        high=1,
-        none="auto",
-    )
+    recipe_mutation_prob: float | None = recipe_mutation_setting()
     predictor: Choice = choice(
         "predictor",
         "fbnetv3",
@@ -88,27 +82,20 @@ class BananasSettings:
     )
 
 
-class Bananas(Optimizer):
+class Bananas(Optimizer[BananasSettings]):
     """Predictor-guided local mutation search with an ensemble acquisition function (settings:
     :class:`BananasSettings`; the default predictor's are :data:`DEFAULT_PREDICTOR` on top of
     :class:`~nars_plugin.predictors.fbnetv3.PredictorSettings`, ``predictor=NAME`` picks another)."""
 
     name = "bananas"
-    Settings = BananasSettings
-    init: int
-    batch: int
-    num_candidates: int
-    top_k: int
-    acquisition: str
-    kappa: float
 
-    def __init__(self, space: Any, **kwargs: Any) -> None:
-        super().__init__(space, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self.recipe_mutation_prob = default_recipe_prob(self.space, self.config.recipe_mutation_prob)
         if self.budget is not None:
             warn_if_population_fills_budget(
                 self.name,
-                self.init,
+                self.config.init,
                 self.budget.queries,
                 option("init (settings={'init': N})", "-O init=N"),
                 what="its initial design",
@@ -127,7 +114,7 @@ class Bananas(Optimizer):
             if cand.key not in self.evaluated:
                 return self._propose(cand)
         if not self._asked:
-            self._queue = self.random_feasible(self.init)
+            self._queue = self.random_feasible(self.config.init)
         else:
             self._queue = self._plan()
         if not self._queue:  # nothing new planned: a random fresh candidate, else a repeat
@@ -154,9 +141,9 @@ class Bananas(Optimizer):
         taken = set(self.evaluated) | self._asked
         out: dict[str, Candidate] = {}
         drawn = 0
-        while len(out) < self.num_candidates and drawn < 8 * self.num_candidates:
+        while len(out) < self.config.num_candidates and drawn < 8 * self.config.num_candidates:
             chunk: dict[str, Candidate] = {}
-            for _ in range(self.num_candidates - len(out)):
+            for _ in range(self.config.num_candidates - len(out)):
                 parent = parents[drawn % len(parents)]
                 changes = int(self.rng.integers(1, 3))
                 child = self.space.canonical(
@@ -175,28 +162,28 @@ class Bananas(Optimizer):
         """Acquisition value of each candidate under the fitted ensemble."""
         mean, std = self.predictor.predict_mean_std(cands)
         value: np.ndarray = mean
-        if self.acquisition == "its":
+        if self.config.acquisition == "its":
             value = mean + std * self.rng.standard_normal(len(cands))
-        elif self.acquisition == "ucb":
-            value = mean + self.kappa * std
+        elif self.config.acquisition == "ucb":
+            value = mean + self.config.kappa * std
         return value
 
     def _plan(self) -> list[Candidate]:
         xs, ys = self._training_set()
         if len(xs) < 2 or np.ptp(ys) == 0:  # nothing to learn from yet
-            return self.random_feasible(self.batch, exclude=set(self.evaluated) | self._asked)
+            return self.random_feasible(self.config.batch, exclude=set(self.evaluated) | self._asked)
         order = np.argsort(-ys, kind="stable")
-        parents = [xs[i] for i in order[: self.top_k]]
+        parents = [xs[i] for i in order[: self.config.top_k]]
         cands = self.candidates(parents)
-        if len(cands) < self.batch:
-            cands += self.random_feasible(self.batch - len(cands), exclude={c.key for c in cands} | self._asked)
-        if len(cands) <= self.batch:
+        if len(cands) < self.config.batch:
+            cands += self.random_feasible(self.config.batch - len(cands), exclude={c.key for c in cands} | self._asked)
+        if len(cands) <= self.config.batch:
             return cands
         self.predictor.fit(xs, ys)
         self.fits += 1
         scores = self.acquire(cands)
         self.last_scores = scores
-        best = np.argsort(-scores, kind="stable")[: self.batch]
+        best = np.argsort(-scores, kind="stable")[: self.config.batch]
         return [cands[int(i)] for i in best]
 
     def report(self) -> dict[str, Any]:

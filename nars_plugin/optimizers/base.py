@@ -5,17 +5,28 @@ An optimizer proposes candidates with :meth:`Optimizer.ask` and learns each outc
 :func:`nars_plugin.create_study`) owns evaluation, budget, journal and resume; an optimizer owns
 nothing but its own decisions.
 
-**Writing one.** Subclass :class:`Optimizer`, set ``name``, declare settings as
-``Settings = MySettings`` (a dataclass, :mod:`nars_plugin.settings`), implement :meth:`~Optimizer.ask`
-and, to learn, extend :meth:`~Optimizer.tell` (call ``super().tell``). May override:
-:meth:`~Optimizer.ask_batch` (proposals that do not depend on each other's results),
-:attr:`~Optimizer.finished`, :meth:`~Optimizer.report`. Register it with
-``registry.add_optimizer(name, cls, description)`` and run ``nars_plugin.testing.OptimizerConformance``.
+**Writing one.** Subclass :class:`Optimizer` typed by a settings declaration,
+``class Greedy(Optimizer[GreedySettings])`` (a dataclass, :mod:`nars_plugin.settings`; the type argument
+is the one place it is named), set ``name``, implement :meth:`~Optimizer.ask` and, to learn, extend
+:meth:`~Optimizer.tell` (call ``super().tell``). Set up per-run state in :meth:`~Optimizer.setup`
+rather than overriding the constructor. May override: :meth:`~Optimizer.ask_batch` (proposals that do
+not depend on each other's results), :attr:`~Optimizer.finished`, :meth:`~Optimizer.report`. Register
+it with ``registry.add_optimizer(name, cls, description)`` and run
+``nars_plugin.testing.OptimizerConformance``.
 
-**What the core passes the constructor** (keywords, every time): ``objective``, ``seed``,
-``constraints``, ``budget`` (a :class:`Budget`: queries and/or simulated seconds), ``max_fidelity``
-(full epochs when the evaluator returns curves, else None), ``fixed_recipe``, and the declared
-settings. The base class keeps them as attributes; a subclass passes them on with ``**kwargs``.
+**What the core passes the constructor.** ``cls(space, context=RunContext(...), settings=...)``: the
+:class:`~nars_plugin.settings.RunContext` (``objective``, ``seed``, ``constraints``, ``budget``,
+``max_fidelity``, ``fixed_recipe``: the run's, not the strategy's) and the settings, an instance of
+the declaration (the registry has parsed and checked them). The two never share a namespace. The
+base class keeps the context as ``self.context`` (and its fields as read-only attributes,
+``self.seed``, ``self.budget``, ...) and the settings as ``self.config``. For scripts and tests,
+``Greedy(space, objective="acc", seed=0, width=4)`` is shorthand for the same call: the names of the
+context's fields go to the context, the others are settings.
+
+*The 0.1 contract* called the constructor with the context's fields and the settings as one
+set of keywords and set every setting as an attribute. A third-party optimizer written for it still
+loads and runs: the registry calls it the old way when it refuses ``context=``/``settings=``, and a
+setting read as an attribute (``self.width``) still answers; both warn (DeprecationWarning).
 
 **Replay determinism** (a journal resumes only if this holds):
 
@@ -44,20 +55,23 @@ Values handed back for a space's parameters are compared by value (``3.0`` is th
 
 from __future__ import annotations
 
-import operator
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from .. import settings as declared_settings
-from .._keyvalue import parse_key_values
 from ..errors import ConfigError, option
 from ..evaluation import Result
 from ..parameters import is_integer, is_number
-from ..space import Candidate, Constraint, Space, parse_constraints
+from ..settings import Configured, RunContext, checked_seed
+from ..space import Candidate, Constraint, Space
+
+__all__ = ["Budget", "Optimizer", "Proposal", "RunContext", "checked_seed", "describe_budget"]
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -71,16 +85,6 @@ class Proposal:
     candidate: Candidate
     fidelity: int | None = None
     reevaluate: bool = False
-
-
-def checked_seed(seed: object) -> int:
-    """``seed`` as an int; a ConfigError unless it is a whole number >= 0 (not a string, float or bool)."""
-    if not is_integer(seed) or operator.index(seed) < 0:  # type: ignore[arg-type]
-        raise ConfigError(
-            f"seed must be a non-negative integer, got {seed!r}",
-            f"pass {option('seed=0', '--seed 0')} or another whole number >= 0",
-        )
-    return operator.index(seed)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -133,61 +137,86 @@ class Budget:
         )
 
 
-class Optimizer(ABC):
-    """Base class of every search strategy.
+class Optimizer(Configured[S], ABC):
+    """Base class of every search strategy, typed by its settings declaration ``S``.
 
     Args:
-        space: the joint space to search.
-        objective: the metric to maximise (results carry it in ``metrics``).
-        seed: seeds ``self.rng``; the same seed gives the same search.
-        constraints: resource constraints every proposal must meet.
-        budget: the study's budget, for strategies that plan ahead.
-        max_fidelity: full number of epochs when the evaluator returns curves.
-        fixed_recipe: recipe values to hold fixed (an architecture-only search), e.g.
-            ``{"training": "standard"}``; the optimizer then searches ``space.fix_recipe(...)``.
-        settings: the strategy's own settings, declared by the class attribute ``Settings`` (a
-            :mod:`nars_plugin.settings` declaration): they are parsed and checked into
-            ``self.config`` and each is also set as an attribute of the same name. Without a
-            declaration no settings are taken.
+        space: the joint space to search (with ``context.fixed_recipe`` held fixed:
+            ``space.fix_recipe(...)``, an architecture-only search).
+        context: the run's :class:`~nars_plugin.settings.RunContext` (objective, seed, constraints,
+            budget, max_fidelity, fixed_recipe); read back as ``self.context`` and as the read-only
+            attributes of the same names.
+        settings: the strategy's own settings: an instance of its declaration, or a mapping of
+            values (typed or text) that the declaration parses and checks. ``self.config`` holds the
+            instance. Without a declaration no settings are taken.
+        **shorthand: instead of ``context`` and ``settings``, for scripts and tests: the context's
+            fields (``objective=``, ``seed=``, ...) and the settings by name, as one set of keywords.
     """
 
     name = "optimizer"
-    #: The declaration of this strategy's settings (:mod:`nars_plugin.settings`), or None.
-    Settings: ClassVar[type | None] = None
 
     def __init__(
         self,
         space: Space,
-        *,
-        objective: str,
-        seed: int = 0,
-        constraints: Sequence[str | Constraint] = (),
-        budget: Budget | None = None,
-        max_fidelity: int | None = None,
-        fixed_recipe: Mapping[str, Any] | str | None = None,
-        **settings: Any,
+        context: RunContext | None = None,
+        settings: S | Mapping[str, Any] | None = None,
+        **shorthand: Any,
     ) -> None:
+        if shorthand:
+            if context is not None or settings is not None:
+                raise TypeError(f"{type(self).__name__}: pass context and settings, or keywords, not both")
+            own = set(RunContext.names())
+            context = RunContext(**{k: v for k, v in shorthand.items() if k in own})
+            settings = {k: v for k, v in shorthand.items() if k not in own}
+        if context is None:
+            raise TypeError(f"{type(self).__name__} needs a RunContext (or objective=...)")
         declaration = type(self).Settings
         owner, command = f"optimizer {self.name!r}", f"nars optimizers {self.name}"
         if declaration is None and settings:
-            raise declared_settings.unknown_setting(next(iter(settings)), [], owner, command)
-        self.config: Any = declared_settings.parse(declaration, settings, owner, command) if declaration else None
-        if self.config is not None:
-            for key, value in declared_settings.as_kwargs(self.config).items():
-                setattr(self, key, value)
-        self.fixed_recipe = _recipe_mapping(fixed_recipe)
-        self.space = space.fix_recipe(**self.fixed_recipe) if self.fixed_recipe else space
-        self.objective = objective
-        self.seed = checked_seed(seed)
-        self.rng = np.random.default_rng(self.seed)
-        self.constraints = parse_constraints(constraints)
-        self.budget = budget
-        self.max_fidelity = max_fidelity
+            given = settings if isinstance(settings, Mapping) else declared_settings.as_kwargs(settings)
+            raise declared_settings.unknown_setting(next(iter(given)), [], owner, command)
+        self.context = context
+        parsed = declared_settings.parse(declaration, settings, owner, command) if declaration else None
+        self.config = cast(S, parsed)
+        self.space = space.fix_recipe(**context.fixed_recipe) if context.fixed_recipe else space
+        self.rng = np.random.default_rng(context.seed)
+        self.constraints: list[Constraint] = list(context.constraints)
         #: (evaluations, simulated seconds) the study had spent when it last asked; set by the study
         #: before every ask/ask_batch, so a strategy can plan against ``budget`` (see :meth:`remaining`).
         self.used: tuple[int, float] = (0, 0.0)
         self.history: list[tuple[Proposal, Result]] = []
         self.evaluated: dict[str, float] = {}  # full-fidelity canonical candidate key -> objective
+        self.setup()
+
+    def setup(self) -> None:
+        """Set up the strategy's own state; called at the end of the constructor, when ``self.space``,
+        ``self.context``, ``self.config`` and ``self.rng`` are there. A subclass extends it (calling
+        ``super().setup()``) instead of overriding the constructor."""
+
+    @property
+    def objective(self) -> str:
+        """The metric maximised (the context's)."""
+        return self.context.objective
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (the context's); ``self.rng`` is seeded from it."""
+        return self.context.seed
+
+    @property
+    def budget(self) -> Budget | None:
+        """The study's budget (the context's)."""
+        return self.context.budget
+
+    @property
+    def max_fidelity(self) -> int | None:
+        """Full epochs when the evaluator returns curves (the context's)."""
+        return self.context.max_fidelity
+
+    @property
+    def fixed_recipe(self) -> Mapping[str, Any]:
+        """The recipe values held fixed (the context's)."""
+        return self.context.fixed_recipe
 
     # -- the contract ------------------------------------------------------ #
 
@@ -306,13 +335,6 @@ def describe_budget(budget: Budget | None) -> str:
     parts = [f"{budget.queries} queries"] if budget.queries is not None else []
     parts += [f"{budget.seconds:g} seconds"] if budget.seconds is not None else []
     return " or ".join(parts)
-
-
-def _recipe_mapping(value: Mapping[str, Any] | str | None) -> dict[str, Any]:
-    """``{"a": 1}`` or ``"a=1,b=x"`` -> dict (empty for None)."""
-    if not value:
-        return {}
-    return parse_key_values(value, "fixed recipe", separator=",")
 
 
 def __getattr__(name: str) -> Any:

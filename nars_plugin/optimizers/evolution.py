@@ -60,6 +60,18 @@ def mutable_recipe(space: Space) -> bool:
     return any(p.cardinality is None or p.cardinality > 1 for p in space.recipe_params)
 
 
+def recipe_mutation_setting() -> Any:
+    """The ``recipe_mutation_prob`` setting that every mutation-based optimizer declares (REA, BANANAS);
+    :func:`default_recipe_prob` reads it."""
+    return setting(
+        None,
+        "chance that a mutation changes a recipe parameter (auto: 0.5 with a mutable recipe, else 0)",
+        low=0,
+        high=1,
+        none="auto",
+    )
+
+
 def default_recipe_prob(space: Space, value: float | None) -> float:
     """The recipe-mutation probability: ``value``, or for None (auto) 0.5 with a mutable recipe, else 0."""
     if value is None:
@@ -100,7 +112,7 @@ def warn_if_population_fills_budget(
         f"{method} draws its first {population} candidates at random ({what}) and the budget is {budget} "
         f"queries, so it never gets past them: this search is a random search; set {fix} below {budget}",
         PopulationWarning,
-        stacklevel=3,
+        stacklevel=4,  # the caller of the optimizer's constructor (through setup)
     )
     return True
 
@@ -111,13 +123,7 @@ class REASettings:
 
     population: int = setting(10, "size of the population (and of the random first batch), 10 in NB201", low=1)
     tournament: int = setting(3, "members drawn per tournament (the best is the parent), 3 in NB201", low=1)
-    recipe_mutation_prob: float | None = setting(
-        None,
-        "chance that a mutation changes a recipe parameter (auto: 0.5 with a mutable recipe, else 0)",
-        low=0,
-        high=1,
-        none="auto",
-    )
+    recipe_mutation_prob: float | None = recipe_mutation_setting()
     max_tries: int = setting(100, "mutants drawn before falling back to a random candidate", low=1)
     tournament_replace: bool = setting(False, "draw tournament members with replacement (the NB201 code)")
     repeats: str = setting(
@@ -134,26 +140,23 @@ class REASettings:
             )
 
 
-class RegularizedEvolution(Optimizer):
+class RegularizedEvolution(Optimizer[REASettings]):
     """Aging evolution with tournament selection and single-parameter mutation (settings: :class:`REASettings`)."""
 
     name = "rea"
-    Settings = REASettings
-    population: int
-    tournament: int
-    max_tries: int
-    tournament_replace: bool
-    repeats: str
 
-    def __init__(self, space: Any, **kwargs: Any) -> None:
-        super().__init__(space, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         queries = self.budget.queries if self.budget is not None else None
         warn_if_population_fills_budget(
-            self.name, self.population, queries, option("population (settings={'population': N})", "-O population=N")
+            self.name,
+            self.config.population,
+            queries,
+            option("population (settings={'population': N})", "-O population=N"),
         )
         self.recipe_mutation_prob = default_recipe_prob(self.space, self.config.recipe_mutation_prob)
         # (candidate, objective) in arrival order; the left end is the oldest member
-        self._members: deque[tuple[Candidate, float]] = deque(maxlen=self.population)
+        self._members: deque[tuple[Candidate, float]] = deque(maxlen=self.config.population)
         self._asked: set[str] = set()  # proposed, possibly not told yet
         self.last_parent: Candidate | None = None  # parent of the latest mutant (None for random proposals)
 
@@ -168,18 +171,22 @@ class RegularizedEvolution(Optimizer):
 
         None when every drawn member failed: a failed candidate is never a parent.
         """
-        size = self.tournament if self.tournament_replace else min(self.tournament, len(self._members))
-        picks = self.rng.choice(len(self._members), size=size, replace=self.tournament_replace)
+        size = (
+            self.config.tournament
+            if self.config.tournament_replace
+            else min(self.config.tournament, len(self._members))
+        )
+        picks = self.rng.choice(len(self._members), size=size, replace=self.config.tournament_replace)
         best = max(picks, key=lambda i: self._members[int(i)][1])  # first of equals wins
         member, value = self._members[int(best)]
         return member if math.isfinite(value) else None
 
     def ask(self) -> Proposal:
         # with repeats=evaluate nothing is excluded: a repeat is trained (and paid for) again
-        taken = set() if self.repeats == "evaluate" else set(self.evaluated) | self._asked
-        if len(self._members) >= self.population:
+        taken = set() if self.config.repeats == "evaluate" else set(self.evaluated) | self._asked
+        if len(self._members) >= self.config.population:
             parent = None
-            for attempt in range(self.max_tries):
+            for attempt in range(self.config.max_tries):
                 if attempt % _TRIES_PER_TOURNAMENT == 0:
                     parent = self._select()
                 if parent is None:  # only failed members drawn: this proposal is random
@@ -193,7 +200,7 @@ class RegularizedEvolution(Optimizer):
 
     def _propose(self, cand: Candidate) -> Proposal:
         self._asked.add(cand.key)  # cand is in canonical form
-        return Proposal(cand, reevaluate=self.repeats == "evaluate")
+        return Proposal(cand, reevaluate=self.config.repeats == "evaluate")
 
     def tell(self, proposal: Proposal, result: Result) -> None:
         super().tell(proposal, result)

@@ -268,24 +268,20 @@ class HEBOSettings(PeerSettings):
     )
 
 
-class HEBO(PeerOptimizer):
+class HEBO(PeerOptimizer[HEBOSettings]):
     """HEBO behind the ask/tell contract, in a worker process (settings: :class:`HEBOSettings`)."""
 
     name = "hebo"
-    Settings = HEBOSettings
-    rand_sample: int | None
-    batch: int | None
-    python: str | None
 
-    def __init__(self, space: Any, **kwargs: Any) -> None:
-        super().__init__(space, **kwargs)
-        python = self.python or worker_python()
+    def setup(self) -> None:
+        super().setup()
+        python = self.config.python or worker_python()
         if python is None:
             reason, fix = status() or ("no HEBO worker environment", INSTALL_HINT)
             raise ConfigError(f"the hebo optimizer cannot run: {reason}", fix)
         self.params = [design_parameter(p) for p in self.space.params]
         self.worker = HEBOWorker(python)
-        self.worker.start(self.params, seed=self.seed, rand_sample=self.rand_sample)
+        self.worker.start(self.params, seed=self.seed, rand_sample=self.config.rand_sample)
         chosen = self.config.batch
         self.suggestions = (8 if self.constraints else 1) if chosen is None else chosen
         self._queue: list[dict[str, Any]] = []  # suggestions of the last model fit not yet drawn

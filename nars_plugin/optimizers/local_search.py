@@ -46,18 +46,13 @@ class LocalSearchSettings:
     numeric_neighbours: int = setting(4, "random mutations per integer/real parameter in a neighbourhood", low=1)
 
 
-class LocalSearch(Optimizer):
+class LocalSearch(Optimizer[LocalSearchSettings]):
     """Hill climbing over single-parameter changes, with random restarts (settings: :class:`LocalSearchSettings`)."""
 
     name = "ls"
-    Settings = LocalSearchSettings
-    init: int
-    restart_init: int
-    first_improvement: bool
-    numeric_neighbours: int
 
-    def __init__(self, space: Any, **kwargs: Any) -> None:
-        super().__init__(space, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self._queue: list[Candidate] = []  # random start candidates still to propose
         self._batch: list[Candidate] = []  # the current start batch
         self._started = False
@@ -79,7 +74,7 @@ class LocalSearch(Optimizer):
     def neighbours(self, cand: Candidate) -> list[Candidate]:
         """The feasible single-parameter changes of ``cand`` in canonical form, each once, in a fixed
         (unshuffled) order."""
-        cands = self.space.neighbours(cand, self.rng, self.numeric_neighbours)
+        cands = self.space.neighbours(cand, self.rng, self.config.numeric_neighbours)
         mask = self.feasible(cands)
         own = self.space.canonical_key(cand)
         return [c for c in self.space.unique_canonical([c for c, ok in zip(cands, mask) if ok]) if c.key != own]
@@ -119,14 +114,14 @@ class LocalSearch(Optimizer):
                 if cand.key not in self.evaluated:
                     self._pending = cand.key
                     return Proposal(cand)
-                if self.first_improvement and self.evaluated[cand.key] > cur_value:
+                if self.config.first_improvement and self.evaluated[cand.key] > cur_value:
                     self._move(cand, self.evaluated[cand.key])
                     self.moves += 1
                     break
             else:  # neighbourhood exhausted
                 best_neighbour = max(self._hood, key=self._value, default=None)
                 if (
-                    not self.first_improvement
+                    not self.config.first_improvement
                     and best_neighbour is not None
                     and self._value(best_neighbour) > cur_value
                 ):
@@ -138,7 +133,7 @@ class LocalSearch(Optimizer):
 
     def _restart(self) -> Proposal | None:
         """Queue a new random start batch; a proposal only when the space is exhausted."""
-        size = self.init if not self._started else self.restart_init
+        size = self.config.init if not self._started else self.config.restart_init
         if self._started:
             self.restarts += 1
         self._started = True
@@ -156,7 +151,7 @@ class LocalSearch(Optimizer):
             return
         self._pending = None
         value = self.score(result)
-        if self.first_improvement and self.is_full(proposal, result) and value > self._current[1]:
+        if self.config.first_improvement and self.is_full(proposal, result) and value > self._current[1]:
             self._move(cand, value)
             self.moves += 1
 

@@ -121,7 +121,7 @@ class NARSSettings:
     predictor: Choice = choice("predictor", "fbnetv3", "the accuracy predictor", **DEFAULT_PREDICTOR)
 
 
-class NARS(Optimizer):
+class NARS(Optimizer[NARSSettings]):
     """Joint architecture + recipe search with a pretrained predictor (FBNetV3).
 
     Settings: :class:`NARSSettings` (``nars optimizers nars`` lists them). ``local_pick="auto"``
@@ -132,27 +132,9 @@ class NARS(Optimizer):
     """
 
     name = "nars"
-    Settings = NARSSettings
-    pool_size: int
-    batch: int
-    final_fraction: float
-    local_fraction: float
-    local_parents: int
-    local_pick: str
-    trust_tau: float
-    trust_min_points: int
-    untrusted_local_fraction: float
-    explore: float
-    screen: int | None
-    early_stop_tau: float | None
-    population: int
-    random_members: int
-    generations: int
-    patience: int
-    epsilon: float
 
-    def __init__(self, space: Any, **kwargs: Any) -> None:
-        super().__init__(space, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         queries = self.budget.queries if self.budget and self.budget.queries else 100
         self.planned_queries = int(queries)
         self.planned_seconds: float | None = None  # a seconds-only budget: planned from the mean cost
@@ -172,7 +154,7 @@ class NARS(Optimizer):
         self._checks: list[tuple[float, float]] = []
         self.family: list[list[Constraint]] = [parse_constraints([f]) for f in self.config.family]
         self.predictor = create_predictor(self.config.predictor, self.space, self.seed)
-        n_final = max(1, math.ceil(self.final_fraction * queries)) if self.final_fraction > 0 else 0
+        n_final = max(1, math.ceil(self.config.final_fraction * queries)) if self.config.final_fraction > 0 else 0
         self.n_picks = max(n_final, len(self.family))
         self.stage1_queries = max(self.init_batch, queries - self.n_picks)
         self._queue: list[Proposal] = []
@@ -192,10 +174,10 @@ class NARS(Optimizer):
         """The constraint-filtered Sobol pool of canonical candidates (built once)."""
         if self._pool is None:
             size = self.space.size
-            if size is not None and size <= self.pool_size:
+            if size is not None and size <= self.config.pool_size:
                 cands = _canonical_enumeration(self.space)
             else:
-                cands = self.space.unique_canonical(self.space.sample(self.pool_size, seed=self.seed))
+                cands = self.space.unique_canonical(self.space.sample(self.config.pool_size, seed=self.seed))
             mask = self.feasible(cands)
             self._pool = [c for c, ok in zip(cands, mask) if ok]
             if not self._pool:
@@ -242,7 +224,7 @@ class NARS(Optimizer):
         left = self.stage1_left()
         if self._stage in ("round0", "rounds") and left > 0:
             self._stage = "rounds"
-            picks = self._round_picks(min(self.batch, left))
+            picks = self._round_picks(min(self.config.batch, left))
             self._queue = [Proposal(c, self._fidelity) for c in picks]
             if self._queue:
                 return
@@ -252,7 +234,7 @@ class NARS(Optimizer):
             if self._queue:
                 return
         self._stage = "after"
-        picks = self._rank(self.batch, fidelity=None)
+        picks = self._rank(self.config.batch, fidelity=None)
         if not picks:  # pool and populations used up: a random fresh candidate, else a repeat
             picks = self.random_fresh(1, exclude=self.evaluated)
         self._queue = [Proposal(c) for c in picks]
@@ -275,7 +257,7 @@ class NARS(Optimizer):
         expected = self.expected_queries()
         if expected is None:
             return self.n_picks
-        n_final = max(1, math.ceil(self.final_fraction * expected)) if self.final_fraction > 0 else 0
+        n_final = max(1, math.ceil(self.config.final_fraction * expected)) if self.config.final_fraction > 0 else 0
         return max(n_final, len(self.family))
 
     def stage1_left(self) -> int:
@@ -352,23 +334,23 @@ class NARS(Optimizer):
     def _shortlist(self, cands: list[Candidate]) -> list[Candidate]:
         """The ``screen`` candidates the fitted predictor's cheap screen scores best, in their order
         in ``cands`` (all of them when there are no more)."""
-        if self.screen is None or len(cands) <= self.screen:
+        if self.config.screen is None or len(cands) <= self.config.screen:
             return cands
-        keep = np.sort(np.argsort(-self.predictor.screen(cands), kind="stable")[: self.screen])
+        keep = np.sort(np.argsort(-self.predictor.screen(cands), kind="stable")[: self.config.screen])
         return [cands[i] for i in keep]
 
     def _acquisition(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted means and stage-1 ranking scores (mean + ``explore`` x ensemble std)."""
         mean, std = self.predictor.predict_mean_std(cands)
-        if self.explore == 0:
+        if self.config.explore == 0:
             return mean, mean
-        return mean, mean + self.explore * std
+        return mean, mean + self.config.explore * std
 
     def _round_picks(self, k: int) -> list[Candidate]:
         """One stage-1 round: the best-predicted pool members, ``local_fraction`` of them
         from the single-parameter neighbourhoods of the best ``local_parents`` evaluated."""
-        n_local = round(self.local_fraction * k)
-        if n_local == 0 or self.local_parents == 0:
+        n_local = round(self.config.local_fraction * k)
+        if n_local == 0 or self.config.local_parents == 0:
             return self._rank(k)
         local = self._fresh(self._neighbourhood(), self._fidelity)
         pool = self._fresh_candidates(self._fidelity)
@@ -378,10 +360,10 @@ class NARS(Optimizer):
             return self.random_feasible(k, exclude=set(self.evaluated))
         everything = local + self._shortlist(pool)
         means, scores = self._acquisition(everything)
-        distrust = self.local_pick == "auto" and not self.predictor_trusted()
+        distrust = self.config.local_pick == "auto" and not self.predictor_trusted()
         if distrust:
-            n_local = max(n_local, round(self.untrusted_local_fraction * k))
-        if self.local_pick == "random" or distrust:
+            n_local = max(n_local, round(self.config.untrusted_local_fraction * k))
+        if self.config.local_pick == "random" or distrust:
             local_order = self.rng.permutation(len(local))[:n_local]
         else:
             local_order = np.argsort(-scores[: len(local)], kind="stable")[:n_local]
@@ -401,7 +383,7 @@ class NARS(Optimizer):
     def online_tau(self) -> float | None:
         """Kendall tau between the predictions made when stage-1 picks were chosen and the
         values they then got (None before ``trust_min_points`` of them are known)."""
-        if len(self._checks) < self.trust_min_points:
+        if len(self._checks) < self.config.trust_min_points:
             return None
         from scipy.stats import kendalltau
 
@@ -412,25 +394,25 @@ class NARS(Optimizer):
     def predictor_trusted(self) -> bool:
         """Whether the predictor has ranked its own picks well enough to choose local moves."""
         tau = self.online_tau()
-        return tau is None or tau >= self.trust_tau
+        return tau is None or tau >= self.config.trust_tau
 
     def _neighbourhood(self) -> list[Candidate]:
         """Feasible single-parameter changes of the best evaluated candidates, in canonical form."""
         xs, ys = self._training_set()
-        parents = [xs[i] for i in np.argsort(-ys, kind="stable")[: self.local_parents]]
+        parents = [xs[i] for i in np.argsort(-ys, kind="stable")[: self.config.local_parents]]
         cands = [n for parent in parents for n in self.space.neighbours(parent, self.rng)]
         mask = self.feasible(cands) if cands else np.zeros(0, bool)
         return self.space.unique_canonical([c for c, ok in zip(cands, mask) if ok])
 
     def _choose_fidelity(self) -> None:
         """Early stopping: the first epoch whose accuracies rank like the final ones."""
-        if self.early_stop_tau is None or not self.max_fidelity:
+        if self.config.early_stop_tau is None or not self.max_fidelity:
             return
         curves = [r.curve for _, r in self.history if r.ok and r.curve and len(r.curve) >= self.max_fidelity]
         if len(curves) < 4:
             return
         self._tau_by_epoch = tau_by_epoch(curves, self.max_fidelity)
-        epoch = early_stopping_epoch(self._tau_by_epoch, self.early_stop_tau)
+        epoch = early_stopping_epoch(self._tau_by_epoch, self.config.early_stop_tau)
         if epoch is not None:
             self._fidelity = epoch if epoch < self.max_fidelity else None
 
@@ -482,18 +464,18 @@ class NARS(Optimizer):
 
         xs, ys = self._training_set()
         ranked = [xs[i] for i in np.argsort(-ys, kind="stable")]
-        seeds = feasible(unique(ranked))[: self.population]
+        seeds = feasible(unique(ranked))[: self.config.population]
         # the populations of earlier family runs join where feasible, so with family constraints
         # given from tightest to loosest, a looser budget never gets a worse predicted pick
-        seeds += feasible(unique(self._populations))[: self.population]
-        randoms = self._random_feasible_under(constraints, self.random_members, {c.key for c in seeds})
+        seeds += feasible(unique(self._populations))[: self.config.population]
+        randoms = self._random_feasible_under(constraints, self.config.random_members, {c.key for c in seeds})
         pop = unique(seeds + randoms)
         if not pop:
             return [], np.zeros(0)
         scores = self.predictor.predict(pop)
         best, stale = float(scores.max()), 0
-        size = self.population + self.random_members
-        for _ in range(self.generations):
+        size = self.config.population + self.config.random_members
+        for _ in range(self.config.generations):
             children = []
             for _ in range(size):
                 if self.rng.random() < 0.5 and len(pop) > 1:
@@ -509,9 +491,9 @@ class NARS(Optimizer):
             merged_scores = self.predictor.predict(merged)
             order = np.argsort(-merged_scores, kind="stable")[:size]
             pop, scores = [merged[i] for i in order], merged_scores[order]
-            stale = stale + 1 if scores[0] - best < self.epsilon else 0
+            stale = stale + 1 if scores[0] - best < self.config.epsilon else 0
             best = max(best, float(scores[0]))
-            if stale >= self.patience:
+            if stale >= self.config.patience:
                 break
         return pop, scores
 

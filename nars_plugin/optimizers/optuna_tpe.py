@@ -97,15 +97,13 @@ class OptunaTPESettings(PeerSettings):
     )
 
 
-class OptunaTPE(PeerOptimizer):
+class OptunaTPE(PeerOptimizer[OptunaTPESettings]):
     """Optuna's TPE sampler behind the ask/tell contract (settings: :class:`OptunaTPESettings`)."""
 
     name = "optuna-tpe"
-    Settings = OptunaTPESettings
-    n_startup_trials: int
 
-    def __init__(self, space: Any, **kwargs: Any) -> None:
-        super().__init__(space, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         chosen = self.config.multivariate
         self.multivariate = bool(self.constraints) if chosen is None else chosen
         self._optuna = import_optuna()
@@ -114,7 +112,7 @@ class OptunaTPE(PeerOptimizer):
             warnings.simplefilter("ignore")  # experimental/deprecation notes about sampler options
             sampler = self._optuna.samplers.TPESampler(
                 seed=self.seed,
-                n_startup_trials=self.n_startup_trials,
+                n_startup_trials=self.config.n_startup_trials,
                 multivariate=self.multivariate,
                 **self._constraint_option(),
             )

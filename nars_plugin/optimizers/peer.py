@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,18 +41,20 @@ class PeerSettings:
     max_tries: int = setting(100, "draws per proposal (repeats or constraint breaks) before a random fallback", low=1)
 
 
-class PeerOptimizer(Optimizer):
+PS = TypeVar("PS", bound=PeerSettings)
+
+
+class PeerOptimizer(Optimizer[PS]):
     """Base of the optimizers that wrap another library's sampler (see the module docstring).
 
-    Subclasses declare settings deriving from :class:`PeerSettings` and implement the ``_draw`` ... ``_adopt`` hooks;
-    ``handle`` is whatever the library needs to tell a result back (an Optuna trial, a SMAC
+    Subclasses are typed by settings deriving from :class:`PeerSettings`
+    (``class OptunaTPE(PeerOptimizer[OptunaTPESettings])``) and implement the ``_draw`` ... ``_adopt``
+    hooks; ``handle`` is whatever the library needs to tell a result back (an Optuna trial, a SMAC
     ``TrialInfo``, a HEBO row).
     """
 
-    max_tries: int
-
-    def __init__(self, space: Any, **kwargs: Any) -> None:
-        super().__init__(space, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         self._pending: dict[str, Any] = {}  # candidate key -> handle asked and not yet told
         self.fallbacks = 0  # proposals that came from the random fallback
         self.told_values: list[float] = []  # finite objective values told so far (see penalty())
@@ -103,7 +105,7 @@ class PeerOptimizer(Optimizer):
         return worst - violation * max(best - worst, 1e-6)
 
     def ask(self) -> Proposal:
-        for _ in range(self.max_tries):
+        for _ in range(self.config.max_tries):
             handle, cand = self._draw()
             if not self.space.is_valid(cand):
                 self._reject(handle, INVALID_VIOLATION)

@@ -12,11 +12,10 @@ class RandomSearchSettings:
     """Random search has no settings of its own."""
 
 
-class RandomSearch(Optimizer):
+class RandomSearch(Optimizer[RandomSearchSettings]):
     """Uniform random sampling of feasible, not yet evaluated candidates."""
 
     name = "rs"
-    Settings = RandomSearchSettings
 
     def ask(self) -> Proposal:
         return self._draw(set(self.evaluated))

@@ -132,19 +132,13 @@ class SMACSettings(PeerSettings):
     forest_jobs: int = setting(1, "threads of the random forest (SMAC's default -1: every core)", low=-1)
 
 
-class SMAC(PeerOptimizer):
+class SMAC(PeerOptimizer[SMACSettings]):
     """SMAC3's ``HyperparameterOptimizationFacade`` behind the ask/tell contract (settings: :class:`SMACSettings`)."""
 
     name = "smac"
-    Settings = SMACSettings
-    retrain_after: int
-    retries: int
-    initial_configs: int | None
-    random_probability: float
-    forest_jobs: int
 
-    def __init__(self, space: Any, **kwargs: Any) -> None:
-        super().__init__(space, **kwargs)
+    def setup(self) -> None:
+        super().setup()
         smac = import_smac()
         from smac.runhistory.dataclasses import TrialInfo, TrialValue
         from smac.runhistory.enumerations import StatusType
@@ -165,7 +159,7 @@ class SMAC(PeerOptimizer):
             seed=self.seed,
         )
         model = facade.get_model(scenario)
-        model._rf_opts["n_jobs"] = self.forest_jobs  # SMAC's default -1 asks joblib for every core
+        model._rf_opts["n_jobs"] = self.config.forest_jobs  # SMAC's default -1 asks joblib for every core
         model._rf_opts["max_leaf_nodes"] = None  # unbounded, as SMAC's 2**20, without a best-first builder
         self.smac = facade(
             scenario,
@@ -173,10 +167,10 @@ class SMAC(PeerOptimizer):
             model=model,
             intensifier=facade.get_intensifier(scenario, max_config_calls=1),
             config_selector=facade.get_config_selector(
-                scenario, retrain_after=self.retrain_after, retries=self.retries
+                scenario, retrain_after=self.config.retrain_after, retries=self.config.retries
             ),
-            initial_design=facade.get_initial_design(scenario, n_configs=self.initial_configs),
-            random_design=facade.get_random_design(scenario, probability=self.random_probability),
+            initial_design=facade.get_initial_design(scenario, n_configs=self.config.initial_configs),
+            random_design=facade.get_random_design(scenario, probability=self.config.random_probability),
             logging_level=False,
             overwrite=True,
         )

@@ -5,18 +5,20 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 
 from ..candidate import Candidate
 from ..errors import ConfigError
-from ..settings import Choice, identity
+from ..settings import Choice, Configured, identity
 from ..settings import parse as parse_settings
 from ..space import Space
 
+S = TypeVar("S")
 
-class Predictor(ABC):
+
+class Predictor(Configured[S], ABC):
     """An accuracy predictor: learns objective values of candidates, predicts new ones with uncertainty.
 
     Subclass it and override:
@@ -31,9 +33,10 @@ class Predictor(ABC):
 
     Optional:
 
-    * ``Settings``: a settings dataclass (:mod:`nars_plugin.settings`); the constructor parses
-      ``**settings`` with it, so text from the command line is typed and checked, and
-      ``nars predictors NAME`` lists them.
+    * a settings dataclass (:mod:`nars_plugin.settings`) that types the predictor, named once as
+      the type argument: ``class Ridge(Predictor[RidgeSettings])``; the constructor parses
+      ``**settings`` with it into ``self.config`` (a ``RidgeSettings``), so text from the command
+      line is typed and checked, and ``nars predictors NAME`` lists them.
     * :attr:`can_pretrain` / :meth:`pretrain`: learn from the space's free statistics
       (``Space.statistics``) before any accuracy is known; the default has nothing to pretrain.
     * :meth:`reset`: a predictor whose :meth:`fit` continues the previous fit (a warm start) forgets
@@ -47,8 +50,6 @@ class Predictor(ABC):
     checks all of it.
     """
 
-    #: The settings declaration (a dataclass of :func:`nars_plugin.settings.setting` fields), or None.
-    Settings: ClassVar[type | None] = None
     #: The name it is registered under, for messages (the class name where empty).
     name: ClassVar[str] = ""
 
@@ -57,14 +58,15 @@ class Predictor(ABC):
         self.seed = int(seed)
         name = self.name or type(self).__name__
         if self.Settings is not None:
-            self.config = parse_settings(self.Settings, settings, f"predictor {name!r}", f"nars predictors {name}")
+            parsed = parse_settings(self.Settings, settings, f"predictor {name!r}", f"nars predictors {name}")
         elif settings:
             raise ConfigError(
                 f"predictor {name} takes no settings, got {sorted(settings)}",
                 "leave them out, or declare them with a Settings dataclass",
             )
         else:
-            self.config = None
+            parsed = None
+        self.config = cast(S, parsed)
 
     def settings(self) -> dict[str, Any]:
         """The settings (for journals and reports), from the declaration."""
@@ -80,7 +82,7 @@ class Predictor(ABC):
         return None
 
     @abstractmethod
-    def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> Predictor:
+    def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> Predictor[S]:
         """Learn the values ``y`` of ``cands``; return ``self``."""
 
     @abstractmethod
@@ -157,7 +159,7 @@ def torch_threads(threads: int | None) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-def create_predictor(choice: Choice | str, space: Space, seed: int = 0) -> Predictor:
+def create_predictor(choice: Choice | str, space: Space, seed: int = 0) -> Predictor[Any]:
     """The registered predictor ``choice`` names (a :class:`~nars_plugin.settings.Choice`, or a bare
     name), made for ``space`` with ``seed`` and the choice's settings."""
     from ..plugins import get_registry

@@ -15,7 +15,7 @@ import importlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -27,11 +27,6 @@ from .base import Predictor, log_scaled
 from .fbnetv3 import TargetScaler
 
 EXTRA = "pip install 'nars-plugin[predictors]'"
-STATISTICS_DOC = "append the space's free statistics (log-scaled; zero-cost proxies where the space has them)"
-TARGET_DOC = (
-    "rank",
-    "rank: learn normal scores of the value ranks (robust to the long tail of failed networks); raw: the values",
-)
 
 
 def import_extra(module: str, predictor: str) -> Any:
@@ -45,10 +40,28 @@ def import_extra(module: str, predictor: str) -> Any:
         ) from None
 
 
-class FeaturePredictor(Predictor):
+@dataclass(frozen=True)
+class FeatureSettings:
+    """The settings every feature predictor has; a predictor's own settings class derives from this one."""
+
+    statistics: bool = setting(
+        True, "append the space's free statistics (log-scaled; zero-cost proxies where the space has them)"
+    )
+    target: str = setting(
+        "rank",
+        "rank: learn normal scores of the value ranks (robust to the long tail of failed networks); raw: the values",
+        choices=("rank", "raw"),
+    )
+
+
+FS = TypeVar("FS", bound=FeatureSettings)
+
+
+class FeaturePredictor(Predictor[FS]):
     """A predictor on feature vectors: the space's encoding, plus its free statistics if asked.
 
-    Subclasses implement :meth:`_fit_features` and :meth:`_predict_features`; this class drops
+    Typed by settings deriving from :class:`FeatureSettings`. Subclasses implement
+    :meth:`_fit_features` and :meth:`_predict_features`; this class drops
     non-finite targets, builds the features and raises before the first fit.
     """
 
@@ -65,7 +78,7 @@ class FeaturePredictor(Predictor):
     def features(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Encoding of each candidate, free statistics appended when ``statistics`` is on."""
         x = np.asarray(self.space.encode(cands), dtype=float)
-        names = tuple(self.space.statistic_names) if getattr(self.config, "statistics", False) else ()
+        names = tuple(self.space.statistic_names) if self.config.statistics else ()
         if not names:
             return x
         s = log_scaled(self.space.statistics(list(cands)), names)
@@ -74,10 +87,10 @@ class FeaturePredictor(Predictor):
         mean, std = self._stat_scale
         return np.concatenate([x, (s - mean) / std], axis=1)
 
-    def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> FeaturePredictor:
+    def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> FeaturePredictor[FS]:
         cands, y_arr = self.training_set(cands, y)
         self._stat_scale = None
-        self._scaler = TargetScaler(y_arr, "rank") if getattr(self.config, "target", "raw") == "rank" else None
+        self._scaler = TargetScaler(y_arr, "rank") if self.config.target == "rank" else None
         self._fit_features(self.features(cands), self._scaler.forward(y_arr) if self._scaler else y_arr)
         return self
 
@@ -102,26 +115,22 @@ class FeaturePredictor(Predictor):
 
 
 @dataclass(frozen=True)
-class GPSettings:
+class GPSettings(FeatureSettings):
     """Settings of the ``gp`` predictor."""
 
     kernel: str = setting(
         "matern", "covariance: matern (nu=2.5) or rbf, times a constant, plus white noise", choices=("matern", "rbf")
     )
     restarts: int = setting(2, "restarts of the marginal-likelihood optimiser (seeded)", low=0)
-    statistics: bool = setting(True, STATISTICS_DOC)
-    target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
 
 
-class GPPredictor(FeaturePredictor):
+class GPPredictor(FeaturePredictor[GPSettings]):
     """Gaussian-process regression (scikit-learn): posterior mean and standard deviation; the
     targets are standardised and the kernel's length scale, amplitude and noise fitted by maximum
     marginal likelihood."""
 
-    Settings = GPSettings
     name = "gp"
     library = "sklearn.gaussian_process"
-    config: GPSettings
 
     def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
         kernels = import_extra("sklearn.gaussian_process.kernels", self.name)
@@ -144,23 +153,19 @@ class GPPredictor(FeaturePredictor):
 
 
 @dataclass(frozen=True)
-class ForestSettings:
+class ForestSettings(FeatureSettings):
     """Settings of the ``rf`` predictor."""
 
     trees: int = setting(200, "number of trees", low=1)
     min_samples_leaf: int = setting(1, "fewest training points in a leaf", low=1)
     max_features: float = setting(0.5, "share of the features tried at each split", low=0, high=1)
-    statistics: bool = setting(True, STATISTICS_DOC)
-    target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
 
 
-class ForestPredictor(FeaturePredictor):
+class ForestPredictor(FeaturePredictor[ForestSettings]):
     """Random forest (scikit-learn): the mean of the trees, and their spread as the uncertainty."""
 
-    Settings = ForestSettings
     name = "rf"
     library = "sklearn.ensemble"
-    config: ForestSettings
 
     def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
         c = self.config
@@ -178,7 +183,7 @@ class ForestPredictor(FeaturePredictor):
 
 
 @dataclass(frozen=True)
-class BoostingSettings:
+class BoostingSettings(FeatureSettings):
     """Settings of the ``lgbm`` predictor."""
 
     n_models: int = setting(5, "ensemble size: independently bagged boosters (their spread is the uncertainty)", low=1)
@@ -188,18 +193,14 @@ class BoostingSettings:
     min_child_samples: int = setting(2, "fewest training points in a leaf (small: NAS training sets are small)", low=1)
     subsample: float = setting(0.8, "share of the training points each model bags", low=0, high=1)
     colsample: float = setting(0.8, "share of the features each tree sees", low=0, high=1)
-    statistics: bool = setting(True, STATISTICS_DOC)
-    target: str = setting(TARGET_DOC[0], TARGET_DOC[1], choices=("rank", "raw"))
 
 
-class BoostingPredictor(FeaturePredictor):
+class BoostingPredictor(FeaturePredictor[BoostingSettings]):
     """Gradient-boosted trees (LightGBM): an ensemble of boosters bagged with different seeds; the
     mean is the prediction and their spread the uncertainty. Single-threaded and deterministic."""
 
-    Settings = BoostingSettings
     name = "lgbm"
     library = "lightgbm"
-    config: BoostingSettings
 
     def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
         c = self.config

@@ -56,7 +56,7 @@ def _in_own_threads(method: _Method) -> _Method:
 
     @functools.wraps(method)
     def wrapper(self: NARSPredictor, *args: Any, **kwargs: Any) -> Any:
-        with torch_threads(self.threads):
+        with torch_threads(self.config.threads):
             return method(self, *args, **kwargs)
 
     return cast(_Method, wrapper)
@@ -197,33 +197,22 @@ class PredictorSettings:
     )
 
 
-class NARSPredictor(Predictor):
+class NARSPredictor(Predictor[PredictorSettings]):
     """FBNetV3's predictor: pretrained architecture encoder + accuracy head on [embedding, recipe].
 
     Args:
         space: the joint space whose candidates are scored.
         seed: seeds initialisation and mini-batch order.
-        settings: :class:`PredictorSettings` by name (typed or as text), e.g. ``n_models=5``;
-            ``pretrain`` is kept as the attribute ``pretrain_enabled`` (``pretrain()`` is a method).
+        settings: :class:`PredictorSettings` by name (typed or as text), e.g. ``n_models=5``; read
+            back as ``self.config``.
     """
 
-    Settings = PredictorSettings
     name = "fbnetv3"
-
-    config: PredictorSettings
 
     def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
         super().__init__(space, seed, **settings)
-        c = self.config
-        self.n_models, self.hidden, self.embed = c.n_models, c.hidden, c.embed
-        self.pretrain_enabled = c.pretrain
-        self.pretrain_samples, self.pretrain_epochs = c.pretrain_samples, c.pretrain_epochs
-        self.pretrain_seed = self.seed if c.pretrain_seed is None else c.pretrain_seed
-        self.warm_start, self.refit_steps, self.refit_tolerance = c.warm_start, c.refit_steps, c.refit_tolerance
-        self.head_steps, self.finetune_steps = c.head_steps, c.finetune_steps
-        self.lr, self.finetune_lr = c.lr, c.finetune_lr
-        self.huber_delta, self.weight_decay = c.huber_delta, c.weight_decay
-        self.target, self.threads = c.target, c.threads
+        #: The seed of the pretraining (the ``pretrain_seed`` setting; auto: the predictor's seed).
+        self.pretrain_seed = self.seed if self.config.pretrain_seed is None else self.config.pretrain_seed
         self.stat_names = tuple(space.statistic_names)
         self._ensemble: _Ensemble | None = None
         self._refit_optimizer: Any = None  # the fine-tuning optimiser a warm-started refit continues
@@ -252,12 +241,12 @@ class NARSPredictor(Predictor):
 
     def _new_ensemble(self, seed: int | None = None) -> _Ensemble:
         return _Ensemble(
-            self.n_models,
+            self.config.n_models,
             self.space.arch_dim,
             self.space.recipe_dim,
             len(self.stat_names),
-            self.hidden,
-            self.embed,
+            self.config.hidden,
+            self.config.embed,
             (self.seed if seed is None else seed) * 101 + 17,
         )
 
@@ -266,7 +255,7 @@ class NARSPredictor(Predictor):
     @property
     def can_pretrain(self) -> bool:
         """True when pretraining is enabled and the space has free statistics."""
-        return self.pretrain_enabled and bool(self.stat_names)
+        return self.config.pretrain and bool(self.stat_names)
 
     @_in_own_threads
     def pretrain(self, cands: Sequence[Candidate] | None = None) -> float | None:
@@ -281,7 +270,7 @@ class NARSPredictor(Predictor):
             return None
         torch = _torch()
         seed = self.pretrain_seed
-        cands = list(cands) if cands is not None else self.space.sample(self.pretrain_samples, seed=seed + 7919)
+        cands = list(cands) if cands is not None else self.space.sample(self.config.pretrain_samples, seed=seed + 7919)
         stats = self.space.statistics(cands)
         target = log_scaled(stats, self.stat_names)
         target = (target - target.mean(0)) / np.maximum(target.std(0), 1e-8)
@@ -299,10 +288,10 @@ class NARSPredictor(Predictor):
         started = time.perf_counter()
         ensemble = self._new_ensemble(seed)
         gen = torch.Generator().manual_seed(seed * 7 + 3)
-        opt = _AdamW(ensemble.parameters("proxy"), self.lr, self.weight_decay)
-        for opt.lr in _cosine_annealing(self.lr, self.pretrain_epochs):
+        opt = _AdamW(ensemble.parameters("proxy"), self.config.lr, self.config.weight_decay)
+        for opt.lr in _cosine_annealing(self.config.lr, self.config.pretrain_epochs):
             # each member sees its own mini-batch order
-            order = torch.stack([torch.randperm(len(cands), generator=gen) for _ in range(self.n_models)])
+            order = torch.stack([torch.randperm(len(cands), generator=gen) for _ in range(self.config.n_models)])
             for start in range(0, len(cands), 256):
                 idx = order[:, start : start + 256]
                 loss = _huber_sum(ensemble.proxy(arch[idx]), y[idx], 1.0)
@@ -311,7 +300,8 @@ class NARSPredictor(Predictor):
                 opt.step()
         with torch.no_grad():
             loss_value: float = (
-                float(_huber_sum(ensemble.proxy(arch), y.expand(self.n_models, *y.shape), 1.0)) / self.n_models
+                float(_huber_sum(ensemble.proxy(arch), y.expand(self.config.n_models, *y.shape), 1.0))
+                / self.config.n_models
             )
         self._pretrained_state = ensemble.encoder_state()
         self.pretrain_loss = loss_value
@@ -325,7 +315,14 @@ class NARSPredictor(Predictor):
 
         torch = _torch()
         digest = hashlib.sha256()
-        settings = (self.n_models, self.hidden, self.embed, self.pretrain_epochs, self.lr, self.weight_decay)
+        settings = (
+            self.config.n_models,
+            self.config.hidden,
+            self.config.embed,
+            self.config.pretrain_epochs,
+            self.config.lr,
+            self.config.weight_decay,
+        )
         identity = (_PRETRAIN_VERSION, torch.__version__, settings, self.pretrain_seed, self.space.recipe_dim)
         digest.update(repr((*identity, self.stat_names)).encode())
         digest.update(arch.numpy().tobytes())
@@ -347,13 +344,19 @@ class NARSPredictor(Predictor):
         cands, y_arr = self.training_set(cands, y)
         if self.can_pretrain and self._pretrained_state is None:
             self.pretrain()
-        self._scaler = TargetScaler(y_arr, self.target)
+        self._scaler = TargetScaler(y_arr, self.config.target)
         target = torch.as_tensor(self._scaler.forward(y_arr), dtype=torch.float32)
         arch, recipe = self._tensors(cands)
-        targets = target.expand(self.n_models, len(target))
-        if self.warm_start and self._ensemble is not None:  # _refit_optimizer is set with it
+        targets = target.expand(self.config.n_models, len(target))
+        if self.config.warm_start and self._ensemble is not None:  # _refit_optimizer is set with it
             self._train(
-                self._ensemble, self._refit_optimizer, arch, recipe, targets, self.refit_steps, self.refit_tolerance
+                self._ensemble,
+                self._refit_optimizer,
+                arch,
+                recipe,
+                targets,
+                self.config.refit_steps,
+                self.config.refit_tolerance,
             )
             return self
         ensemble = self._new_ensemble()
@@ -361,11 +364,11 @@ class NARSPredictor(Predictor):
         if self._pretrained_state is not None:
             ensemble.load_encoder_state(self._pretrained_state)
         phases = [
-            ("head" if pretrained else "all", self.head_steps, self.lr),
-            ("all", self.finetune_steps, self.finetune_lr),
+            ("head" if pretrained else "all", self.config.head_steps, self.config.lr),
+            ("all", self.config.finetune_steps, self.config.finetune_lr),
         ]
         for part, steps, lr in phases:
-            opt = _AdamW(ensemble.parameters(part), lr, self.weight_decay)
+            opt = _AdamW(ensemble.parameters(part), lr, self.config.weight_decay)
             self._train(ensemble, opt, arch, recipe, targets, steps, frozen_encoder=part == "head")
         self._ensemble, self._refit_optimizer = ensemble, opt
         return self
@@ -393,7 +396,7 @@ class NARSPredictor(Predictor):
                 emb = ensemble.embed(arch)
         for _ in range(steps):
             pred = ensemble.head(emb, recipe) if frozen_encoder else ensemble.accuracy(arch, recipe)
-            loss = _huber_sum(pred, targets, self.huber_delta)
+            loss = _huber_sum(pred, targets, self.config.huber_delta)
             if tolerance > 0 and loss.item() <= tolerance:
                 break
             opt.zero_grad()
@@ -411,7 +414,7 @@ class NARSPredictor(Predictor):
             for start in range(0, len(cands), 8192):
                 arch, recipe = self._tensors(cands[start : start + 8192])
                 out.append(self._ensemble.accuracy(arch, recipe, members).numpy())
-        return np.concatenate(out, axis=1) if out else np.zeros((len(range(self.n_models)[members]), 0))
+        return np.concatenate(out, axis=1) if out else np.zeros((len(range(self.config.n_models)[members]), 0))
 
     def predict_all(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Predictions of every ensemble member, shape (n_models, n)."""

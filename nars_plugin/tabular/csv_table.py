@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,7 +26,7 @@ import numpy as np
 from .._keyvalue import parse_scalar
 from ..errors import ConfigError, DataFileError, NarsError, option
 from ..settings import names as settings_names
-from ..settings import setting, unknown_setting
+from ..settings import resolve_split, setting, unknown_setting
 from ..space import Candidate, Categorical
 from .base import TabularBenchmark
 
@@ -51,37 +50,20 @@ class CSVSettings:
     )
 
 
-def _split(option: str | Sequence[str] | None) -> list[str]:
-    items = option.split(",") if isinstance(option, str) else list(option or ())
-    return [s.strip() for s in items if s.strip()]
-
-
-def load_csv(
-    path: str | None = None,
-    objective: str | None = None,
-    report: str | None = None,
-    arch_column: str = "arch",
-    recipe: str | Sequence[str] | None = None,
-    space: str = "nb201",
-    cost: str | None = None,
-    ignore: str | Sequence[str] | None = None,
-    **space_options: Any,
-) -> TabularBenchmark:
+def load_csv(path: str | None = None, settings: CSVSettings | None = None, **options: Any) -> TabularBenchmark:
     """Load a CSV table as a benchmark.
 
     Args:
         path: the file.
-        objective: the metric to maximise (default: the only metric column).
-        report: the metric to report (default: the objective).
-        arch_column: the column of architecture strings.
-        recipe: recipe columns, a list or comma-separated (their distinct values become choices).
-        space: registered space whose string syntax the architecture column uses.
-        cost: a column with the GPU-seconds of each row (default: no cost).
-        ignore: columns to leave out, a list or comma-separated (e.g. a second name column).
-        space_options: passed to the space factory (e.g. ``dataset=cifar100``).
+        settings: its options (:class:`CSVSettings`: objective, report, arch_column, recipe, space,
+            cost, ignore); ``**options`` set them by name on top (typed or as text).
+        options: names :class:`CSVSettings` does not declare go to the space factory (e.g.
+            ``dataset=cifar100``).
     """
     from ..plugins import get_registry
 
+    config, space_options = resolve_split(CSVSettings, settings, options, "benchmark 'csv'", "nars benchmarks csv")
+    arch_column, space, cost = config.arch_column, config.space, config.cost
     if not path:
         raise ConfigError("the csv benchmark needs a path", "write --benchmark csv:PATH/TO/table.csv")
     file = Path(path).expanduser()
@@ -91,7 +73,7 @@ def load_csv(
             "check the path (relative paths start from the current folder)",
         )
     header, records = _read(file)
-    recipe_columns, ignored = _split(recipe), _split(ignore)
+    recipe_columns, ignored = list(config.recipe), list(config.ignore)
     for column in [arch_column, *recipe_columns, *ignored] + ([cost] if cost else []):
         if column not in header:
             raise DataFileError(f"{file} has no column {column!r}", f"its columns are {header}")
@@ -134,7 +116,7 @@ def load_csv(
     empty = [c for c in metric_columns if c not in numeric]
     if not numeric:
         raise DataFileError(f"{file}: metric column(s) {empty} hold no numbers", "fill in the metric values")
-    objective = objective or (numeric[0] if len(numeric) == 1 else None)
+    objective = config.objective or (numeric[0] if len(numeric) == 1 else None)
     if objective is None:
         raise ConfigError(
             f"{file} has several metric columns {numeric}; which one is the objective?",
@@ -150,7 +132,7 @@ def load_csv(
         rows=rows,
         columns={c: values[:, j] for j, c in enumerate(metric_columns) if c in numeric},
         objective=objective,
-        report=report,
+        report=config.report,
         cost=costs,
         description=f"CSV table {file.name} ({len(rows)} rows)",
         info={

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from .._datafiles import package_file, read_plain_pickle
-from ..errors import ConfigError, DataFileError
-from ..settings import setting
+from ..errors import DataFileError
+from ..settings import resolve, setting
 from ..space import Candidate
 from ..spaces.fcnet import (
     ACTIVATIONS,
@@ -107,10 +107,11 @@ def _candidate(key: str) -> Candidate:
     return Candidate(arch, recipe)
 
 
-def load_fcnet(dataset: str = DEFAULT_DATASET, encoding: str = "ordinal") -> TabularBenchmark:
-    """The ``fcnet`` benchmark on one data set (see the module docstring for its metrics)."""
-    if dataset not in FCNET_DATASETS:
-        raise ConfigError(f"unknown FC-Net data set {dataset!r}", f"choose one of {list(FCNET_DATASETS)}")
+def load_fcnet(settings: FCNetSettings | None = None, **options: Any) -> TabularBenchmark:
+    """The ``fcnet`` benchmark on one data set (see the module docstring for its metrics); options:
+    :class:`FCNetSettings`."""
+    config = resolve(FCNetSettings, settings, options, "benchmark 'fcnet'", "nars benchmarks fcnet")
+    dataset, encoding = config.dataset, config.encoding
     space = FCNetSpace(dataset, encoding)
     table = load_table(dataset)
     rows = [_candidate(str(k)) for k in table["key"]]

@@ -83,20 +83,17 @@ class ToyWalkSettings:
     greedy: bool = setting(True, "mutate the best candidate so far (false: the latest one)")
 
 
-class ToyWalk(Optimizer):
+class ToyWalk(Optimizer[ToyWalkSettings]):
     """A random walk: a random first candidate, then mutants of the best (or latest) one."""
 
     name = "toy-walk"
-    Settings = ToyWalkSettings
-    steps: int
-    greedy: bool
 
     def ask(self) -> Proposal:
         if not self.history:
             return Proposal(self.random_feasible(1)[0])
-        best = self.best() if self.greedy else None
+        best = self.best() if self.config.greedy else None
         parent = best[0] if best else self.history[-1][0].candidate
-        return Proposal(self.space.mutate(parent, self.rng, self.steps))
+        return Proposal(self.space.mutate(parent, self.rng, self.config.steps))
 
 
 # --8<-- [end:optimizer]
@@ -111,11 +108,10 @@ class ToyRidgeSettings:
     members: int = setting(5, "bootstrap members (their spread is the uncertainty)", low=1)
 
 
-class ToyRidge(Predictor):
+class ToyRidge(Predictor[ToyRidgeSettings]):
     """Ridge regression on the space's encoding, bagged: the predictor contract in a few lines."""
 
     name = "toy-ridge"
-    Settings = ToyRidgeSettings
 
     def __init__(self, space: Space, seed: int = 0, **settings) -> None:
         super().__init__(space, seed, **settings)

@@ -31,6 +31,7 @@ import numpy as np
 from ..._datafiles import cache_root
 from ..._safe_files import atomic_write
 from ...errors import ConfigError
+from ...settings import setting
 
 #: The proxies this module computes.
 PROXIES = ("synflow", "jacob_cov")
@@ -69,6 +70,15 @@ def jacob_cov(model: Any, input_shape: Sequence[int] = (3, 32, 32), batch: int =
     eig = torch.linalg.eigvalsh(corr)
     k = 1e-5
     return float(-torch.sum(torch.log(eig.clamp_min(0) + k) + 1.0 / (eig.clamp_min(0) + k)))
+
+
+def zero_cost_setting() -> Any:
+    """The ``zero_cost`` option of every NB201 space and benchmark (:func:`parse_proxies` reads it)."""
+    return setting(
+        None,
+        "zero-cost proxies of the untrained cell as free statistics: synflow, jacob_cov (comma-separated) or all; "
+        "computed once per cell and cached on disk ($NARS_CACHE_DIR)",
+    )
 
 
 def parse_proxies(value: str | Sequence[str] | None) -> tuple[str, ...]:

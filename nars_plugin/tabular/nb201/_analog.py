@@ -45,9 +45,10 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError, DataFileError
-from ...settings import setting
+from ...errors import DataFileError
+from ...settings import resolve, setting
 from ...space import Categorical
+from ...spaces.nb201._proxies import zero_cost_setting
 from ..base import TabularBenchmark
 
 #: target -> {training recipe: column of the AnalogNAS-Bench table}
@@ -79,13 +80,11 @@ class AnalogSettings:
     target: str = setting(
         DEFAULT_TARGET,
         "deployment target: fp32 or int8 digital inference, analog_* an analog crossbar 0 s to 30 days after "
-        "programming (TARGET_HELP in nars_plugin/tabular/analog.py)",
+        "programming (TARGET_HELP in nars_plugin/tabular/nb201/_analog.py)",
         choices=tuple(TARGETS),
     )
     dataset: str = setting("cifar10", "data set (the table has CIFAR-10 only)", choices=("cifar10",))
-    zero_cost: str | None = setting(
-        None, "zero-cost proxies of the cell as free statistics: synflow, jacob_cov or all (cached on disk)"
-    )
+    zero_cost: str | None = zero_cost_setting()
 
 
 class _Record:
@@ -142,19 +141,13 @@ def load_table(path: str | None = None) -> dict[str, Any]:
     return {"keys": keys, "columns": columns, "stds": stds, "file": str(file)}
 
 
-def load_analog(
-    target: str = DEFAULT_TARGET, dataset: str = "cifar10", zero_cost: str | None = None
-) -> TabularBenchmark:
-    """The ``nb201-analog`` benchmark for one deployment ``target`` (see :data:`TARGETS`)."""
+def load_analog(settings: AnalogSettings | None = None, **options: Any) -> TabularBenchmark:
+    """The ``nb201-analog`` benchmark for one deployment target (see :data:`TARGETS`); its options
+    are :class:`AnalogSettings` (``settings``, or by name: ``load_analog(target="analog_1d")``)."""
     from ...spaces.nb201 import NB201Space
 
-    if target not in TARGETS:
-        raise ConfigError(
-            f"unknown deployment target {target!r} for nb201-analog",
-            "choose one of: " + ", ".join(f"{t} ({TARGET_HELP[t]})" for t in TARGETS),
-        )
-    if dataset != "cifar10":
-        raise ConfigError(f"nb201-analog has only cifar10 data, not {dataset!r}", "drop the dataset option")
+    config = resolve(AnalogSettings, settings, options, "benchmark 'nb201-analog'", "nars benchmarks nb201-analog")
+    target, zero_cost = config.target, config.zero_cost
     recipes = TARGETS[target]
     table = load_table()
     space = NB201Space(dataset="cifar10", recipe_params=[Categorical("training", tuple(recipes))], zero_cost=zero_cost)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..._datafiles import data_file
 from ...errors import DataFileError
-from ...settings import setting
+from ...settings import resolve, setting
 from ...spaces.nb201 import N_CELLS, NB201Space
 from ...spaces.nb201._latency import check_devices, latency_metric
 from ..base import TabularBenchmark
@@ -57,13 +58,13 @@ def load_accuracy(path: str | None = None) -> np.ndarray:
     return values
 
 
-def load_nb201_latency_benchmark(device: str = DEFAULT_DEVICE, dataset: str = "cifar10") -> TabularBenchmark:
-    """The ``nb201-latency`` benchmark: CIFAR-10 accuracy, latency on ``device`` as metric and statistic."""
-    from ...errors import ConfigError
-
-    if dataset != "cifar10":
-        raise ConfigError(f"nb201-latency has CIFAR-10 data only, not {dataset!r}", "drop the dataset option")
-    (device,) = check_devices([str(device)])
+def load_nb201_latency_benchmark(settings: LatencyBenchmarkSettings | None = None, **options: Any) -> TabularBenchmark:
+    """The ``nb201-latency`` benchmark: CIFAR-10 accuracy, latency on the ``device`` of its options
+    (:class:`LatencyBenchmarkSettings`) as metric and statistic."""
+    config = resolve(
+        LatencyBenchmarkSettings, settings, options, "benchmark 'nb201-latency'", "nars benchmarks nb201-latency"
+    )
+    (device,) = check_devices([config.device])
     space = NB201Space(dataset="cifar10", latency=device)
     rows = space.cells()
     accuracy = load_accuracy()

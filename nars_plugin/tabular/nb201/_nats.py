@@ -94,7 +94,7 @@ import numpy as np
 from ..._datafiles import read_plain_pickle
 from ...errors import ConfigError, DataFileError
 from ...evaluation import Result
-from ...settings import setting
+from ...settings import resolve, setting
 from ...space import Candidate, Categorical
 from ..base import TabularBenchmark
 
@@ -265,32 +265,17 @@ class NATSBenchmark(TabularBenchmark):
     Args:
         path: the ``NATS-tss-v1_0-3ffb9-simple`` folder, the single ``.pickle.pbz2`` file, or a folder
             holding either (see :func:`resolve_path`).
-        dataset: ``cifar10``, ``cifar100`` or ``ImageNet16-120``.
-        objective: ``valid_acc`` (default) or ``test_acc``; its per-epoch values are the curve.
-        report: the metric reported as a search's result (default ``test_acc``).
-        epochs: keep only this schedule (12 or 200) in the recipe; default: every schedule the files hold.
-        preload: read every file now (:meth:`load_all`) instead of on first use.
+        settings: the options (:class:`NATSSettings`: data set, objective, report, epochs, preload);
+            ``**options`` set them by name on top (typed or as text).
 
     See the module docstring for the metrics and the nats_bench calls behind them.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        dataset: str = "cifar10",
-        objective: str = "valid_acc",
-        report: str | None = "test_acc",
-        epochs: int | str | None = None,
-        preload: bool = False,
-    ) -> None:
+    def __init__(self, path: str | os.PathLike[str], settings: NATSSettings | None = None, **options: Any) -> None:
         from ...spaces.nb201 import NB201Space
 
-        if dataset not in DATASETS:
-            raise ConfigError(f"the nats benchmark has no data set {dataset!r}", f"choose one of {list(DATASETS)}")
-        for role, metric in (("objective", objective), ("report", report or objective)):
-            allowed = OBJECTIVES if role == "objective" else METRICS
-            if metric not in allowed:
-                raise ConfigError(f"the nats benchmark has no {role} {metric!r}", f"choose one of {list(allowed)}")
+        config = resolve(NATSSettings, settings, options, "benchmark 'nats'", "nars benchmarks nats")
+        dataset, objective, report = config.dataset, config.objective, config.report
         self.name = "nats"
         self.dataset = dataset
         self.objective = objective
@@ -302,8 +287,8 @@ class NATSBenchmark(TabularBenchmark):
         self._api = self._open()
         self._files = self._list_files() if self.form == "dir" else {}
         self._schedules = self._find_schedules()
-        if epochs is not None:
-            chosen = self._pick_schedule(epochs)
+        if config.epochs is not None:
+            chosen = self._pick_schedule(config.epochs)
             self._schedules = (chosen,)
         self.space: NB201Space = NB201Space(
             dataset, recipe_params=[Categorical("epochs", self._schedules)], name="nb201"
@@ -320,7 +305,7 @@ class NATSBenchmark(TabularBenchmark):
             "nats_bench": _nats_bench().version(),
         }
         self._curve = None
-        if preload:
+        if config.preload:
             self.load_all()
 
     # -- opening the files -------------------------------------------------- #
@@ -594,7 +579,7 @@ def _read_chunk(
 ) -> tuple[dict[int, dict[int, _Entry | str]], tuple[str, str | None] | None]:
     """Worker of :meth:`NATSBenchmark.load_all`: cache entries of some architectures, or the error's text."""
     try:
-        bench = NATSBenchmark(path, dataset=dataset, objective=objective, report=None)
+        bench = NATSBenchmark(path, NATSSettings(dataset=dataset, objective=objective, report=None))
         for index in indices:
             bench.entry(index, bench._schedules[0])
     except DataFileError as exc:  # sent back as text: the hint would not survive pickling
@@ -622,27 +607,12 @@ class NATSSettings:
     preload: bool = setting(False, "read every file now instead of on first use")
 
 
-def load_nats(
-    path: str | os.PathLike[str],
-    dataset: str = "cifar10",
-    objective: str = "valid_acc",
-    report: str | None = "test_acc",
-    epochs: int | str | None = None,
-    preload: bool = False,
-) -> NATSBenchmark:
+def load_nats(path: str | os.PathLike[str], settings: NATSSettings | None = None, **options: Any) -> NATSBenchmark:
     """The NATS-Bench topology benchmark from official files (see :class:`NATSBenchmark`)."""
-    return NATSBenchmark(path, dataset=dataset, objective=objective, report=report, epochs=epochs, preload=preload)
+    return NATSBenchmark(path, settings, **options)
 
 
-def nats_benchmark_factory(
-    path: str | None = None,
-    dataset: str = "cifar10",
-    objective: str = "valid_acc",
-    report: str | None = "test_acc",
-    epochs: int | str | None = None,
-    preload: bool = False,
-    **_: Any,
-) -> NATSBenchmark:
+def nats_benchmark_factory(path: str | None = None, **options: Any) -> NATSBenchmark:
     """The ``nats`` benchmark (spec ``nats:PATH``); no path means ``$TORCH_HOME/NATS-tss-v1_0-3ffb9-simple``."""
     if not path:
         default = default_path()
@@ -656,4 +626,4 @@ def nats_benchmark_factory(
                 )
             default = single
         path = str(default)
-    return load_nats(path, dataset=dataset, objective=objective, report=report, epochs=epochs, preload=preload)
+    return load_nats(path, **options)

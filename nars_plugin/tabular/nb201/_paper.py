@@ -36,11 +36,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ...settings import setting
+from ...settings import resolve, setting
 from ...space import Candidate, Categorical
+from ...spaces.nb201._proxies import zero_cost_setting
 from ..base import TabularBenchmark
 from ._tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
 
@@ -68,51 +70,48 @@ def _cifar10_columns(data_dir: str | os.PathLike[str] | None) -> dict[str, np.nd
 
 _DATA_DIR_DOC = "folder of the NB201 CSV tables (none: $NARS_DATA_DIR, default ../shared/data)"
 _GRAPH_DOC = "give the predictor the cell's wiring (paths, conv_depth, identity_path) besides FLOPs and params"
-_ZERO_COST_DOC = "zero-cost proxies as free statistics: synflow, jacob_cov (comma-separated) or all (cached on disk)"
 
 
 @dataclass(frozen=True)
-class PaperSettings:
+class _JoinedSettings:
+    """The options both benchmarks on the joined NB201 tables have."""
+
+    data_dir: str | None = setting(None, _DATA_DIR_DOC)
+    graph_statistics: bool = setting(True, _GRAPH_DOC)
+    zero_cost: str | None = zero_cost_setting()
+
+
+@dataclass(frozen=True)
+class PaperSettings(_JoinedSettings):
     """Options of ``nb201-paper``."""
 
-    data_dir: str | None = setting(None, _DATA_DIR_DOC)
     objective: str = setting("valid_acc_12ep", "metric searched (a column of the joined tables)")
     report: str = setting("test_acc_200ep", "metric reported for the returned cell")
-    graph_statistics: bool = setting(True, _GRAPH_DOC)
-    zero_cost: str | None = setting(None, _ZERO_COST_DOC)
 
 
 @dataclass(frozen=True)
-class ScheduleSettings:
+class ScheduleSettings(_JoinedSettings):
     """Options of ``nb201-schedule``."""
 
-    data_dir: str | None = setting(None, _DATA_DIR_DOC)
     objective: str = setting("valid_acc", "metric searched: valid_acc or test_acc (at the chosen schedule)")
     report: str = setting("test_acc", "metric reported for the returned candidate")
-    graph_statistics: bool = setting(True, _GRAPH_DOC)
-    zero_cost: str | None = setting(None, _ZERO_COST_DOC)
 
 
-def load_nb201_paper(
-    data_dir: str | None = None,
-    objective: str = "valid_acc_12ep",
-    report: str = "test_acc_200ep",
-    graph_statistics: bool | str = True,
-    zero_cost: str | None = None,
-) -> TabularBenchmark:
-    """The ``nb201-paper`` benchmark (see the module docstring)."""
+def load_nb201_paper(settings: PaperSettings | None = None, **options: Any) -> TabularBenchmark:
+    """The ``nb201-paper`` benchmark (see the module docstring); options: :class:`PaperSettings`."""
     from ...spaces.nb201 import NB201Space
 
-    columns = _cifar10_columns(data_dir)
+    config = resolve(PaperSettings, settings, options, "benchmark 'nb201-paper'", "nars benchmarks nb201-paper")
+    columns = _cifar10_columns(config.data_dir)
     cost = columns["train_time_200ep"] * SHORT_EPOCHS / FULL_EPOCHS
-    space = NB201Space(dataset="cifar10", graph_statistics=graph_statistics, zero_cost=zero_cost)
+    space = NB201Space(dataset="cifar10", graph_statistics=config.graph_statistics, zero_cost=config.zero_cost)
     return TabularBenchmark(
         name="nb201-paper",
         space=space,
         rows=space.cells(),
         columns={**columns, "train_time_12ep": cost},
-        objective=objective,
-        report=report,
+        objective=config.objective,
+        report=config.report,
         cost=cost,
         description="NB201 paper protocol: search 12-epoch cifar10-valid accuracy, cost 12-epoch training time, "
         "report 200-epoch CIFAR-10 test accuracy (budget --budget-seconds 12000)",
@@ -120,22 +119,20 @@ def load_nb201_paper(
     )
 
 
-def load_nb201_schedule(
-    data_dir: str | None = None,
-    objective: str = "valid_acc",
-    report: str = "test_acc",
-    graph_statistics: bool | str = True,
-    zero_cost: str | None = None,
-) -> TabularBenchmark:
-    """The ``nb201-schedule`` benchmark: NB201 cells x ``epochs`` in {12, 200} (see the module docstring)."""
+def load_nb201_schedule(settings: ScheduleSettings | None = None, **options: Any) -> TabularBenchmark:
+    """The ``nb201-schedule`` benchmark: NB201 cells x ``epochs`` in {12, 200} (see the module
+    docstring); options: :class:`ScheduleSettings`."""
     from ...spaces.nb201 import NB201Space
 
-    columns = _cifar10_columns(data_dir)
+    config = resolve(
+        ScheduleSettings, settings, options, "benchmark 'nb201-schedule'", "nars benchmarks nb201-schedule"
+    )
+    columns = _cifar10_columns(config.data_dir)
     space = NB201Space(
         dataset="cifar10",
         recipe_params=[Categorical("epochs", (SHORT_EPOCHS, FULL_EPOCHS))],
-        graph_statistics=graph_statistics,
-        zero_cost=zero_cost,
+        graph_statistics=config.graph_statistics,
+        zero_cost=config.zero_cost,
     )
     rows: list[Candidate] = []
     merged: dict[str, list[np.ndarray]] = {"valid_acc": [], "test_acc": [], "test_acc_200ep": [], "train_time": []}
@@ -154,8 +151,8 @@ def load_nb201_schedule(
         space=space,
         rows=rows,
         columns=joined,
-        objective=objective,
-        report=report,
+        objective=config.objective,
+        report=config.report,
         cost=joined["train_time"],
         description="NB201 CIFAR-10 x training schedule (epochs 12 or 200): cifar10-valid accuracy, cost = "
         "training time of the schedule",

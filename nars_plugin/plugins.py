@@ -20,9 +20,11 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import _builtins, hookspecs
+from ._version import __version__
 from .errors import ConfigError, NarsError, UnknownNameError, option
-from .settings import declared, is_declaration
+from .optimizers.base import Optimizer
+from .settings import Resolved, declared, is_declaration
 from .settings import split as split_settings
 
 ENTRY_POINT_GROUP = "nars_plugin"
@@ -264,8 +266,6 @@ class Registry:
 
 def _optimizer_arguments() -> set[str]:
     """The keyword arguments every optimizer takes besides its declared settings."""
-    from .optimizers.base import Optimizer
-
     params = inspect.signature(Optimizer.__init__).parameters.values()
     return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
@@ -276,8 +276,6 @@ def blocked_plugins() -> set[str]:
 
 
 def _version_of(module: Any) -> str:
-    from . import __version__
-
     return getattr(module, "__version__", None) or __version__
 
 
@@ -332,9 +330,7 @@ def _did_you_mean(word: str, choices: Sequence[str]) -> str:
 
 def _plugin_candidates() -> Iterator[tuple[str, str, Callable[[], object], str | None]]:
     """``(name, where, load, version)`` of the built-ins, then of every entry point of the group."""
-    from . import builtins
-
-    yield "builtins", builtins.__name__, lambda: builtins, _version_of(builtins)
+    yield "builtins", _builtins.__name__, lambda: _builtins, _version_of(_builtins)
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         yield ep.name, ep.value, ep.load, ep.dist.version if ep.dist else None
 
@@ -487,3 +483,18 @@ def get_registry(refresh: bool = False) -> Registry:
     registry.current_plugin = "?"
     _REGISTRY = registry
     return registry
+
+
+def resolve(kind: str, name: str) -> Resolved:
+    """The registered ``kind`` called ``name`` as components receive it (its settings declaration and
+    factory): how the host resolves a setting that names a plugin (``predictor=gp``) or a space a
+    benchmark builds on. A space's factory parses its options as :meth:`Registry.create_space` does."""
+    registry = get_registry()
+    entry = registry.get(kind, name)
+    make = entry.factory
+    if kind == "space":
+
+        def make(**options: Any) -> Any:
+            return registry.create_space(name, **options)
+
+    return Resolved(entry.settings, make, entry.plugin)

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from nars_plugin import hookimpl
+from nars_plugin.comparison.tasks import RunTask
 from nars_plugin.errors import ConfigError
 from nars_plugin.plugins import Registry
 
@@ -45,7 +46,7 @@ def _not_ask_tell(name: str, *args: Any, **kwargs: Any) -> Any:
     )
 
 
-def _run(kind: str, bench: Any, task: dict[str, Any]) -> dict[str, Any]:
+def _run(kind: str, bench: Any, task: RunTask) -> dict[str, Any]:
     from . import runner
 
     return (runner.run_query_based if kind == "query" else runner.run_one_shot)(bench, task)

@@ -27,7 +27,7 @@ import numpy as np
 from .._keyvalue import parse_scalar
 from ..errors import ConfigError, DataFileError, NarsError, option
 from ..settings import names as settings_names
-from ..settings import setting, unknown_setting
+from ..settings import resolve, setting, unknown_setting
 from ..space import Candidate, Categorical
 from .base import TabularBenchmark
 
@@ -80,8 +80,6 @@ def load_csv(
         ignore: columns to leave out, a list or comma-separated (e.g. a second name column).
         space_options: passed to the space factory (e.g. ``dataset=cifar100``).
     """
-    from ..plugins import get_registry
-
     if not path:
         raise ConfigError("the csv benchmark needs a path", "write --benchmark csv:PATH/TO/table.csv")
     file = Path(path).expanduser()
@@ -102,14 +100,14 @@ def load_csv(
     choices = {
         c: tuple(sorted({parse_scalar(r[c]) for r in records}, key=lambda v: (str(type(v)), v))) for c in recipe_columns
     }
-    registry = get_registry()
-    declared = registry.get("space", space).settings
+    resolved = resolve("space", space)  # the plugin host hands over the space's declaration and factory
+    declared = resolved.settings
     if declared is not None:  # an option neither csv nor its space takes: name the valid ones of both
         valid = settings_names(CSVSettings) + settings_names(declared)
         for key in space_options:
             if key not in valid:
                 raise unknown_setting(key, valid, f"benchmark 'csv' (space {space!r})", "nars benchmarks csv")
-    base = registry.create_space(space, **space_options)
+    base = resolved.make(**space_options)
     joint = base.with_recipe([Categorical(c, choices[c]) for c in recipe_columns])
     rows: list[Candidate] = []
     seen: dict[str, int] = {}

@@ -48,6 +48,7 @@ import numpy as np
 from ...errors import ConfigError, DataFileError
 from ...settings import setting
 from ...space import Categorical
+from ...spaces.nb201 import NB201Space
 from ..base import TabularBenchmark
 
 #: target -> {training recipe: column of the AnalogNAS-Bench table}
@@ -146,8 +147,6 @@ def load_analog(
     target: str = DEFAULT_TARGET, dataset: str = "cifar10", zero_cost: str | None = None
 ) -> TabularBenchmark:
     """The ``nb201-analog`` benchmark for one deployment ``target`` (see :data:`TARGETS`)."""
-    from ...spaces.nb201 import NB201Space
-
     if target not in TARGETS:
         raise ConfigError(
             f"unknown deployment target {target!r} for nb201-analog",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..._datafiles import data_file
-from ...errors import DataFileError
+from ...errors import ConfigError, DataFileError
 from ...settings import setting
 from ...spaces.nb201 import N_CELLS, NB201Space
 from ...spaces.nb201._latency import check_devices, latency_metric
@@ -59,8 +59,6 @@ def load_accuracy(path: str | None = None) -> np.ndarray:
 
 def load_nb201_latency_benchmark(device: str = DEFAULT_DEVICE, dataset: str = "cifar10") -> TabularBenchmark:
     """The ``nb201-latency`` benchmark: CIFAR-10 accuracy, latency on ``device`` as metric and statistic."""
-    from ...errors import ConfigError
-
     if dataset != "cifar10":
         raise ConfigError(f"nb201-latency has CIFAR-10 data only, not {dataset!r}", "drop the dataset option")
     (device,) = check_devices([str(device)])

@@ -96,6 +96,7 @@ from ...errors import ConfigError, DataFileError
 from ...evaluation import Result
 from ...settings import setting
 from ...space import Candidate, Categorical
+from ...spaces.nb201 import NB201Space, index_to_arch_string
 from ..base import TabularBenchmark
 
 BASE_NAME = "NATS-tss-v1_0-3ffb9"
@@ -254,8 +255,6 @@ def _restricted_reading() -> Iterator[None]:
 
 
 def _expected_arch_strings() -> list[str]:
-    from ...spaces.nb201 import index_to_arch_string
-
     return [index_to_arch_string(i) for i in range(0, N_ARCHS, 97)]
 
 
@@ -283,8 +282,6 @@ class NATSBenchmark(TabularBenchmark):
         epochs: int | str | None = None,
         preload: bool = False,
     ) -> None:
-        from ...spaces.nb201 import NB201Space
-
         if dataset not in DATASETS:
             raise ConfigError(f"the nats benchmark has no data set {dataset!r}", f"choose one of {list(DATASETS)}")
         for role, metric in (("objective", objective), ("report", report or objective)):

@@ -41,6 +41,7 @@ import numpy as np
 
 from ...settings import setting
 from ...space import Candidate, Categorical
+from ...spaces.nb201 import NB201Space
 from ..base import TabularBenchmark
 from ._tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
 
@@ -101,8 +102,6 @@ def load_nb201_paper(
     zero_cost: str | None = None,
 ) -> TabularBenchmark:
     """The ``nb201-paper`` benchmark (see the module docstring)."""
-    from ...spaces.nb201 import NB201Space
-
     columns = _cifar10_columns(data_dir)
     cost = columns["train_time_200ep"] * SHORT_EPOCHS / FULL_EPOCHS
     space = NB201Space(dataset="cifar10", graph_statistics=graph_statistics, zero_cost=zero_cost)
@@ -128,8 +127,6 @@ def load_nb201_schedule(
     zero_cost: str | None = None,
 ) -> TabularBenchmark:
     """The ``nb201-schedule`` benchmark: NB201 cells x ``epochs`` in {12, 200} (see the module docstring)."""
-    from ...spaces.nb201 import NB201Space
-
     columns = _cifar10_columns(data_dir)
     space = NB201Space(
         dataset="cifar10",

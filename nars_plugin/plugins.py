@@ -153,7 +153,8 @@ class Registry:
         the journal identity. Without one, settings are passed through as given.
 
         An optimizer that another library drives with its own loop (e.g. NASLib's Trainer) gives
-        ``runner(benchmark, task) -> {"curve", "seconds", "evaluated_now", "best"}``, which
+        ``runner(benchmark, task) -> {"curve", "seconds", "evaluated_now", "best"}`` (``task``: a
+        :class:`~nars_plugin.comparison.tasks.RunTask`), which
         ``nars compare`` calls instead of running an ask/tell study; ``unavailable()`` returns why it
         cannot run on this machine (no GPU, no data set), or None.
         """

@@ -39,9 +39,7 @@ ABOVE_THE_HOST = {
     f"{PACKAGE}.api",
     f"{PACKAGE}.assembly",
     f"{PACKAGE}.cli",
-    f"{PACKAGE}.testing",  # the conformance suites iterate over the registry's names
-    f"{PACKAGE}.optuna_export",  # reads a journal back: prints candidates with the registered space
-    f"{PACKAGE}.visualization",  # the same, for plots of a finished search
+    f"{PACKAGE}.testing",  # the conformance suites may iterate over the registry's names
 }
 #: Every module of these packages is above the host too.
 ABOVE_THE_HOST_PACKAGES = (f"{PACKAGE}.comparison",)

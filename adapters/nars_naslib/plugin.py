@@ -10,14 +10,16 @@ installed but fails to import, the plugin reports itself inactive, with the reas
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nars_plugin import hookimpl
-from nars_plugin.comparison.tasks import RunTask
 from nars_plugin.errors import ConfigError
 from nars_plugin.plugins import Registry
 
 from . import _naslib
+
+if TYPE_CHECKING:
+    from nars_plugin.comparison.tasks import RunTask
 
 __version__ = "0.1.0"
 

@@ -18,16 +18,18 @@ import inspect
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nars_plugin._keyvalue import parse_key_values
-from nars_plugin.comparison.tasks import RunTask
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.evolution import warn_if_population_fills_budget
 from nars_plugin.tabular.base import TabularBenchmark
 
 from ._naslib import naslib_module, naslib_version
 from .dataset_api import check_fidelity, graph_to_candidate, make_dataset_api, nb201_rows, nb201_space
+
+if TYPE_CHECKING:
+    from nars_plugin.comparison.tasks import RunTask
 
 #: NASLib optimizers by the names NASLib's runners use: class in ``naslib.optimizers`` and a description.
 NASLIB_OPTIMIZERS: dict[str, tuple[str, str]] = {

@@ -257,13 +257,10 @@ def parse(cls: type, values: Mapping[str, Any] | None = None, owner: str = "", c
     if isinstance(values, cls):
         return values
     given, _ = split(cls, values or {}, owner, command)
-    parsed = cls(**given)
-    unbound = {
-        d.name: bind(str(d.spec.plugin), value)
-        for d in declared(cls)
-        if d.kind == "choice" and isinstance(value := getattr(parsed, d.name), Choice) and value.make is None
-    }
-    return dataclasses.replace(parsed, **unbound) if unbound else parsed
+    for d in declared(cls):  # every choice arrives with its factory (given ones were bound by _pick)
+        if d.kind == "choice" and d.name not in given and isinstance(d.default, Choice):
+            given[d.name] = bind(str(d.spec.plugin), d.default)
+    return cls(**given)
 
 
 def split(

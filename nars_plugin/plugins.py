@@ -26,8 +26,9 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from ._version import __version__
 from .errors import ConfigError, NarsError, UnknownNameError, option
-from .settings import RunContext, as_kwargs, declared, is_declaration
+from .settings import Resolved, RunContext, as_kwargs, declared, is_declaration
 from .settings import split as split_settings
 
 ENTRY_POINT_GROUP = "nars_plugin"
@@ -167,7 +168,8 @@ class Registry:
         passed as the mapping given.
 
         An optimizer that another library drives with its own loop (e.g. NASLib's Trainer) gives
-        ``runner(benchmark, task) -> {"curve", "seconds", "evaluated_now", "best"}``, which
+        ``runner(benchmark, task) -> {"curve", "seconds", "evaluated_now", "best"}`` (``task``: a
+        :class:`~nars_plugin.comparison.tasks.RunTask`), which
         ``nars compare`` calls instead of running an ask/tell study; ``unavailable()`` returns why it
         cannot run on this machine (no GPU, no data set), or None.
         """
@@ -333,8 +335,6 @@ def blocked_plugins() -> set[str]:
 
 
 def _version_of(module: Any) -> str:
-    from . import __version__
-
     return getattr(module, "__version__", None) or __version__
 
 
@@ -623,3 +623,18 @@ def get_registry(refresh: bool = False) -> Registry:
     registry.current_plugin = "?"
     _REGISTRY = registry
     return registry
+
+
+def resolve(kind: str, name: str) -> Resolved:
+    """The registered ``kind`` called ``name`` as components receive it (its settings declaration and
+    factory): how the host resolves a setting that names a plugin (``predictor=gp``) or a space a
+    benchmark builds on. A space's factory parses its options as :meth:`Registry.create_space` does."""
+    registry = get_registry()
+    entry = registry.get(kind, name)
+    make = entry.factory
+    if kind == "space":
+
+        def make(**options: Any) -> Any:
+            return registry.create_space(name, **options)
+
+    return Resolved(entry.settings, make, entry.plugin)

@@ -66,7 +66,7 @@ import operator
 import types
 import typing
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -77,7 +77,7 @@ from .errors import ConfigError, option
 from .parameters import is_integer
 
 if TYPE_CHECKING:
-    from .optimizers.base import Budget
+    from .budget import Budget
 
 _KEY = "nars_setting"
 S = TypeVar("S")
@@ -102,10 +102,56 @@ class Spec:
 @dataclass(frozen=True)
 class Choice:
     """A registered plugin picked by name with its settings (the values given, typed), e.g.
-    ``Choice("gp", {"restarts": 2})``; the value of a :func:`choice` field."""
+    ``Choice("gp", {"restarts": 2})``; the value of a :func:`choice` field.
+
+    ``make`` is the plugin's factory, which the plugin host resolved from the name (:func:`parse`
+    binds every choice it returns): a component calls it and never looks the name up. It takes no
+    part in comparisons or the journal identity.
+    """
 
     name: str
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    make: Callable[..., Any] | None = dataclasses.field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What the plugin host answers for a name: its settings declaration (None: not declared), the
+    factory that makes it, and the plugin that registered it."""
+
+    settings: type | None
+    make: Callable[..., Any]
+    plugin: str = "?"
+
+
+#: ``(kind, name) -> Resolved``: how names of plugins become factories. The plugin host installs it
+#: (``nars_plugin`` does on import, with :func:`nars_plugin.plugins.resolve`); this module and the
+#: components below the host never import the registry.
+Resolver = Callable[[str, str], Resolved]
+_resolver: list[Resolver] = []
+
+
+def install_resolver(resolver: Resolver) -> None:
+    """Make ``resolver`` the one that turns plugin names into factories (the host's, at import)."""
+    _resolver[:] = [resolver]
+
+
+def resolve_plugin(kind: str, name: str) -> Resolved:
+    """The registered ``kind`` called ``name``, resolved by the installed host (an UnknownNameError
+    lists the registered ones)."""
+    if not _resolver:
+        raise ConfigError(
+            f"cannot resolve {kind} {name!r}: no plugin host is installed",
+            "import nars_plugin (its plugin host resolves plugin names) before parsing settings",
+        )
+    return _resolver[0](kind, name)
+
+
+def bind(kind: str, picked: Choice) -> Choice:
+    """``picked`` with its factory resolved (itself when it has one already)."""
+    if picked.make is not None:
+        return picked
+    return dataclasses.replace(picked, make=resolve_plugin(kind, picked.name).make)
 
 
 def setting(
@@ -145,9 +191,7 @@ def choice(kind: str, default: str, doc: str, **defaults: Any) -> Any:
 def plugin_settings(kind: str, name: str) -> type | None:
     """The settings declaration of the registered ``kind`` called ``name`` (an UnknownNameError lists
     the registered ones)."""
-    from .plugins import get_registry
-
-    return get_registry().get(kind, name).settings
+    return resolve_plugin(kind, name).settings
 
 
 @dataclass(frozen=True)
@@ -232,6 +276,9 @@ def parse(cls: type, values: Any = None, owner: str = "", command: str = "") -> 
     if isinstance(values, cls):
         return values
     given, _ = split(cls, values or {}, owner, command)
+    for d in declared(cls):  # every choice arrives with its factory (given ones were bound by _pick)
+        if d.kind == "choice" and d.name not in given and isinstance(d.default, Choice):
+            given[d.name] = bind(str(d.spec.plugin), d.default)
     return cls(**given)
 
 
@@ -301,13 +348,14 @@ def _pick(field: Declared, value: Any, more: Mapping[str, Any], owner: str, comm
         raise _bad(where, value, f"the name of a registered {kind} (`nars {kind}s` lists them)", prefix + field.name)
     start = dict(default.settings) if name == default.name else {}
     values = {**start, **given, **more}
-    declaration = plugin_settings(kind, name)
+    resolved = resolve_plugin(kind, name)
+    declaration = resolved.settings
     if declaration is None:
         if values:
             raise ConfigError(f"{where}: {kind} {name!r} declares no settings, got {sorted(values)}", "leave them out")
-        return Choice(name, {})
+        return Choice(name, {}, resolved.make)
     typed, _ = split(declaration, values, owner or f"{kind} {name!r}", f"nars {kind}s {name}", f"{prefix}{field.name}.")
-    return Choice(name, typed)
+    return Choice(name, typed, resolved.make)
 
 
 def _valid_text(cls: type, prefix: str = "") -> list[str]:

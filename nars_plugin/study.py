@@ -61,9 +61,10 @@ from ._isolation import (
 )
 from ._progress import Progress
 from ._safe_files import atomic_write, output_folder
+from .budget import Budget, Spending
 from .errors import ConfigError, JournalError, option
 from .evaluation import Evaluator, Result
-from .optimizers.base import Budget, Optimizer, Proposal
+from .optimizers.base import Optimizer, Proposal
 from .space import Candidate, Space, Value
 from .storage import (
     BATCH_PENDING_NAME,
@@ -408,6 +409,9 @@ class Study(TrialsView):
         self.evaluator = evaluator
         self.optimizer = optimizer
         self.budget = budget
+        #: What this study has spent when it last asked; it alone writes it, its optimizer reads it.
+        self.spending = Spending()
+        optimizer.follow(self.spending.view)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.extra_config = dict(config or {})
         self._default_space_options = default_space_options
@@ -674,7 +678,7 @@ class Study(TrialsView):
         if self._unreplayed is not None:
             self._replay_in_full()
             return
-        self.optimizer.used = (self.result.n_evaluations, self.result.total_cost)
+        self.spending.asked(self.result.n_evaluations, self.result.total_cost)
         if n <= 1 and self.parallel == 1:
             proposals = [self.optimizer.ask()]
         else:

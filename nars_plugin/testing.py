@@ -44,7 +44,9 @@ except ImportError as error:  # the suites are pytest classes: without pytest th
         name=error.name,
     ) from error
 
+from .api import create_study
 from .errors import NarsError
+from .predictors import Predictor
 from .space import Candidate, Space
 
 __all__ = ["BenchmarkConformance", "OptimizerConformance", "PredictorConformance", "SpaceConformance"]
@@ -321,8 +323,6 @@ class PredictorConformance:
         )
 
     def test_follows_the_predictor_contract(self, space: Space, make_predictor: Callable[[int], Any]) -> None:
-        from .predictors import Predictor
-
         predictor = make_predictor(0)
         assert isinstance(predictor, Predictor), (
             f"{type(predictor).__name__} does not subclass nars_plugin.predictors.Predictor (its docstring "
@@ -382,8 +382,6 @@ class OptimizerConformance:
     def _study(
         self, benchmark: Any, optimizer: Any, settings: dict[str, Any], seed: int, constraints: Sequence[str] = ()
     ) -> Any:
-        from .api import create_study
-
         return create_study(
             benchmark,
             optimizer,

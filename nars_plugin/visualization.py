@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._safe_files import atomic_write_figure
+from .api import StudyRecord, load_study
 from .constraints import Constraint, parse_constraints
 from .errors import ConfigError
 from .pareto import pareto_front
@@ -76,8 +77,6 @@ class _Search:
 
 
 def _search(source: Searched) -> _Search:
-    from .api import StudyRecord, load_study
-
     if isinstance(source, (str, os.PathLike)):
         source = load_study(source)
     if not isinstance(source, (Study, StudyRecord)):

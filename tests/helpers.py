@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nars_plugin.api import create_study
-from nars_plugin.optimizers.base import Budget
+from nars_plugin.budget import Budget
 from nars_plugin.plugins import get_registry
 from nars_plugin.settings import RunContext
 from nars_plugin.space import Categorical, Space

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from helpers import QUICK, keys, make, run, toy_bench, toy_space
 
+from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers import RandomSearch
 from nars_plugin.optimizers.bananas import Bananas
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.evolution import RegularizedEvolution
 from nars_plugin.optimizers.local_search import LocalSearch
 from nars_plugin.optimizers.nars import NARS

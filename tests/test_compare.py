@@ -99,13 +99,13 @@ def test_rerun_replays_every_run_and_is_independent_of_workers(small_comparison,
 
 
 def test_reference_rows_for_the_cifar10_table(c10_csv, tmp_path):
-    from nars_plugin.comparison import _benchmark
+    from nars_plugin.comparison import cached_benchmark
 
     spec = f"csv:{c10_csv}"
-    assert reference_key(spec, _benchmark(spec, {}), "auto") == "nb201-c10"
-    assert reference_key("nb201-analog", _benchmark("nb201-analog", {}), "auto") is None
+    assert reference_key(spec, cached_benchmark(spec, {}), "auto") == "nb201-c10"
+    assert reference_key("nb201-analog", cached_benchmark("nb201-analog", {}), "auto") is None
     with pytest.raises(ConfigError, match="unknown reference"):
-        reference_key(spec, _benchmark(spec, {}), "imagenet")
+        reference_key(spec, cached_benchmark(spec, {}), "imagenet")
     summary = compare(spec, split_optimizers("rs"), seeds=1, budget=10, out=tmp_path, workers=1, progress=False)
     md = (tmp_path / "summary.md").read_text()
     assert summary["reference"]["key"] == "nb201-c10"
@@ -290,10 +290,10 @@ def test_objective_and_report_are_both_reported(two_metric_csv, two_metric_compa
 
 def test_value_at_best_breaks_ties_on_the_report(two_metric_csv):
     """The reachable optimum is the report metric of the best-objective row; among tied rows, the highest."""
-    from nars_plugin.comparison import _benchmark
+    from nars_plugin.comparison import cached_benchmark
 
     objective = "c100_valid_acc_12ep"
-    bench = _benchmark(f"csv:{two_metric_csv}", {"objective": objective, "report": REPORT})
+    bench = cached_benchmark(f"csv:{two_metric_csv}", {"objective": objective, "report": REPORT})
     table = _table(two_metric_csv, objective)
     best = max(o for o, _ in table.values())
     tied = sorted(r for o, r in table.values() if o == best)
@@ -308,14 +308,14 @@ def test_value_at_best_breaks_ties_on_the_report(two_metric_csv):
 def test_runs_without_an_objective_curve_degrade(two_metric_csv):
     """A runner of another library returns only the report curve (as NASLib's does): its rows of the
     objective's table and its seeds at the optimum are marked unknown, the other optimizers' are not."""
-    from nars_plugin.comparison import _benchmark
+    from nars_plugin.comparison import RunOutcome, cached_benchmark
 
-    bench = _benchmark(f"csv:{two_metric_csv}", TWO_METRICS)
+    bench = cached_benchmark(f"csv:{two_metric_csv}", TWO_METRICS)
     best = bench.optimum(OBJECTIVE)
     specs = [OptimizerSpec("ours", "rs"), OptimizerSpec("other", "naslib:re")]
     runs = [
-        {"label": "ours", "seed": 0, "curve": [90.0, 91.0], "objective_curve": [80.0, best], "seconds": 1.0},
-        *({"label": "other", "seed": s, "curve": [90.0 + s, 91.0 + s], "seconds": 1.0} for s in range(2)),
+        RunOutcome("ours", 0, [90.0, 91.0], 1.0, 2, None, objective_curve=[80.0, best]),
+        *(RunOutcome("other", s, [90.0 + s, 91.0 + s], 1.0, 2, None) for s in range(2)),
     ]
     summary = summarise(bench, specs, runs, 2, (), None)
     assert summary["results"]["other"]["2"]["mean"] == 91.5

@@ -19,9 +19,10 @@ from conftest import QUICK_PREDICTOR, TinySpace, build_tiny_bench
 from test_study import reseal
 
 import nars_plugin
+from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError, JournalError
 from nars_plugin.optimizers import RandomSearch
-from nars_plugin.optimizers.base import Budget, Proposal
+from nars_plugin.optimizers.base import Proposal
 from nars_plugin.space import Candidate
 from nars_plugin.storage import JOURNAL_NAME, SUMMARY_NAME, TRAJECTORY_NAME
 from nars_plugin.study import COMPLETE, FAIL, PRUNED

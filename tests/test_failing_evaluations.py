@@ -16,9 +16,9 @@ import pytest
 from helpers import QUICK
 
 from nars_plugin._isolation import EVALUATION_LOG_ENV, TimedEvaluator
+from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
 from nars_plugin.settings import RunContext
 from nars_plugin.space import Candidate

@@ -31,9 +31,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from nars_plugin import cli
+from nars_plugin.budget import Budget
 from nars_plugin.errors import NarsError
 from nars_plugin.optimizers import RandomSearch
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.space import Categorical, Constraint, Float, Integer
 from nars_plugin.spaces.nb201 import OPS, index_to_arch_string
 from nars_plugin.study import JOURNAL_NAME, SUMMARY_NAME, JournalWarning, Study

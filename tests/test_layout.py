@@ -50,3 +50,22 @@ def test_random_search_at_its_old_home_warns():
 def test_an_unknown_module_is_still_an_import_error():
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("nars_plugin.no_such_module")
+
+
+def test_budget_at_its_old_home_warns():
+    from nars_plugin.budget import Budget, describe_budget
+    from nars_plugin.optimizers import Budget as exported
+
+    base = importlib.import_module("nars_plugin.optimizers.base")
+    assert exported is Budget
+    with pytest.warns(DeprecationWarning, match="import it from nars_plugin.optimizers"):
+        assert base.Budget is Budget
+    with pytest.warns(DeprecationWarning, match="import it from nars_plugin.budget"):
+        assert base.describe_budget is describe_budget
+
+
+def test_private_names_are_not_exported_by_the_comparison_package():
+    import nars_plugin.comparison as comparison
+
+    assert [name for name in comparison.__all__ if name.startswith("_")] == []
+    assert not hasattr(comparison, "_benchmark")

@@ -16,8 +16,8 @@ import torch
 from helpers import FAST, keys, make, run, toy_bench, toy_space
 from scipy.stats import kendalltau
 
+from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS
 from nars_plugin.predictors.fbnetv3 import NARSPredictor, TargetScaler, _huber_sum, parse_predictor_settings
 from nars_plugin.study import Study
@@ -422,9 +422,9 @@ def _constraint(text):
 
 @pytest.mark.slow
 def test_nars_on_nb201_cifar10(c10_csv):
-    from nars_plugin.comparison import _benchmark
+    from nars_plugin.comparison import cached_benchmark
 
-    bench = _benchmark(f"csv:{c10_csv}", {})
+    bench = cached_benchmark(f"csv:{c10_csv}", {})
     budget = Budget(queries=50)
     opt = NARS(bench.space, objective=bench.objective, seed=0, budget=budget)
     result = Study(bench, opt, budget, progress=False).run()

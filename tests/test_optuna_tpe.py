@@ -15,9 +15,9 @@ import pytest
 from helpers import keys, run, toy_bench
 
 from nars_plugin.api import create_study
+from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.optuna_tpe import CONSTRAINT_KEY, OptunaTPE
 from nars_plugin.plugins import get_registry
 from nars_plugin.settings import RunContext

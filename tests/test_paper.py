@@ -21,9 +21,10 @@ import pytest
 from conftest import REPO_ROOT
 from helpers import FAST
 
-from nars_plugin.comparison import _at_seconds, checkpoints_seconds, compare, split_optimizers
+from nars_plugin.budget import Budget
+from nars_plugin.comparison import checkpoints_seconds, compare, split_optimizers
+from nars_plugin.comparison.aggregate import _at_seconds
 from nars_plugin.errors import DataFileError
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS, early_stopping_epoch, tau_by_epoch
 from nars_plugin.plugins import get_registry
 from nars_plugin.settings import RunContext

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import FAST
 
+from nars_plugin.budget import Budget
 from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.optimizers import RandomSearch
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS
 from nars_plugin.space import Candidate
 from nars_plugin.study import Study

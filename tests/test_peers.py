@@ -17,9 +17,9 @@ from helpers import keys, run, toy_bench
 from test_optuna_tpe import MixedEvaluator, mixed_space
 
 from nars_plugin.api import create_study
+from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.optimizers import hebo as hebo_module
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
 from nars_plugin.settings import RunContext
 from nars_plugin.space import Candidate

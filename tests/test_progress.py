@@ -12,6 +12,7 @@ from conftest import run_cli
 from nars_plugin import compare, progress
 from nars_plugin._progress import Progress
 from nars_plugin.comparison.runner import _RunProgress
+from nars_plugin.comparison.tasks import RunOutcome, RunTask
 from nars_plugin.storage import JOURNAL_NAME
 
 LINE = re.compile(
@@ -69,14 +70,14 @@ def test_compare_counts_evaluations_across_runs_and_names_what_runs(tmp_path):
 
 
 def test_a_run_in_progress_counts_its_journaled_evaluations(tmp_path):
-    tasks = [{"label": "rs", "seed": s, "budget": 10, "out": str(tmp_path / f"seed{s}")} for s in range(3)]
+    tasks = [RunTask("nb201-analog", {}, "rs", "rs", {}, s, 10, None, (), str(tmp_path / f"seed{s}")) for s in range(3)]
     (tmp_path / "seed0").mkdir()
     header = json.dumps({"type": "header"})
     (tmp_path / "seed0" / JOURNAL_NAME).write_text(header + "\n" + "{}\n" * 4)
     counter = _RunProgress(tasks, "compare", False)
     try:
         assert counter.count() == 4  # seed0 half done, the others not started
-        counter.done({"label": "rs", "seed": 2})
+        counter.done(RunOutcome("rs", 2, [], 0.0, 0, None))
         assert counter.count() == 14
     finally:
         counter.close()

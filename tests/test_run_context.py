@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import pytest
 
 from nars_plugin import create_study
+from nars_plugin.budget import Budget
 from nars_plugin.comparison import OptimizerSpec
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers import RandomSearch
-from nars_plugin.optimizers.base import Budget, Optimizer, Proposal
+from nars_plugin.optimizers.base import Optimizer, Proposal
 from nars_plugin.optimizers.evolution import REASettings, RegularizedEvolution
 from nars_plugin.optimizers.nars import NARS, NARSSettings
 from nars_plugin.plugins import Registry, get_registry

@@ -91,7 +91,7 @@ def test_runs_written_before_space_options_resume_under_the_default_options(c10_
 
 
 def test_old_journals_of_evaluators_that_are_no_benchmark_take_their_space_defaults():
-    from nars_plugin.api import _default_space_options
+    from nars_plugin.assembly import _default_space_options
     from nars_plugin.spaces.nb201 import NB201Space
 
     assert _default_space_options("train", "nb201") == NB201Space().options()  # a trainer over nb201

@@ -8,8 +8,8 @@ import pytest
 from conftest import BEST_C10, build_tiny_bench, run_cli
 
 from nars_plugin import settings
+from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError, JournalError
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.optimizers.nars import NARS, NARSSettings
 from nars_plugin.plugins import get_registry
 from nars_plugin.predictors.fbnetv3 import PredictorSettings

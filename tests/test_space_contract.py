@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, QUICK_PREDICTOR, install_package, path_with
 
+from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError, InfeasibleConstraintError
 from nars_plugin.evaluation import Result
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.plugins import get_registry
 from nars_plugin.settings import RunContext
 from nars_plugin.space import Candidate, Categorical, Integer, Ordinal, Space

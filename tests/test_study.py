@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nars_plugin.budget import Budget
 from nars_plugin.errors import JournalError
 from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.optimizers import RandomSearch
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.space import Candidate, Constraint
 from nars_plugin.storage import CHECK_FIELD, chain_check
 from nars_plugin.study import (

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from imagenet_helpers import needs_extra, small_candidate
 
+from nars_plugin.budget import Budget
 from nars_plugin.optimizers import RandomSearch
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.study import JOURNAL_NAME, Study
 
 pytestmark = [needs_extra, pytest.mark.slow]

@@ -13,10 +13,10 @@ import pytest
 from conftest import REPO_ROOT
 
 from nars_plugin._safe_files import atomic_write, safe_name
+from nars_plugin.budget import Budget
 from nars_plugin.comparison import compare, split_optimizers
 from nars_plugin.errors import ConfigError, DataFileError
 from nars_plugin.optimizers import RandomSearch
-from nars_plugin.optimizers.base import Budget
 from nars_plugin.study import JOURNAL_NAME, SUMMARY_NAME, TRAJECTORY_NAME, Study
 from nars_plugin.tabular.csv_table import load_csv
 

@@ -13,13 +13,16 @@ installed but fails to import, the plugin reports itself inactive, with the reas
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nars_plugin import hookimpl
 from nars_plugin.errors import ConfigError
 from nars_plugin.plugins import Commands, Registry
 
 from . import _naslib, command
+
+if TYPE_CHECKING:
+    from nars_plugin.comparison.tasks import RunTask
 
 __version__ = "0.1.0"
 
@@ -48,7 +51,7 @@ def _not_ask_tell(name: str, *args: Any, **kwargs: Any) -> Any:
     )
 
 
-def _run(kind: str, bench: Any, task: dict[str, Any]) -> dict[str, Any]:
+def _run(kind: str, bench: Any, task: RunTask) -> dict[str, Any]:
     from . import runner
 
     return (runner.run_query_based if kind == "query" else runner.run_one_shot)(bench, task)

@@ -18,7 +18,7 @@ import inspect
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nars_plugin._keyvalue import parse_key_values
 from nars_plugin.errors import ConfigError
@@ -27,6 +27,9 @@ from nars_plugin.tabular.base import TabularBenchmark
 
 from ._naslib import naslib_module, naslib_version
 from .dataset_api import check_fidelity, graph_to_candidate, make_dataset_api, nb201_rows, nb201_space
+
+if TYPE_CHECKING:
+    from nars_plugin.comparison.tasks import RunTask
 
 #: NASLib optimizers by the names NASLib's runners use: class in ``naslib.optimizers`` and a description.
 NASLIB_OPTIMIZERS: dict[str, tuple[str, str]] = {
@@ -139,17 +142,17 @@ def _dataset_api(bench: TabularBenchmark, dataset: str, recipe: dict[str, Any]) 
     return _API_CACHE[key]
 
 
-def run_query_based(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, Any]:
+def run_query_based(bench: TabularBenchmark, task: RunTask) -> dict[str, Any]:
     """One ``naslib:<name>`` run of ``nars compare``: NASLib's Trainer, curve of the report metric."""
-    name = task["optimizer"].partition(":")[2]
-    if task.get("constraints"):
-        raise ConfigError(f"{task['optimizer']} cannot honour constraints {task['constraints']}", "drop --constraint")
-    settings = dict(task.get("settings") or {})
+    name = task.optimizer.partition(":")[2]
+    if task.constraints:
+        raise ConfigError(f"{task.optimizer} cannot honour constraints {task.constraints}", "drop --constraint")
+    settings = dict(task.settings)
     recipe = parse_key_values(settings.pop("recipe", None) or {}, "recipe", separator=",")
     check_fidelity(settings.get("fidelity"))
     dataset = getattr(bench.space, "dataset", "cifar10")
-    out = Path(task["out"])
-    identity = {"optimizer": task["optimizer"], "seed": task["seed"], "budget": task["budget"], "settings": settings}
+    out = Path(task.out)
+    identity = {"optimizer": task.optimizer, "seed": task.seed, "budget": task.budget, "settings": settings}
     identity.update(benchmark=bench.name, objective=bench.objective, report=bench.report, recipe=recipe)
     done = out / "naslib_run.json"
     if done.is_file():
@@ -164,11 +167,11 @@ def run_query_based(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, 
     import torch
 
     torch.set_num_threads(1)
-    config = search_config(name, task["seed"], task["budget"], dataset, out, settings)
+    config = search_config(name, task.seed, task.budget, dataset, out, settings)
     api = _dataset_api(bench, dataset, recipe)
     optimizer_cls = _recording(naslib_optimizer_class(name))
     started = time.perf_counter()
-    utils.set_seed(int(task["seed"]))
+    utils.set_seed(int(task.seed))
     optimizer = optimizer_cls(config)
     optimizer.nars_incumbents = []
     optimizer.adapt_search_space(space_cls(), dataset_api=api)
@@ -299,21 +302,19 @@ def search_one_shot(name: str, config: Any, loaders: tuple[Any, Any] | None = No
     return optimizer, time.perf_counter() - started
 
 
-def run_one_shot(bench: TabularBenchmark, task: dict[str, Any]) -> dict[str, Any]:
+def run_one_shot(bench: TabularBenchmark, task: RunTask) -> dict[str, Any]:
     """One ``naslib:darts`` (or drnas/gdas) run: NASLib's Trainer trains the supernet on CIFAR-10 (GPU).
 
     The searched cell is looked up in our table; a one-shot search makes no table queries, so its
     curve is that one value at every budget. Only real CIFAR-10 (NASLib's loaders) runs here, so
     every figure this puts in a compare table comes from a search on the real data.
     """
-    name = task["optimizer"].partition(":")[2]
+    name = task.optimizer.partition(":")[2]
     reason = one_shot_unavailable(name)
     if reason:
-        raise ConfigError(
-            f"{task['optimizer']} cannot run here: {reason}", "run it on a machine with a GPU and CIFAR-10"
-        )
+        raise ConfigError(f"{task.optimizer} cannot run here: {reason}", "run it on a machine with a GPU and CIFAR-10")
     dataset = getattr(bench.space, "dataset", "cifar10")
-    config = one_shot_config(name, task["seed"], dataset, task["out"], task["settings"])
+    config = one_shot_config(name, task.seed, dataset, task.out, task.settings)
     optimizer, seconds = search_one_shot(name, config)
     best = graph_to_candidate(optimizer.get_final_architecture(), nb201_space(bench))
     row = bench.row_of(best)

@@ -4,15 +4,16 @@ Each run is an ordinary resumable :class:`~nars_plugin.study.Study` with its jou
 ``OUT/runs/<label>/seed<k>/``, so an interrupted comparison picks up where it stopped. Runs go
 to worker processes (one torch thread each); results do not depend on the number of workers.
 
-Modules: :mod:`.spec` (optimizer specs), :mod:`.runner` (tasks, worker processes, resuming;
-:func:`~.runner.create_search` assembles the search of one optimizer and seed),
+Modules: :mod:`.spec` (optimizer specs), :mod:`.tasks` (the typed task and outcome of one run),
+:mod:`.runner` (worker processes, resuming; :func:`~.runner.create_search` has
+:mod:`nars_plugin.assembly` build the search of one optimizer and seed),
 :mod:`.aggregate` (statistics), :mod:`.references` (published numbers), :mod:`.report`
 (Markdown, JSON, plot) and :mod:`.run` (:func:`compare`, which ties them together);
 :mod:`.suite` and :mod:`.leaderboard` run several comparisons and rank the optimizers across them
 (``nars suite``).
 
-What it may import: the assembly module (which builds each run's search), the study, storage,
-evaluation, settings and errors modules; never :mod:`nars_plugin.api`, which sits above it.
+Layering: this package is above :mod:`nars_plugin.assembly` (which builds every search) and below
+:mod:`nars_plugin.api`; it never imports ``api``. Names starting with ``_`` are internal to it.
 
 Optimizer specs: ``NAME``, or ``LABEL=NAME(key=value;key=value)`` for a variant, e.g.
 ``nars-std=nars(fixed_recipe=training=standard)``.
@@ -67,12 +68,13 @@ Outputs (values at full precision):
 
 from __future__ import annotations
 
-from .aggregate import SECONDS_MARKS, Targets, _at, _at_seconds, checkpoints, checkpoints_seconds, summarise
+from .aggregate import SECONDS_MARKS, Targets, checkpoints, checkpoints_seconds, summarise
 from .references import REFERENCE_NOTE, REFERENCES, reference_key
 from .report import OBJECTIVE_KEY, decimals, details_json, markdown, plot_regret, summary_json, write_reports
 from .run import compare
-from .runner import _benchmark, create_search, finished_run, run_all, run_one
+from .runner import cached_benchmark, create_search, finished_run, run_all, run_one
 from .spec import OptimizerSpec, Seeds, parse_seeds, seed_counts, split_optimizers
+from .tasks import RunOutcome, RunTask
 
 __all__ = [
     "OBJECTIVE_KEY",
@@ -80,11 +82,11 @@ __all__ = [
     "REFERENCE_NOTE",
     "SECONDS_MARKS",
     "OptimizerSpec",
+    "RunOutcome",
+    "RunTask",
     "Seeds",
     "Targets",
-    "_at",
-    "_at_seconds",
-    "_benchmark",
+    "cached_benchmark",
     "checkpoints",
     "checkpoints_seconds",
     "compare",

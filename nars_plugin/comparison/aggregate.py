@@ -18,6 +18,7 @@ from ..errors import ConfigError, option
 from ..evaluation import Benchmark, Evaluator
 from .references import reference_block
 from .spec import OptimizerSpec
+from .tasks import RunOutcome
 
 #: Fractions of a seconds-only budget at which results are reported.
 SECONDS_MARKS = (0.1, 0.25, 0.5, 1.0)
@@ -129,7 +130,7 @@ def _finite(value: float) -> float | None:
 def summarise(
     bench: Any,
     optimizers: Sequence[OptimizerSpec],
-    runs: list[dict[str, Any]],
+    runs: Sequence[RunOutcome],
     budget: int | None,
     constraints: Sequence[str],
     reference: str | None,
@@ -144,27 +145,27 @@ def summarise(
     in_seconds = budget is None
     marks, grid = _marks_and_grid(budget, budget_seconds)
 
-    def value(curve: list[float], run: dict[str, Any], mark: float) -> float:
-        return _at_seconds(curve, run["costs"], mark) if in_seconds else _at(curve, int(mark))
+    def value(curve: list[float], run: RunOutcome, mark: float) -> float:
+        return _at_seconds(curve, run.costs, mark) if in_seconds else _at(curve, int(mark))
 
     results: dict[str, Any] = {}
     seconds: dict[str, Any] = {}
     queries: dict[str, Any] = {}
     for spec in optimizers:
-        mine = [r for r in runs if r["label"] == spec.label]
+        mine = [r for r in runs if r.label == spec.label]
         table = {}
         for b in marks:
-            values = np.array([value(r["curve"], r, b) for r in mine], dtype=float)
+            values = np.array([value(r.curve, r, b) for r in mine], dtype=float)
             table[f"{b:g}"] = _stats(values, targets.top)
         results[spec.label] = table
-        times = np.array([r["seconds"] for r in mine])
+        times = np.array([r.seconds for r in mine])
         seconds[spec.label] = {"mean": float(times.mean()), "max": float(times.max())}
-        counts = np.array([len(r["curve"]) for r in mine])
+        counts = np.array([len(r.curve) for r in mine])
         queries[spec.label] = {"mean": float(counts.mean()), "min": int(counts.min()), "max": int(counts.max())}
     xs = grid.tolist()
     curves = {
         spec.label: np.nanmean(
-            np.array([[value(r["curve"], r, x) for x in xs] for r in runs if r["label"] == spec.label]), 0
+            np.array([[value(r.curve, r, x) for x in xs] for r in runs if r.label == spec.label]), 0
         ).tolist()
         for spec in optimizers
     }
@@ -174,8 +175,8 @@ def summarise(
         "optimum": targets.optimum,
         "top_0.1%_threshold": targets.top,
         "median": _finite(targets.median),
-        "seeds": max((sum(r["label"] == spec.label for r in runs) for spec in optimizers), default=0),
-        "seeds_per_optimizer": {spec.label: sum(r["label"] == spec.label for r in runs) for spec in optimizers},
+        "seeds": max((sum(r.label == spec.label for r in runs) for spec in optimizers), default=0),
+        "seeds_per_optimizer": {spec.label: sum(r.label == spec.label for r in runs) for spec in optimizers},
         "results": results,
         "objective": objective_summary(targets, optimizers, runs, marks, value),
         "seconds_per_run": seconds,
@@ -190,9 +191,9 @@ def summarise(
 def objective_summary(
     targets: Targets,
     optimizers: Sequence[OptimizerSpec],
-    runs: list[dict[str, Any]],
+    runs: Sequence[RunOutcome],
     marks: Sequence[float],
-    value: Callable[[list[float], dict[str, Any], float], float],
+    value: Callable[[list[float], RunOutcome, float], float],
 ) -> dict[str, Any]:
     """The objective's statistics per optimizer and budget point, and the seeds at its optimum.
 
@@ -200,16 +201,16 @@ def objective_summary(
     when the objective is not the report metric) gets None instead of its table.
     """
 
-    def objective_curve(run: dict[str, Any]) -> list[float] | None:
-        if run.get("objective_curve") is not None:
-            return list(run["objective_curve"])
-        return list(run["curve"]) if targets.objective == targets.metric else None
+    def objective_curve(run: RunOutcome) -> list[float] | None:
+        if run.objective_curve is not None:
+            return list(run.objective_curve)
+        return list(run.curve) if targets.objective == targets.metric else None
 
     results: dict[str, Any] = {}
     at_optimum: dict[str, Any] = {}
     seeds: dict[str, int] = {}
     for spec in optimizers:
-        mine = [r for r in runs if r["label"] == spec.label]
+        mine = [r for r in runs if r.label == spec.label]
         seeds[spec.label] = len(mine)
         curves = [c for c in map(objective_curve, mine) if c is not None]
         if len(curves) < len(mine):

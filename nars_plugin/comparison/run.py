@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from .._safe_files import output_folder
+from ..assembly import check_budget_runs_out, check_optimizer_settings
+from ..budget import Budget
 from ..errors import ConfigError
 from .aggregate import summarise
 from .references import reference_key
 from .report import write_reports
-from .runner import _benchmark, not_runnable, plan_runs, run_all
+from .runner import cached_benchmark, not_runnable, plan_runs, run_all
 from .spec import OptimizerSpec, Seeds, seed_counts, seeds_text
 
 
@@ -42,20 +44,17 @@ def compare(
     Returns the summary: ``results`` (the report metric's tables of ``summary.json``),
     ``objective`` (its ``"@objective"`` block) plus the details.
     """
-    from ..optimizers.base import Budget
-    from ..plugins import get_registry
-
     counts = seed_counts(optimizers, seeds)
     plan = Budget(queries=budget, seconds=budget_seconds)  # a clear error for a missing or non-positive budget
-    not_run = not_runnable(get_registry(), optimizers)
+    not_run = not_runnable(optimizers)
     optimizers = [spec for spec in optimizers if spec.label not in not_run]
     if not optimizers:
         raise ConfigError(f"no optimizer of the comparison can run here: {not_run}", "add one that can")
     for spec in optimizers:  # a bad setting fails here, not in every worker
-        get_registry().parse_settings("optimizer", spec.name, spec.settings)
+        check_optimizer_settings(spec.name, spec.settings)
     bench_options = dict(bench_options or {})
-    bench = _benchmark(benchmark, bench_options)
-    plan.check_runs_out(bench)
+    bench = cached_benchmark(benchmark, bench_options)
+    check_budget_runs_out(plan, bench)
     bench.space.check_satisfiable(constraints)
     out = output_folder(out)
     tasks = plan_runs(benchmark, bench_options, optimizers, counts, budget, budget_seconds, constraints, out)

@@ -1,131 +1,125 @@
 """Running a comparison: one task per (optimizer, seed), worker processes, resuming finished runs.
 
-A task is a plain dict (it crosses process boundaries): ``benchmark``, ``bench_options``,
-``optimizer`` (registered name), ``label``, ``settings``, ``seed``, ``budget``, ``budget_seconds``,
-``constraints`` and ``out`` (the run's folder). A run's outcome is a dict with ``label``, ``seed``,
-``curve`` (best-so-far report metric after each query), ``objective_curve`` (best-so-far
-objective; absent from runners that do not record it), ``costs`` (simulated seconds spent after
-each query), ``seconds`` (wall time), ``evaluated_now`` and ``best`` (the candidate returned).
+A task is a :class:`~.tasks.RunTask` (a frozen dataclass of plain values: it crosses process
+boundaries); a run's outcome is a :class:`~.tasks.RunOutcome`. Searches are built by :mod:`nars_plugin.assembly`, as
+:func:`nars_plugin.create_study` builds them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
 import threading
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .._progress import Progress
+from .._ray_cluster import connect
 from .._safe_files import safe_name
+from ..assembly import create_benchmark, create_study, optimizer_runner, optimizer_unavailable
 from ..errors import ConfigError, option
 from ..predictors.base import torch_threads
 from ..storage import JOURNAL_NAME, SUMMARY_NAME
+from ..study import Study
 from .spec import OptimizerSpec
+from .tasks import RunOutcome, RunTask
 
 _BENCH_CACHE: dict[str, Any] = {}
 
 
-def _benchmark(spec: str, options: dict[str, Any]) -> Any:
+def cached_benchmark(spec: str, options: Mapping[str, Any]) -> Any:
     """The benchmark ``spec`` with ``options``, created once per process."""
     key = json.dumps([spec, options], sort_keys=True)
     if key not in _BENCH_CACHE:
-        from ..plugins import get_registry
-
-        _BENCH_CACHE[key] = get_registry().create_benchmark(spec, **options)
+        _BENCH_CACHE[key] = create_benchmark(spec, options)
     return _BENCH_CACHE[key]
 
 
 def plan_runs(
     benchmark: str,
-    bench_options: dict[str, Any],
+    bench_options: Mapping[str, Any],
     optimizers: Sequence[OptimizerSpec],
     seeds: Mapping[str, int],
     budget: int | None,
     budget_seconds: float | None,
     constraints: Sequence[str],
     out: Path,
-) -> list[dict[str, Any]]:
+) -> list[RunTask]:
     """One task per optimizer and seed 0..seeds[label]-1, each with its folder ``out/runs/<label>/seed<k>``."""
     return [
-        {
-            "benchmark": benchmark,
-            "bench_options": bench_options,
-            "optimizer": spec.name,
-            "label": spec.label,
-            "settings": spec.settings,
-            "fixed_recipe": spec.fixed_recipe,
-            "seed": seed,
-            "budget": budget,
-            "budget_seconds": budget_seconds,
-            "constraints": list(constraints),
-            "out": str(out / "runs" / safe_name(spec.label) / f"seed{seed}"),
-        }
+        RunTask(
+            benchmark=benchmark,
+            bench_options=bench_options,
+            optimizer=spec.name,
+            label=spec.label,
+            settings=spec.settings,
+            fixed_recipe=spec.fixed_recipe,
+            seed=seed,
+            budget=budget,
+            budget_seconds=budget_seconds,
+            constraints=tuple(constraints),
+            out=str(out / "runs" / safe_name(spec.label) / f"seed{seed}"),
+        )
         for spec in optimizers
         for seed in range(seeds[spec.label])
     ]
 
 
-def create_search(bench: Any, task: dict[str, Any]) -> Any:
-    """The resumable search of one task: its optimizer, budget and study (journal in ``task["out"]``).
-
-    Built with :func:`nars_plugin.create_study`, like every search; the rest of this module only runs
-    it and reads its outcome.
-    """
-    from ..api import create_study
-
+def create_search(bench: Any, task: RunTask) -> Study:
+    """The resumable search of one task: its optimizer, budget and study (journal in ``task.out``),
+    built by :func:`nars_plugin.assembly.create_study` like every search."""
     return create_study(
         bench,
-        task["optimizer"],
-        budget=task["budget"],
-        budget_seconds=task.get("budget_seconds"),
-        seed=task["seed"],
-        constraints=task["constraints"],
-        storage=task["out"],
-        settings=task["settings"],
-        fixed_recipe=task.get("fixed_recipe"),
+        task.optimizer,
+        budget=task.budget,
+        budget_seconds=task.budget_seconds,
+        seed=task.seed,
+        constraints=list(task.constraints),
+        storage=task.out,
+        settings=dict(task.settings),
+        fixed_recipe=task.fixed_recipe,
         progress=False,
-        identity={"label": task["label"]},
+        identity={"label": task.label},
     )
 
 
-def run_one(task: dict[str, Any]) -> dict[str, Any]:
+def run_one(task: RunTask) -> RunOutcome:
     """Run (or resume) one study; return its best-so-far curves (report metric and objective)."""
-    from ..plugins import get_registry
-
-    bench = _benchmark(task["benchmark"], task["bench_options"])
-    runner = get_registry().get("optimizer", task["optimizer"]).extra.get("runner")
+    bench = cached_benchmark(task.benchmark, task.bench_options)
+    runner = optimizer_runner(task.optimizer)
     if runner is not None:  # driven by another library's own loop (e.g. NASLib's Trainer)
-        return {"label": task["label"], "seed": task["seed"], **runner(bench, task)}
+        return RunOutcome.from_runner(task, runner(bench, task))
     started = time.perf_counter()
     study = create_search(bench, task)
     finished = finished_run(study, task)
     if finished is not None:
         return finished
     result = study.run()
-    return {
-        "label": task["label"],
-        "seed": task["seed"],
-        "curve": [p.best_report for p in result.trajectory],
-        "objective_curve": [p.best_objective for p in result.trajectory],
-        "costs": [p.cost for p in result.trajectory],
-        "seconds": time.perf_counter() - started,
-        "evaluated_now": result.evaluated_now,
-        "best": study.summary(result)["best"],
-    }
+    return RunOutcome(
+        task.label,
+        task.seed,
+        curve=[p.best_report for p in result.trajectory],
+        objective_curve=[p.best_objective for p in result.trajectory],
+        costs=[p.cost for p in result.trajectory],
+        seconds=time.perf_counter() - started,
+        evaluated_now=result.evaluated_now,
+        best=study.summary(result)["best"],
+    )
 
 
-def finished_run(study: Any, task: dict[str, Any]) -> dict[str, Any] | None:
-    """The outcome of a run that already finished in ``task["out"]`` under the same identity and budget.
+def finished_run(study: Study, task: RunTask) -> RunOutcome | None:
+    """The outcome of a run that already finished in ``task.out`` under the same identity and budget.
 
     Its ``summary.json`` is read instead of replaying the journal (a replay asks the optimizer
     again, which for predictor-based searches costs as much as the search). None when there is
     no finished run there, or it belongs to other settings (then the study resumes or refuses as usual).
     """
-    path = Path(task["out"]) / SUMMARY_NAME
+    path = Path(task.out) / SUMMARY_NAME
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -138,16 +132,16 @@ def finished_run(study: Any, task: dict[str, Any]) -> dict[str, Any] | None:
     spent = trajectory[-1]["cost"] if trajectory else 0.0
     if not same or not study.budget.exhausted(len(trajectory), spent):
         return None
-    return {
-        "label": task["label"],
-        "seed": task["seed"],
-        "curve": [p["best_report"] for p in trajectory],
-        "objective_curve": [p.get("best_objective", float("nan")) for p in trajectory],
-        "costs": [p["cost"] for p in trajectory],
-        "seconds": _journal_seconds(Path(task["out"]) / JOURNAL_NAME),
-        "evaluated_now": 0,
-        "best": saved.get("best"),
-    }
+    return RunOutcome(
+        task.label,
+        task.seed,
+        curve=[p["best_report"] for p in trajectory],
+        objective_curve=[p.get("best_objective", float("nan")) for p in trajectory],
+        costs=[p["cost"] for p in trajectory],
+        seconds=_journal_seconds(Path(task.out) / JOURNAL_NAME),
+        evaluated_now=0,
+        best=saved.get("best"),
+    )
 
 
 def _journal_seconds(path: Path) -> float:
@@ -159,14 +153,11 @@ def _journal_seconds(path: Path) -> float:
         return 0.0
 
 
-def not_runnable(registry: Any, optimizers: Sequence[OptimizerSpec]) -> dict[str, str]:
+def not_runnable(optimizers: Sequence[OptimizerSpec]) -> dict[str, str]:
     """Label -> why it cannot run on this machine, for optimizers that say so (a warning each)."""
-    import warnings
-
     not_run = {}
     for spec in optimizers:
-        check = registry.get("optimizer", spec.name).extra.get("unavailable")
-        reason = check() if check is not None else None
+        reason = optimizer_unavailable(spec.name)
         if reason:
             warnings.warn(f"{spec.label} is not run: {reason}", stacklevel=3)
             not_run[spec.label] = reason
@@ -186,19 +177,19 @@ class _RunProgress:
     in worker processes or on Ray workers that share the file system). Runs whose budget is in
     simulated seconds count as whole runs."""
 
-    def __init__(self, tasks: list[dict[str, Any]], desc: str, enabled: bool | None) -> None:
+    def __init__(self, tasks: list[RunTask], desc: str, enabled: bool | None) -> None:
         self.tasks = tasks
-        self.by_queries = all(task.get("budget") is not None for task in tasks)
-        total = sum(task["budget"] for task in tasks) if self.by_queries else len(tasks)
+        self.by_queries = all(task.budget is not None for task in tasks)
+        total = sum(task.budget or 0 for task in tasks) if self.by_queries else len(tasks)
         self.display = Progress(total, desc, "eval" if self.by_queries else "run", enabled)
         self.finished: set[tuple[str, int]] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
 
-    def done(self, outcome: Mapping[str, Any]) -> None:
+    def done(self, outcome: RunOutcome) -> None:
         """A run has finished."""
-        self.finished.add((outcome["label"], outcome["seed"]))
+        self.finished.add((outcome.label, outcome.seed))
 
     def count(self) -> int:
         """Evaluations (or runs) done so far."""
@@ -206,14 +197,15 @@ class _RunProgress:
             return len(self.finished)
         done = 0
         for task in self.tasks:
-            if (task["label"], task["seed"]) in self.finished:
-                done += task["budget"]
+            budget = task.budget or 0
+            if (task.label, task.seed) in self.finished:
+                done += budget
                 continue
             try:
-                lines = (Path(task["out"]) / JOURNAL_NAME).read_bytes().count(b"\n")
+                lines = (Path(task.out) / JOURNAL_NAME).read_bytes().count(b"\n")
             except OSError:
                 lines = 0
-            done += min(max(lines - 1, 0), task["budget"])  # the first line is the header
+            done += min(max(lines - 1, 0), budget)  # the first line is the header
         return done
 
     def _poll(self) -> None:
@@ -230,13 +222,13 @@ class _RunProgress:
 
 
 def run_all(
-    tasks: list[dict[str, Any]],
+    tasks: list[RunTask],
     workers: int | None,
     progress: bool | None,
     executor: str = "local",
     address: str | None = None,
     desc: str = "compare",
-) -> list[dict[str, Any]]:
+) -> list[RunOutcome]:
     """Run every task and return outcomes in task order.
 
     ``executor="local"``: ``workers`` processes (default one per CPU core); ``"ray"``: one Ray task
@@ -254,7 +246,7 @@ def run_all(
         )
     workers = workers or max(1, min(len(tasks), os.cpu_count() or 1))
     bar = _RunProgress(tasks, desc, progress)
-    results: list[dict[str, Any]] = []
+    results: list[RunOutcome] = []
     completed = False
     try:
         if executor == "ray":
@@ -273,15 +265,15 @@ def run_all(
         completed = True
     finally:
         bar.close(completed)
-    order = {(t["label"], t["seed"]): i for i, t in enumerate(tasks)}
-    return sorted(results, key=lambda r: order[(r["label"], r["seed"])])
+    order = {(t.label, t.seed): i for i, t in enumerate(tasks)}
+    return sorted(results, key=lambda r: order[(r.label, r.seed)])
 
 
 #: Where ``run_all`` can run the tasks.
 EXECUTORS = ("local", "ray")
 
 
-def _ray_task(task: dict[str, Any], cwd: str) -> dict[str, Any]:
+def _ray_task(task: RunTask, cwd: str) -> RunOutcome:
     """One run inside a Ray worker: the driver's working folder (relative paths), one torch thread."""
     if os.path.isdir(cwd):
         os.chdir(cwd)
@@ -289,15 +281,13 @@ def _ray_task(task: dict[str, Any], cwd: str) -> dict[str, Any]:
     return run_one(task)
 
 
-def _run_on_ray(tasks: list[dict[str, Any]], address: str | None, bar: _RunProgress) -> list[dict[str, Any]]:
+def _run_on_ray(tasks: list[RunTask], address: str | None, bar: _RunProgress) -> list[RunOutcome]:
     """Every task as a Ray task (one CPU each), the driver's ``NARS_*`` settings passed along."""
-    from .._ray_cluster import connect
-
     ray = connect(address)
     remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
     cwd = os.getcwd()
-    pending = [remote.remote({**task, "out": str(Path(task["out"]).resolve())}, cwd) for task in tasks]
-    results: list[dict[str, Any]] = []
+    pending = [remote.remote(dataclasses.replace(task, out=str(Path(task.out).resolve())), cwd) for task in tasks]
+    results: list[RunOutcome] = []
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         for outcome in ray.get(done):

@@ -34,9 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._datafiles import data_dir as default_data_dir
 from .._safe_files import output_folder, safe_name
 from ..errors import ConfigError, DataFileError, UnknownNameError
 from .leaderboard import leaderboard, write_leaderboard
+from .run import compare
+from .runner import cached_benchmark
 from .spec import OptimizerSpec, Seeds
 
 if sys.version_info >= (3, 11):
@@ -67,8 +70,6 @@ class SuiteEntry:
 
 
 def _data(data_dir: str | os.PathLike[str] | None) -> str:
-    from .._datafiles import data_dir as default_data_dir
-
     return str(Path(data_dir) if data_dir is not None else default_data_dir())
 
 
@@ -196,15 +197,12 @@ def run_suite(
     A benchmark that cannot be created here (its data file is missing, its plugin not installed) is
     skipped and named in the leaderboard's ``not_run`` with the reason. Returns the leaderboard.
     """
-    from .run import compare
-    from .runner import _benchmark
-
     out = output_folder(out)
     details: dict[str, dict[str, Any]] = {}
     not_run: dict[str, str] = {}
     for number, entry in enumerate(entries, 1):
         try:  # only a benchmark that cannot be created here is skipped (compare reuses it, created once)
-            _benchmark(entry.benchmark, dict(entry.options))
+            cached_benchmark(entry.benchmark, dict(entry.options))
         except (DataFileError, UnknownNameError) as exc:
             not_run[entry.label] = exc.message
             continue

@@ -62,14 +62,14 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
+from .. import budget as budgets
 from .. import settings as declared_settings
-from ..errors import ConfigError, option
+from ..errors import ConfigError
 from ..evaluation import Result
-from ..parameters import is_integer, is_number
 from ..settings import Configured, RunContext, checked_seed
 from ..space import Candidate, Constraint, Space
 
-__all__ = ["Budget", "Optimizer", "Proposal", "RunContext", "checked_seed", "describe_budget"]
+__all__ = ["Optimizer", "Proposal", "RunContext", "checked_seed"]
 
 S = TypeVar("S")
 
@@ -85,56 +85,6 @@ class Proposal:
     candidate: Candidate
     fidelity: int | None = None
     reevaluate: bool = False
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How much a study may spend: evaluations (queries), simulated seconds, or both."""
-
-    queries: int | None = None
-    seconds: float | None = None
-
-    def __post_init__(self) -> None:
-        queries, seconds = option("budget=N", "--budget N"), option("budget_seconds=S", "--budget-seconds S")
-        if self.queries is None and self.seconds is None:
-            raise ConfigError("a budget needs queries or seconds", f"pass {queries} or {seconds}")
-        if self.queries is not None and not is_integer(self.queries):
-            raise ConfigError(
-                f"budget must be a whole number of evaluations, got {self.queries!r} ({type(self.queries).__name__})",
-                f"pass {queries}, e.g. {option('budget=100', '--budget 100')}",
-            )
-        if self.seconds is not None and not is_number(self.seconds):
-            raise ConfigError(
-                f"budget_seconds must be a number of seconds, got {self.seconds!r} ({type(self.seconds).__name__})",
-                f"pass {seconds}, e.g. {option('budget_seconds=12000', '--budget-seconds 12000')}",
-            )
-        if (self.queries is not None and self.queries < 1) or (self.seconds is not None and self.seconds <= 0):
-            raise ConfigError(
-                f"budget must be positive, got {self}", f"pass {queries} with N >= 1 or {seconds} with S > 0"
-            )
-        if self.queries is not None:  # numpy integers become plain ones (they go into JSON)
-            object.__setattr__(self, "queries", int(self.queries))
-        if self.seconds is not None:
-            object.__setattr__(self, "seconds", float(self.seconds))
-
-    def check_runs_out(self, evaluator: Any) -> None:
-        """A clear error for a seconds-only budget on a table whose queries cost nothing: it would never
-        run out (the search would go on until the table is used up)."""
-        from ..tabular.base import TabularBenchmark
-
-        if self.queries is None and isinstance(evaluator, TabularBenchmark) and not np.any(evaluator.cost > 0):
-            raise ConfigError(
-                f"benchmark {evaluator.name!r} gives its queries no cost, so a budget of {self.seconds:g} "
-                "simulated seconds never runs out",
-                f"give a budget in queries ({option('budget=N', '--budget N')}), alone or beside "
-                + option("budget_seconds", "--budget-seconds"),
-            )
-
-    def exhausted(self, queries: int, seconds: float) -> bool:
-        """True when either limit is reached."""
-        return (self.queries is not None and queries >= self.queries) or (
-            self.seconds is not None and seconds >= self.seconds
-        )
 
 
 class Optimizer(Configured[S], ABC):
@@ -181,9 +131,7 @@ class Optimizer(Configured[S], ABC):
         self.space = space.fix_recipe(**context.fixed_recipe) if context.fixed_recipe else space
         self.rng = np.random.default_rng(context.seed)
         self.constraints: list[Constraint] = list(context.constraints)
-        #: (evaluations, simulated seconds) the study had spent when it last asked; set by the study
-        #: before every ask/ask_batch, so a strategy can plan against ``budget`` (see :meth:`remaining`).
-        self.used: tuple[int, float] = (0, 0.0)
+        self._spending = budgets.Spending().view  # nothing spent, until a study hands over its account
         self.history: list[tuple[Proposal, Result]] = []
         self.evaluated: dict[str, float] = {}  # full-fidelity canonical candidate key -> objective
         self.setup()
@@ -204,7 +152,7 @@ class Optimizer(Configured[S], ABC):
         return self.context.seed
 
     @property
-    def budget(self) -> Budget | None:
+    def budget(self) -> budgets.Budget | None:
         """The study's budget (the context's)."""
         return self.context.budget
 
@@ -253,7 +201,8 @@ class Optimizer(Configured[S], ABC):
             out["fixed_recipe"] = dict(self.fixed_recipe)
         why = getattr(type(self).Settings, "budget_dependent", None)
         if why:
-            out["budget"] = f"{describe_budget(self.budget)} ({why}, so a journal resumes only under the same budget)"
+            plan = budgets.describe_budget(self.budget)
+            out["budget"] = f"{plan} ({why}, so a journal resumes only under the same budget)"
         return out
 
     def report(self) -> dict[str, Any]:
@@ -262,13 +211,20 @@ class Optimizer(Configured[S], ABC):
 
     # -- helpers for subclasses ------------------------------------------- #
 
+    @property
+    def used(self) -> tuple[int, float]:
+        """(evaluations, simulated seconds) the study had spent when it last asked (read-only: the
+        study owns the account), so a strategy can plan against ``budget`` (see :meth:`remaining`)."""
+        return self._spending.used
+
+    def follow(self, spending: budgets.SpendingView) -> None:
+        """Read :attr:`used` from ``spending``, the study's account (the study calls this when it takes
+        the optimizer)."""
+        self._spending = spending
+
     def remaining(self) -> tuple[int | None, float | None]:
         """(evaluations, simulated seconds) left in the study's budget; None where it has no such limit."""
-        if self.budget is None:
-            return None, None
-        queries = None if self.budget.queries is None else max(0, self.budget.queries - self.used[0])
-        seconds = None if self.budget.seconds is None else max(0.0, self.budget.seconds - self.used[1])
-        return queries, seconds
+        return self._spending.remaining(self.budget)
 
     def is_full(self, proposal: Proposal, result: Result) -> bool:
         """Whether a result is a full-fidelity evaluation (comparable with others)."""
@@ -328,26 +284,25 @@ class Optimizer(Configured[S], ABC):
         return best
 
 
-def describe_budget(budget: Budget | None) -> str:
-    """``"100 queries"``, ``"12000 seconds"``, ``"100 queries or 500 seconds"`` or ``"no budget"``."""
-    if budget is None:
-        return "no budget"
-    parts = [f"{budget.queries} queries"] if budget.queries is not None else []
-    parts += [f"{budget.seconds:g} seconds"] if budget.seconds is not None else []
-    return " or ".join(parts)
+#: Names that moved out of this module: name -> (module, where to import it from now).
+_MOVED = {
+    "RandomSearch": ("random_search", "nars_plugin.optimizers"),
+    "RandomSearchSettings": ("random_search", "nars_plugin.optimizers.random_search"),
+    "Budget": ("budget", "nars_plugin.optimizers (or nars_plugin.budget)"),
+    "describe_budget": ("budget", "nars_plugin.budget"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    """``RandomSearch`` moved to :mod:`nars_plugin.optimizers.random_search` (this path warns one more release)."""
-    if name in ("RandomSearch", "RandomSearchSettings"):
+    """Names that moved (``RandomSearch``, ``Budget``, ...) work from this path one more release, with a warning."""
+    if name in _MOVED:
+        import importlib
         import warnings
 
-        from . import random_search
-
+        module, where = _MOVED[name]
         warnings.warn(
-            f"nars_plugin.optimizers.base.{name} moved: import it from nars_plugin.optimizers",
-            DeprecationWarning,
-            stacklevel=2,
+            f"nars_plugin.optimizers.base.{name} moved: import it from {where}", DeprecationWarning, stacklevel=2
         )
-        return getattr(random_search, name)
+        package = "nars_plugin" if module == "budget" else __package__
+        return getattr(importlib.import_module(f"{package}.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..candidate import Candidate
 from ..errors import ConfigError
-from ..settings import Choice, Configured, identity
+from ..settings import Choice, Configured, bind, identity
 from ..settings import parse as parse_settings
 from ..space import Space
 
@@ -160,16 +160,15 @@ def torch_threads(threads: int | None) -> Iterator[None]:
 
 
 def create_predictor(choice: Choice | str, space: Space, seed: int = 0) -> Predictor[Any]:
-    """The registered predictor ``choice`` names (a :class:`~nars_plugin.settings.Choice`, or a bare
-    name), made for ``space`` with ``seed`` and the choice's settings."""
-    from ..plugins import get_registry
-
-    picked = choice if isinstance(choice, Choice) else Choice(choice)
-    entry = get_registry().get("predictor", picked.name)
-    predictor = entry.factory(space, seed=seed, **dict(picked.settings))
+    """The predictor ``choice`` names (a :class:`~nars_plugin.settings.Choice`, or a bare name), made
+    for ``space`` with ``seed`` and the choice's settings by the factory the plugin host resolved
+    (a choice parsed from settings carries it; a bare name is resolved by the host)."""
+    picked = bind("predictor", choice if isinstance(choice, Choice) else Choice(choice))
+    assert picked.make is not None
+    predictor = picked.make(space, seed=seed, **dict(picked.settings))
     if not isinstance(predictor, Predictor):
         raise ConfigError(
-            f"predictor {picked.name!r} of plugin {entry.plugin!r} made a {type(predictor).__name__}, not a Predictor",
+            f"predictor {picked.name!r} made a {type(predictor).__name__}, not a Predictor",
             "register a subclass of nars_plugin.predictors.Predictor",
         )
     return predictor

@@ -22,7 +22,10 @@ from typing import Any
 import numpy as np
 
 from .._safe_files import atomic_write, atomic_write_figure, output_folder
+from ..comparison.spec import split_optimizers
 from ..errors import ConfigError
+from ..settings import Choice, as_kwargs, parse, plugin_settings
+from .base import create_predictor
 
 
 def rank_metrics(y_true: np.ndarray, y_pred: np.ndarray, top: float = 0.05) -> dict[str, float]:
@@ -54,14 +57,12 @@ def variants(specs: str | Sequence[str]) -> list[Variant]:
     """The columns for ``--predictors`` specs (``fbnetv3,gp,lgbm(rounds=400)``, labels as in
     ``nars compare``): a predictor that pretrains by default also gets a ``LABEL (scratch)`` column
     with ``pretrain=false``."""
-    from ..comparison.spec import split_optimizers
-    from ..plugins import get_registry
-
     text = specs if isinstance(specs, str) else ",".join(specs)
-    registry = get_registry()
     out = []
     for spec in split_optimizers(text, kind="predictor"):
-        values = registry.parse_settings("predictor", spec.name, spec.settings)
+        declaration = plugin_settings("predictor", spec.name)  # resolved by the plugin host
+        owner, command = f"predictor {spec.name!r}", f"nars predictors {spec.name}"
+        values = as_kwargs(parse(declaration, spec.settings, owner, command)) if declaration else dict(spec.settings)
         out.append(Variant(spec.label, spec.name, values))
         if values.get("pretrain") is True:
             out.append(Variant(f"{spec.label} (scratch)", spec.name, {**values, "pretrain": False}))
@@ -82,9 +83,6 @@ def evaluate_predictor(
     mean and standard deviation over seeds. Each seed draws one held-out set and one training order
     shared by all variants (the training set of size N is the first N of that order)."""
     from tqdm import tqdm
-
-    from ..settings import Choice
-    from . import create_predictor
 
     columns = variants(predictors)
     rows = bench.rows

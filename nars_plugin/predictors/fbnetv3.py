@@ -40,6 +40,8 @@ from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 
+from .._datafiles import cache_root
+from .._safe_files import atomic_write
 from ..candidate import unique
 from ..settings import read_mapping, setting
 from ..settings import split as split_settings
@@ -445,8 +447,6 @@ class PretrainCache:
     """
 
     def __init__(self, key: str) -> None:
-        from .._datafiles import cache_root
-
         self.enabled = os.environ.get("NARS_CACHE", "").strip().lower() not in ("off", "0", "false", "no")
         self.path = cache_root() / "pretrain" / f"{key}.pt"
 
@@ -476,8 +476,6 @@ class PretrainCache:
         if not self.enabled:
             return
         import io
-
-        from .._safe_files import atomic_write
 
         torch = _torch()
         buffer = io.BytesIO()

@@ -26,7 +26,7 @@ import numpy as np
 from .._keyvalue import parse_scalar
 from ..errors import ConfigError, DataFileError, NarsError, option
 from ..settings import names as settings_names
-from ..settings import resolve_split, setting, unknown_setting
+from ..settings import resolve_plugin, resolve_split, setting, unknown_setting
 from ..space import Candidate, Categorical
 from .base import TabularBenchmark
 
@@ -60,8 +60,6 @@ def load_csv(path: str | None = None, settings: CSVSettings | None = None, **opt
         options: names :class:`CSVSettings` does not declare go to the space factory (e.g.
             ``dataset=cifar100``).
     """
-    from ..plugins import get_registry
-
     config, space_options = resolve_split(CSVSettings, settings, options, "benchmark 'csv'", "nars benchmarks csv")
     arch_column, space, cost = config.arch_column, config.space, config.cost
     if not path:
@@ -84,14 +82,14 @@ def load_csv(path: str | None = None, settings: CSVSettings | None = None, **opt
     choices = {
         c: tuple(sorted({parse_scalar(r[c]) for r in records}, key=lambda v: (str(type(v)), v))) for c in recipe_columns
     }
-    registry = get_registry()
-    declared = registry.get("space", space).settings
+    resolved = resolve_plugin("space", space)  # the plugin host hands over the space's declaration and factory
+    declared = resolved.settings
     if declared is not None:  # an option neither csv nor its space takes: name the valid ones of both
         valid = settings_names(CSVSettings) + settings_names(declared)
         for key in space_options:
             if key not in valid:
                 raise unknown_setting(key, valid, f"benchmark 'csv' (space {space!r})", "nars benchmarks csv")
-    base = registry.create_space(space, **space_options)
+    base = resolved.make(**space_options)
     joint = base.with_recipe([Categorical(c, choices[c]) for c in recipe_columns])
     rows: list[Candidate] = []
     seen: dict[str, int] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._cell import EDGES, EXAMPLE, OPS, format_arch_string, parse_arch_string
 from ._latency import (
     NB201_DEVICES,
     check_devices,
@@ -23,23 +24,18 @@ from ._latency import (
 from ._proxies import PROXIES, ProxyCache, nb201_proxy, parse_proxies
 from ._space import (
     DATASETS,
-    EDGES,
-    EXAMPLE,
     GRAPH_STATISTICS,
     N_CELLS,
     NASLIB_EDGES,
     NASLIB_OPS,
-    OPS,
     NB201Space,
     arch_string_to_index,
     arch_string_to_naslib_tuple,
     flops_params,
-    format_arch_string,
     graph_statistics,
     index_to_arch_string,
     naslib_tuple_to_arch_string,
     op_matrix,
-    parse_arch_string,
 )
 
 _NETWORK_NAMES = ("NB201Network", "NB201Cell", "ResNetBlock", "count_flops_torch", "count_params")

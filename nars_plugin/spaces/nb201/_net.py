@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ...errors import InvalidArchitectureError
-from ._space import EDGES, OPS, parse_arch_string
+from ._cell import EDGES, OPS, parse_arch_string
 
 __all__ = ["NB201Network", "NB201Cell", "ResNetBlock", "count_flops_torch", "count_params"]
 
@@ -65,7 +65,7 @@ def make_op(name: str, channels: int) -> nn.Module:
 
 
 class NB201Cell(nn.Module):
-    """A NAS-Bench-201 cell: six edges (in :data:`~nars_plugin.spaces.nb201._space.EDGES` order) on four nodes."""
+    """A NAS-Bench-201 cell: six edges (in :data:`~nars_plugin.spaces.nb201._cell.EDGES` order) on four nodes."""
 
     def __init__(self, ops: Sequence[str], channels: int) -> None:
         super().__init__()
@@ -109,7 +109,7 @@ class NB201Network(nn.Module):
 
     Args:
         arch: the official cell string, e.g. ``|nor_conv_3x3~0|+|...|+|...|`` (or a sequence of six op
-            names in :data:`~nars_plugin.spaces.nb201._space.EDGES` order).
+            names in :data:`~nars_plugin.spaces.nb201._cell.EDGES` order).
         num_classes: outputs of the classifier (10, 100 or 120 for the benchmark's data sets).
         channels: channels of the first stage (16 in the benchmark).
         cells_per_stage: cells per stage (5 in the benchmark).

@@ -28,7 +28,6 @@ parameters. This module does not import torch.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -38,7 +37,9 @@ import numpy as np
 from ..._keyvalue import as_flag
 from ...errors import ConfigError, InvalidArchitectureError
 from ...space import Candidate, Categorical, Space, Value
-from ._proxies import PROXIES
+from ._cell import _OP_INDEX, _STRICT, EDGES, EXAMPLE, OPS, format_arch_string, parse_arch_string
+from ._latency import CIFAR10_ONLY_HINT, device_of, latency_metric, load_nb201_latency, nb201_latency, parse_devices
+from ._proxies import PROXIES, ProxyCache, nb201_proxy, parse_proxies
 
 __all__ = [
     "OPS",
@@ -58,10 +59,6 @@ __all__ = [
     "flops_params",
 ]
 
-#: The five ops, in the official NAS-Bench-201 order (the op index used by :func:`op_matrix`).
-OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-#: Architecture parameter names, ``edge_<to>_<from>``, in the order of the official string.
-EDGES: tuple[str, ...] = ("edge_1_0", "edge_2_0", "edge_2_1", "edge_3_0", "edge_3_1", "edge_3_2")
 #: NASLib's op list: a NASLib tuple holds indices into this.
 NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
 #: The edge of each position of a NASLib tuple: NASLib edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4).
@@ -71,10 +68,6 @@ DATASETS: dict[str, tuple[int, int]] = {"cifar10": (10, 32), "cifar100": (100, 3
 #: Number of cells.
 N_CELLS = len(OPS) ** len(EDGES)
 
-EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
-FORMAT_HINT = f"expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op one of {', '.join(OPS)}; e.g. '{EXAMPLE}'"
-
-_OP_INDEX = {op: i for i, op in enumerate(OPS)}
 _NODE_OF_EDGE = tuple((int(e.split("_")[1]), int(e.split("_")[2])) for e in EDGES)
 # weight of each edge's op index in the lexicographic code (the first edge varies slowest)
 _RADIX = len(OPS) ** np.arange(len(EDGES) - 1, -1, -1, dtype=np.int64)
@@ -84,97 +77,12 @@ _NASLIB_POS = np.array([EDGES.index(e) for e in NASLIB_EDGES])
 _TO_NASLIB_OP = np.array([NASLIB_OPS.index(op) for op in OPS])
 _FROM_NASLIB_OP = np.array([OPS.index(op) for op in NASLIB_OPS])
 
-_OP_PATTERN = "(" + "|".join(re.escape(op) for op in OPS) + ")"
-_STRICT = re.compile(
-    r"\|" + r"\|\+\|".join("\\|".join(f"{_OP_PATTERN}~{j}" for j in range(node)) for node in (1, 2, 3)) + r"\|"
-)
 _SHUFFLE_SEED = 88  # the seed NAS-Bench-201 shuffled its list of cells with
 # known (index, cell) pairs of the benchmark, checked when the permutation is built
 _KNOWN = (
     (0, "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"),
     (6111, EXAMPLE),
 )
-
-
-# --------------------------------------------------------------------------- #
-# Strings
-# --------------------------------------------------------------------------- #
-
-
-def _fail(problem: str, text: object) -> InvalidArchitectureError:
-    return InvalidArchitectureError(f"invalid NAS-Bench-201 architecture {text!r}: {problem}", FORMAT_HINT)
-
-
-@lru_cache(maxsize=65536)
-def _parse_cached(text: str) -> tuple[str, ...]:
-    match = _STRICT.fullmatch(text.strip())
-    if match:
-        return match.groups()
-    raise _diagnose(text)
-
-
-def parse_arch_string(text: str) -> tuple[str, ...]:
-    """The six op names (in :data:`EDGES` order) of an official architecture string.
-
-    Surrounding whitespace is ignored. Raises :class:`InvalidArchitectureError` naming what is wrong
-    (number of nodes or edges, an unknown op, a wrong input-node index, stray characters).
-    """
-    if not isinstance(text, str):
-        raise InvalidArchitectureError(
-            f"a NAS-Bench-201 architecture string must be a str, got {type(text).__name__} {text!r}", FORMAT_HINT
-        )
-    return _parse_cached(text)
-
-
-def _diagnose(text: str) -> InvalidArchitectureError:
-    """The error for a string the strict pattern rejected: find the first thing that is wrong."""
-    body = text.strip()
-    if not body:
-        return _fail("the string is empty", text)
-    groups = body.split("+")
-    if len(groups) != 3:
-        return _fail(f"found {len(groups)} node group(s) separated by '+', a cell has 3 (nodes 1, 2 and 3)", text)
-    for node, group in enumerate(groups, start=1):
-        if len(group) < 2 or not group.startswith("|") or not group.endswith("|"):
-            return _fail(f"node {node} group {group!r} must start and end with '|' (stray characters?)", text)
-        tokens = group[1:-1].split("|")
-        if len(tokens) != node:
-            return _fail(f"node {node} has {len(tokens)} edge(s) {tokens}, it needs exactly {node}", text)
-        for source, token in enumerate(tokens):
-            op, tilde, index = token.partition("~")
-            if not tilde:
-                return _fail(f"edge {token!r} of node {node} is not of the form 'op~{source}'", text)
-            if op not in _OP_INDEX:
-                stripped = op.strip()
-                if stripped in _OP_INDEX:
-                    return _fail(f"stray characters around op {op!r} of node {node}", text)
-                return _fail(f"unknown op {op!r} on node {node}; valid ops are {list(OPS)}", text)
-            if index != str(source):
-                return _fail(
-                    f"edge {token!r} is edge {source + 1} of node {node}, so its input node must be "
-                    f"{source} ('{op}~{source}'), got {index!r}",
-                    text,
-                )
-    return _fail("it does not match the expected format", text)  # should not happen: the checks above cover it
-
-
-def format_arch_string(ops: Sequence[str] | Mapping[str, str]) -> str:
-    """The official string of six op names (in :data:`EDGES` order) or of an edge -> op mapping."""
-    if isinstance(ops, Mapping):
-        missing = [e for e in EDGES if e not in ops]
-        if missing or len(ops) != len(EDGES):
-            raise InvalidArchitectureError(
-                f"a NAS-Bench-201 cell needs exactly the edges {list(EDGES)}, got {sorted(map(str, ops))}"
-            )
-        ops = [ops[e] for e in EDGES]
-    ops = tuple(ops)
-    if len(ops) != len(EDGES):
-        raise InvalidArchitectureError(f"a NAS-Bench-201 cell has {len(EDGES)} edges, got {len(ops)} ops: {ops!r}")
-    for op in ops:
-        if op not in _OP_INDEX:
-            raise InvalidArchitectureError(f"unknown NAS-Bench-201 op {op!r}", f"valid ops: {list(OPS)}")
-    a, b, c, d, e, f = ops
-    return f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|"
 
 
 # --------------------------------------------------------------------------- #
@@ -456,8 +364,6 @@ class NB201Space(Space):
         graph_statistics: bool | str = False,
         zero_cost: str | Sequence[str] | None = None,
     ) -> None:
-        from ._latency import CIFAR10_ONLY_HINT, load_nb201_latency, parse_devices
-        from ._proxies import parse_proxies
 
         self.graph_statistics = as_flag(graph_statistics, "graph_statistics")
         self.zero_cost: tuple[str, ...] = parse_proxies(zero_cost)
@@ -554,8 +460,6 @@ class NB201Space(Space):
 
     @property
     def statistic_names(self) -> tuple[str, ...]:
-        from ._latency import latency_metric
-
         graph = GRAPH_STATISTICS if self.graph_statistics else ()
         return ("flops", "params", *graph, *self.zero_cost, *(latency_metric(d) for d in self.latency_devices))
 
@@ -569,7 +473,6 @@ class NB201Space(Space):
 
     def statistics_for(self, cands: Sequence[Candidate], names: Sequence[str]) -> dict[str, np.ndarray]:
         """:meth:`statistics` plus the latency of every device named ``latency[<device>]`` in ``names``."""
-        from ._latency import CIFAR10_ONLY_HINT, device_of, nb201_latency
 
         matrix = op_matrix(cands)
         stats = flops_params(matrix, self.dataset)
@@ -592,7 +495,6 @@ class NB201Space(Space):
     def proxy_statistics(self, matrix: np.ndarray, proxies: Sequence[str]) -> dict[str, np.ndarray]:
         """Zero-cost proxies of the cells in ``matrix`` (rows of op indices), from the on-disk cache
         (:class:`~nars_plugin.spaces.nb201._proxies.ProxyCache`), computing the missing ones."""
-        from ._proxies import ProxyCache, nb201_proxy
 
         arches = [format_arch_string([OPS[i] for i in row]) for row in matrix]
         key = f"nb201 {self.dataset} C16 N5 classes={self.num_classes} resolution={self.resolution}"

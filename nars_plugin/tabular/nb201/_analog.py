@@ -48,6 +48,7 @@ import numpy as np
 from ...errors import DataFileError
 from ...settings import resolve, setting
 from ...space import Categorical
+from ...spaces.nb201 import NB201Space
 from ...spaces.nb201._proxies import zero_cost_setting
 from ..base import TabularBenchmark
 
@@ -144,8 +145,6 @@ def load_table(path: str | None = None) -> dict[str, Any]:
 def load_analog(settings: AnalogSettings | None = None, **options: Any) -> TabularBenchmark:
     """The ``nb201-analog`` benchmark for one deployment target (see :data:`TARGETS`); its options
     are :class:`AnalogSettings` (``settings``, or by name: ``load_analog(target="analog_1d")``)."""
-    from ...spaces.nb201 import NB201Space
-
     config = resolve(AnalogSettings, settings, options, "benchmark 'nb201-analog'", "nars benchmarks nb201-analog")
     target, zero_cost = config.target, config.zero_cost
     recipes = TARGETS[target]

@@ -96,6 +96,7 @@ from ...errors import ConfigError, DataFileError
 from ...evaluation import Result
 from ...settings import resolve, setting
 from ...space import Candidate, Categorical
+from ...spaces.nb201 import NB201Space, index_to_arch_string
 from ..base import TabularBenchmark
 
 BASE_NAME = "NATS-tss-v1_0-3ffb9"
@@ -254,8 +255,6 @@ def _restricted_reading() -> Iterator[None]:
 
 
 def _expected_arch_strings() -> list[str]:
-    from ...spaces.nb201 import index_to_arch_string
-
     return [index_to_arch_string(i) for i in range(0, N_ARCHS, 97)]
 
 
@@ -272,8 +271,6 @@ class NATSBenchmark(TabularBenchmark):
     """
 
     def __init__(self, path: str | os.PathLike[str], settings: NATSSettings | None = None, **options: Any) -> None:
-        from ...spaces.nb201 import NB201Space
-
         config = resolve(NATSSettings, settings, options, "benchmark 'nats'", "nars benchmarks nats")
         dataset, objective, report = config.dataset, config.objective, config.report
         self.name = "nats"

@@ -42,6 +42,7 @@ import numpy as np
 
 from ...settings import resolve, setting
 from ...space import Candidate, Categorical
+from ...spaces.nb201 import NB201Space
 from ...spaces.nb201._proxies import zero_cost_setting
 from ..base import TabularBenchmark
 from ._tables import hpo_bench_file, read_hpo_bench, read_nb201_columns, table_path
@@ -99,8 +100,6 @@ class ScheduleSettings(_JoinedSettings):
 
 def load_nb201_paper(settings: PaperSettings | None = None, **options: Any) -> TabularBenchmark:
     """The ``nb201-paper`` benchmark (see the module docstring); options: :class:`PaperSettings`."""
-    from ...spaces.nb201 import NB201Space
-
     config = resolve(PaperSettings, settings, options, "benchmark 'nb201-paper'", "nars benchmarks nb201-paper")
     columns = _cifar10_columns(config.data_dir)
     cost = columns["train_time_200ep"] * SHORT_EPOCHS / FULL_EPOCHS
@@ -122,8 +121,6 @@ def load_nb201_paper(settings: PaperSettings | None = None, **options: Any) -> T
 def load_nb201_schedule(settings: ScheduleSettings | None = None, **options: Any) -> TabularBenchmark:
     """The ``nb201-schedule`` benchmark: NB201 cells x ``epochs`` in {12, 200} (see the module
     docstring); options: :class:`ScheduleSettings`."""
-    from ...spaces.nb201 import NB201Space
-
     config = resolve(
         ScheduleSettings, settings, options, "benchmark 'nb201-schedule'", "nars benchmarks nb201-schedule"
     )

@@ -30,7 +30,7 @@ from nars_plugin.plugins import get_registry
 from nars_plugin.settings import RunContext
 from nars_plugin.spaces.nb201 import index_to_arch_string
 from nars_plugin.study import Study
-from nars_plugin.tabular import nb201_tables
+from nars_plugin.tabular.nb201 import _tables as nb201_tables
 from nars_plugin.tabular.nb201._paper import load_nb201_paper, load_nb201_schedule
 
 NEEDED = ("nb201/acc_12ep.csv", "nb201/cifar10_test_acc_200ep.csv")

@@ -9,7 +9,8 @@ import re
 
 from conftest import run_cli
 
-from nars_plugin import compare, progress
+from nars_plugin import _progress as progress
+from nars_plugin import compare
 from nars_plugin._progress import Progress
 from nars_plugin.comparison.runner import _RunProgress
 from nars_plugin.comparison.tasks import RunOutcome, RunTask

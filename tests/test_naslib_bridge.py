@@ -24,6 +24,7 @@ import pytest
 from nars_naslib.dataset_api import make_dataset_api, naslib_dataset_key, nb201_rows
 
 from nars_plugin.comparison import OBJECTIVE_KEY
+from nars_plugin.comparison.tasks import RunTask
 from nars_plugin.errors import ConfigError, UnknownNameError
 from nars_plugin.plugins import get_registry
 from nars_plugin.settings import Choice
@@ -562,13 +563,18 @@ def test_naslib_runs_are_deterministic_per_seed(tmp_path, c10_bench):
 
     def run(folder: str, seed: int) -> list[float]:
         settings = {"population_size": 5, "sample_size": 3}  # 10 of the 15 queries are mutants
-        task = {
-            "optimizer": "naslib:re",
-            "seed": seed,
-            "budget": 15,
-            "settings": settings,
-            "out": str(tmp_path / folder),
-        }
+        task = RunTask(
+            benchmark=c10_bench.name,
+            bench_options={},
+            optimizer="naslib:re",
+            label="naslib:re",
+            settings=settings,
+            seed=seed,
+            budget=15,
+            budget_seconds=None,
+            constraints=(),
+            out=str(tmp_path / folder),
+        )
         return run_query_based(c10_bench, task)["curve"]
 
     first = run("a", 3)

@@ -571,16 +571,21 @@ def plugin_commands(reserved: Iterable[str] = ()) -> dict[str, Command]:
         if caller is None or not caller.get_hookimpls():
             continue
         commands.current_plugin = name
-        try:
-            caller(commands=commands)
-        except NarsError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise PluginError(
-                f"plugin {name!r} failed in {COMMANDS_HOOK}: {type(exc).__name__}: {exc}",
-                f"fix or uninstall it, or {_block_fix(name)}",
-            ) from exc
+        _call_hook(caller, name, COMMANDS_HOOK, commands=commands)
     return commands.table
+
+
+def _call_hook(caller: Any, plugin: str, hook: str, **arguments: Any) -> None:
+    """Call one plugin's ``hook``; an error of its own (not a NarsError) is a PluginError naming both."""
+    try:
+        caller(**arguments)
+    except NarsError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise PluginError(
+            f"plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}",
+            f"fix or uninstall it, or {_block_fix(plugin)}",
+        ) from exc
 
 
 def get_registry(refresh: bool = False) -> Registry:
@@ -611,15 +616,7 @@ def get_registry(refresh: bool = False) -> Registry:
             if not caller.get_hookimpls():
                 continue
             registry.current_plugin = name
-            try:
-                caller(registry=registry)
-            except NarsError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise PluginError(
-                    f"plugin {name!r} failed in {hook}: {type(exc).__name__}: {exc}",
-                    f"fix or uninstall it, or {_block_fix(name)}",
-                ) from exc
+            _call_hook(caller, name, hook, registry=registry)
     registry.current_plugin = "?"
     _REGISTRY = registry
     return registry

@@ -49,7 +49,10 @@ DATASET = "dataset"
 class CSVSettings:
     """Options of ``csv:PATH``."""
 
-    extra_options: ClassVar[str] = "the space named by space= (e.g. dataset=cifar100, graph_statistics=true)"
+    extra_options: ClassVar[str] = (
+        "the space named by space= (e.g. dataset=cifar100, by default the data set the table's dataset column "
+        "or file name names; graph_statistics=true)"
+    )
 
     objective: str | None = setting(None, "metric column to maximise (none: the only metric column)")
     report: str | None = setting(None, "metric column to report (none: the objective)")

@@ -93,3 +93,18 @@ def test_the_run_identity_records_the_tables_data_set(tmp_path):
     create_study(load_csv(table, dataset="cifar10"), "rs", budget=4, seed=0, storage=old, progress=False).optimize()
     with pytest.raises(JournalError, match="dataset"):
         create_study(load_csv(table), "rs", budget=4, seed=0, storage=old, progress=False).optimize()
+
+
+def test_a_journal_that_does_not_record_space_options_keeps_the_statistics_it_was_run_with(tmp_path):
+    """Written before space options were recorded, a search on a CIFAR-100 table used CIFAR-10's
+    statistics (the default then): it is not taken for a search under the new default."""
+    from test_run_identity import _as_written_before_space_options
+
+    table = str(write_table(tmp_path / "cifar100_test.csv"))
+    assert load_csv(table).legacy_space_options["dataset"] == "cifar10"
+    assert load_csv(str(write_table(tmp_path / "cifar10_test.csv"))).legacy_space_options is None
+    old = tmp_path / "old"
+    create_study(load_csv(table, dataset="cifar10"), "rs", budget=4, seed=0, storage=old, progress=False).optimize()
+    _as_written_before_space_options(old)
+    with pytest.raises(JournalError, match="dataset"):
+        create_study(load_csv(table), "rs", budget=4, seed=0, storage=old, progress=False).optimize()

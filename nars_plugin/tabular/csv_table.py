@@ -145,7 +145,7 @@ def load_csv(path: str | None = None, settings: CSVSettings | None = None, **opt
         file, {c: int(np.isnan(values[:, j]).sum()) for j, c in enumerate(metric_columns) if c in numeric}, objective
     )
     costs = np.array([_number(r[cost], file, i + 2, cost) for i, r in enumerate(records)]) if cost else 0.0
-    return TabularBenchmark(
+    bench = TabularBenchmark(
         name=f"csv:{path}",
         space=joint,
         rows=rows,
@@ -162,6 +162,9 @@ def load_csv(path: str | None = None, settings: CSVSettings | None = None, **opt
             **({"cost_column": cost} if cost else {}),
         },
     )
+    if named is not None and named[0] != _dataset_default(declared):  # searched with the default before
+        bench.legacy_space_options = {**joint.options(), DATASET: _dataset_default(declared)}
+    return bench
 
 
 def _dataset_choices(declared: type | None) -> tuple[str, ...]:
@@ -170,6 +173,11 @@ def _dataset_choices(declared: type | None) -> tuple[str, ...]:
         return ()
     field = next((d for d in declared_fields(declared) if d.name == DATASET), None)
     return tuple(str(c) for c in field.spec.choices or ()) if field is not None else ()
+
+
+def _dataset_default(declared: type | None) -> str:
+    """The default of a space's ``dataset`` option."""
+    return str(next(d.default for d in declared_fields(declared) if d.name == DATASET))
 
 
 def _named_dataset(

@@ -171,7 +171,8 @@ def _default_space_options_text(benchmark: str, space: str) -> str | None:
     registry = get_registry()
     try:
         try:
-            return json.dumps(registry.create_benchmark(benchmark).space.options())
+            bench = registry.create_benchmark(benchmark)
+            return json.dumps(bench.legacy_space_options or bench.space.options())
         except UnknownNameError:  # an evaluator that is no registered benchmark (a trainer): its space's
             return json.dumps(registry.create_space(space).options())
     except NarsError:  # neither can be made here

@@ -208,6 +208,11 @@ def build_parser(commands: dict[str, Command] | None = None) -> argparse.Argumen
     su.add_argument("--suite", metavar="FILE.toml", help="the benchmarks (default: every built-in one that runs here)")
     su.add_argument("--only", metavar="LABEL[,LABEL]", help="run only these benchmarks of the suite")
     su.add_argument("--list", action="store_true", help="print the suite's benchmarks and exit")
+    su.add_argument(
+        "--leaderboard-only",
+        action="store_true",
+        help="run nothing: write the leaderboard again from the details.json of each benchmark's folder in --out",
+    )
     su.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
     su.add_argument("--seeds", type=_seeds_arg, default=10, help=_SEEDS_HELP)
     su.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
@@ -467,16 +472,19 @@ def cmd_suite(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise ConfigError("nars suite needs --out FOLDER", "e.g. --out runs/suite (or --list to see the benchmarks)")
-    board = suite_module.run_suite(
-        entries,
-        split_optimizers(args.optimizers),
-        args.seeds,
-        args.out,
-        args.workers,
-        False if args.no_progress else None,
-        executor=args.executor,
-        address=args.address,
-    )
+    if args.leaderboard_only:
+        board = suite_module.rebuild_leaderboard(entries, args.out)
+    else:
+        board = suite_module.run_suite(
+            entries,
+            split_optimizers(args.optimizers),
+            args.seeds,
+            args.out,
+            args.workers,
+            False if args.no_progress else None,
+            executor=args.executor,
+            address=args.address,
+        )
     print(leaderboard_markdown(board))
     written = ["leaderboard.json", "leaderboard.md", "rank-vs-budget.png"]
     written += [f"cd-{f.rstrip('%')}.png" for f, test in board["tests"].items() if "skipped" not in test]

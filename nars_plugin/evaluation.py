@@ -92,6 +92,10 @@ class Evaluator(ABC):
             accept a smaller ``fidelity`` (early stopping); None otherwise.
         parallel: how many candidates :meth:`evaluate_many` evaluates side by side; above 1 the
             study hands it whole batches.
+        legacy_space_options: the space options a search's journal is taken to have been run with
+            where it does not record them (journals written before space options were recorded),
+            when they are not :attr:`space`'s ``options()``; None: they are. A ``csv`` table whose
+            data set now sets the free statistics was searched with the space's default then.
 
     :meth:`evaluate` should return a failed :class:`Result` for a candidate that cannot be evaluated
     (``Result.failed(reason)``); an exception is caught by the study and recorded the same way.
@@ -105,6 +109,7 @@ class Evaluator(ABC):
     report: str | None = None
     max_fidelity: int | None = None
     parallel: int = 1
+    legacy_space_options: Mapping[str, Any] | None = None
 
     @abstractmethod
     def evaluate(self, cand: Candidate, fidelity: int | None = None) -> Result:

@@ -477,7 +477,7 @@ class Study(TrialsView):
         if "benchmark_options" in config:
             named = ("benchmark_spec", "benchmark_options")
             same = all(config.get(key) == mine.get(key) for key in named)
-            presumed: Mapping[str, Any] | None = options if same else None
+            presumed: Mapping[str, Any] | None = (self.evaluator.legacy_space_options or options) if same else None
         else:
             presumed = self._default_space_options() if self._default_space_options is not None else None
         if presumed:

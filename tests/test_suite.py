@@ -42,7 +42,8 @@ def finished(tmp_path_factory):
 
 def test_the_leaderboard_is_the_comparisons_arithmetic(finished):
     """Normalised regret is (optimum - mean best) / (optimum - median) of each comparison, at the
-    fraction's budget point; ranks are per benchmark (1 = least regret) and averaged."""
+    fraction's budget point (here the objective is the report metric: tests/test_leaderboard.py has
+    them apart); ranks are per benchmark (1 = least regret) and averaged."""
     out, board = finished
     assert board["benchmarks"] == list(TARGETS) and board["optimizers"] == ["rs", "rea", "ls"]
     for bench in TARGETS:
@@ -220,8 +221,12 @@ def test_an_old_comparison_folder_is_named_with_the_fix(tmp_path):
     assert "rerun the same `nars compare` command" in info.value.hint
     with pytest.raises(ConfigError, match="does not exist"):
         read_comparison(tmp_path / "absent")
-    flat = {"benchmark": "flat", "optimum": 1.0, "median": 1.0, "curve_x": [1.0], "mean_curves": {"rs": [1.0]}}
-    with pytest.raises(ConfigError, match="equals its median"):
+    flat = {"benchmark": "flat", "metric": "m", "optimum": 1.0, "median": 1.0, "curve_x": [1.0]}
+    flat["mean_curves"] = {"rs": [1.0]}
+    with pytest.raises(ConfigError, match="does not record the objective's optimum and median"):
+        normalised_regret(flat, 1.0)
+    flat["objective_reference"] = {"metric": "m", "optimum": 1.0, "median": 1.0, "reachable_optimum": 1.0}
+    with pytest.raises(ConfigError, match="the best objective equals its median"):
         normalised_regret(flat, 1.0)
 
 

@@ -55,9 +55,12 @@ Outputs (values at full precision):
 ``details.json``
     Configuration (``seeds``: the count, or counts per label with ``"*"`` the default), the
     seeds each optimizer ran (``seeds_per_optimizer``; ``seeds`` is the largest), the report
-    metric's optimum, median (``median``: the reference of a suite's
-    normalised regret, :mod:`.leaderboard`) and top-0.1% threshold, run times, queries per run,
-    mean best-so-far curves and the reference rows.
+    metric's optimum, median and top-0.1% threshold, run times, queries per run, the mean
+    best-so-far curves of the report metric (``mean_curves``) and, where the objective is another
+    metric, of the objective (``objective_mean_curves``; None for an optimizer whose runs do not
+    record it), the objective's scale (``objective_reference``: ``metric``, ``optimum``, ``median``
+    and the report metric's ``reachable_optimum``; what a suite's normalised regret is measured
+    against, :mod:`.leaderboard`) and the reference rows.
 ``summary.md``
     The tables (with the objective's table and the reachable optimum where the metrics differ,
     and the seeds at the optimum at the last budget), with published reference rows where they

@@ -69,8 +69,9 @@ class Targets:
         objective_top: the objective's top-0.1% threshold.
         reachable: the report metric of the best-objective candidate (see
             :meth:`~nars_plugin.tabular.base.TabularBenchmark.value_at_best`).
-        median: the report metric's median (the top-50% threshold), the reference of normalised
-            regret in a suite's leaderboard.
+        median: the report metric's median (the top-50% threshold).
+        objective_median: the objective's median; with ``objective_optimum``, the scale of the
+            normalised regret a suite's leaderboard ranks on (:mod:`.leaderboard`).
     """
 
     metric: str
@@ -81,6 +82,7 @@ class Targets:
     objective_top: float
     reachable: float
     median: float = math.nan
+    objective_median: float = math.nan
 
     @classmethod
     def of(cls, bench: Evaluator, constraints: Sequence[str]) -> Targets:
@@ -97,7 +99,18 @@ class Targets:
             bench.top_threshold(TOP_FRACTION, objective, constraints),
             bench.value_at_best(metric, objective, constraints),
             bench.top_threshold(0.5, metric, constraints),
+            bench.top_threshold(0.5, objective, constraints),
         )
+
+    def reference(self) -> dict[str, Any]:
+        """The objective's side of the leaderboard's scales (``details.json``'s ``objective_reference``):
+        its name, optimum and median, and the reachable optimum of the report metric (None: unknown)."""
+        return {
+            "metric": self.objective,
+            "optimum": _finite(self.objective_optimum),
+            "median": _finite(self.objective_median),
+            "reachable_optimum": _finite(self.reachable),
+        }
 
 
 def _stats(values: np.ndarray, top: float) -> dict[str, float | None]:
@@ -163,12 +176,17 @@ def summarise(
         counts = np.array([len(r.curve) for r in mine])
         queries[spec.label] = {"mean": float(counts.mean()), "min": int(counts.min()), "max": int(counts.max())}
     xs = grid.tolist()
-    curves = {
-        spec.label: np.nanmean(
-            np.array([[value(r.curve, r, x) for x in xs] for r in runs if r.label == spec.label]), 0
-        ).tolist()
-        for spec in optimizers
-    }
+
+    def mean_curve(label: str, which: Callable[[RunOutcome], Sequence[float] | None]) -> list[float] | None:
+        """The mean over ``label``'s runs of ``which`` curve on the grid; None where a run lacks it."""
+        mine = [(list(curve), r) for r in runs if r.label == label and (curve := which(r)) is not None]
+        if len(mine) < sum(r.label == label for r in runs):
+            return None
+        mean: list[float] = np.nanmean(np.array([[value(c, r, x) for x in xs] for c, r in mine]), 0).tolist()
+        return mean
+
+    curves = {spec.label: mean_curve(spec.label, lambda r: r.curve) for spec in optimizers}
+    different = targets.objective != targets.metric
     return {
         "benchmark": bench.name,
         "metric": targets.metric,
@@ -184,6 +202,12 @@ def summarise(
         "budget_unit": "s" if in_seconds else "queries",
         "curve_x": xs,
         "mean_curves": curves,
+        "objective_reference": targets.reference(),
+        **(
+            {"objective_mean_curves": {s.label: mean_curve(s.label, lambda r: r.objective_curve) for s in optimizers}}
+            if different
+            else {}
+        ),
         "reference": reference_block(reference),
     }
 

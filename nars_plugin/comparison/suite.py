@@ -2,7 +2,9 @@
 
 A suite is a set of ``nars compare`` runs, one folder per benchmark (``OUT/<label>/``), so it resumes
 like them: finished runs are reused, a killed run continues from its journal. The leaderboard
-(:mod:`.leaderboard`) is written to ``OUT/``.
+(:mod:`.leaderboard`) is written to ``OUT/``. :func:`rebuild_leaderboard` (``nars suite
+--leaderboard-only``) writes it again from the folders' ``details.json`` alone, running nothing: a
+committed suite whose journals are not kept gets a leaderboard of this version.
 
 A suite file (TOML) lists the benchmarks, each with its budget (queries or simulated seconds),
 options and constraints; ``{data}`` in a benchmark spec is the benchmark data folder
@@ -27,6 +29,7 @@ nb201-schedule (30,000 s) and FC-Net x4 (50 queries).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -37,7 +40,7 @@ from typing import Any
 from .._datafiles import data_dir as default_data_dir
 from .._safe_files import output_folder, safe_name
 from ..errors import ConfigError, DataFileError, UnknownNameError
-from .leaderboard import leaderboard, write_leaderboard
+from .leaderboard import leaderboard, read_comparison, upgrade, write_leaderboard
 from .run import compare
 from .runner import cached_benchmark
 from .spec import OptimizerSpec, Seeds
@@ -231,9 +234,49 @@ def run_suite(
     board["config"] = {
         "seeds": seeds if isinstance(seeds, int) else dict(seeds),
         "optimizers": [spec.__dict__ for spec in optimizers],
-        "benchmarks": [
-            {**entry.__dict__, "options": dict(entry.options), "constraints": list(entry.constraints)}
-            for entry in entries
-        ],
+        "benchmarks": _entries_config(entries),
+    }
+    return write_leaderboard(board, out)
+
+
+def _entries_config(entries: Sequence[SuiteEntry]) -> list[dict[str, Any]]:
+    return [{**e.__dict__, "options": dict(e.options), "constraints": list(e.constraints)} for e in entries]
+
+
+def rebuild_leaderboard(entries: Sequence[SuiteEntry], out: str | os.PathLike[str]) -> dict[str, Any]:
+    """Write the leaderboard of the comparisons in ``OUT/<label>/`` again from their ``details.json``
+    (and ``summary.json``), running no search: the optimizers and seeds are the ones they ran.
+
+    A ``details.json`` of an older version is brought up to date in memory
+    (:func:`~.leaderboard.upgrade`): the table statistics are read from the benchmark the entry names,
+    so it must be creatable here. An entry without a folder is named in ``not_run``.
+    """
+    out = Path(out)
+    details: dict[str, dict[str, Any]] = {}
+    not_run: dict[str, str] = {}
+    for entry in entries:
+        folder = out / safe_name(entry.label)
+        if not (folder / "details.json").is_file():
+            not_run[entry.label] = f"no comparison in {folder}"
+            continue
+        found = read_comparison(folder)
+        if "objective_reference" not in found:
+            summary = json.loads((folder / "summary.json").read_text())
+            bench = cached_benchmark(entry.benchmark, dict(entry.options))
+            found = upgrade(found, summary, bench, list(entry.constraints))
+        details[entry.label] = found
+    if not details:
+        raise ConfigError(
+            f"no comparison of the suite is in {out}", "give the --out folder of a suite that ran (`nars suite`)"
+        )
+    board = leaderboard(details)
+    board["not_run"] = not_run
+    board["config"] = {
+        "rebuilt_from": "each benchmark folder's details.json; no search was run",
+        "seeds": board["seeds"],
+        "optimizers": list(
+            {o["label"]: o for d in details.values() for o in (d.get("config") or {}).get("optimizers", [])}.values()
+        ),
+        "benchmarks": _entries_config([e for e in entries if e.label in details]),
     }
     return write_leaderboard(board, out)

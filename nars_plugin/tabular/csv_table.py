@@ -6,7 +6,15 @@ syntax (default column ``arch``, space ``nb201``); optional *recipe columns*
 benchmark; every other numeric column is a metric. Index columns
 (``nats_index``, ``index``, ``id``) are kept out of the metrics, and so are the columns named by
 ``ignore=`` (e.g. a second name column or notes). :class:`CSVSettings` lists every option; other
-names go to the space (``dataset=cifar100``, ``graph_statistics=true``). Example::
+names go to the space (``dataset=cifar100``, ``graph_statistics=true``).
+
+The space's free statistics (FLOPs and parameters, which NARS pretrains its predictor on) follow the
+table's data set where the space takes a ``dataset`` option and the table names one: a ``dataset``
+column holding one value for every row (kept out of the metrics), else the file name, where it names
+exactly one of the space's data sets as a word of its own (``cifar100_test_acc.csv``,
+``ImageNet16-120-valid.csv``; ``cifar10`` is not read inside ``cifar100``). A ``dataset=`` option
+overrides both; a table that names none keeps the space's default (``cifar10`` for ``nb201``).
+Example::
 
     nars query --benchmark csv:../shared/data/nb201/cifar10_test_acc_200ep.csv \\
         --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,19 +34,25 @@ import numpy as np
 
 from .._keyvalue import parse_scalar
 from ..errors import ConfigError, DataFileError, NarsError, option
+from ..settings import declared as declared_fields
 from ..settings import names as settings_names
 from ..settings import resolve_plugin, resolve_split, setting, unknown_setting
 from ..space import Candidate, Categorical
 from .base import TabularBenchmark
 
 INDEX_COLUMNS = ("nats_index", "index", "id", "sample_idx")
+#: The column (and the space option) that names the data set a table was measured on.
+DATASET = "dataset"
 
 
 @dataclass(frozen=True)
 class CSVSettings:
     """Options of ``csv:PATH``."""
 
-    extra_options: ClassVar[str] = "the space named by space= (e.g. dataset=cifar100, graph_statistics=true)"
+    extra_options: ClassVar[str] = (
+        "the space named by space= (e.g. dataset=cifar100, by default the data set the table's dataset column "
+        "or file name names; graph_statistics=true)"
+    )
 
     objective: str | None = setting(None, "metric column to maximise (none: the only metric column)")
     report: str | None = setting(None, "metric column to report (none: the objective)")
@@ -75,15 +90,21 @@ def load_csv(path: str | None = None, settings: CSVSettings | None = None, **opt
     for column in [arch_column, *recipe_columns, *ignored] + ([cost] if cost else []):
         if column not in header:
             raise DataFileError(f"{file} has no column {column!r}", f"its columns are {header}")
-    kept_out = (arch_column, *recipe_columns, *ignored, *INDEX_COLUMNS)
+    resolved = resolve_plugin("space", space)  # the plugin host hands over the space's declaration and factory
+    declared = resolved.settings
+    datasets = _dataset_choices(declared)
+    named = None  # a dataset= option the user gives wins over what the table names
+    if datasets and DATASET not in space_options:
+        named = _named_dataset(file, header, records, datasets, ignored)
+        if named is not None:
+            space_options = {**space_options, DATASET: named[0]}
+    kept_out = (arch_column, *recipe_columns, *ignored, *INDEX_COLUMNS, *([DATASET] if datasets else []))
     metric_columns = [c for c in header if c not in kept_out and c != cost]
     if not metric_columns:
         raise DataFileError(f"{file} has no metric column besides {arch_column!r}", "add a column of numbers")
     choices = {
         c: tuple(sorted({parse_scalar(r[c]) for r in records}, key=lambda v: (str(type(v)), v))) for c in recipe_columns
     }
-    resolved = resolve_plugin("space", space)  # the plugin host hands over the space's declaration and factory
-    declared = resolved.settings
     if declared is not None:  # an option neither csv nor its space takes: name the valid ones of both
         valid = settings_names(CSVSettings) + settings_names(declared)
         for key in space_options:
@@ -124,7 +145,7 @@ def load_csv(path: str | None = None, settings: CSVSettings | None = None, **opt
         file, {c: int(np.isnan(values[:, j]).sum()) for j, c in enumerate(metric_columns) if c in numeric}, objective
     )
     costs = np.array([_number(r[cost], file, i + 2, cost) for i, r in enumerate(records)]) if cost else 0.0
-    return TabularBenchmark(
+    bench = TabularBenchmark(
         name=f"csv:{path}",
         space=joint,
         rows=rows,
@@ -132,7 +153,8 @@ def load_csv(path: str | None = None, settings: CSVSettings | None = None, **opt
         objective=objective,
         report=config.report,
         cost=costs,
-        description=f"CSV table {file.name} ({len(rows)} rows)",
+        description=f"CSV table {file.name} ({len(rows)} rows)"
+        + (f", free statistics of {named[0]} (from its {named[1]})" if named else ""),
         info={
             "file": str(file.resolve()),
             "rows": len(rows),
@@ -140,6 +162,45 @@ def load_csv(path: str | None = None, settings: CSVSettings | None = None, **opt
             **({"cost_column": cost} if cost else {}),
         },
     )
+    if named is not None and named[0] != _dataset_default(declared):  # searched with the default before
+        bench.legacy_space_options = {**joint.options(), DATASET: _dataset_default(declared)}
+    return bench
+
+
+def _dataset_choices(declared: type | None) -> tuple[str, ...]:
+    """The data sets a space's ``dataset`` option takes (none: the space has no such option)."""
+    if declared is None:
+        return ()
+    field = next((d for d in declared_fields(declared) if d.name == DATASET), None)
+    return tuple(str(c) for c in field.spec.choices or ()) if field is not None else ()
+
+
+def _dataset_default(declared: type | None) -> str:
+    """The default of a space's ``dataset`` option."""
+    return str(next(d.default for d in declared_fields(declared) if d.name == DATASET))
+
+
+def _named_dataset(
+    file: Path, header: list[str], records: list[dict[str, str]], datasets: tuple[str, ...], ignored: list[str]
+) -> tuple[str, str] | None:
+    """The data set the table names, with where (``dataset`` column, else the file name; see the
+    module docstring), or None; an error for a column that names several or an unknown one."""
+    if DATASET in header and DATASET not in ignored:
+        values = sorted({r[DATASET] for r in records})
+        if len(values) > 1:
+            raise DataFileError(
+                f"{file} holds rows of several data sets in its {DATASET!r} column: {values}",
+                "give each data set a table of its own",
+            )
+        if values[0] not in datasets:
+            raise DataFileError(
+                f"{file}: its {DATASET!r} column names {values[0]!r}, which the space does not know",
+                f"write one of {list(datasets)} there, or give {option('dataset=NAME', '-B dataset=NAME')}",
+            )
+        return values[0], f"{DATASET!r} column"
+    name = file.name.lower()
+    found = [d for d in datasets if re.search(rf"(?<![a-z0-9]){re.escape(d.lower())}(?![a-z0-9])", name)]
+    return (found[0], "file name") if len(found) == 1 else None
 
 
 class MissingValuesWarning(UserWarning):

@@ -123,7 +123,7 @@ class _Ensemble:
         torch = _torch()
         x = arch.expand(len(range(self.n_models)[members]), *arch.shape) if arch.dim() == 2 else arch
         for layer in self.encoder:
-            x = torch.relu(layer(x, members))
+            x = torch.relu_(layer(x, members))  # in place: a layer output no one else holds
         return x
 
     def proxy(self, arch: Any) -> Any:
@@ -137,7 +137,7 @@ class _Ensemble:
         """The accuracy head on embeddings ``emb`` (n_models, n, embed) and the recipe encoding."""
         torch = _torch()
         x = torch.cat([emb, recipe.expand(emb.shape[0], *recipe.shape)], dim=2)
-        x = torch.relu(self.accuracy_head[0](x, members))
+        x = torch.relu_(self.accuracy_head[0](x, members))
         return self.accuracy_head[1](x, members).squeeze(2)
 
     def encoder_state(self) -> list[Any]:

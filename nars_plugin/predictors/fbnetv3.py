@@ -172,7 +172,9 @@ class PredictorSettings:
     warm_start: bool = setting(
         True, "a refit continues from the previous fit's weights for refit_steps (off: every fit starts afresh)"
     )
-    refit_steps: int = setting(40, "full-batch steps of a warm-started refit (all weights, finetune_lr)", low=1)
+    refit_steps: int = setting(
+        40, "steps of a warm-started refit (all weights, finetune_lr; full-batch up to refit_points)", low=1
+    )
     refit_tolerance: float = setting(
         0.02,
         "a warm-started refit stops before refit_steps once its training loss (Huber, summed over the "

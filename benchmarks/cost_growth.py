@@ -43,7 +43,7 @@ from nars_plugin.comparison.suite import default_suite
 
 DEFAULT_BENCHMARKS = "nb201-analog-1d,fcnet-protein_structure"
 DEFAULT_OPTIMIZERS = "nars,nars:predictor.refit_points=all,bananas,optuna-tpe,smac,hebo"
-DEFAULT_CAPS = "smac=200,hebo=30"
+DEFAULT_CAPS = "optuna-tpe=300,smac=100,hebo=20"
 DEFAULT_BINS = "1,10,30,100,300,1000"
 
 
@@ -107,7 +107,7 @@ def per_query(times: list[float], bins: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
-def measure(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
+def measure(args: argparse.Namespace, work: Path, save: Any) -> list[dict[str, Any]]:
     caps = {name: int(n) for name, _, n in (item.partition("=") for item in args.cap.split(",") if item)}
     bins = [0, *(int(b) for b in args.bins.split(","))]
     runs: list[dict[str, Any]] = []
@@ -122,6 +122,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
                 run = run_search(bench, optimizer, queries, args.seed, work)
                 run.update(benchmark=label, capped=cap < args.queries, per_query=per_query(run["times"], bins))
                 runs.append(run)
+                save(runs)  # the report so far: an interrupted sitting keeps what it measured
                 print(
                     f"{label:24} {optimizer:36} {queries:5} queries: process {run['process_seconds']:7.2f} s, "
                     f"in-process {run['search_seconds']:7.2f} s, best {run['best_objective']}",
@@ -261,9 +262,16 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     started, load_start = time.perf_counter(), os.getloadavg()[0]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="nars-cost-") as tmp:
         os.environ["NARS_CACHE_DIR"] = str(Path(tmp) / "cache")  # a fresh cache, filled by the untimed run
-        runs = measure(args, Path(tmp))
+        runs = measure(args, Path(tmp), lambda runs: write(args, runs, started, load_start, out))
+    print(write(args, runs, started, load_start, out))
+
+
+def write(args: argparse.Namespace, runs: list[dict[str, Any]], started: float, load_start: float, out: Path) -> str:
+    """Write the report of ``runs`` (json, md, png) into ``out``; its markdown."""
     import torch
 
     report: dict[str, Any] = {
@@ -280,12 +288,11 @@ def main() -> None:
         "rows": ratios(runs, args.short, args.queries),
         "runs": runs,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "cost_growth.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out / "cost_growth.md").write_text(markdown(report))
+    text = markdown(report)
+    (out / "cost_growth.md").write_text(text)
     plot(report, out / "cost_growth.png")
-    print(markdown(report))
+    return text
 
 
 if __name__ == "__main__":

@@ -236,10 +236,10 @@ def plot(report: dict[str, Any], path: Path) -> None:
                     style = {"label": label, "markersize": 3} if longest else {"alpha": 0.5, "linewidth": 1}
                     ax.plot(*zip(*points), "-o" if longest else "--", color=colour, **style)
                 ax.plot(run["queries"], run["process_seconds"] / run["queries"], "s", color=colour, fillstyle="none")
+        ax.plot([], [], "s", color="grey", fillstyle="none", label="whole process / queries")
         ax.set(xscale="log", yscale="log", xlabel="evaluations", ylabel="seconds per query", title=bench)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].plot([], [], "s", color="grey", fillstyle="none", label="whole process / queries")
-    axes[0][-1].legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="best")
     fig.suptitle(
         "Seconds per query: in-process over each span of evaluations (the study's clock; dashed: the short "
         "search), whole process / queries (squares)",

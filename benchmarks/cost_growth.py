@@ -21,7 +21,7 @@ NARS search is warm. Benchmarks are suite labels (``nars suite --list``) or benc
 Writes ``OUT/cost_growth.json`` (every run, with its journal times), ``OUT/cost_growth.md`` and
 ``OUT/cost_growth.png`` (seconds per query against evaluations, log-log)::
 
-    python benchmarks/cost_growth.py --out benchmarks/results/cost-growth   # about 25 minutes here
+    python benchmarks/cost_growth.py --out benchmarks/results/cost-growth   # about 20 minutes on 2 quiet cores
 """
 
 from __future__ import annotations

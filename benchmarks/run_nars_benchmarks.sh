@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the NARS results under benchmarks/results/ (issue 3). About 40 minutes on 2 cores.
 # Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   default parts: c10 analog predictor ablation timing
-# run by name: suite predictors naslib paper explore early-stopping latency fcnet (issue 7, about 1.5 hours together on 2 cores),
+# run by name: cost-growth suite predictors naslib paper explore early-stopping latency fcnet (issue 7, about 1.5 hours together on 2 cores),
 # fbnetv3-flops digits gpu (imagenet plugin)
 # Benchmark tables are read from $NARS_DATA_DIR (default ../shared/data); nothing is copied here.
 set -euo pipefail
@@ -47,6 +47,8 @@ for part in $PARTS; do
       # (issue 14's in-process tables: $OUT/timing/before-f3ce118 and $OUT/timing/issue14)
       python benchmarks/timing.py --benchmarks "$C10,nb201-analog" --optimizers nars,optuna-tpe,rea --profile \
         --out $OUT/timing ;;
+    cost-growth)  # issue 27: seconds per query against evaluations up to 1,000 queries (needs `nars hebo install`)
+      python benchmarks/cost_growth.py --out $OUT/cost-growth ;;
     suite)  # issue 16: the default suite (every built-in benchmark that runs here), one leaderboard;
       # HEBO (minutes per run; needs `nars hebo install`) 5 seeds, the others 10
       nars suite --optimizers nars,smac,hebo,bananas,optuna-tpe,ls,rea,rs --seeds 10,hebo=5 --out $OUT/suite --no-progress ;;
@@ -95,6 +97,6 @@ for part in $PARTS; do
         nars compare -b fcnet -B dataset=$d --seeds 10 --budget 50 \
           --optimizers nars,rea,rs,ls,bananas,optuna-tpe --out $OUT/fcnet-$d --no-progress
       done ;;
-    *) echo "unknown part $part (c10 analog predictor predictors ablation timing suite naslib paper explore early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
+    *) echo "unknown part $part (c10 analog predictor predictors ablation timing cost-growth suite naslib paper explore early-stopping fbnetv3-flops digits gpu latency fcnet)" >&2; exit 2 ;;
   esac
 done

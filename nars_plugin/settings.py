@@ -69,7 +69,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from ._keyvalue import as_flag, parse_key_values, parse_scalar
 from .constraints import Constraint, parse_constraints
@@ -96,7 +96,9 @@ class Spec:
     none: str = "none"
     separator: str = ","
     plugin: str | None = None  # a choice field: the plugin kind it names (``predictor``)
-    recorded: bool = True  # False: changes how fast a run goes, never its results; journals leave it out
+    #: True: journals record it; False: it changes how fast a run goes, never its results, and journals
+    #: leave it out; "changed": journals record it only where it differs from its owner's default
+    recorded: bool | Literal["changed"] = True
 
 
 @dataclass(frozen=True)
@@ -164,13 +166,15 @@ def setting(
     choices: Sequence[Any] | None = None,
     none: str = "none",
     separator: str = ",",
-    recorded: bool = True,
+    recorded: bool | Literal["changed"] = True,
 ) -> Any:
     """A declared setting: its default, a one-line doc, optional bounds (``high_open``: the high bound
     is excluded) or choices; ``none`` is the word that means None (``auto``, ``off``); ``separator``
     splits the text of a ``tuple[str, ...]`` setting; ``recorded=False`` for a setting that changes
     only how fast a run goes (a thread count): :func:`identity` leaves it out, so a journal resumes
-    under another value."""
+    under another value. ``recorded="changed"`` for a setting added to a declaration whose journals
+    exist, whose default leaves their searches as they were (its doc says up to where): recorded only
+    where it differs from its owner's default, so those journals still match."""
     choices = tuple(choices) if choices is not None else None
     spec = Spec(doc, low, high, high_open, choices, none, separator, recorded=recorded)
     return dataclasses.field(default=default, metadata={_KEY: spec})
@@ -514,13 +518,18 @@ def as_kwargs(obj: Any) -> dict[str, Any]:
     return {d.name: getattr(obj, d.name) for d in declared(obj.__class__)}
 
 
-def identity(obj: Any) -> dict[str, Any]:
+def identity(obj: Any, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What a journal records: every declared value that can change results (not those declared
-    ``recorded=False``), JSON-ready (None as its word, lists as lists)."""
+    ``recorded=False``, nor those declared ``recorded="changed"`` at their default: the owner's
+    ``defaults`` where it has its own, else the declared one), JSON-ready (None as its word, lists
+    as lists)."""
     out: dict[str, Any] = {}
     for d in declared(obj.__class__):
+        value = getattr(obj, d.name)
+        if d.spec.recorded == "changed" and value == (defaults or {}).get(d.name, d.default):
+            continue
         if d.spec.recorded:
-            out[d.name] = _plain(d, getattr(obj, d.name))
+            out[d.name] = _plain(d, value)
     return out
 
 
@@ -540,8 +549,10 @@ def choice_identity(d: Declared, value: Choice) -> dict[str, Any]:
     """A choice's journal record: every setting of the chosen plugin, and its name unless it is the
     default (so a journal written before the field could name another plugin still matches)."""
     declaration = plugin_settings(str(d.spec.plugin), value.name)
-    full = identity(parse(declaration, dict(value.settings))) if declaration is not None else {}
-    return full if value.name == d.default.name else {"name": value.name, **full}
+    default = value.name == d.default.name
+    owners = d.default.settings if default else None  # the owner's own defaults of its default plugin
+    full = identity(parse(declaration, dict(value.settings)), owners) if declaration is not None else {}
+    return full if default else {"name": value.name, **full}
 
 
 def type_text(d: Declared) -> str:

@@ -69,7 +69,7 @@ def test_the_default_predictor_is_recorded_by_its_settings_without_a_name():
 
 def test_predictor_choice_parses_names_settings_and_mappings():
     settings = get_registry().parse_settings
-    assert settings("optimizer", "nars", {})["predictor"] == Choice("fbnetv3", {"n_models": 5})
+    assert settings("optimizer", "nars", {})["predictor"] == Choice("fbnetv3", {"n_models": 5, "refit_points": 100})
     assert settings("optimizer", "nars", {"pretrain": "false"})["predictor"].settings["pretrain"] is False
     picked = settings("optimizer", "bananas", {"predictor": "rf", "predictor.trees": "50"})["predictor"]
     assert picked == Choice("rf", {"trees": 50}), "another predictor does not inherit the default's settings"

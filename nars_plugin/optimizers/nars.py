@@ -64,8 +64,10 @@ from ..space import Candidate, Constraint, parse_constraints
 from .base import Optimizer, Proposal
 from .evolution import warn_if_population_fills_budget
 
-#: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them (see ``benchmarks/``).
-DEFAULT_PREDICTOR: dict[str, Any] = {"n_models": 5}
+#: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them (see ``benchmarks/``):
+#: beyond 100 evaluated points a refit step trains on 100 of them, so a round costs the same however long the
+#: search (``benchmarks/cost_growth.py``); a search of up to 100 queries never gets there.
+DEFAULT_PREDICTOR: dict[str, Any] = {"n_models": 5, "refit_points": 100}
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ class NARS(Optimizer[NARSSettings]):
         self._family_picks: list[dict[str, Any]] = []
         self._extra: list[Candidate] = []  # stage-2 population members not in the pool
         self._populations: list[Candidate] = []  # the stage-2 populations, in order
+        # the training set, grown as results are told: (history entries read, fidelity, candidates, targets)
+        self._known: tuple[int, int | None, list[Candidate], list[float]] = (0, None, [], [])
 
     # -- pool ------------------------------------------------------------ #
 
@@ -270,16 +274,20 @@ class NARS(Optimizer[NARSSettings]):
     # -- stage 1 helpers --------------------------------------------------- #
 
     def _training_set(self) -> tuple[list[Candidate], np.ndarray]:
-        """Candidates and targets at the stage-1 fidelity (curves give it for full evaluations)."""
-        xs, ys = [], []
-        for proposal, result in self.history:
+        """Candidates and targets at the stage-1 fidelity (curves give it for full evaluations); read
+        from the history once, the results told since added each round."""
+        read, fidelity, xs, ys = self._known
+        if fidelity != self._fidelity or read > len(self.history):
+            read, xs, ys = 0, [], []
+        for proposal, result in self.history[read:]:
             if not result.ok:
                 continue
             value = self._target_value(result)
             if math.isfinite(value):
                 xs.append(proposal.candidate)
                 ys.append(value)
-        return xs, np.asarray(ys, dtype=float)
+        self._known = (len(self.history), self._fidelity, xs, ys)
+        return list(xs), np.asarray(ys, dtype=float)
 
     def _target_value(self, result: Result) -> float:
         """The value the predictor learns: the objective, or the curve at the early-stopping epoch."""

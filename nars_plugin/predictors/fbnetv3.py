@@ -33,7 +33,7 @@ import operator
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
@@ -123,7 +123,7 @@ class _Ensemble:
         torch = _torch()
         x = arch.expand(len(range(self.n_models)[members]), *arch.shape) if arch.dim() == 2 else arch
         for layer in self.encoder:
-            x = torch.relu(layer(x, members))
+            x = torch.relu_(layer(x, members))  # in place: a layer output no one else holds
         return x
 
     def proxy(self, arch: Any) -> Any:
@@ -137,7 +137,7 @@ class _Ensemble:
         """The accuracy head on embeddings ``emb`` (n_models, n, embed) and the recipe encoding."""
         torch = _torch()
         x = torch.cat([emb, recipe.expand(emb.shape[0], *recipe.shape)], dim=2)
-        x = torch.relu(self.accuracy_head[0](x, members))
+        x = torch.relu_(self.accuracy_head[0](x, members))
         return self.accuracy_head[1](x, members).squeeze(2)
 
     def encoder_state(self) -> list[Any]:
@@ -172,12 +172,23 @@ class PredictorSettings:
     warm_start: bool = setting(
         True, "a refit continues from the previous fit's weights for refit_steps (off: every fit starts afresh)"
     )
-    refit_steps: int = setting(40, "full-batch steps of a warm-started refit (all weights, finetune_lr)", low=1)
+    refit_steps: int = setting(
+        40, "steps of a warm-started refit (all weights, finetune_lr; full-batch up to refit_points)", low=1
+    )
     refit_tolerance: float = setting(
         0.02,
         "a warm-started refit stops before refit_steps once its training loss (Huber, summed over the "
         "ensemble, in standard deviations of the target) is at most this: the new points are fitted",
         low=0,
+    )
+    refit_points: int | None = setting(
+        None,
+        "most points one step of a warm-started refit trains on: with more known, each step takes the "
+        "points new since the previous fit and a fresh random sample of the others, so a refit costs "
+        "the same however long the search (all: the full batch, whose cost grows with the data)",
+        low=1,
+        none="all",
+        recorded="changed",
     )
     lr: float = setting(1e-2, "learning rate of the head phase and of pretraining", low=0)
     finetune_lr: float = setting(2e-3, "learning rate of the fine-tuning phase", low=0)
@@ -218,6 +229,7 @@ class NARSPredictor(Predictor[PredictorSettings]):
         self.stat_names = tuple(space.statistic_names)
         self._ensemble: _Ensemble | None = None
         self._refit_optimizer: Any = None  # the fine-tuning optimiser a warm-started refit continues
+        self._fitted: set[str] = set()  # keys of the candidates the current fit has trained on
         self._rows: dict[str, int] = {}  # candidate key -> row of _encoded
         self._encoded = _torch().zeros(0, space.arch_dim + space.recipe_dim)
         self._pretrained_state: list[Any] | None = None
@@ -231,14 +243,15 @@ class NARSPredictor(Predictor[PredictorSettings]):
         score the same pool round after round)."""
         torch = _torch()
         rows = self._rows
-        found = list(map(rows.get, map(_KEY, cands)))
-        if None in found:
+        try:
+            found = np.fromiter(map(rows.__getitem__, map(_KEY, cands)), np.int64, len(cands))
+        except KeyError:
             new = [c for c in unique(cands) if c.key not in rows]
             start = len(rows)
             rows.update({c.key: start + i for i, c in enumerate(new)})
             self._encoded = torch.cat([self._encoded, torch.as_tensor(self.space.encode(new), dtype=torch.float32)])
-            found = [rows[c.key] for c in cands]
-        x = self._encoded[torch.as_tensor(found, dtype=torch.int64)]
+            found = np.fromiter(map(rows.__getitem__, map(_KEY, cands)), np.int64, len(cands))
+        x = self._encoded[torch.from_numpy(found)]
         return x[:, : self.space.arch_dim], x[:, self.space.arch_dim :]
 
     def _new_ensemble(self, seed: int | None = None) -> _Ensemble:
@@ -359,8 +372,11 @@ class NARSPredictor(Predictor[PredictorSettings]):
                 targets,
                 self.config.refit_steps,
                 self.config.refit_tolerance,
+                rows=self._refit_rows(cands),
             )
+            self._fitted.update(map(_KEY, cands))
             return self
+        self._fitted = set(map(_KEY, cands))
         ensemble = self._new_ensemble()
         pretrained = self._pretrained_state is not None
         if self._pretrained_state is not None:
@@ -378,6 +394,30 @@ class NARSPredictor(Predictor[PredictorSettings]):
     def reset(self) -> None:
         """Forget the fitted ensemble (the pretrained encoder stays): the next fit starts afresh."""
         self._ensemble, self._refit_optimizer = None, None
+        self._fitted = set()
+
+    def _refit_rows(self, cands: Sequence[Candidate]) -> Iterator[Any] | None:
+        """The rows of ``cands`` each step of a warm-started refit trains on: None (all of them) up to
+        ``refit_points``; beyond, the candidates the previous fit did not have (while fewer than
+        ``refit_points``) and a fresh random sample of the others, seeded by the seed and the data
+        size, so the same sequence of fits gives the same result."""
+        limit = self.config.refit_points
+        if limit is None or len(cands) <= limit:
+            return None
+        torch = _torch()
+        new = [i for i, c in enumerate(cands) if c.key not in self._fitted]
+        if len(new) >= limit:
+            new = []
+        fixed = torch.as_tensor(new, dtype=torch.int64)
+        taken = set(new)
+        others = torch.as_tensor([i for i in range(len(cands)) if i not in taken], dtype=torch.int64)
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + len(cands))
+
+        def rows() -> Iterator[Any]:
+            while True:
+                yield torch.cat([fixed, others[torch.randperm(len(others), generator=gen)[: limit - len(new)]]])
+
+        return rows()
 
     def _train(
         self,
@@ -389,16 +429,23 @@ class NARSPredictor(Predictor[PredictorSettings]):
         steps: int,
         tolerance: float = 0.0,
         frozen_encoder: bool = False,
+        rows: Iterator[Any] | None = None,
     ) -> None:
-        """Up to ``steps`` full-batch steps of ``opt``, fewer once the loss is at most ``tolerance``;
-        with the encoder frozen its embedding is computed once."""
+        """Up to ``steps`` steps of ``opt``, fewer once the loss is at most ``tolerance``: full-batch, or
+        each on the rows ``rows`` gives (the encoder not frozen); with the encoder frozen its embedding
+        is computed once."""
         torch = _torch()
+        assert rows is None or not frozen_encoder
         if frozen_encoder:
             with torch.no_grad():
                 emb = ensemble.embed(arch)
         for _ in range(steps):
-            pred = ensemble.head(emb, recipe) if frozen_encoder else ensemble.accuracy(arch, recipe)
-            loss = _huber_sum(pred, targets, self.config.huber_delta)
+            a, r, t = arch, recipe, targets
+            if rows is not None:
+                pick = next(rows)
+                a, r, t = arch[pick], recipe[pick], targets[:, pick]
+            pred = ensemble.head(emb, r) if frozen_encoder else ensemble.accuracy(a, r)
+            loss = _huber_sum(pred, t, self.config.huber_delta)
             if tolerance > 0 and loss.item() <= tolerance:
                 break
             opt.zero_grad()

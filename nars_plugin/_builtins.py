@@ -17,6 +17,7 @@ from .optimizers.local_search import LocalSearch
 from .optimizers.nars import NARS
 from .optimizers.random_search import RandomSearch
 from .predictors.classic import BoostingPredictor, ForestPredictor, GPPredictor
+from .predictors.ensemble import EnsemblePredictor
 from .predictors.fbnetv3 import NARSPredictor
 from .settings import setting
 from .spaces.fcnet import FCNetSpace
@@ -150,4 +151,9 @@ def nars_register_predictors(registry: Registry) -> None:
     )
     registry.add_predictor(
         "lgbm", BoostingPredictor, "gradient-boosted trees, bagged ensemble (LightGBM; extra: predictors)"
+    )
+    registry.add_predictor(
+        "ensemble",
+        EnsemblePredictor,
+        "registered predictors (default fbnetv3 + lgbm) weighted by their out-of-sample Kendall tau",
     )

@@ -529,6 +529,19 @@ class NARS(Optimizer[NARSSettings]):
             "kendall_tau_by_epoch": self._tau_by_epoch,
             "family": [{**f, "measured": self._measured(f["candidate"])} for f in self._family_picks],
             "pool_size": len(self._pool or []),
+            **self._member_report(),
+        }
+
+    def _member_report(self) -> dict[str, Any]:
+        """An ensemble predictor's members with their out-of-sample Kendall tau and weight now."""
+        members, taus, weights = (getattr(self.predictor, k, None) for k in ("members", "member_taus", "weights"))
+        if not (members and callable(taus) and callable(weights)):
+            return {}
+        return {
+            "predictor_members": [
+                {"name": m.name, "out_of_sample_tau": t, "weight": float(w)}
+                for m, t, w in zip(members, taus(), weights())
+            ]
         }
 
 

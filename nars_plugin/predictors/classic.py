@@ -226,3 +226,10 @@ class BoostingPredictor(FeaturePredictor[BoostingSettings]):
     def _predict_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         members = np.stack([m.predict(x) for m in self._model])
         return members.mean(axis=0), members.std(axis=0)
+
+    def screen(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """The first booster's prediction (on the learnt scale): a fraction of the cost, nearly the order."""
+        if self._model is None:
+            raise self.not_fitted()
+        first: np.ndarray = np.asarray(self._model[0].predict(self.features(cands)), dtype=float)
+        return first

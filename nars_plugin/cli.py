@@ -213,6 +213,14 @@ def build_parser(commands: dict[str, Command] | None = None) -> argparse.Argumen
         action="store_true",
         help="run nothing: write the leaderboard again from the details.json of each benchmark's folder in --out",
     )
+    su.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="with --leaderboard-only: another suite folder whose optimizers join the board, replacing those of "
+        "the same label (repeatable)",
+    )
     su.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
     su.add_argument("--seeds", type=_seeds_arg, default=10, help=_SEEDS_HELP)
     su.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
@@ -472,8 +480,13 @@ def cmd_suite(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise ConfigError("nars suite needs --out FOLDER", "e.g. --out runs/suite (or --list to see the benchmarks)")
+    if args.merge and not args.leaderboard_only:
+        raise ConfigError(
+            "nars suite --merge joins finished comparisons to a leaderboard and runs nothing",
+            "add --leaderboard-only (run the method to merge with `nars suite --out OTHER` first)",
+        )
     if args.leaderboard_only:
-        board = suite_module.rebuild_leaderboard(entries, args.out)
+        board = suite_module.rebuild_leaderboard(entries, args.out, args.merge)
     else:
         board = suite_module.run_suite(
             entries,

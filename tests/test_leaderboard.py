@@ -213,3 +213,30 @@ def test_an_upgrade_counts_distinct_canonical_candidates():
     expected = (acc.max() - 95.0) / (acc.max() - distinct)
     assert normalised_regret(upgraded, 1.0)["rs"] == pytest.approx(expected)
     assert report_regret(upgraded, 1.0)["rs"] == pytest.approx(expected)
+
+
+def test_a_rerun_method_joins_the_board_from_another_folder(suite, tmp_path, cli):
+    """``--merge``: rs rerun with 2 seeds and rea added under another label, in a second folder, join
+    the committed suite's board without rerunning ls or rea; the folders' files stay as they are."""
+    root, out, board, _ = suite
+    other = tmp_path / "rerun"
+    rerun = run_suite(entries(root / "cells.csv"), split_optimizers("rs,evo=rea"), 2, other, workers=1)
+    before = {p: p.read_bytes() for p in out.rglob("details.json")}
+    merged = rebuild_leaderboard(entries(root / "cells.csv"), out, merge=[other])
+    assert {p: p.read_bytes() for p in out.rglob("details.json")} == before
+    assert all(seeds == {"rs": 2, "rea": 3, "ls": 2, "evo": 2} for seeds in merged["seeds"].values())
+    assert merged["config"]["merged_from"] == [str(other)]
+    regret, rerun_regret, board_regret = (b["normalised_regret"] for b in (merged, rerun, board))
+    for bench in board["benchmarks"]:
+        for fraction in board["fractions"]:
+            assert regret[bench][fraction]["rs"] == rerun_regret[bench][fraction]["rs"]
+            assert regret[bench][fraction]["ls"] == board_regret[bench][fraction]["ls"]
+
+    details = other / "valid-test" / "details.json"
+    changed = json.loads(details.read_text())
+    changed["config"]["budget_seconds"] = 2 * SECONDS
+    details.write_text(json.dumps(changed))
+    with pytest.raises(ConfigError, match=r"not the same comparison as the suite's \(config.budget_seconds differ\)"):
+        rebuild_leaderboard(entries(root / "cells.csv"), out, merge=[other])
+    code, _, err = cli(["suite", "--out", out, "--merge", other])
+    assert code == 2 and "--merge" in err and "--leaderboard-only" in err

@@ -243,9 +243,55 @@ def _entries_config(entries: Sequence[SuiteEntry]) -> list[dict[str, Any]]:
     return [{**e.__dict__, "options": dict(e.options), "constraints": list(e.constraints)} for e in entries]
 
 
-def rebuild_leaderboard(entries: Sequence[SuiteEntry], out: str | os.PathLike[str]) -> dict[str, Any]:
+def _read_entry(entry: SuiteEntry, folder: Path) -> dict[str, Any]:
+    """The ``details.json`` of ``entry``'s comparison in ``folder``, brought up to date in memory."""
+    found = read_comparison(folder)
+    if "objective_reference" not in found:
+        summary = json.loads((folder / "summary.json").read_text())
+        bench = cached_benchmark(entry.benchmark, dict(entry.options))
+        found = upgrade(found, summary, bench, list(entry.constraints))
+    return found
+
+
+#: What two comparisons of one benchmark must agree on for their optimizers to share a leaderboard.
+_SAME_RUN = ("benchmark", "budget_unit", "curve_x", "metric", "objective_reference")
+_SAME_CONFIG = ("bench_options", "budget", "budget_seconds", "constraints")
+
+
+def merge_comparisons(base: Mapping[str, Any], extra: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``base``'s comparison with ``extra``'s optimizers added, an optimizer of the same label taken
+    from ``extra``: two sittings of one benchmark (same budget, options, constraints and table
+    statistics) as one board. An error names what differs."""
+    base_config, extra_config = base.get("config") or {}, extra.get("config") or {}
+    differ = [k for k in _SAME_RUN if base.get(k) != extra.get(k)]
+    differ += [f"config.{k}" for k in _SAME_CONFIG if base_config.get(k) != extra_config.get(k)]
+    if differ:
+        raise ConfigError(
+            f"{where} is not the same comparison as the suite's ({', '.join(differ)} differ)",
+            "merge only comparisons of the same benchmark, budget, options and constraints",
+        )
+    labels = {o["label"] for o in extra_config.get("optimizers", [])}
+    merged = dict(base)
+    for key, value in extra.items():
+        # the per-optimizer tables (mean curves, seeds, times, ...) are dicts keyed by label
+        if isinstance(value, Mapping) and value and set(value) <= labels:
+            merged[key] = {**{k: v for k, v in (base.get(key) or {}).items() if k not in labels}, **value}
+    optimizers = [o for o in base_config.get("optimizers", []) if o["label"] not in labels]
+    merged["config"] = {**base_config, "optimizers": optimizers + list(extra_config.get("optimizers", []))}
+    merged["seeds"] = max(int(base.get("seeds") or 0), int(extra.get("seeds") or 0))
+    merged["not_run"] = {**{k: v for k, v in dict(base.get("not_run") or {}).items() if k not in labels}}
+    return merged
+
+
+def rebuild_leaderboard(
+    entries: Sequence[SuiteEntry], out: str | os.PathLike[str], merge: Sequence[str | os.PathLike[str]] = ()
+) -> dict[str, Any]:
     """Write the leaderboard of the comparisons in ``OUT/<label>/`` again from their ``details.json``
     (and ``summary.json``), running no search: the optimizers and seeds are the ones they ran.
+
+    ``merge``: other suite folders whose ``<label>/`` comparisons join the board, their optimizers
+    replacing those of the same label (a method rerun, or one added, without rerunning the rest);
+    each must be the same comparison (:func:`merge_comparisons`). The folders' files stay as they are.
 
     A ``details.json`` of an older version is brought up to date in memory
     (:func:`~.leaderboard.upgrade`): the table statistics are read from the benchmark the entry names,
@@ -259,11 +305,11 @@ def rebuild_leaderboard(entries: Sequence[SuiteEntry], out: str | os.PathLike[st
         if not (folder / "details.json").is_file():
             not_run[entry.label] = f"no comparison in {folder}"
             continue
-        found = read_comparison(folder)
-        if "objective_reference" not in found:
-            summary = json.loads((folder / "summary.json").read_text())
-            bench = cached_benchmark(entry.benchmark, dict(entry.options))
-            found = upgrade(found, summary, bench, list(entry.constraints))
+        found = _read_entry(entry, folder)
+        for other in merge:
+            extra = Path(other) / safe_name(entry.label)
+            if (extra / "details.json").is_file():
+                found = merge_comparisons(found, _read_entry(entry, extra), str(extra))
         details[entry.label] = found
     if not details:
         raise ConfigError(
@@ -273,6 +319,7 @@ def rebuild_leaderboard(entries: Sequence[SuiteEntry], out: str | os.PathLike[st
     board["not_run"] = not_run
     board["config"] = {
         "rebuilt_from": "each benchmark folder's details.json; no search was run",
+        "merged_from": [str(Path(m)) for m in merge],
         "seeds": board["seeds"],
         "optimizers": list(
             {o["label"]: o for d in details.values() for o in (d.get("config") or {}).get("optimizers", [])}.values()

@@ -161,8 +161,11 @@ def compare(
     progress: bool | None = None,
     executor: str = "local",
     address: str | None = None,
+    first_seed: int = 0,
 ) -> dict[str, Any]:
     """Run optimizers x seeds on one benchmark, as ``nars compare`` does; returns its summary.json content.
+
+    Seeds run from ``first_seed`` on (``--first-seed``).
 
     ``optimizers`` is a comma list or a list of ``NAME`` / ``LABEL=NAME(key=value;...)`` specs.
     Finished runs in ``out`` are reused, so an interrupted comparison resumes. ``executor="ray"``
@@ -183,6 +186,7 @@ def compare(
         progress=progress,
         executor=executor,
         address=address,
+        first_seed=first_seed,
     )
     return _compare.summary_json(summary)
 
@@ -198,8 +202,11 @@ def suite(
     progress: bool | None = None,
     executor: str = "local",
     address: str | None = None,
+    first_seed: int = 0,
 ) -> dict[str, Any]:
     """Run optimizers x seeds on every benchmark of a suite, as ``nars suite`` does; returns the leaderboard.
+
+    Seeds run from ``first_seed`` on.
 
     ``benchmarks`` is a suite file (TOML, see :mod:`nars_plugin.comparison.suite`), a list of
     :class:`~nars_plugin.comparison.suite.SuiteEntry`, or None for the default suite; ``only`` keeps
@@ -212,7 +219,15 @@ def suite(
     entries = _suite.resolve(benchmarks, only)
     text = optimizers if isinstance(optimizers, str) else ",".join(optimizers)
     return _suite.run_suite(
-        entries, _compare.split_optimizers(text), seeds, out, workers, progress, executor=executor, address=address
+        entries,
+        _compare.split_optimizers(text),
+        seeds,
+        out,
+        workers,
+        progress,
+        executor=executor,
+        address=address,
+        first_seed=first_seed,
     )
 
 

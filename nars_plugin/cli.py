@@ -193,6 +193,7 @@ def build_parser(commands: dict[str, Command] | None = None) -> argparse.Argumen
     add_benchmark_args(c)
     c.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
     c.add_argument("--seeds", type=_seeds_arg, default=10, help=_SEEDS_HELP)
+    c.add_argument("--first-seed", type=int, default=0, help=_FIRST_SEED_HELP)
     c.add_argument("--budget", type=int, help="queries per run (default 100 unless --budget-seconds is given)")
     c.add_argument("--budget-seconds", type=float, help="simulated GPU-seconds per run (e.g. 12000 for nb201-paper)")
     c.add_argument("--constraint", "-c", action="append", metavar="EXPR")
@@ -223,6 +224,7 @@ def build_parser(commands: dict[str, Command] | None = None) -> argparse.Argumen
     )
     su.add_argument("--optimizers", default="nars,rea,rs", help="comma list of NAME or LABEL=NAME(k=v;k=v)")
     su.add_argument("--seeds", type=_seeds_arg, default=10, help=_SEEDS_HELP)
+    su.add_argument("--first-seed", type=int, default=0, help=_FIRST_SEED_HELP)
     su.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
     _add_executor_args(su)
     su.add_argument("--out", help="folder: one comparison per benchmark, the leaderboard beside them")
@@ -266,6 +268,10 @@ def build_parser(commands: dict[str, Command] | None = None) -> argparse.Argumen
 
 
 _SEEDS_HELP = "seeds per optimizer (default 10); N,LABEL=M gives some optimizers other counts, e.g. 10,hebo=5"
+_FIRST_SEED_HELP = (
+    "the first seed (default 0): --seeds 5 --first-seed 5 runs seeds 5-9, to join runs of seeds 0-4 with "
+    "`nars suite --leaderboard-only --merge`"
+)
 
 
 def _seeds_arg(text: str) -> Any:
@@ -459,6 +465,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
         executor=args.executor,
         address=args.address,
+        first_seed=args.first_seed,
     )
     print(markdown(summary))
     print(f"results: {args.out}/summary.json, summary.md, details.json, regret.png")
@@ -497,6 +504,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
             False if args.no_progress else None,
             executor=args.executor,
             address=args.address,
+            first_seed=args.first_seed,
         )
     print(leaderboard_markdown(board))
     written = ["leaderboard.json", "leaderboard.md", "rank-vs-budget.png"]

@@ -216,15 +216,15 @@ def test_an_upgrade_counts_distinct_canonical_candidates():
 
 
 def test_a_rerun_method_joins_the_board_from_another_folder(suite, tmp_path, cli):
-    """``--merge``: rs rerun with 2 seeds and rea added under another label, in a second folder, join
+    """``--merge``: rs rerun (the same seeds) and rea added under another label, in a second folder, join
     the committed suite's board without rerunning ls or rea; the folders' files stay as they are."""
     root, out, board, _ = suite
     other = tmp_path / "rerun"
-    rerun = run_suite(entries(root / "cells.csv"), split_optimizers("rs,evo=rea"), 2, other, workers=1)
+    rerun = run_suite(entries(root / "cells.csv"), split_optimizers("rs,evo=rea"), {"*": 2, "rs": 3}, other, workers=1)
     before = {p: p.read_bytes() for p in out.rglob("details.json")}
     merged = rebuild_leaderboard(entries(root / "cells.csv"), out, merge=[other])
     assert {p: p.read_bytes() for p in out.rglob("details.json")} == before
-    assert all(seeds == {"rs": 2, "rea": 3, "ls": 2, "evo": 2} for seeds in merged["seeds"].values())
+    assert all(seeds == {"rs": 3, "rea": 3, "ls": 2, "evo": 2} for seeds in merged["seeds"].values())
     assert merged["config"]["merged_from"] == [str(other)]
     regret, rerun_regret, board_regret = (b["normalised_regret"] for b in (merged, rerun, board))
     for bench in board["benchmarks"]:
@@ -240,3 +240,48 @@ def test_a_rerun_method_joins_the_board_from_another_folder(suite, tmp_path, cli
         rebuild_leaderboard(entries(root / "cells.csv"), out, merge=[other])
     code, _, err = cli(["suite", "--out", out, "--merge", other])
     assert code == 2 and "--merge" in err and "--leaderboard-only" in err
+
+
+def test_more_seeds_run_elsewhere_pool_with_the_suite_s_seeds(suite, tmp_path, cli):
+    """``--first-seed``: rs seeds 3-4 run in another folder and merged with the suite's seeds 0-2 give
+    the board of rs run with seeds 0-4 at once; seeds that partly overlap are an error."""
+    root, out, _, _ = suite
+    suite_file = entries(root / "cells.csv")
+    more = tmp_path / "more"
+    run_suite(suite_file, split_optimizers("rs"), 2, more, workers=1, first_seed=3)
+    assert sorted(p.name for p in (more / "valid-test" / "runs" / "rs").iterdir()) == ["seed3", "seed4"]
+    whole = run_suite(
+        suite_file, split_optimizers("rs,rea,ls"), {"*": 5, "rea": 3, "ls": 2}, tmp_path / "whole", workers=1
+    )
+    pooled = rebuild_leaderboard(suite_file, out, merge=[more])
+    assert all(seeds["rs"] == 5 for seeds in pooled["seeds"].values())
+    for bench in whole["benchmarks"]:
+        for fraction in whole["fractions"]:
+            for label in ("rs", "rea", "ls"):
+                assert pooled["normalised_regret"][bench][fraction][label] == pytest.approx(
+                    whole["normalised_regret"][bench][fraction][label]
+                )
+    with pytest.raises(ConfigError, match=r"ran rs with seeds 3, 4, the suite with 0, 1, 2, 3, 4: some in both"):
+        rebuild_leaderboard(suite_file, out, merge=[more, more])  # pooled once, then half of it again
+    code, stdout, err = cli(
+        [
+            "compare",
+            "-b",
+            f"csv:{root / 'cells.csv'}",
+            "--optimizers",
+            "rs",
+            "-B",
+            "objective=valid",
+            "--seeds",
+            "1",
+            "--first-seed",
+            "7",
+            "--budget",
+            "5",
+            "--out",
+            tmp_path / "one",
+            "--no-progress",
+        ]
+    )
+    assert code == 0, err
+    assert [p.name for p in (tmp_path / "one" / "runs" / "rs").iterdir()] == ["seed7"]

@@ -33,12 +33,15 @@ def compare(
     executor: str = "local",
     address: str | None = None,
     desc: str | None = None,
+    first_seed: int = 0,
 ) -> dict[str, Any]:
     """Run the comparison and write ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png``.
 
     ``budget`` counts queries, ``budget_seconds`` simulated seconds (give one or both).
     ``executor``/``address``: where the runs go (:func:`~nars_plugin.comparison.runner.run_all`).
-    ``seeds``: a count for every optimizer, or counts per label (:data:`~.spec.Seeds`).
+    ``seeds``: a count for every optimizer, or counts per label (:data:`~.spec.Seeds`), from seed
+    ``first_seed`` on (more seeds of a finished comparison run elsewhere, then joined to it by
+    ``nars suite --leaderboard-only --merge``).
     ``desc``: what the progress display calls it (default ``compare BENCHMARK``); the optimizers'
     labels and seed counts follow.
     Returns the summary: ``results`` (the report metric's tables of ``summary.json``),
@@ -57,7 +60,11 @@ def compare(
     check_budget_runs_out(plan, bench)
     bench.space.check_satisfiable(constraints)
     out = output_folder(out)
-    tasks = plan_runs(benchmark, bench_options, optimizers, counts, budget, budget_seconds, constraints, out)
+    if first_seed < 0:
+        raise ConfigError(f"the first seed is {first_seed}", "give a seed of 0 or more")
+    tasks = plan_runs(
+        benchmark, bench_options, optimizers, counts, budget, budget_seconds, constraints, out, first_seed
+    )
     name = desc or f"compare {benchmark if not benchmark.startswith('csv:') else 'csv:' + Path(benchmark).name}"
     labels = ", ".join(spec.label for spec in optimizers)
     runs = run_all(tasks, workers, progress, executor, address, f"{name} ({labels} x {seeds_text(counts)})")
@@ -70,6 +77,7 @@ def compare(
         "bench_options": bench_options,
         "optimizers": [s.__dict__ for s in optimizers],
         "seeds": seeds if isinstance(seeds, int) else dict(seeds),
+        "first_seed": first_seed,
         "budget": budget,
         "budget_seconds": budget_seconds,
         "constraints": list(constraints),

@@ -49,8 +49,10 @@ def plan_runs(
     budget_seconds: float | None,
     constraints: Sequence[str],
     out: Path,
+    first_seed: int = 0,
 ) -> list[RunTask]:
-    """One task per optimizer and seed 0..seeds[label]-1, each with its folder ``out/runs/<label>/seed<k>``."""
+    """One task per optimizer and seed ``first_seed`` .. ``first_seed + seeds[label] - 1``, each with its
+    folder ``out/runs/<label>/seed<k>``."""
     return [
         RunTask(
             benchmark=benchmark,
@@ -66,7 +68,7 @@ def plan_runs(
             out=str(out / "runs" / safe_name(spec.label) / f"seed{seed}"),
         )
         for spec in optimizers
-        for seed in range(seeds[spec.label])
+        for seed in range(first_seed, first_seed + seeds[spec.label])
     ]
 
 

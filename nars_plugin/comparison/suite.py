@@ -190,10 +190,12 @@ def run_suite(
     progress: bool | None = None,
     executor: str = "local",
     address: str | None = None,
+    first_seed: int = 0,
 ) -> dict[str, Any]:
     """Compare ``optimizers`` x ``seeds`` on every entry (``OUT/<label>/``), then write the leaderboard.
 
-    ``seeds``: a count for every optimizer, or counts per label (``{"*": 10, "hebo": 5}``).
+    ``seeds``: a count for every optimizer, or counts per label (``{"*": 10, "hebo": 5}``), from
+    seed ``first_seed`` on.
     Runs go to local processes or, with ``executor="ray"``, to Ray tasks on the cluster at
     ``address`` (:func:`~nars_plugin.comparison.runner.run_all`); the numbers are the same.
 
@@ -223,6 +225,7 @@ def run_suite(
             executor=executor,
             address=address,
             desc=f"suite {number}/{len(entries)} {entry.label}",
+            first_seed=first_seed,
         )
     if not details:
         raise ConfigError(
@@ -233,6 +236,7 @@ def run_suite(
     board["not_run"] = not_run
     board["config"] = {
         "seeds": seeds if isinstance(seeds, int) else dict(seeds),
+        "first_seed": first_seed,
         "optimizers": [spec.__dict__ for spec in optimizers],
         "benchmarks": _entries_config(entries),
     }
@@ -258,10 +262,50 @@ _SAME_RUN = ("benchmark", "budget_unit", "curve_x", "metric", "objective_referen
 _SAME_CONFIG = ("bench_options", "budget", "budget_seconds", "constraints")
 
 
+def seed_ranges(details: Mapping[str, Any], label: str) -> list[tuple[int, int]]:
+    """The seeds ``label`` ran in a comparison, as ``[first, stop)`` ranges (seeds 0..n-1 where the
+    comparison records neither ``seed_ranges`` nor ``config.first_seed``)."""
+    recorded = (details.get("seed_ranges") or {}).get(label)
+    if recorded:
+        return [(int(a), int(b)) for a, b in recorded]
+    first = int((details.get("config") or {}).get("first_seed") or 0)
+    return [(first, first + int((details.get("seeds_per_optimizer") or {}).get(label, 0)))]
+
+
+def _seed_text(seeds: set[int]) -> str:
+    return ", ".join(str(s) for s in sorted(seeds))
+
+
+def _pooled(key: str, base: Any, extra: Any, n_base: int, n_extra: int) -> Any:
+    """One per-optimizer entry of two sittings with different seeds, as one of all their seeds."""
+    if key == "seeds_per_optimizer":
+        return n_base + n_extra
+    if isinstance(base, Mapping):  # queries_per_run, seconds_per_run: min / mean / max over runs
+        out = {}
+        for k in base:
+            a, b = base[k], extra.get(k)
+            out[k] = (
+                min(a, b)
+                if k == "min"
+                else max(a, b)
+                if k == "max"
+                else (n_base * a + n_extra * b) / (n_base + n_extra)
+            )
+        return out
+    if isinstance(base, list):  # mean curves on the same grid
+        return [
+            None if a is None or b is None else (n_base * a + n_extra * b) / (n_base + n_extra)
+            for a, b in zip(base, extra)
+        ]
+    return (n_base * base + n_extra * extra) / (n_base + n_extra)
+
+
 def merge_comparisons(base: Mapping[str, Any], extra: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """``base``'s comparison with ``extra``'s optimizers added, an optimizer of the same label taken
-    from ``extra``: two sittings of one benchmark (same budget, options, constraints and table
-    statistics) as one board. An error names what differs."""
+    """``base``'s comparison with ``extra``'s optimizers joined: two sittings of one benchmark (same
+    budget, options, constraints and table statistics) as one board. An optimizer of ``extra`` that
+    ``base`` has too replaces it where they ran the same seeds (a rerun), and is pooled with it where
+    their seeds differ (``--first-seed``: seeds 5-9 joined to seeds 0-4 are 10 seeds, the mean curves
+    weighted by seed counts); seeds that partly overlap are an error. An error names what differs."""
     base_config, extra_config = base.get("config") or {}, extra.get("config") or {}
     differ = [k for k in _SAME_RUN if base.get(k) != extra.get(k)]
     differ += [f"config.{k}" for k in _SAME_CONFIG if base_config.get(k) != extra_config.get(k)]
@@ -270,16 +314,42 @@ def merge_comparisons(base: Mapping[str, Any], extra: Mapping[str, Any], where: 
             f"{where} is not the same comparison as the suite's ({', '.join(differ)} differ)",
             "merge only comparisons of the same benchmark, budget, options and constraints",
         )
-    labels = {o["label"] for o in extra_config.get("optimizers", [])}
+    labels = [o["label"] for o in extra_config.get("optimizers", [])]
+    counts = {label: int((base.get("seeds_per_optimizer") or {}).get(label, 0)) for label in labels}
+    pooled = set()
+    for label in labels:
+        ours, theirs = seed_ranges(base, label), seed_ranges(extra, label)
+        seeds_ours = {s for a, b in ours for s in range(a, b)}
+        seeds_theirs = {s for a, b in theirs for s in range(a, b)}
+        if counts[label] and seeds_ours and not seeds_ours & seeds_theirs:
+            pooled.add(label)
+        elif counts[label] and seeds_ours != seeds_theirs:
+            raise ConfigError(
+                f"{where} ran {label} with seeds {_seed_text(seeds_theirs)}, the suite with {_seed_text(seeds_ours)}: "
+                "some in both",
+                "merge a rerun of the same seeds (it replaces them) or other seeds (--first-seed; they are pooled)",
+            )
     merged = dict(base)
+    ranges = {k: [list(r) for r in v] for k, v in (base.get("seed_ranges") or {}).items()}
     for key, value in extra.items():
         # the per-optimizer tables (mean curves, seeds, times, ...) are dicts keyed by label
-        if isinstance(value, Mapping) and value and set(value) <= labels:
-            merged[key] = {**{k: v for k, v in (base.get(key) or {}).items() if k not in labels}, **value}
+        if isinstance(value, Mapping) and value and set(value) <= set(labels) and key != "seed_ranges":
+            table = dict(base.get(key) or {})
+            for label, entry in value.items():
+                n_extra = int(extra["seeds_per_optimizer"][label])
+                if label in pooled and label in table:
+                    table[label] = _pooled(key, table[label], entry, counts[label], n_extra)
+                else:
+                    table[label] = entry
+            merged[key] = table
+    for label in labels:
+        theirs = [list(r) for r in seed_ranges(extra, label)]
+        ranges[label] = [list(r) for r in seed_ranges(base, label)] + theirs if label in pooled else theirs
+    merged["seed_ranges"] = ranges
     optimizers = [o for o in base_config.get("optimizers", []) if o["label"] not in labels]
     merged["config"] = {**base_config, "optimizers": optimizers + list(extra_config.get("optimizers", []))}
-    merged["seeds"] = max(int(base.get("seeds") or 0), int(extra.get("seeds") or 0))
-    merged["not_run"] = {**{k: v for k, v in dict(base.get("not_run") or {}).items() if k not in labels}}
+    merged["seeds"] = max(int(n) for n in merged["seeds_per_optimizer"].values())
+    merged["not_run"] = {k: v for k, v in dict(base.get("not_run") or {}).items() if k not in labels}
     return merged
 
 

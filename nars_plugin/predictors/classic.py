@@ -73,19 +73,39 @@ class FeaturePredictor(Predictor[FS]):
         self._library: Any = import_extra(self.library, self.name) if self.library else None
         self._model: Any = None  # set by _fit_features
         self._stat_scale: tuple[np.ndarray, np.ndarray] | None = None
+        self._feature_rows: dict[str, int] = {}  # candidate key -> row of _feature_table
+        self._feature_table = np.zeros((0, 0))
+        self._n_stats = 0
         self._scaler: TargetScaler | None = None
 
     def features(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Encoding of each candidate, free statistics appended when ``statistics`` is on."""
-        x = np.asarray(self.space.encode(cands), dtype=float)
-        names = tuple(self.space.statistic_names) if self.config.statistics else ()
-        if not names:
-            return x
-        s = log_scaled(self.space.statistics(list(cands)), names)
+        raw = self._raw_features(cands)
+        if not self._n_stats:
+            return raw
+        x, s = raw[:, : -self._n_stats], raw[:, -self._n_stats :]
         if self._stat_scale is None:  # fixed at the first fit, so predictions use the same scale
             self._stat_scale = (s.mean(0), np.maximum(s.std(0), 1e-8))
         mean, std = self._stat_scale
         return np.concatenate([x, (s - mean) / std], axis=1)
+
+    def _raw_features(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """Encoding and log-scaled statistics of each candidate, each computed once per predictor (an
+        optimizer scores the same pool of thousands every round; both depend on the candidate alone)."""
+        names = tuple(self.space.statistic_names) if self.config.statistics else ()
+        self._n_stats = len(names)
+        rows = self._feature_rows
+        missing = list({c.key: c for c in cands if c.key not in rows}.values())
+        if missing:
+            x = np.asarray(self.space.encode(missing), dtype=float)
+            if names:
+                x = np.concatenate([x, log_scaled(self.space.statistics(missing), names)], axis=1)
+            start = len(self._feature_table)
+            self._feature_table = np.concatenate([self._feature_table, x]) if start else x
+            rows.update((c.key, start + i) for i, c in enumerate(missing))
+        if not cands:
+            return self._feature_table[:0]
+        return self._feature_table[np.fromiter((rows[c.key] for c in cands), dtype=np.int64, count=len(cands))]
 
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> FeaturePredictor[FS]:
         cands, y_arr = self.training_set(cands, y)

@@ -155,5 +155,5 @@ def nars_register_predictors(registry: Registry) -> None:
     registry.add_predictor(
         "ensemble",
         EnsemblePredictor,
-        "registered predictors (default fbnetv3 + lgbm) weighted by their out-of-sample Kendall tau",
+        "registered predictors (default fbnetv3 + lgbm): the one ranking unseen points best predicts",
     )

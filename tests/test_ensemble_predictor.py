@@ -80,3 +80,17 @@ def test_the_default_ensemble_pairs_the_pretrained_mlp_with_boosted_trees():
 def test_bad_members_are_named(members, message):
     with pytest.raises(NarsError, match=message):
         create_predictor(Choice("ensemble", {"members": members}), NB201Space(), seed=0)
+
+
+def test_a_capped_feature_predictor_fits_the_best_half_and_a_seeded_sample_of_the_rest(data):
+    space, cands, y = data
+    capped = create_predictor(Choice("lgbm", {"fit_points": 20, "n_models": 2, "rounds": 30}), space, seed=4)
+    kept, values = capped._capped(list(cands[:60]), y[:60])
+    assert len(kept) == 20 and set(np.argsort(-y[:60])[:10]) <= {cands.index(c) for c in kept}
+    again, _ = capped._capped(list(cands[:60]), y[:60])
+    assert [c.key for c in again] == [c.key for c in kept]  # seeded: a replayed search fits the same points
+    whole = create_predictor(Choice("lgbm", {"n_models": 2, "rounds": 30}), space, seed=4)
+    np.testing.assert_array_equal(
+        capped.fit(cands[:60], y[:60]).predict(cands[60:]), whole.fit(kept, values).predict(cands[60:])
+    )
+    assert capped._capped(list(cands[:15]), y[:15])[0] == list(cands[:15])  # under the cap: every point

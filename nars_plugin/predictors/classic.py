@@ -52,6 +52,14 @@ class FeatureSettings:
         "rank: learn normal scores of the value ranks (robust to the long tail of failed networks); raw: the values",
         choices=("rank", "raw"),
     )
+    fit_points: int | None = setting(
+        None,
+        "fit on at most this many points: the best half of them and a seeded random sample of the others "
+        "(all: every point; a cap keeps a long search's refits from growing with it)",
+        low=2,
+        none="all",
+        recorded="changed",
+    )
 
 
 FS = TypeVar("FS", bound=FeatureSettings)
@@ -108,11 +116,23 @@ class FeaturePredictor(Predictor[FS]):
         return self._feature_table[np.fromiter((rows[c.key] for c in cands), dtype=np.int64, count=len(cands))]
 
     def fit(self, cands: Sequence[Candidate], y: Sequence[float] | np.ndarray) -> FeaturePredictor[FS]:
-        cands, y_arr = self.training_set(cands, y)
+        cands, y_arr = self._capped(*self.training_set(cands, y))
         self._stat_scale = None
         self._scaler = TargetScaler(y_arr, "rank") if self.config.target == "rank" else None
         self._fit_features(self.features(cands), self._scaler.forward(y_arr) if self._scaler else y_arr)
         return self
+
+    def _capped(self, cands: list[Candidate], y: np.ndarray) -> tuple[list[Candidate], np.ndarray]:
+        """At most ``fit_points`` of the training points: the best half, then a random sample of the
+        others seeded by the seed and the number of points (so a replayed search fits the same ones)."""
+        limit = self.config.fit_points
+        if limit is None or len(cands) <= limit:
+            return cands, y
+        order = np.argsort(-y, kind="stable")
+        best, others = order[: limit // 2], order[limit // 2 :]
+        sample = np.random.default_rng([self.seed, len(cands)]).choice(others, limit - len(best), replace=False)
+        keep = np.sort(np.concatenate([best, sample]))
+        return [cands[i] for i in keep], y[keep]
 
     def predict_mean_std(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
         if self._model is None:

@@ -28,9 +28,13 @@ from ..settings import setting
 from ..space import Space
 from .base import Predictor
 
-#: Settings a member gets unless the ensemble is told otherwise: NARS's search settings of fbnetv3
-#: (five heads, refits of at most 100 points), and the other registered predictors' own defaults.
-MEMBER_DEFAULTS: dict[str, dict[str, Any]] = {"fbnetv3": {"n_models": 5, "refit_points": 100}}
+#: Settings a member gets: NARS's search settings of fbnetv3 (five heads, refits of at most 100
+#: points) and boosted trees fitted on at most 200 points, so that neither member's refits grow with a
+#: long search (``benchmarks/cost_growth.py``); other registered predictors get their own defaults.
+MEMBER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "fbnetv3": {"n_models": 5, "refit_points": 100},
+    "lgbm": {"fit_points": 200},
+}
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,10 @@ class EnsembleSettings:
 
     members: tuple[str, ...] = setting(("fbnetv3", "lgbm"), "registered predictors combined", separator=",")
     combine: str = setting(
-        "weighted",
-        "weighted: members weighted by their out-of-sample Kendall tau (equal until min_checks are known); "
-        "select: the member with the best tau alone; mean: equal weights always",
-        choices=("weighted", "select", "mean"),
+        "select",
+        "select: the member with the best out-of-sample Kendall tau alone (equal weights until min_checks "
+        "are known); weighted: weights proportional to exp(sharpness x tau); mean: equal weights always",
+        choices=("select", "weighted", "mean"),
     )
     min_checks: int = setting(8, "out-of-sample checks needed before the weights follow them", low=2)
     window: int | None = setting(

@@ -150,7 +150,7 @@ def nars_register_predictors(registry: Registry) -> None:
         "rf", ForestPredictor, "random forest, spread of the trees (scikit-learn; extra: predictors)"
     )
     registry.add_predictor(
-        "lgbm", BoostingPredictor, "gradient-boosted trees, bagged ensemble (LightGBM; extra: predictors)"
+        "lgbm", BoostingPredictor, "gradient-boosted trees, bagged ensemble (LightGBM)"
     )
     registry.add_predictor(
         "ensemble",

@@ -218,15 +218,20 @@ def _after_round0(bench: TabularBenchmark, **settings) -> NARS:
     return opt
 
 
-def test_stage1_rounds_follow_the_predictor():
-    """After round 0, every round's pool picks are the best-predicted unevaluated candidates."""
+@pytest.mark.parametrize("companions", ["lgbm", "none"])
+def test_stage1_rounds_follow_the_model(companions):
+    """After round 0, every round's pool picks are the best-predicted unevaluated candidates, by the
+    predictor with its companions (an ensemble whose first member is the predictor) or alone."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=0.0, screen=None)
+    opt = _after_round0(bench, explore=0.0, screen=None, companions=companions)
     assert opt._stage == "round0"
     batch = [opt.ask() for _ in range(opt.config.batch)]
-    scores = opt.predictor.predict(opt.pool())
-    fresh = [c for c, s in zip(opt.pool(), scores) if c.key not in opt.evaluated]
-    fresh_scores = opt.predictor.predict(fresh)
+    if companions == "none":
+        assert opt.model is opt.predictor
+    else:
+        assert [m.name for m in opt.model.members] == ["fbnetv3", "lgbm"] and opt.model.members[0] is opt.predictor
+    fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
+    fresh_scores = opt.model.predict(fresh)
     best = {fresh[i].key for i in np.argsort(-fresh_scores, kind="stable")[: opt.config.batch]}
     assert {p.candidate.key for p in batch} == best
 
@@ -235,7 +240,7 @@ def test_the_screen_shortlists_the_pool_before_the_full_ranking():
     """With ``screen`` k, a round ranks (by the full ensemble) only the k fresh pool members the
     predictor's cheap screen (its first member) scores best."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=0.0, screen=50)
+    opt = _after_round0(bench, explore=0.0, screen=50, companions="none")
     assert len(opt.pool()) > 50
     batch = [opt.ask().candidate for _ in range(opt.config.batch)]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
@@ -253,7 +258,7 @@ def test_the_screen_shortlists_the_pool_before_the_full_ranking():
 def test_exploration_ranks_by_an_upper_confidence_bound():
     """With ``explore`` k, pool picks are the best by ensemble mean + k x ensemble std."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=2.0, screen=None)
+    opt = _after_round0(bench, explore=2.0, screen=None, companions="none")
     batch = [opt.ask().candidate for _ in range(opt.config.batch)]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
     members = opt.predictor.predict_all(fresh)

@@ -12,6 +12,11 @@ Stage 1, constrained iterative optimisation
     batch of the pool. A refit continues the previous fit (the predictor's
     ``warm_start``), and the predictor's cheap screen (one ensemble member)
     shortlists the ``screen`` best of a large pool for the full ranking.
+    The ``companions`` (boosted trees, ``lgbm``) are fitted beside the
+    predictor; before each refit every model predicts the points told since
+    its last fit, and the one whose predictions of those unseen points rank
+    them best (Kendall tau) ranks the candidates: FBNetV3's pretrained MLP
+    where it ranks the space best (NB201), the trees where they do (FC-Net).
 
 Early stopping
     When the evaluator returns learning curves, the round-0 curves give the
@@ -58,7 +63,8 @@ import numpy as np
 from ..candidate import unique
 from ..errors import ConfigError, option
 from ..evaluation import Result
-from ..predictors import create_predictor
+from ..predictors import Predictor, create_predictor
+from ..predictors.ensemble import EnsemblePredictor, member
 from ..settings import Choice, choice, setting
 from ..space import Candidate, Constraint, parse_constraints
 from .base import Optimizer, Proposal
@@ -121,6 +127,12 @@ class NARSSettings:
         (), "extra constraints, one stage-2 run and pick each, tightest first ('flops<=20M;flops<=40M')", separator=";"
     )
     predictor: Choice = choice("predictor", "fbnetv3", "the accuracy predictor", **DEFAULT_PREDICTOR)
+    companions: tuple[str, ...] = setting(
+        ("lgbm",),
+        "registered predictors fitted beside the predictor; whichever ranks the points it had not seen best "
+        "(out-of-sample Kendall tau) ranks the candidates (none: the predictor alone)",
+        separator=",",
+    )
 
 
 class NARS(Optimizer[NARSSettings]):
@@ -156,6 +168,7 @@ class NARS(Optimizer[NARSSettings]):
         self._checks: list[tuple[float, float]] = []
         self.family: list[list[Constraint]] = [parse_constraints([f]) for f in self.config.family]
         self.predictor = create_predictor(self.config.predictor, self.space, self.seed)
+        self.model = self._with_companions(self.predictor)
         n_final = max(1, math.ceil(self.config.final_fraction * queries)) if self.config.final_fraction > 0 else 0
         self.n_picks = max(n_final, len(self.family))
         self.stage1_queries = max(self.init_batch, queries - self.n_picks)
@@ -171,6 +184,16 @@ class NARS(Optimizer[NARSSettings]):
         self._populations: list[Candidate] = []  # the stage-2 populations, in order
         # the training set, grown as results are told: (history entries read, fidelity, candidates, targets)
         self._known: tuple[int, int | None, list[Candidate], list[float]] = (0, None, [], [])
+
+    def _with_companions(self, predictor: Predictor[Any]) -> Predictor[Any]:
+        """The model that ranks candidates: the predictor, or an ensemble of it and the companions in
+        which the member ranking unseen points best predicts (:mod:`nars_plugin.predictors.ensemble`)."""
+        # the predictor itself (``predictor=lgbm``) or a name given twice is one member
+        names = list(dict.fromkeys(n for n in self.config.companions if n not in ("", "none", predictor.name)))
+        if not names:
+            return predictor
+        members = [predictor] + [member(name, self.space, self.seed + i) for i, name in enumerate(names, 1)]
+        return EnsemblePredictor.of(members, self.space, self.seed)
 
     # -- pool ------------------------------------------------------------ #
 
@@ -299,7 +322,7 @@ class NARS(Optimizer[NARSSettings]):
         xs, ys = self._training_set()
         if len(xs) < 2 or np.ptp(ys) == 0:
             return False
-        self.predictor.fit(xs, ys)
+        self.model.fit(xs, ys)
         return True
 
     def _pool_row_of(self) -> dict[str, int]:
@@ -344,12 +367,12 @@ class NARS(Optimizer[NARSSettings]):
         in ``cands`` (all of them when there are no more)."""
         if self.config.screen is None or len(cands) <= self.config.screen:
             return cands
-        keep = np.sort(np.argsort(-self.predictor.screen(cands), kind="stable")[: self.config.screen])
+        keep = np.sort(np.argsort(-self.model.screen(cands), kind="stable")[: self.config.screen])
         return [cands[i] for i in keep]
 
     def _acquisition(self, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted means and stage-1 ranking scores (mean + ``explore`` x ensemble std)."""
-        mean, std = self.predictor.predict_mean_std(cands)
+        mean, std = self.model.predict_mean_std(cands)
         if self.config.explore == 0:
             return mean, mean
         return mean, mean + self.config.explore * std
@@ -480,7 +503,7 @@ class NARS(Optimizer[NARSSettings]):
         pop = unique(seeds + randoms)
         if not pop:
             return [], np.zeros(0)
-        scores = self.predictor.predict(pop)
+        scores = self.model.predict(pop)
         best, stale = float(scores.max()), 0
         size = self.config.population + self.config.random_members
         for _ in range(self.config.generations):
@@ -496,7 +519,7 @@ class NARS(Optimizer[NARSSettings]):
                 children.append(self.space.canonical(child))
             children = feasible(unique(children))
             merged = unique(pop + children)
-            merged_scores = self.predictor.predict(merged)
+            merged_scores = self.model.predict(merged)
             order = np.argsort(-merged_scores, kind="stable")[:size]
             pop, scores = [merged[i] for i in order], merged_scores[order]
             stale = stale + 1 if scores[0] - best < self.config.epsilon else 0
@@ -534,7 +557,7 @@ class NARS(Optimizer[NARSSettings]):
 
     def _member_report(self) -> dict[str, Any]:
         """An ensemble predictor's members with their out-of-sample Kendall tau and weight now."""
-        members, taus, weights = (getattr(self.predictor, k, None) for k in ("members", "member_taus", "weights"))
+        members, taus, weights = (getattr(self.model, k, None) for k in ("members", "member_taus", "weights"))
         if not (members and callable(taus) and callable(weights)):
             return {}
         return {

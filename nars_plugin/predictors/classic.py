@@ -5,8 +5,8 @@ They read a candidate through ``Space.encode`` (one-hot architecture, min-max re
 space's free statistics appended (``log1p``, standardised) when ``statistics=true`` and the space
 has any. None of them pretrains: their free statistics go in as features instead.
 
-scikit-learn and LightGBM are optional: ``pip install 'nars-plugin[predictors]'``; making one of
-these predictors without its library raises an error naming that extra.
+scikit-learn is optional (``pip install 'nars-plugin[predictors]'``; making ``gp`` or ``rf`` without
+it raises an error naming that extra); LightGBM is a core dependency, NARS's companion predictor.
 """
 
 from __future__ import annotations

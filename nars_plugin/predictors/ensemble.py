@@ -24,9 +24,9 @@ import numpy as np
 
 from ..candidate import Candidate
 from ..errors import ConfigError
-from ..settings import setting
+from ..settings import Choice, setting
 from ..space import Space
-from .base import Predictor
+from .base import Predictor, create_predictor
 
 #: Settings a member gets: NARS's search settings of fbnetv3 (five heads, refits of at most 100
 #: points) and boosted trees fitted on at most 200 points, so that neither member's refits grow with a
@@ -35,6 +35,11 @@ MEMBER_DEFAULTS: dict[str, dict[str, Any]] = {
     "fbnetv3": {"n_models": 5, "refit_points": 100},
     "lgbm": {"fit_points": 200},
 }
+
+
+def member(name: str, space: Space, seed: int) -> Predictor[Any]:
+    """The registered predictor ``name`` as an ensemble member, with :data:`MEMBER_DEFAULTS`."""
+    return create_predictor(Choice(name, MEMBER_DEFAULTS.get(name, {})), space, seed)
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,6 @@ class EnsemblePredictor(Predictor[EnsembleSettings]):
 
     def __init__(self, space: Space, seed: int = 0, **settings: Any) -> None:
         super().__init__(space, seed, **settings)
-        from ..settings import Choice
-        from . import create_predictor
-
         names = list(self.config.members)
         if not names or len(set(names)) != len(names):
             raise ConfigError(
@@ -78,10 +80,18 @@ class EnsemblePredictor(Predictor[EnsembleSettings]):
             )
         if self.name in names:
             raise ConfigError("the ensemble predictor cannot contain itself", "name other predictors as members")
-        self.members: list[Predictor[Any]] = [
-            create_predictor(Choice(name, MEMBER_DEFAULTS.get(name, {})), space, seed + i)
-            for i, name in enumerate(names)
-        ]
+        self._start([member(name, space, seed + i) for i, name in enumerate(names)])
+
+    @classmethod
+    def of(cls, members: Sequence[Predictor[Any]], space: Space, seed: int = 0, **settings: Any) -> EnsemblePredictor:
+        """An ensemble of predictors already made (an optimizer's own predictor and its companions)."""
+        ensemble = cls.__new__(cls)
+        Predictor.__init__(ensemble, space, seed, members=",".join(m.name for m in members), **settings)
+        ensemble._start(list(members))
+        return ensemble
+
+    def _start(self, members: list[Predictor[Any]]) -> None:
+        self.members: list[Predictor[Any]] = members
         self._fitted = False
         self._seen: set[str] = set()
         self._checks: list[list[tuple[float, float]]] = [[] for _ in self.members]

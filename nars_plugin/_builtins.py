@@ -149,9 +149,7 @@ def nars_register_predictors(registry: Registry) -> None:
     registry.add_predictor(
         "rf", ForestPredictor, "random forest, spread of the trees (scikit-learn; extra: predictors)"
     )
-    registry.add_predictor(
-        "lgbm", BoostingPredictor, "gradient-boosted trees, bagged ensemble (LightGBM)"
-    )
+    registry.add_predictor("lgbm", BoostingPredictor, "gradient-boosted trees, bagged ensemble (LightGBM)")
     registry.add_predictor(
         "ensemble",
         EnsemblePredictor,

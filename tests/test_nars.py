@@ -9,6 +9,7 @@ real NB201 table is checked where the table is present; the full comparison is a
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -193,7 +194,7 @@ def test_rank_target_round_trip_and_order_beyond_the_data():
 def test_nars_settings_and_defaults():
     opt = make("nars", toy_bench(), budget=100)
     assert isinstance(opt, NARS)
-    assert opt.init_batch == 10 and opt.config.batch == 5 and opt.n_picks == 10
+    assert opt.init_batch == 10 and opt.round_size() == 2 and opt.n_picks == 10
     settings = opt.settings()
     for key in ("pool_size", "local_fraction", "local_pick", "trust_tau", "early_stop_tau", "predictor"):
         assert key in settings
@@ -223,16 +224,16 @@ def test_stage1_rounds_follow_the_model(companions):
     """After round 0, every round's pool picks are the best-predicted unevaluated candidates, by the
     predictor with its companions (an ensemble whose first member is the predictor) or alone."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=0.0, screen=None, companions=companions)
+    opt = _after_round0(bench, explore=0.0, screen=None, companions=companions, batch=5)
     assert opt._stage == "round0"
-    batch = [opt.ask() for _ in range(opt.config.batch)]
+    batch = [opt.ask() for _ in range(opt.round_size())]
     if companions == "none":
         assert opt.model is opt.predictor
     else:
         assert [m.name for m in opt.model.members] == ["fbnetv3", "lgbm"] and opt.model.members[0] is opt.predictor
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
     fresh_scores = opt.model.predict(fresh)
-    best = {fresh[i].key for i in np.argsort(-fresh_scores, kind="stable")[: opt.config.batch]}
+    best = {fresh[i].key for i in np.argsort(-fresh_scores, kind="stable")[: opt.round_size()]}
     assert {p.candidate.key for p in batch} == best
 
 
@@ -240,32 +241,32 @@ def test_the_screen_shortlists_the_pool_before_the_full_ranking():
     """With ``screen`` k, a round ranks (by the full ensemble) only the k fresh pool members the
     predictor's cheap screen (its first member) scores best."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=0.0, screen=50, companions="none")
+    opt = _after_round0(bench, explore=0.0, screen=50, companions="none", batch=5)
     assert len(opt.pool()) > 50
-    batch = [opt.ask().candidate for _ in range(opt.config.batch)]
+    batch = [opt.ask().candidate for _ in range(opt.round_size())]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
     cheap = opt.predictor.screen(fresh)
     full = opt.predictor._ensemble.accuracy(*opt.predictor._tensors(fresh))[0].detach().numpy()
     np.testing.assert_allclose(cheap, full, atol=1e-5, err_msg="the screen is the first member's prediction")
     shortlist = [fresh[i] for i in sorted(np.argsort(-cheap, kind="stable")[:50])]
     means = opt.predictor.predict(shortlist)
-    expected = [shortlist[i].key for i in np.argsort(-means, kind="stable")[: opt.config.batch]]
+    expected = [shortlist[i].key for i in np.argsort(-means, kind="stable")[: opt.round_size()]]
     assert [c.key for c in batch] == expected
-    unscreened = [fresh[i].key for i in np.argsort(-opt.predictor.predict(fresh), kind="stable")[: opt.config.batch]]
+    unscreened = [fresh[i].key for i in np.argsort(-opt.predictor.predict(fresh), kind="stable")[: opt.round_size()]]
     assert expected != unscreened, "a 50-candidate shortlist should change this round (else the test checks nothing)"
 
 
 def test_exploration_ranks_by_an_upper_confidence_bound():
     """With ``explore`` k, pool picks are the best by ensemble mean + k x ensemble std."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=2.0, screen=None, companions="none")
-    batch = [opt.ask().candidate for _ in range(opt.config.batch)]
+    opt = _after_round0(bench, explore=2.0, screen=None, companions="none", batch=5)
+    batch = [opt.ask().candidate for _ in range(opt.round_size())]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
     members = opt.predictor.predict_all(fresh)
     ucb = members.mean(axis=0) + 2.0 * members.std(axis=0)
-    expected = [fresh[i].key for i in np.argsort(-ucb, kind="stable")[: opt.config.batch]]
+    expected = [fresh[i].key for i in np.argsort(-ucb, kind="stable")[: opt.round_size()]]
     assert [c.key for c in batch] == expected
-    greedy = [fresh[i].key for i in np.argsort(-members.mean(axis=0), kind="stable")[: opt.config.batch]]
+    greedy = [fresh[i].key for i in np.argsort(-members.mean(axis=0), kind="stable")[: opt.round_size()]]
     assert expected != greedy, "the bound should reorder this pool (else the test checks nothing)"
 
 
@@ -278,7 +279,7 @@ def test_local_refinement_takes_neighbours_of_the_best():
     best_key = max(opt.evaluated, key=opt.evaluated.get)
     best = next(p.candidate for p, _ in opt.history if p.candidate.key == best_key)
     hood = {c.key for c in bench.space.neighbours(best, np.random.default_rng(0))}
-    batch = [opt.ask().candidate for _ in range(opt.config.batch)]
+    batch = [opt.ask().candidate for _ in range(opt.round_size())]
     assert all(c.key in hood for c in batch)
 
 
@@ -442,3 +443,23 @@ def test_predictor_is_registered():
 
     entry = get_registry().get("predictor", "fbnetv3")
     assert entry.factory is NARSPredictor and "pretrained" in entry.description
+
+
+@pytest.mark.parametrize(("budget", "size"), [(20, 1), (50, 1), (51, 2), (100, 2), (250, 5), (1000, 5)])
+def test_batch_auto_keeps_about_45_refits_in_a_short_search(budget, size):
+    """``batch=auto``: queries / 50 rounded up, between 1 and 5 (issue 27: rounds of 1 on FC-Net's
+    50 queries cut NARS's regret at 100% about in half; a long search keeps rounds of 5)."""
+    assert make("nars", toy_bench(), budget=budget).round_size() == size
+    assert make("nars", toy_bench(), budget=budget, batch=3).round_size() == 3
+
+
+def test_rounds_smaller_than_the_parallel_evaluations_are_said_once():
+    bench = toy_bench()
+    opt = _after_round0(bench, screen=None, companions="none")
+    opt.ask()  # the first stage-1 round is planned
+    with pytest.warns(UserWarning, match=r"rounds of 1 for this budget, so 3 of 4 parallel evaluations wait.*batch.: 4"):
+        assert len(opt.ask_batch(4)) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.ask_batch(4)
+        make("nars", bench, budget=30, batch=1).ask_batch(4)  # a batch the user chose: no warning

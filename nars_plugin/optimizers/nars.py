@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,7 +87,13 @@ class NARSSettings:
     init_batch: int | None = setting(
         None, "round-0 Sobol batch (auto: budget / 10, between 8 and 32)", low=1, none="auto"
     )
-    batch: int = setting(5, "candidates per later stage-1 round", low=1)
+    batch: int | None = setting(
+        None,
+        "candidates per later stage-1 round (auto: queries / 50 rounded up, between 1 and 5: about 45 refits in "
+        "any search of up to 250 queries; with a seconds budget, of the queries expected)",
+        low=1,
+        none="auto",
+    )
     final_fraction: float = setting(
         0.1, "share of the query budget kept for the stage-2 picks", low=0, high=1, high_open=True
     )
@@ -173,6 +180,7 @@ class NARS(Optimizer[NARSSettings]):
         self.n_picks = max(n_final, len(self.family))
         self.stage1_queries = max(self.init_batch, queries - self.n_picks)
         self._queue: list[Proposal] = []
+        self._warned_round = False
         self._pool: list[Candidate] | None = None
         self._pool_rows: dict[str, int] | None = None  # pool candidate key -> position
         self._stage = "init"
@@ -221,7 +229,21 @@ class NARS(Optimizer[NARSSettings]):
         return proposal
 
     def ask_batch(self, n: int) -> list[Proposal]:
-        """The next up to ``n`` proposals of the current round (a round is planned from told results only)."""
+        """The next up to ``n`` proposals of the current round (a round is planned from told results only).
+
+        A round never depends on ``n`` (the same seed gives the same search on any number of workers),
+        so rounds smaller than ``n`` leave workers waiting: with ``batch=auto`` that is said once."""
+        if n > 1 and self.config.batch is None and not self._warned_round and self._stage == "rounds":
+            size = self.round_size()
+            if size < n:
+                self._warned_round = True
+                fix = option("settings={'batch': " + str(n) + "}", f"-O batch={n}")
+                warnings.warn(
+                    f"nars: batch=auto plans stage-1 rounds of {size} for this budget, so {n - size} of {n} "
+                    f"parallel evaluations wait in each round; {fix} keeps them busy "
+                    "(a different search, the same on any number of workers)",
+                    stacklevel=2,
+                )
         batch = [self.ask()]
         while self._queue and len(batch) < n:
             batch.append(self.ask())
@@ -251,7 +273,7 @@ class NARS(Optimizer[NARSSettings]):
         left = self.stage1_left()
         if self._stage in ("round0", "rounds") and left > 0:
             self._stage = "rounds"
-            picks = self._round_picks(min(self.config.batch, left))
+            picks = self._round_picks(min(self.round_size(), left))
             self._queue = [Proposal(c, self._fidelity) for c in picks]
             if self._queue:
                 return
@@ -261,7 +283,7 @@ class NARS(Optimizer[NARSSettings]):
             if self._queue:
                 return
         self._stage = "after"
-        picks = self._rank(self.config.batch, fidelity=None)
+        picks = self._rank(self.round_size(), fidelity=None)
         if not picks:  # pool and populations used up: a random fresh candidate, else a repeat
             picks = self.random_fresh(1, exclude=self.evaluated)
         self._queue = [Proposal(c) for c in picks]
@@ -278,6 +300,16 @@ class NARS(Optimizer[NARSSettings]):
         if mean <= 0:
             return None  # free queries: the seconds never run out, plan as for queries
         return len(self.history) + max(0.0, self.planned_seconds - spent) / mean
+
+    def round_size(self) -> int:
+        """Candidates per stage-1 round: ``batch``, or for ``batch=auto`` the queries planned (expected,
+        with a seconds budget) / 50, rounded up, between 1 and 5: a short search refits after every
+        query or two, where each query counts most, a long one every 5, so refits stay few."""
+        if self.config.batch is not None:
+            return self.config.batch
+        expected = self.expected_queries()
+        queries = expected if expected is not None else self.planned_queries
+        return int(min(5, max(1, math.ceil(queries / 50))))
 
     def picks_planned(self) -> int:
         """How many stage-2 picks the budget keeps (at least one per family member)."""
@@ -359,8 +391,11 @@ class NARS(Optimizer[NARSSettings]):
         if not self._fit():
             return self.random_feasible(k, exclude=set(self.evaluated))
         fresh = self._shortlist(fresh)
-        order = np.argsort(-self._acquisition(fresh)[1], kind="stable")
-        return [fresh[i] for i in order[:k]]
+        means, scores = self._acquisition(fresh)
+        picks = [fresh[i] for i in np.argsort(-scores, kind="stable")[:k]]
+        by_key = {c.key: float(v) for c, v in zip(fresh, means)}
+        self._predicted.update({c.key: by_key[c.key] for c in picks})  # online_tau checks these picks too
+        return picks
 
     def _shortlist(self, cands: list[Candidate]) -> list[Candidate]:
         """The ``screen`` candidates the fitted predictor's cheap screen scores best, in their order

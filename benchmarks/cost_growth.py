@@ -13,8 +13,10 @@ same sitting:
 
 NARS plans its rounds for its budget, so its 100-query and 1,000-query searches are two searches;
 the peers' long searches begin as their short ones (their 100-query figures are both measured and
-readable from the long run). An optimizer given as ``NAME:KEY=VALUE`` runs with that setting
-(``-O``), e.g. ``nars:predictor.refit_points=all`` for NARS's refits on every point (before issue 27).
+readable from the long run). An optimizer given as ``NAME:KEY=VALUE[;KEY=VALUE]`` runs with those
+settings (``-O``): by default NARS as it is, ``nars:companions=none;batch=5`` (FBNetV3's predictor
+alone in rounds of 5, as before the issue-27 search changes) and the same with
+``predictor.refit_points=all`` (its refits on every point, before the issue-27 refit cap).
 NARS pretrains once per space into a fresh ``NARS_CACHE_DIR`` before the timed runs, so every timed
 NARS search is warm. Benchmarks are suite labels (``nars suite --list``) or benchmark names.
 
@@ -42,7 +44,10 @@ from nars_plugin import load_study
 from nars_plugin.comparison.suite import default_suite
 
 DEFAULT_BENCHMARKS = "nb201-analog-1d,fcnet-protein_structure"
-DEFAULT_OPTIMIZERS = "nars,nars:predictor.refit_points=all,bananas,optuna-tpe,smac,hebo"
+DEFAULT_OPTIMIZERS = (
+    "nars,nars:companions=none;batch=5,nars:companions=none;batch=5;predictor.refit_points=all,"
+    "bananas,optuna-tpe,smac,hebo"
+)
 DEFAULT_CAPS = "optuna-tpe=300,smac=100,hebo=20"
 DEFAULT_BINS = "1,10,30,100,300,1000"
 
@@ -58,9 +63,9 @@ def benchmark_args(label: str) -> list[str]:
 
 
 def optimizer_args(spec: str) -> tuple[str, list[str]]:
-    """``NAME[:KEY=VALUE[,KEY=VALUE]]`` as (name, ``-O`` arguments)."""
+    """``NAME[:KEY=VALUE[;KEY=VALUE]]`` as (name, ``-O`` arguments)."""
     name, _, settings = spec.partition(":")
-    return name, [f"-O{item}" for item in settings.split(",") if item]
+    return name, [f"-O{item}" for item in settings.split(";") if item]
 
 
 def nars_command() -> list[str]:
@@ -253,7 +258,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benchmarks", default=DEFAULT_BENCHMARKS, help="comma-separated suite labels or names")
-    parser.add_argument("--optimizers", default=DEFAULT_OPTIMIZERS, help="comma-separated NAME[:KEY=VALUE]")
+    parser.add_argument("--optimizers", default=DEFAULT_OPTIMIZERS, help="comma-separated NAME[:KEY=VALUE[;KEY=VALUE]]")
     parser.add_argument("--queries", type=int, default=1000, help="the long search")
     parser.add_argument("--short", type=int, default=100, help="the short search the long one is compared with")
     parser.add_argument("--cap", default=DEFAULT_CAPS, help="OPT=N: the most queries OPT runs (a slow peer)")

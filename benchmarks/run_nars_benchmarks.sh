@@ -51,7 +51,13 @@ for part in $PARTS; do
       python benchmarks/cost_growth.py --out $OUT/cost-growth ;;
     suite)  # issue 16: the default suite (every built-in benchmark that runs here), one leaderboard;
       # HEBO (minutes per run; needs `nars hebo install`) 5 seeds, the others 10
-      nars suite --optimizers nars,smac,hebo,bananas,optuna-tpe,ls,rea,rs --seeds 10,hebo=5 --out $OUT/suite --no-progress ;;
+      nars suite --optimizers nars,smac,hebo,bananas,optuna-tpe,ls,rea,rs --seeds 10,hebo=5 --out $OUT/suite --no-progress
+      # issue 27: NARS rerun after its search changed, joined to the committed peers without rerunning them
+      nars suite --optimizers nars --seeds 10 --out $OUT/suite-nars27 --no-progress
+      nars suite --out $OUT/suite --leaderboard-only --merge $OUT/suite-nars27
+      # issue 27: NARS on C-10, 20 seeds x 100 queries, beside NARS as it was before (its MLP alone, rounds of 5)
+      nars compare -b "$C10" --optimizers 'nars,nars-before=nars(companions=none;batch=5)' --seeds 20 --budget 100 \
+        --out $OUT/c10-nars27 --no-progress ;;
     naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
       nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:npenas,naslib:bananas --seeds 5 --budget 100 \
         --out $OUT/naslib-c10 --no-progress

@@ -181,6 +181,7 @@ class NARS(Optimizer[NARSSettings]):
         self.stage1_queries = max(self.init_batch, queries - self.n_picks)
         self._queue: list[Proposal] = []
         self._warned_round = False
+        self._round_size: int | None = None  # batch=auto under a seconds budget, once round 0 is told
         self._pool: list[Candidate] | None = None
         self._pool_rows: dict[str, int] | None = None  # pool candidate key -> position
         self._stage = "init"
@@ -302,14 +303,20 @@ class NARS(Optimizer[NARSSettings]):
         return len(self.history) + max(0.0, self.planned_seconds - spent) / mean
 
     def round_size(self) -> int:
-        """Candidates per stage-1 round: ``batch``, or for ``batch=auto`` the queries planned (expected,
-        with a seconds budget) / 50, rounded up, between 1 and 5: a short search refits after every
-        query or two, where each query counts most, a long one every 5, so refits stay few."""
+        """Candidates per stage-1 round: ``batch``, or for ``batch=auto`` the queries planned / 50,
+        rounded up, between 1 and 5 (with a seconds budget, the queries expected when the first round
+        after round 0 is planned): a short search refits after every query or two, where each query
+        counts most, a long one every 5, so refits stay few."""
         if self.config.batch is not None:
             return self.config.batch
-        expected = self.expected_queries()
-        queries = expected if expected is not None else self.planned_queries
-        return int(min(5, max(1, math.ceil(queries / 50))))
+        if self._round_size is None:  # with a seconds budget: fixed by the queries expected after round 0
+            expected = self.expected_queries()
+            queries = expected if expected is not None else self.planned_queries
+            size = int(min(5, max(1, math.ceil(queries / 50))))
+            if expected is None or self._stage != "rounds":
+                return size
+            self._round_size = size
+        return self._round_size
 
     def picks_planned(self) -> int:
         """How many stage-2 picks the budget keeps (at least one per family member)."""

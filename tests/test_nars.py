@@ -457,7 +457,9 @@ def test_rounds_smaller_than_the_parallel_evaluations_are_said_once():
     bench = toy_bench()
     opt = _after_round0(bench, screen=None, companions="none")
     opt.ask()  # the first stage-1 round is planned
-    with pytest.warns(UserWarning, match=r"rounds of 1 for this budget, so 3 of 4 parallel evaluations wait.*batch.: 4"):
+    with pytest.warns(
+        UserWarning, match=r"rounds of 1 for this budget, so 3 of 4 parallel evaluations wait.*batch.: 4"
+    ):
         assert len(opt.ask_batch(4)) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")

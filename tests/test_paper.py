@@ -297,3 +297,19 @@ def test_early_stopping_rule_on_real_curves(need_data, paper, data_dir):
     assert all(1 <= e <= 200 for e in report["round0"]["10"]["epochs"])
     # the short schedule ranks worse than the rule's stopping epoch, and better than chance
     assert 0 < report["twelve_epoch_schedule"]["kendall_tau"] < report["quality_at_picked_epoch"]["kendall_tau"]
+
+
+def test_nars_fixes_its_round_size_after_round_0_under_a_seconds_budget(paper):
+    """``batch=auto`` with 12,000 s: the round size comes from the queries expected when the first
+    round after round 0 is planned (about 100 here: rounds of 2 or 3) and stays, however the expectation moves."""
+    from helpers import FAST
+
+    opt = get_registry().create_optimizer(
+        "nars", paper.space, RunContext(objective=paper.objective, seed=1, budget=Budget(seconds=12_000)), FAST["nars"]
+    )
+    study = Study(paper, opt, Budget(seconds=12_000), progress=False)
+    study.run()
+    fixed = opt._round_size
+    assert fixed in (2, 3)
+    opt.planned_seconds = 10 * opt.planned_seconds  # ten times the queries expected from here on
+    assert opt.expected_queries() > 250 and opt.round_size() == fixed

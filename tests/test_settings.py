@@ -140,7 +140,8 @@ def test_listing_of_one_optimizer_shows_every_setting(tmp_path):
         assert settings.type_text(d) in row and d.spec.doc in row
     for d in settings.declared(PredictorSettings):
         assert f"predictor.{d.name}" in rows and d.spec.doc in rows[f"predictor.{d.name}"]
-    assert "auto" in rows["init_batch"] and " 5 " in rows["batch"] and " 5 " in rows["predictor.n_models"]
+    assert "auto" in rows["init_batch"] and " auto " in rows["batch"] and " 5 " in rows["predictor.n_models"]
+    assert " lgbm " in rows["companions"]
     assert "journal resumes only under the same --budget" in out
     rc, out, _ = run_cli(["optimizers", "n*"], cwd=tmp_path)  # a pattern: the one-line list as before
     assert rc == 0 and out.startswith("nars ") and "pool_size" not in out

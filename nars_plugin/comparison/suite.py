@@ -343,8 +343,9 @@ def merge_comparisons(base: Mapping[str, Any], extra: Mapping[str, Any], where: 
                     table[label] = entry
             merged[key] = table
     for label in labels:
-        theirs = [list(r) for r in seed_ranges(extra, label)]
-        ranges[label] = [list(r) for r in seed_ranges(base, label)] + theirs if label in pooled else theirs
+        extra_ranges = [list(r) for r in seed_ranges(extra, label)]
+        base_ranges = [list(r) for r in seed_ranges(base, label)]
+        ranges[label] = base_ranges + extra_ranges if label in pooled else extra_ranges
     merged["seed_ranges"] = ranges
     optimizers = [o for o in base_config.get("optimizers", []) if o["label"] not in labels]
     merged["config"] = {**base_config, "optimizers": optimizers + list(extra_config.get("optimizers", []))}

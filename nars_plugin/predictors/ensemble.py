@@ -155,8 +155,9 @@ class EnsemblePredictor(Predictor[EnsembleSettings]):
             weights = np.zeros(n)
             weights[int(np.argmax(scores))] = 1.0  # ties: the first member named
             return weights
-        raw = np.exp(self.config.sharpness * (scores - scores.max()))
-        return raw / raw.sum()
+        raw: np.ndarray = np.exp(self.config.sharpness * (scores - scores.max()))
+        weighted: np.ndarray = raw / raw.sum()
+        return weighted
 
     # -- predicting -------------------------------------------------------- #
 

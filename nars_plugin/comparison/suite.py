@@ -317,12 +317,15 @@ def merge_comparisons(base: Mapping[str, Any], extra: Mapping[str, Any], where: 
     labels = [o["label"] for o in extra_config.get("optimizers", [])]
     counts = {label: int((base.get("seeds_per_optimizer") or {}).get(label, 0)) for label in labels}
     pooled = set()
+    ranges = {k: [list(r) for r in v] for k, v in (base.get("seed_ranges") or {}).items()}
     for label in labels:
         ours, theirs = seed_ranges(base, label), seed_ranges(extra, label)
         seeds_ours = {s for a, b in ours for s in range(a, b)}
         seeds_theirs = {s for a, b in theirs for s in range(a, b)}
+        ranges[label] = [list(r) for r in theirs]
         if counts[label] and seeds_ours and not seeds_ours & seeds_theirs:
             pooled.add(label)
+            ranges[label] = [list(r) for r in ours + theirs]
         elif counts[label] and seeds_ours != seeds_theirs:
             raise ConfigError(
                 f"{where} ran {label} with seeds {_seed_text(seeds_theirs)}, the suite with {_seed_text(seeds_ours)}: "
@@ -330,7 +333,6 @@ def merge_comparisons(base: Mapping[str, Any], extra: Mapping[str, Any], where: 
                 "merge a rerun of the same seeds (it replaces them) or other seeds (--first-seed; they are pooled)",
             )
     merged = dict(base)
-    ranges = {k: [list(r) for r in v] for k, v in (base.get("seed_ranges") or {}).items()}
     for key, value in extra.items():
         # the per-optimizer tables (mean curves, seeds, times, ...) are dicts keyed by label
         if isinstance(value, Mapping) and value and set(value) <= set(labels) and key != "seed_ranges":
@@ -342,10 +344,6 @@ def merge_comparisons(base: Mapping[str, Any], extra: Mapping[str, Any], where: 
                 else:
                     table[label] = entry
             merged[key] = table
-    for label in labels:
-        extra_ranges = [list(r) for r in seed_ranges(extra, label)]
-        base_ranges = [list(r) for r in seed_ranges(base, label)]
-        ranges[label] = base_ranges + extra_ranges if label in pooled else extra_ranges
     merged["seed_ranges"] = ranges
     optimizers = [o for o in base_config.get("optimizers", []) if o["label"] not in labels]
     merged["config"] = {**base_config, "optimizers": optimizers + list(extra_config.get("optimizers", []))}

@@ -15,8 +15,8 @@ Stage 1, constrained iterative optimisation
     The ``companions`` (boosted trees, ``lgbm``) are fitted beside the
     predictor; before each refit every model predicts the points told since
     its last fit, and the one whose predictions of those unseen points rank
-    them best (Kendall tau) ranks the candidates: FBNetV3's pretrained MLP
-    where it ranks the space best (NB201), the trees where they do (FC-Net).
+    them best (Kendall tau) ranks the candidates (which one differs by seed
+    and over a run; ``report()["predictor_members"]`` says).
 
 Early stopping
     When the evaluator returns learning curves, the round-0 curves give the
@@ -65,16 +65,17 @@ from ..candidate import unique
 from ..errors import ConfigError, option
 from ..evaluation import Result
 from ..predictors import Predictor, create_predictor
-from ..predictors.ensemble import EnsemblePredictor, member
+from ..predictors.ensemble import MEMBER_DEFAULTS, EnsemblePredictor, member
 from ..settings import Choice, choice, setting
 from ..space import Candidate, Constraint, parse_constraints
 from .base import Optimizer, Proposal
 from .evolution import warn_if_population_fills_budget
 
-#: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them (see ``benchmarks/``):
-#: beyond 100 evaluated points a refit step trains on 100 of them, so a round costs the same however long the
-#: search (``benchmarks/cost_growth.py``); a search of up to 100 queries never gets there.
-DEFAULT_PREDICTOR: dict[str, Any] = {"n_models": 5, "refit_points": 100}
+#: Settings of the default predictor (fbnetv3) unless ``predictor.NAME=VALUE`` overrides them (see ``benchmarks/``),
+#: the ones it has as an ensemble member: beyond 100 evaluated points a refit step trains on 100 of them, so a
+#: round costs the same however long the search (``benchmarks/cost_growth.py``); a search of up to 100 queries
+#: never gets there.
+DEFAULT_PREDICTOR: dict[str, Any] = dict(MEMBER_DEFAULTS["fbnetv3"])
 
 
 @dataclass(frozen=True)
@@ -400,8 +401,7 @@ class NARS(Optimizer[NARSSettings]):
         fresh = self._shortlist(fresh)
         means, scores = self._acquisition(fresh)
         picks = [fresh[i] for i in np.argsort(-scores, kind="stable")[:k]]
-        by_key = {c.key: float(v) for c, v in zip(fresh, means)}
-        self._predicted.update({c.key: by_key[c.key] for c in picks})  # online_tau checks these picks too
+        self._remember_predictions(fresh, means, picks)
         return picks
 
     def _shortlist(self, cands: list[Candidate]) -> list[Candidate]:
@@ -449,9 +449,13 @@ class NARS(Optimizer[NARSSettings]):
             if cand.key not in taken:
                 taken.add(cand.key)
                 picks.append(cand)
-        by_key = {c.key: float(v) for c, v in zip(everything, means)}
-        self._predicted.update({c.key: by_key[c.key] for c in picks})
+        self._remember_predictions(everything, means, picks)
         return picks
+
+    def _remember_predictions(self, cands: Sequence[Candidate], means: np.ndarray, picks: Sequence[Candidate]) -> None:
+        """Keep the predicted means of the ``picks`` (among ``cands``) for :meth:`online_tau` to check."""
+        by_key = {c.key: float(v) for c, v in zip(cands, means)}
+        self._predicted.update({c.key: by_key[c.key] for c in picks})
 
     def online_tau(self) -> float | None:
         """Kendall tau between the predictions made when stage-1 picks were chosen and the
@@ -598,14 +602,14 @@ class NARS(Optimizer[NARSSettings]):
         }
 
     def _member_report(self) -> dict[str, Any]:
-        """An ensemble predictor's members with their out-of-sample Kendall tau and weight now."""
-        members, taus, weights = (getattr(self.model, k, None) for k in ("members", "member_taus", "weights"))
-        if not (members and callable(taus) and callable(weights)):
+        """The companions' ensemble: each model with its out-of-sample Kendall tau and weight now."""
+        if not isinstance(self.model, EnsemblePredictor):
             return {}
+        model = self.model
         return {
             "predictor_members": [
                 {"name": m.name, "out_of_sample_tau": t, "weight": float(w)}
-                for m, t, w in zip(members, taus(), weights())
+                for m, t, w in zip(model.members, model.member_taus(), model.weights())
             ]
         }
 

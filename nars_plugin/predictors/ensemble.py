@@ -6,7 +6,7 @@ boosted trees rank FC-Net's nine hyperparameters better (``benchmarks/results/pr
 ensemble fits every member on each :meth:`~EnsemblePredictor.fit`; before refitting, each member
 predicts the points told since its previous fit, which it has never seen: an honest, free
 out-of-sample check. A member's weight follows its Kendall tau on those checks, so the search leans
-on the model that ranks *this* space well, with no per-benchmark flag.
+on the model that has ranked this search's new points best, with no per-benchmark flag.
 
 Predictions combine on the values' scale (every member predicts values): the mean is the weighted
 mean of the members' means, the uncertainty the weighted mixture's standard deviation (the members'

@@ -285,3 +285,22 @@ def test_more_seeds_run_elsewhere_pool_with_the_suite_s_seeds(suite, tmp_path, c
     )
     assert code == 0, err
     assert [p.name for p in (tmp_path / "one" / "runs" / "rs").iterdir()] == ["seed7"]
+    code, _, err = cli(
+        [
+            "compare",
+            "-b",
+            f"csv:{root / 'cells.csv'}",
+            "-B",
+            "objective=valid",
+            "--optimizers",
+            "rs",
+            "--first-seed",
+            "-1",
+            "--budget",
+            "5",
+            "--out",
+            tmp_path / "bad",
+            "--no-progress",
+        ]
+    )
+    assert code == 2 and "the first seed is -1" in err and "0 or more" in err

@@ -14,7 +14,7 @@ same sitting:
 NARS plans its rounds for its budget, so its 100-query and 1,000-query searches are two searches;
 the peers' long searches begin as their short ones (their 100-query figures are both measured and
 readable from the long run). An optimizer given as ``NAME:KEY=VALUE[;KEY=VALUE]`` runs with those
-settings (``-O``): by default NARS as it is, ``nars:companions=none;batch=5`` (FBNetV3's predictor
+settings (``-O``): by default NARS as it is, ``nars:companion=none;batch=5`` (FBNetV3's predictor
 alone in rounds of 5, as before the issue-27 search changes) and the same with
 ``predictor.refit_points=all`` (its refits on every point, before the issue-27 refit cap).
 NARS pretrains once per space into a fresh ``NARS_CACHE_DIR`` before the timed runs, so every timed
@@ -45,7 +45,7 @@ from nars_plugin.comparison.suite import default_suite
 
 DEFAULT_BENCHMARKS = "nb201-analog-1d,fcnet-protein_structure"
 DEFAULT_OPTIMIZERS = (
-    "nars,nars:companions=none;batch=5,nars:companions=none;batch=5;predictor.refit_points=all,"
+    "nars,nars:companion=none;batch=5,nars:companion=none;batch=5;predictor.refit_points=all,"
     "bananas,optuna-tpe,smac,hebo"
 )
 DEFAULT_CAPS = "optuna-tpe=300,smac=100,hebo=20"

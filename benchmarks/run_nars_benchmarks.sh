@@ -56,7 +56,7 @@ for part in $PARTS; do
       nars suite --optimizers nars --seeds 10 --out $OUT/suite-nars27 --no-progress
       nars suite --out $OUT/suite --leaderboard-only --merge $OUT/suite-nars27
       # issue 27: NARS on C-10, 20 seeds x 100 queries, beside NARS as it was before (its MLP alone, rounds of 5)
-      nars compare -b "$C10" --optimizers 'nars,nars-before=nars(companions=none;batch=5)' --seeds 20 --budget 100 \
+      nars compare -b "$C10" --optimizers 'nars,nars-before=nars(companion=none;batch=5)' --seeds 20 --budget 100 \
         --out $OUT/c10-nars27 --no-progress ;;
     naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
       nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:npenas,naslib:bananas --seeds 5 --budget 100 \

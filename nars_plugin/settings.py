@@ -188,7 +188,8 @@ def nested(cls: type, doc: str, **overrides: Any) -> Any:
 def choice(kind: str, default: str, doc: str, **defaults: Any) -> Any:
     """A setting that picks a registered plugin of ``kind`` (``"predictor"``) by name, ``default``
     unless given; ``defaults`` are this owner's own settings of the default plugin (they do not
-    carry over when another plugin is picked). Its value is a :class:`Choice`."""
+    carry over when another plugin is picked). Its value is a :class:`Choice`; a field typed
+    ``Choice | None`` also takes ``none`` (no plugin: its value is None)."""
     return dataclasses.field(default=Choice(default, defaults), metadata={_KEY: Spec(doc, plugin=kind)})
 
 
@@ -316,7 +317,17 @@ def split(
     }
     for field in fields.values():
         if field.kind == "choice" and (field.name in top or field.name in deeper):
-            out[field.name] = _pick(field, top.get(field.name), deeper.pop(field.name, {}), owner, command, prefix)
+            value, more = top.get(field.name), deeper.pop(field.name, {})
+            if field.name in top and _means_none(field, value):
+                if more:
+                    raise ConfigError(
+                        f"{owner + ' ' if owner else ''}setting {prefix}{field.name} is {field.spec.none}, yet its "
+                        f"settings {sorted(more)} are given",
+                        f"leave them out, or name a {field.spec.plugin} as {prefix}{field.name}",
+                    )
+                out[field.name] = None
+                continue
+            out[field.name] = _pick(field, value, more, owner, command, prefix)
     for name, more in deeper.items():
         field = fields[name]
         assert field.group is not None
@@ -387,12 +398,17 @@ def _aliases(cls: type) -> dict[str, str]:
     return {n: groups[0] for n, groups in seen.items() if len(groups) == 1 and n not in top and "." not in n}
 
 
+def _means_none(field: Declared, value: Any) -> bool:
+    """Whether ``value`` is None or the word for it, and the field may be None."""
+    return field.optional and (value is None or (isinstance(value, str) and value.strip().lower() in _nones(field)))
+
+
 def convert(field: Declared, value: Any, owner: str = "", prefix: str = "") -> Any:
     """One value (typed, text, or a guessed scalar) as the field's type; a ConfigError names the field
     (as ``prefix + name``) and the type it needs."""
     name = prefix + field.name
     where = f"{owner} setting {name}" if owner else f"setting {name}"
-    if field.optional and (value is None or (isinstance(value, str) and value.strip().lower() in _nones(field))):
+    if _means_none(field, value):
         return None
     if field.kind == "choice":
         return _pick(field, value, {}, owner, "", prefix)

@@ -94,3 +94,16 @@ def test_a_capped_feature_predictor_fits_the_best_half_and_a_seeded_sample_of_th
         capped.fit(cands[:60], y[:60]).predict(cands[60:]), whole.fit(kept, values).predict(cands[60:])
     )
     assert capped._capped(list(cands[:15]), y[:15])[0] == list(cands[:15])  # under the cap: every point
+
+
+def test_the_boosted_trees_screen_sums_the_first_rounds_of_the_first_booster(data):
+    space, cands, y = data
+    trees = create_predictor(Choice("lgbm", {"n_models": 2, "rounds": 60, "screen_rounds": 10}), space, seed=1)
+    trees.fit(cands[:60], y[:60])
+    first = trees._model[0]
+    features = trees.features(cands[60:])
+    np.testing.assert_allclose(trees.screen(cands[60:]), first.predict(features, num_iteration=10))
+    assert not np.allclose(trees.screen(cands[60:]), first.predict(features))  # fewer rounds: another sum
+    assert kendalltau(trees.screen(cands[60:]), first.predict(features)).statistic > 0.5  # nearly the order
+    every = create_predictor(Choice("lgbm", {"n_models": 2, "rounds": 60}), space, seed=1).fit(cands[:60], y[:60])
+    np.testing.assert_allclose(every.screen(cands[60:]), every._model[0].predict(features))

@@ -219,15 +219,15 @@ def _after_round0(bench: TabularBenchmark, **settings) -> NARS:
     return opt
 
 
-@pytest.mark.parametrize("companions", ["lgbm", "none"])
-def test_stage1_rounds_follow_the_model(companions):
+@pytest.mark.parametrize("companion", ["lgbm", "none"])
+def test_stage1_rounds_follow_the_model(companion):
     """After round 0, every round's pool picks are the best-predicted unevaluated candidates, by the
-    predictor with its companions (an ensemble whose first member is the predictor) or alone."""
+    predictor with its companion (an ensemble whose first member is the predictor) or alone."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=0.0, screen=None, companions=companions, batch=5)
+    opt = _after_round0(bench, explore=0.0, screen=None, companion=companion, batch=5)
     assert opt._stage == "round0"
     batch = [opt.ask() for _ in range(opt.round_size())]
-    if companions == "none":
+    if companion == "none":
         assert opt.model is opt.predictor
     else:
         assert [m.name for m in opt.model.members] == ["fbnetv3", "lgbm"] and opt.model.members[0] is opt.predictor
@@ -241,7 +241,7 @@ def test_the_screen_shortlists_the_pool_before_the_full_ranking():
     """With ``screen`` k, a round ranks (by the full ensemble) only the k fresh pool members the
     predictor's cheap screen (its first member) scores best."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=0.0, screen=50, companions="none", batch=5)
+    opt = _after_round0(bench, explore=0.0, screen=50, companion="none", batch=5)
     assert len(opt.pool()) > 50
     batch = [opt.ask().candidate for _ in range(opt.round_size())]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
@@ -259,7 +259,7 @@ def test_the_screen_shortlists_the_pool_before_the_full_ranking():
 def test_exploration_ranks_by_an_upper_confidence_bound():
     """With ``explore`` k, pool picks are the best by ensemble mean + k x ensemble std."""
     bench = toy_bench()
-    opt = _after_round0(bench, explore=2.0, screen=None, companions="none", batch=5)
+    opt = _after_round0(bench, explore=2.0, screen=None, companion="none", batch=5)
     batch = [opt.ask().candidate for _ in range(opt.round_size())]
     fresh = [c for c in opt.pool() if c.key not in opt.evaluated]
     members = opt.predictor.predict_all(fresh)
@@ -455,7 +455,7 @@ def test_batch_auto_keeps_about_45_refits_in_a_short_search(budget, size):
 
 def test_rounds_smaller_than_the_parallel_evaluations_are_said_once():
     bench = toy_bench()
-    opt = _after_round0(bench, screen=None, companions="none")
+    opt = _after_round0(bench, screen=None, companion="none")
     opt.ask()  # the first stage-1 round is planned
     with pytest.warns(
         UserWarning, match=r"rounds of 1 for this budget, so 3 of 4 parallel evaluations wait.*batch.: 4"

@@ -12,6 +12,7 @@ from nars_plugin.budget import Budget
 from nars_plugin.errors import ConfigError, JournalError
 from nars_plugin.optimizers.nars import NARS, NARSSettings
 from nars_plugin.plugins import get_registry
+from nars_plugin.predictors.ensemble import MEMBER_DEFAULTS
 from nars_plugin.predictors.fbnetv3 import PredictorSettings
 from nars_plugin.settings import RunContext
 from nars_plugin.study import Study
@@ -141,7 +142,7 @@ def test_listing_of_one_optimizer_shows_every_setting(tmp_path):
     for d in settings.declared(PredictorSettings):
         assert f"predictor.{d.name}" in rows and d.spec.doc in rows[f"predictor.{d.name}"]
     assert "auto" in rows["init_batch"] and " auto " in rows["batch"] and " 5 " in rows["predictor.n_models"]
-    assert " lgbm " in rows["companions"]
+    assert " lgbm " in rows["companion"] and "companion.rounds" in rows
     assert "journal resumes only under the same --budget" in out
     rc, out, _ = run_cli(["optimizers", "n*"], cwd=tmp_path)  # a pattern: the one-line list as before
     assert rc == 0 and out.startswith("nars ") and "pool_size" not in out
@@ -184,6 +185,26 @@ def test_identity_comes_from_the_declaration(name):
     assert [d.name for d in settings.declared(type(opt).Settings)] == list(declared)
     assert json.loads(json.dumps(identity)) == identity
     assert ("budget" in identity) == (name == "nars")
+
+
+def test_nars_companion_is_a_predictor_choice_that_none_turns_off():
+    default = create("nars")
+    assert default.config.companion.name == "lgbm" and [m.name for m in default.model.members] == ["fbnetv3", "lgbm"]
+    companion = default.model.members[1]
+    assert {k: getattr(companion.config, k) for k in MEMBER_DEFAULTS["lgbm"]} == MEMBER_DEFAULTS["lgbm"]
+    tuned = create("nars", **{"companion.rounds": 30, "companion.screen_rounds": "all"})
+    assert tuned.model.members[1].config.rounds == 30 and tuned.model.members[1].config.screen_rounds is None
+    assert tuned.settings()["companion"]["rounds"] == 30
+    assert create("nars", companion="rf").model.members[1].name == "rf"
+    alone = create("nars", companion="none")
+    assert alone.config.companion is None and alone.model is alone.predictor
+    assert alone.settings()["companion"] == "none"
+    assert create("nars", predictor="lgbm").model.name == "lgbm"  # the companion is the predictor: one model
+    with pytest.raises(ConfigError, match="companion is none, yet its settings \\['rounds'\\] are given") as info:
+        create("nars", companion="none", **{"companion.rounds": 30})
+    assert "name a predictor as companion" in info.value.hint
+    with pytest.raises(ConfigError, match="companion.roundz"):
+        create("nars", **{"companion.roundz": 30})
 
 
 def test_identity_records_what_the_user_set_not_the_budget_derived_value():

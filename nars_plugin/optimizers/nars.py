@@ -12,8 +12,8 @@ Stage 1, constrained iterative optimisation
     batch of the pool. A refit continues the previous fit (the predictor's
     ``warm_start``), and the predictor's cheap screen (one ensemble member)
     shortlists the ``screen`` best of a large pool for the full ranking.
-    The ``companions`` (boosted trees, ``lgbm``) are fitted beside the
-    predictor; before each refit every model predicts the points told since
+    The ``companion`` (boosted trees, ``lgbm``) is fitted beside the
+    predictor; before each refit each model predicts the points told since
     its last fit, and the one whose predictions of those unseen points rank
     them best (Kendall tau) ranks the candidates (which one differs by seed
     and over a run; ``report()["predictor_members"]`` says).
@@ -65,7 +65,7 @@ from ..candidate import unique
 from ..errors import ConfigError, option
 from ..evaluation import Result
 from ..predictors import Predictor, create_predictor
-from ..predictors.ensemble import MEMBER_DEFAULTS, EnsemblePredictor, member
+from ..predictors.ensemble import MEMBER_DEFAULTS, EnsemblePredictor
 from ..settings import Choice, choice, setting
 from ..space import Candidate, Constraint, parse_constraints
 from .base import Optimizer, Proposal
@@ -135,11 +135,12 @@ class NARSSettings:
         (), "extra constraints, one stage-2 run and pick each, tightest first ('flops<=20M;flops<=40M')", separator=";"
     )
     predictor: Choice = choice("predictor", "fbnetv3", "the accuracy predictor", **DEFAULT_PREDICTOR)
-    companions: tuple[str, ...] = setting(
-        ("lgbm",),
-        "registered predictors fitted beside the predictor; whichever ranks the points it had not seen best "
-        "(out-of-sample Kendall tau) ranks the candidates (none: the predictor alone)",
-        separator=",",
+    companion: Choice | None = choice(
+        "predictor",
+        "lgbm",
+        "a second registered predictor fitted beside the predictor; whichever of the two ranks the points it had "
+        "not seen best (out-of-sample Kendall tau) ranks the candidates (none: the predictor alone)",
+        **MEMBER_DEFAULTS["lgbm"],
     )
 
 
@@ -176,7 +177,7 @@ class NARS(Optimizer[NARSSettings]):
         self._checks: list[tuple[float, float]] = []
         self.family: list[list[Constraint]] = [parse_constraints([f]) for f in self.config.family]
         self.predictor = create_predictor(self.config.predictor, self.space, self.seed)
-        self.model = self._with_companions(self.predictor)
+        self.model = self._with_companion(self.predictor)
         n_final = max(1, math.ceil(self.config.final_fraction * queries)) if self.config.final_fraction > 0 else 0
         self.n_picks = max(n_final, len(self.family))
         self.stage1_queries = max(self.init_batch, queries - self.n_picks)
@@ -195,14 +196,13 @@ class NARS(Optimizer[NARSSettings]):
         # the training set, grown as results are told: (history entries read, fidelity, candidates, targets)
         self._known: tuple[int, int | None, list[Candidate], list[float]] = (0, None, [], [])
 
-    def _with_companions(self, predictor: Predictor[Any]) -> Predictor[Any]:
-        """The model that ranks candidates: the predictor, or an ensemble of it and the companions in
+    def _with_companion(self, predictor: Predictor[Any]) -> Predictor[Any]:
+        """The model that ranks candidates: the predictor, or an ensemble of it and the companion in
         which the member ranking unseen points best predicts (:mod:`nars_plugin.predictors.ensemble`)."""
-        # the predictor itself (``predictor=lgbm``) or a name given twice is one member
-        names = list(dict.fromkeys(n for n in self.config.companions if n not in ("", "none", predictor.name)))
-        if not names:
+        companion = self.config.companion
+        if companion is None or companion.name == predictor.name:  # ``predictor=lgbm``: one member
             return predictor
-        members = [predictor] + [member(name, self.space, self.seed + i) for i, name in enumerate(names, 1)]
+        members = [predictor, create_predictor(companion, self.space, self.seed + 1)]
         return EnsemblePredictor.of(members, self.space, self.seed)
 
     # -- pool ------------------------------------------------------------ #
@@ -602,7 +602,7 @@ class NARS(Optimizer[NARSSettings]):
         }
 
     def _member_report(self) -> dict[str, Any]:
-        """The companions' ensemble: each model with its out-of-sample Kendall tau and weight now."""
+        """The predictor and its companion: each model with its out-of-sample Kendall tau and weight now."""
         if not isinstance(self.model, EnsemblePredictor):
             return {}
         model = self.model

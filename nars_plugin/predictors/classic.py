@@ -233,6 +233,13 @@ class BoostingSettings(FeatureSettings):
     min_child_samples: int = setting(2, "fewest training points in a leaf (small: NAS training sets are small)", low=1)
     subsample: float = setting(0.8, "share of the training points each model bags", low=0, high=1)
     colsample: float = setting(0.8, "share of the features each tree sees", low=0, high=1)
+    screen_rounds: int | None = setting(
+        None,
+        "boosting rounds of the first model that its cheap screen (NARS's pool shortlist) sums (all: every round)",
+        low=1,
+        none="all",
+        recorded="changed",
+    )
 
 
 class BoostingPredictor(FeaturePredictor[BoostingSettings]):
@@ -268,8 +275,10 @@ class BoostingPredictor(FeaturePredictor[BoostingSettings]):
         return members.mean(axis=0), members.std(axis=0)
 
     def screen(self, cands: Sequence[Candidate]) -> np.ndarray:
-        """The first booster's prediction (on the learnt scale): a fraction of the cost, nearly the order."""
+        """The first booster's prediction (on the learnt scale) from its first ``screen_rounds`` rounds: a fraction
+        of the cost, nearly the order."""
         if self._model is None:
             raise self.not_fitted()
-        first: np.ndarray = np.asarray(self._model[0].predict(self.features(cands)), dtype=float)
+        rounds = self.config.screen_rounds
+        first: np.ndarray = np.asarray(self._model[0].predict(self.features(cands), num_iteration=rounds), dtype=float)
         return first

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The distribution as a user gets it: build the sdist and the wheel, check their metadata, install
 # the wheel (not editable) into a fresh environment outside the checkout, and from a folder outside
-# the checkout import every module of nars_plugin, nars_naslib and nars_imagenet, list the plugins
-# and run a short search with the default optimizer. .ci/run calls it; run it alone with
+# the checkout run a short search with the default optimizer on the core alone (no extras), then
+# with the extras import every module of nars_plugin, nars_naslib and nars_imagenet and list the plugins. .ci/run calls it; run it alone with
 #
 #     bash .ci/wheel_check.sh
 #
@@ -35,11 +35,25 @@ pip=("$work/venv/bin/pip" install -q --no-input)
 torch=(torch==2.14.1)
 [[ $extras == *imagenet* ]] && torch+=(torchvision==0.29.1)
 "${pip[@]}" "${torch[@]}"
-"${pip[@]}" "$wheel${extras:+[$extras]}"
 
 # everything below runs outside the checkout, so only the installed wheel can be imported
 mkdir "$work/run"
 cd "$work/run"
+
+# first the core alone, as `pip install nars-plugin` gives it: the default search must run without any extra
+"${pip[@]}" "$wheel"
+echo "::: wheel check: the core alone (no extras): nars search -b nb201-analog --budget 30 (the default optimizer; an empty cache, so it pretrains)"
+"$work/venv/bin/python" -c 'import importlib.util, sys
+extra = [m for m in ("sklearn", "timm", "optuna") if importlib.util.find_spec(m)]
+sys.exit(f"the core install brought {extra}, which only extras should" if extra else None)'
+NARS_CACHE_DIR="$work/cache" "$work/venv/bin/nars" search -b nb201-analog --budget 30 --no-progress --out "$work/run/search"
+test -s "$work/run/search/trajectory.csv"
+"$work/venv/bin/python" -c 'import json, sys
+name = json.load(open(sys.argv[1]))["config"]["optimizer"]["name"]
+sys.exit(None if name == "nars" else f"nars search ran {name!r} by default, not nars")' "$work/run/search/summary.json"
+
+echo "::: wheel check: with the extras${extras:+ [$extras]}"
+"${pip[@]}" "$wheel${extras:+[$extras]}"
 echo "::: wheel check: import every module of the installed packages"
 "$work/venv/bin/python" - "$checkout" <<'EOF'
 import importlib
@@ -74,10 +88,4 @@ if failures:
 EOF
 echo "::: wheel check: nars plugins"
 "$work/venv/bin/nars" plugins
-echo "::: wheel check: nars search -b nb201-analog --budget 30 (the default optimizer; an empty cache, so it pretrains)"
-NARS_CACHE_DIR="$work/cache" "$work/venv/bin/nars" search -b nb201-analog --budget 30 --no-progress --out "$work/run/search"
-test -s "$work/run/search/trajectory.csv"
-"$work/venv/bin/python" -c 'import json, sys
-name = json.load(open(sys.argv[1]))["config"]["optimizer"]["name"]
-sys.exit(None if name == "nars" else f"nars search ran {name!r} by default, not nars")' "$work/run/search/summary.json"
 echo "::: wheel check passed in $((SECONDS - started)) s"

@@ -124,3 +124,30 @@ def test_every_data_file_of_a_package_is_shipped(source: tuple[str, Path]) -> No
     ]
     missing = [f for f in data if not any(fnmatch.fnmatch(f, p) for p in patterns)]
     assert not missing, f"{name}: {missing} would be left out of the wheel (add them to [tool.setuptools.package-data])"
+
+
+def test_the_default_search_runs_on_the_core_install_without_scikit_learn(tmp_path):
+    """LightGBM is a core dependency (NARS's companion) but scikit-learn is an extra: LightGBM's
+    scikit-learn wrapper refuses to run without it, so the companion must use LightGBM's own API.
+    The child process cannot import sklearn at all, as after a plain ``pip install nars-plugin``."""
+    script = """
+import sys, importlib.abc
+class NoSklearn(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, NoSklearn())
+import lightgbm.compat
+assert not lightgbm.compat.SKLEARN_INSTALLED
+from nars_plugin import create_study
+study = create_study("nb201-analog", "nars", budget=24, seed=0)
+study.optimize()
+members = study.optimizer.report()["predictor_members"]
+assert [m["name"] for m in members] == ["fbnetv3", "lgbm"], members
+assert "sklearn" not in sys.modules
+print("ok", len(study.trials))
+"""
+    env = {**__import__("os").environ, "NARS_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["ok", "24"]

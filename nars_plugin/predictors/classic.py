@@ -250,23 +250,26 @@ class BoostingPredictor(FeaturePredictor[BoostingSettings]):
     library = "lightgbm"
 
     def _fit_features(self, x: np.ndarray, y: np.ndarray) -> None:
+        # LightGBM's own API: its scikit-learn wrapper needs scikit-learn, which a plain install lacks
         c = self.config
+        params = {
+            "objective": "regression",
+            "learning_rate": c.learning_rate,
+            "num_leaves": c.num_leaves,
+            "min_data_in_leaf": c.min_child_samples,
+            "min_sum_hessian_in_leaf": 0.0,
+            "bagging_fraction": c.subsample,
+            "bagging_freq": 1 if c.subsample < 1 else 0,
+            "feature_fraction": c.colsample,
+            "num_threads": 1,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
         self._model = [
-            self._library.LGBMRegressor(
-                n_estimators=c.rounds,
-                learning_rate=c.learning_rate,
-                num_leaves=c.num_leaves,
-                min_child_samples=c.min_child_samples,
-                min_child_weight=0.0,
-                subsample=c.subsample,
-                subsample_freq=1 if c.subsample < 1 else 0,
-                colsample_bytree=c.colsample,
-                random_state=self.seed * 1000 + i,
-                n_jobs=1,
-                deterministic=True,
-                force_row_wise=True,
-                verbose=-1,
-            ).fit(x, y)
+            self._library.train(
+                {**params, "seed": self.seed * 1000 + i}, self._library.Dataset(x, y), num_boost_round=c.rounds
+            )
             for i in range(c.n_models)
         ]
 

@@ -33,7 +33,7 @@ from .base import Predictor, create_predictor
 #: long search (``benchmarks/cost_growth.py``); other registered predictors get their own defaults.
 MEMBER_DEFAULTS: dict[str, dict[str, Any]] = {
     "fbnetv3": {"n_models": 5, "refit_points": 100},
-    "lgbm": {"fit_points": 200},
+    "lgbm": {"fit_points": 200, "n_models": 3, "rounds": 100, "learning_rate": 0.1, "screen_rounds": 25},
 }
 
 

@@ -101,7 +101,7 @@ class NARSSettings:
     local_fraction: float = setting(
         0.4, "share of each stage-1 round taken from the neighbourhoods of the best evaluated candidates", low=0, high=1
     )
-    local_parents: int = setting(3, "how many of the best evaluated candidates lend their neighbourhoods", low=0)
+    local_parents: int = setting(5, "how many of the best evaluated candidates lend their neighbourhoods", low=0)
     local_pick: str = setting(
         "auto",
         "how neighbours are chosen: predicted (best-predicted first), random, or auto (predicted while the "

@@ -14,9 +14,10 @@ same sitting:
 NARS plans its rounds for its budget, so its 100-query and 1,000-query searches are two searches;
 the peers' long searches begin as their short ones (their 100-query figures are both measured and
 readable from the long run). An optimizer given as ``NAME:KEY=VALUE[;KEY=VALUE]`` runs with those
-settings (``-O``): by default NARS as it is, ``nars:companion=none;batch=5`` (FBNetV3's predictor
-alone in rounds of 5, as before the issue-27 search changes) and the same with
-``predictor.refit_points=all`` (its refits on every point, before the issue-27 refit cap).
+settings (``-O``), reported as ``LABEL`` when given as ``LABEL=NAME:...``: by default NARS as it
+is, ``nars:companion=none;batch=5`` (FBNetV3's predictor alone in rounds of 5, as before the
+issue-27 search changes) and the same with ``predictor.refit_points=all`` (its refits on every
+point, before the issue-27 refit cap).
 NARS pretrains once per space into a fresh ``NARS_CACHE_DIR`` before the timed runs, so every timed
 NARS search is warm. Benchmarks are suite labels (``nars suite --list``) or benchmark names.
 
@@ -63,9 +64,15 @@ def benchmark_args(label: str) -> list[str]:
 
 
 def optimizer_args(spec: str) -> tuple[str, list[str]]:
-    """``NAME[:KEY=VALUE[;KEY=VALUE]]`` as (name, ``-O`` arguments)."""
-    name, _, settings = spec.partition(":")
-    return name, [f"-O{item}" for item in settings.split(";") if item]
+    """``[LABEL=]NAME[:KEY=VALUE[;KEY=VALUE]]`` as (name, ``-O`` arguments)."""
+    head, _, settings = spec.partition(":")
+    return head.rpartition("=")[2], [f"-O{item}" for item in settings.split(";") if item]
+
+
+def optimizer_label(spec: str) -> str:
+    """The name a spec is reported under: its ``LABEL=`` if it has one, else the spec itself."""
+    head = spec.partition(":")[0]
+    return head.partition("=")[0] if "=" in head else spec
 
 
 def nars_command() -> list[str]:
@@ -89,7 +96,8 @@ def run_search(bench: list[str], optimizer: str, queries: int, seed: int, work: 
     best = record.best
     found = best.result.objective(record.objective) if best and best.result and record.objective else None
     return {
-        "optimizer": optimizer,
+        "optimizer": optimizer_label(optimizer),
+        "spec": optimizer,
         "queries": queries,
         "seed": seed,
         "command": shlex.join(["nars", *args, "--out", "DIR", "--no-progress"]),
@@ -121,7 +129,7 @@ def measure(args: argparse.Namespace, work: Path, save: Any) -> list[dict[str, A
         if any(optimizer_args(o)[0] == "nars" for o in args.optimizers.split(",")):
             run_search(bench, "nars", 20, 999, work)  # pretraining into the sitting's cache, untimed
         for optimizer in args.optimizers.split(","):
-            cap = caps.get(optimizer, caps.get(optimizer_args(optimizer)[0], args.queries))
+            cap = caps.get(optimizer_label(optimizer), caps.get(optimizer_args(optimizer)[0], args.queries))
             budgets = sorted({min(args.short, cap), min(args.queries, cap)})
             for queries in budgets:
                 run = run_search(bench, optimizer, queries, args.seed, work)
@@ -258,7 +266,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benchmarks", default=DEFAULT_BENCHMARKS, help="comma-separated suite labels or names")
-    parser.add_argument("--optimizers", default=DEFAULT_OPTIMIZERS, help="comma-separated NAME[:KEY=VALUE[;KEY=VALUE]]")
+    parser.add_argument(
+        "--optimizers", default=DEFAULT_OPTIMIZERS, help="comma-separated [LABEL=]NAME[:KEY=VALUE[;KEY=VALUE]]"
+    )
     parser.add_argument("--queries", type=int, default=1000, help="the long search")
     parser.add_argument("--short", type=int, default=100, help="the short search the long one is compared with")
     parser.add_argument("--cap", default=DEFAULT_CAPS, help="OPT=N: the most queries OPT runs (a slow peer)")

@@ -46,17 +46,23 @@ for part in $PARTS; do
       # idle and beside a busy loop per core, cold and warm pretraining cache, against TPE; NARS by phase
       # (issue 14's in-process tables: $OUT/timing/before-f3ce118 and $OUT/timing/issue14)
       python benchmarks/timing.py --benchmarks "$C10,nb201-analog" --optimizers nars,optuna-tpe,rea --profile \
-        --out $OUT/timing ;;
+        --out $OUT/timing
+      # issue 27's NARS (its companion trees) beside TPE and BANANAS
+      python benchmarks/timing.py --optimizers nars,optuna-tpe,bananas --profile --out $OUT/timing/issue27 ;;
     cost-growth)  # issue 27: seconds per query against evaluations up to 1,000 queries (needs `nars hebo install`)
-      python benchmarks/cost_growth.py --out $OUT/cost-growth ;;
+      python benchmarks/cost_growth.py --out $OUT/cost-growth
+      # the second sitting: NARS's cheaper companion against its first companion, BANANAS and TPE
+      python benchmarks/cost_growth.py --out $OUT/cost-growth/second-sitting --cap optuna-tpe=100 --optimizers \
+        'nars,first-companion=nars:companion.n_models=5;companion.rounds=200;companion.learning_rate=0.05;companion.screen_rounds=all;local_parents=3,bananas,optuna-tpe' ;;
     suite)  # issue 16: the default suite (every built-in benchmark that runs here), one leaderboard;
       # HEBO (minutes per run; needs `nars hebo install`) 5 seeds, the others 10
       nars suite --optimizers nars,smac,hebo,bananas,optuna-tpe,ls,rea,rs --seeds 10,hebo=5 --out $OUT/suite --no-progress
       # issue 27: NARS rerun after its search changed, joined to the committed peers without rerunning them
       nars suite --optimizers nars --seeds 10 --out $OUT/suite-nars27 --no-progress
       nars suite --out $OUT/suite --leaderboard-only --merge $OUT/suite-nars27
-      # issue 27: NARS on C-10, 20 seeds x 100 queries, beside NARS as it was before (its MLP alone, rounds of 5)
-      nars compare -b "$C10" --optimizers 'nars,nars-before=nars(companion=none;batch=5)' --seeds 20 --budget 100 \
+      # issue 27: NARS on C-10, 20 seeds x 100 queries, beside NARS as it was before (its MLP alone, rounds of 5,
+      # neighbourhoods of the 3 best)
+      nars compare -b "$C10" --optimizers 'nars,nars-before=nars(companion=none;batch=5;local_parents=3)' --seeds 20 --budget 100 \
         --out $OUT/c10-nars27 --no-progress ;;
     naslib)  # not in the default parts: needs NASLib installed (DEVELOPERS.md); NASLib's optimizers beside ours
       nars compare -b "$C10" --optimizers nars,rea,naslib:re,naslib:rs,naslib:npenas,naslib:bananas --seeds 5 --budget 100 \

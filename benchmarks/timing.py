@@ -180,6 +180,21 @@ def add_ratios(rows: list[dict]) -> None:
         r["cold_x_tpe"] = r["cold_seconds"] / base["cold_seconds"] if base else None
 
 
+def _ours(filename: str) -> bool:
+    """Whether a profiled function is nars_plugin's own (not the predictor base class's wrappers)."""
+    return "nars_plugin" in filename and "predictors/base" not in filename
+
+
+def _called_from(key: Any, targets: set[Any], stats: dict[Any, Any], depth: int = 3) -> bool:
+    """Whether profiled function ``key`` runs inside one of ``targets``: a direct caller, or one through
+    at most ``depth`` nars_plugin frames (a decorator's wrapper). Other frames are not followed: a
+    profile's caller graph joins everything through ``exec`` and the import machinery."""
+    callers = [c for c in stats[key][4] if c in stats]
+    if any(c in targets for c in callers):
+        return True
+    return depth > 1 and any(_called_from(c, targets, stats, depth - 1) for c in callers if _ours(c[0]))
+
+
 def profile_search(benchmark: str, seed: int, queries: int) -> dict[str, float]:
     """Seconds per phase of one warm NARS search (cProfile cumulative times; profiling adds overhead)."""
     search_seconds(benchmark, "nars", 999, queries)  # imports, pretraining
@@ -192,11 +207,9 @@ def profile_search(benchmark: str, seed: int, queries: int) -> dict[str, float]:
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     phases = {"total": total}
     for label, functions in PHASES:
-        phases[label] = sum(
-            cumulative
-            for (filename, _, name), (_, _, _, cumulative, _) in stats.items()
-            if name in functions and "nars_plugin" in filename and "predictors/base" not in filename
-        )
+        # the outermost calls only: an ensemble's fit calls its members' fits, counted once through it
+        counted = {key for key in stats if key[2] in functions and _ours(key[0])}
+        phases[label] = sum(stats[key][3] for key in counted if not _called_from(key, counted, stats))
     phases["predictor fits"] -= phases[PHASES[0][0]]  # the first fit pretrains when nothing is cached
     phases["other (planning, pool bookkeeping, the study)"] = total - sum(v for k, v in phases.items() if k != "total")
     return phases

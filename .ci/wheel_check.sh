@@ -2,7 +2,8 @@
 # The distribution as a user gets it: build the sdist and the wheel, check their metadata, install
 # the wheel (not editable) into a fresh environment outside the checkout, and from a folder outside
 # the checkout run a short search with the default optimizer on the core alone (no extras), then
-# with the extras import every module of nars_plugin, nars_naslib and nars_imagenet and list the plugins. .ci/run calls it; run it alone with
+# with the extras import every module of nars_plugin, nars_naslib and nars_imagenet and list the
+# plugins. .ci/run calls it; run it alone with
 #
 #     bash .ci/wheel_check.sh
 #

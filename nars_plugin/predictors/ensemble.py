@@ -30,7 +30,9 @@ from .base import Predictor, create_predictor
 
 #: Settings a member gets: NARS's search settings of fbnetv3 (five heads, refits of at most 100
 #: points) and boosted trees fitted on at most 200 points, so that neither member's refits grow with a
-#: long search (``benchmarks/cost_growth.py``); other registered predictors get their own defaults.
+#: long search (``benchmarks/cost_growth.py``); the trees are 3 boosters of 100 rounds at learning rate
+#: 0.1 screening with 25 rounds, half the cost of 5 x 200 at 0.05 with no loss on the suite (NARS's
+#: ``companion`` defaults, ``docs/results/index.md``); other registered predictors get their own defaults.
 MEMBER_DEFAULTS: dict[str, dict[str, Any]] = {
     "fbnetv3": {"n_models": 5, "refit_points": 100},
     "lgbm": {"fit_points": 200, "n_models": 3, "rounds": 100, "learning_rate": 0.1, "screen_rounds": 25},

@@ -59,7 +59,9 @@ for part in $PARTS; do
       nars suite --optimizers nars,smac,hebo,bananas,optuna-tpe,ls,rea,rs --seeds 10,hebo=5 --out $OUT/suite --no-progress
       # issue 27: NARS rerun after its search changed, joined to the committed peers without rerunning them
       nars suite --optimizers nars --seeds 10 --out $OUT/suite-nars27 --no-progress
-      nars suite --out $OUT/suite --leaderboard-only --merge $OUT/suite-nars27
+      # issue 27: HEBO's seeds 5-9 (about 4 CPU hours), pooled with its seeds 0-4
+      nars suite --optimizers hebo --seeds 5 --first-seed 5 --out $OUT/suite-hebo-seeds5-9 --no-progress
+      nars suite --out $OUT/suite --leaderboard-only --merge $OUT/suite-nars27 --merge $OUT/suite-hebo-seeds5-9
       # issue 27: NARS on C-10, 20 seeds x 100 queries, beside NARS as it was before (its MLP alone, rounds of 5,
       # neighbourhoods of the 3 best)
       nars compare -b "$C10" --optimizers 'nars,nars-before=nars(companion=none;batch=5;local_parents=3)' --seeds 20 --budget 100 \

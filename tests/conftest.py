@@ -199,3 +199,25 @@ def run_cli(args: Sequence[str | os.PathLike[str]], cwd: str | os.PathLike[str] 
 def cli() -> Callable[..., tuple[int, str, str]]:
     """The :func:`run_cli` helper as a fixture: ``cli(["spaces"], cwd=...)``."""
     return run_cli
+
+
+def listening_addresses(pids: Sequence[int]) -> set[str]:
+    """The local addresses that the processes ``pids`` and their descendants listen on (TCP;
+    IPv4-mapped IPv6 addresses as IPv4): what a Ray node exposes to the network."""
+    import psutil
+
+    tree: set[int] = set()
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            tree |= {pid} | {p.pid for p in process.children(recursive=True)}
+        except psutil.Error:
+            continue
+    listening = set()
+    for pid in tree:
+        try:
+            sockets = psutil.Process(pid).net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        listening |= {s.laddr.ip.removeprefix("::ffff:") for s in sockets if s.status == psutil.CONN_LISTEN}
+    return listening

@@ -19,6 +19,7 @@ from nars_imagenet.arch import NetworkSpec, count, make_divisible
 from nars_imagenet.published import PUBLISHED
 from nars_imagenet.space import fbnetv3_space, fbnetv3_tiny_space
 
+from nars_plugin._ray_cluster import LOOPBACK
 from nars_plugin.errors import DataFileError, InfeasibleConstraintError
 from nars_plugin.space import Candidate
 
@@ -295,6 +296,7 @@ def test_ray_executor_on_a_local_instance_matches_local_results() -> None:
     settings = {"max_steps_per_epoch": 3, "batch_size": 32}
     try:
         RayExecutor(num_cpus=2)
+        assert [node["NodeManagerAddress"] for node in ray.nodes()] == [LOOPBACK]  # nothing on other addresses
         on_ray = TrainingEvaluator("fbnetv3-tiny", executor="ray", **settings).evaluate_many(cands, fidelity=2)
     finally:
         ray.shutdown()

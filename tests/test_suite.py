@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import listening_addresses, run_cli
 
 import nars_plugin
+from nars_plugin._ray_cluster import LOOPBACK
 from nars_plugin.comparison import parse_seeds, seed_counts, split_optimizers
 from nars_plugin.comparison.leaderboard import leaderboard, normalised_regret, read_comparison
 from nars_plugin.comparison.suite import SuiteEntry, default_suite, load_suite, run_suite, select
@@ -299,9 +300,20 @@ def test_a_small_suite_as_ray_tasks_on_a_local_ray_instance_gives_the_same_numbe
     ray_cli = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
     port = _free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    # bound to the loopback address only: Ray's CLI turns --node-ip-address=127.0.0.1 into the
+    # machine's outward address unless its single-machine switch (named for Windows and macOS) is set
     head = subprocess.Popen(
-        [ray_cli, "start", "--head", "--block", f"--port={port}", "--num-cpus=2", "--include-dashboard=false"],
-        env=env,
+        [
+            ray_cli,
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            f"--node-ip-address={LOOPBACK}",
+        ],  # fmt: skip
+        env={**env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -309,6 +321,7 @@ def test_a_small_suite_as_ray_tasks_on_a_local_ray_instance_gives_the_same_numbe
     try:
         time.sleep(8)  # the head's processes come up
         assert head.poll() is None, "ray start --head failed"
+        assert listening_addresses([head.pid]) == {LOOPBACK}
         suite_file = tmp_path / "small.toml"
         entry = (
             '[[benchmark]]\nlabel = "{0}"\nbenchmark = "nb201-analog"\nbudget = 15\noptions = {{ target = "{0}" }}\n'
@@ -332,7 +345,7 @@ def test_a_small_suite_as_ray_tasks_on_a_local_ray_instance_gives_the_same_numbe
                 "--executor",
                 "ray",
                 "--address",
-                f"127.0.0.1:{port}",
+                f"{LOOPBACK}:{port}",
             ],
             env={**env, "NARS_BLOCK_PLUGINS": "imagenet,naslib"},
             capture_output=True,
@@ -351,6 +364,21 @@ def test_a_small_suite_as_ray_tasks_on_a_local_ray_instance_gives_the_same_numbe
     local = {p.relative_to(out): p.read_bytes() for p in out.rglob("trajectory.csv")}
     remote = {p.relative_to(tmp_path / "ray"): p.read_bytes() for p in (tmp_path / "ray").rglob("trajectory.csv")}
     assert len(local) == 45 and remote == local
+
+
+def test_a_loopback_address_counts_as_loopback_only_where_something_listens():
+    """Ray rewrites 127.0.0.1 into the outward address; connect keeps it where a cluster listens there."""
+    import socket
+
+    from nars_plugin._ray_cluster import listens_on_loopback
+
+    with socket.socket() as server:
+        server.bind((LOOPBACK, 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert listens_on_loopback(f"127.0.0.1:{port}") and listens_on_loopback(f"localhost:{port}")
+        assert not listens_on_loopback(f"192.0.2.1:{port}") and not listens_on_loopback("127.0.0.1:auto")
+    assert not listens_on_loopback(f"127.0.0.1:{port}")  # closed: Ray's own resolution applies
 
 
 def test_an_unknown_executor_or_an_address_without_ray_is_a_clear_error(tmp_path):

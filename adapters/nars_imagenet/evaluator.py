@@ -78,7 +78,7 @@ class TrainingEvaluator(Evaluator):
         self.devices = int(devices)
         self.max_fidelity: int = int(self.space.param("epochs").high)
         self.parallel = int(parallel) if parallel else max(1, int(workers))
-        self.checkpoints = Path(checkpoints) if checkpoints else None
+        self.checkpoints = Path(checkpoints).resolve() if checkpoints else None  # Ray workers run elsewhere
         if executor == "local":
             self.executor: Any = LocalExecutor(int(workers))
         elif executor == "ray":

@@ -17,6 +17,9 @@ a failed result that says so; the other jobs of the batch go on. A Ray task's cl
 submitted (time spent waiting for free resources counts); past its limit the task is cancelled with
 ``ray.cancel(force=True)``, which kills its worker process, and Ray starts a new worker for later
 tasks.
+
+A lost node: Ray runs the jobs that were on it again on the nodes left (up to ``RAY_RETRIES``
+times), and each resumes from its last checkpoint where the search has an output folder.
 """
 
 from __future__ import annotations
@@ -113,6 +116,11 @@ def _stop_all(workers: list[WorkerProcess]) -> None:
         workers.pop().stop()
 
 
+#: How many times Ray runs a job again whose node or worker process was lost (a job never raises;
+#: a cancelled job is not run again). A job with a checkpoint folder resumes from its last epoch.
+RAY_RETRIES = 3
+
+
 class RayExecutor:
     """Runs each job as a Ray task with ``gpus`` GPUs and ``cpus`` CPUs."""
 
@@ -128,7 +136,7 @@ class RayExecutor:
         self.address = address
         self.gpus = gpus
         self.cpus = cpus
-        self._task = ray.remote(max_retries=0)(run_job)
+        self._task = ray.remote(max_retries=RAY_RETRIES)(run_job)
 
     def _gpus_for(self, job: Mapping[str, Any]) -> float:
         """GPUs to ask for: as configured, else the job's devices on a cluster that has GPUs, else none.

@@ -8,12 +8,16 @@ Runs, in this order:
    cases run and the bad inputs among them per target;
 3. the corrupt-state, failing-evaluation and untrusted-file test files (pass counts);
 4. the cost of the per-evaluation time limit: the same 300-query random search on nb201-analog
-   with evaluations in this process and in a worker process (``eval_timeout``), as a ratio.
+   with evaluations in this process and in a worker process (``eval_timeout``), as a ratio;
+5. Ray across nodes with a node lost (``tests/test_ray_cluster.py``): a three-node cluster on the
+   loopback address, a worker node SIGKILLed mid-run under ``nars compare`` and under a training
+   search; the figures each test prints.
 
 Writes ``benchmarks/reliability/results.json``, ``REPORT.md`` and ``kill_points.png``.
 
     nice -n 10 python benchmarks/reliability/run_reliability.py
     nice -n 10 python benchmarks/reliability/run_reliability.py --only train-digits-rs-pool  # rerun one scenario
+    nice -n 10 python benchmarks/reliability/run_reliability.py --only ray-nodes  # rerun section 5 only
 """
 
 from __future__ import annotations
@@ -44,13 +48,14 @@ TEST_FILES = {
 }
 
 
-def run_pytest(target: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run one test file; its counts from the JUnit XML."""
+def run_pytest(target: str, env: dict[str, str] | None = None, options: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run one test file (with pytest ``options``); its counts from the JUnit XML, and its output."""
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "junit.xml"
         started = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", f"--junitxml={xml}", target],
+            [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", f"--junitxml={xml}"]
+            + [*options, target],
             cwd=REPO,
             env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
             capture_output=True,
@@ -62,8 +67,33 @@ def run_pytest(target: str, env: dict[str, str] | None = None) -> dict[str, Any]
     counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
     counts["seconds"] = round(time.monotonic() - started, 1)
     counts["returncode"] = proc.returncode
-    if proc.returncode != 0:
-        counts["output_tail"] = proc.stdout[-2000:]
+    counts["stdout"] = proc.stdout
+    return counts
+
+
+#: The node-loss tests and the prefix of the figures line each prints.
+RAY_NODES_TESTS = "tests/test_ray_cluster.py"
+RAY_NODES_PREFIX = "node-loss figures: "
+
+
+def _without_output(counts: dict[str, Any]) -> dict[str, Any]:
+    """``counts`` with the output dropped, or cut to its tail where the tests failed."""
+    stdout = counts.pop("stdout")
+    if counts["returncode"] != 0:
+        counts["output_tail"] = stdout[-2000:]
+    return counts
+
+
+def ray_node_loss() -> dict[str, Any]:
+    """Run the node-loss tests (slow marker, output shown) and read their figures lines."""
+    counts = run_pytest(RAY_NODES_TESTS, options=("-s", "-m", "slow"))
+    stdout = counts.pop("stdout")
+    counts["scenarios"] = [
+        json.loads(line.split(RAY_NODES_PREFIX, 1)[1]) for line in stdout.splitlines() if RAY_NODES_PREFIX in line
+    ]
+    counts["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if counts["returncode"] != 0:
+        counts["output_tail"] = stdout[-2000:]
     return counts
 
 
@@ -112,6 +142,7 @@ def plot_kill_points(reports: list[dict[str, Any]], path: Path) -> None:
 def markdown(results: dict[str, Any]) -> str:
     kill = results["kill_harness"]
     total = kill["totals"]
+    ray = results.get("ray_nodes")
     lines = [
         "# Reliability report",
         "",
@@ -143,6 +174,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"| time-limit worker, cost per evaluation against in-process | "
         f"{results['time_limit']['ratio']:.1f}x ({results['time_limit']['worker_ms_per_evaluation']:.2f} ms "
         "per evaluation) |",
+        *(
+            [f"| Ray worker nodes SIGKILLed mid-run, survived (section 5) | **{ray['passed']}** of {ray['tests']} |"]
+            if ray
+            else []
+        ),
         "",
         "## 1. Crash safety (SIGKILL at random points)",
         "",
@@ -268,7 +304,44 @@ def markdown(results: dict[str, Any]) -> str:
         "and the tabular fast path (no time limit) keeps evaluating in process.",
         "",
     ]
+    if "ray_nodes" in results:
+        lines += ray_nodes_markdown(results["ray_nodes"])
     return "\n".join(lines)
+
+
+def ray_nodes_markdown(ray: dict[str, Any]) -> list[str]:
+    """Section 5: the node-loss scenarios on a Ray cluster."""
+    commands = {
+        "compare": "`nars compare -b nb201-analog --optimizers nars,rea --seeds 3 --budget 60 --executor ray "
+        "--address 127.0.0.1:PORT`",
+        "train": "`nars search --space fbnetv3-tiny --evaluator train --dataset digits --optimizer rs --budget 2 "
+        "--parallel 2 --executor ray --address 127.0.0.1:PORT -E max_steps_per_epoch=12 -E batch_size=32`",
+    }
+    lines = [
+        "## 5. Ray across nodes: a node lost mid-run",
+        "",
+        f"`{RAY_NODES_TESTS}` ({ray['date']}, {ray['seconds']:g} s, {ray['passed']} of {ray['tests']} tests "
+        "passed): `ray.cluster_utils.Cluster` starts a head with no "
+        "CPUs and two worker nodes of one CPU each on this machine, every node bound to 127.0.0.1 (the test "
+        "checks that no process of the cluster listens on any other address). The driver is a separate `nars` "
+        "process given `--address 127.0.0.1:PORT`. Once the second worker node is seen running work (a run "
+        "whose folder lock its worker holds; a candidate training there), all its processes are SIGKILLed "
+        "(`remove_node(allow_graceful=False)`). Ray runs the lost task again on the node left (`max_retries` "
+        "3): a comparison's run resumes from its journal, a training job from its last checkpoint. Checked: "
+        "every run and evaluation present (nothing lost), each journal holds each evaluation once and the lost "
+        "run's journal at the loss is a prefix of its final one (nothing run twice), and the trajectories "
+        "(comparison) and learning curves (training) equal those of a local run.",
+        "",
+        "| scenario | command | in flight on the lost node | lost at | ended at | runs | evaluations | lost "
+        "| run twice | same as local |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for f in ray["scenarios"]:  # a test prints its line only once every check has held
+        lines.append(
+            f"| {f['scenario']} | {commands.get(f['scenario'], '')} | {f['in_flight']} | {f['lost_at']:.1f} s | "
+            f"{f['ended_at']:.1f} s | {f['runs']} | {f['evaluations']} | 0 | 0 | yes |"
+        )
+    return [*lines, ""]
 
 
 def write_outputs(results: dict[str, Any], out: Path) -> None:
@@ -324,8 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render-only", action="store_true", help="rewrite REPORT.md and the plot from results.json")
     parser.add_argument(
         "--only",
-        help="comma list of kill scenarios to run again; their rows in the existing results.json are replaced "
-        "(dated in REPORT.md) and everything else is kept",
+        help="comma list of kill scenarios to run again (ray-nodes: section 5); their rows in the existing "
+        "results.json are replaced (dated in REPORT.md) and everything else is kept",
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -340,15 +413,25 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(os.environ.get("NARS_DATA_DIR", REPO.parent / "shared" / "data"))
     scenarios = kill_harness.tabular_scenarios(args.kills, data if data.is_dir() else None)
     scenarios += kill_harness.training_scenarios()
+    only = args.only.split(",") if args.only else []
+    if "ray-nodes" in only:
+        results = json.loads((out / "results.json").read_text())
+        results["ray_nodes"] = ray_node_loss()
+        write_outputs(results, out)
+        only.remove("ray-nodes")
+        if results["ray_nodes"]["returncode"] != 0:
+            return 1
+    if only:
+        return rerun_scenarios(only, scenarios, workdir, args.workers, out)
     if args.only:
-        return rerun_scenarios(args.only.split(","), scenarios, workdir, args.workers, out)
+        return 0
     reports = [r.__dict__ | {"survived": r.survived} for r in kill_harness.run_all(scenarios, workdir, args.workers)]
     totals = kill_totals(reports)
 
     counts_file = workdir / "fuzz_counts.json"
     workdir.mkdir(parents=True, exist_ok=True)
     fuzz_env = {"NARS_FUZZ_PROFILE": "reliability", "NARS_FUZZ_COUNTS": str(counts_file)}
-    fuzz_pytest = run_pytest("tests/test_fuzz.py", fuzz_env)
+    fuzz_pytest = _without_output(run_pytest("tests/test_fuzz.py", fuzz_env))
     targets = json.loads(counts_file.read_text())
     fuzz = {
         "targets": targets,
@@ -356,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "bad": sum(c["bad"] for c in targets.values()),
         "pytest": fuzz_pytest,
     }
-    tests = {name: run_pytest(path) for name, path in TEST_FILES.items()}
+    tests = {name: _without_output(run_pytest(path)) for name, path in TEST_FILES.items()}
 
     results = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -372,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         "tests_run": sum(c["tests"] for c in tests.values()),
         "tests_passed": sum(c["passed"] for c in tests.values()),
         "time_limit": time_limit_overhead(),
+        "ray_nodes": ray_node_loss(),
     }
     results["seconds_total"] = time.monotonic() - started
     out.mkdir(parents=True, exist_ok=True)
@@ -380,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         all(r["survived"] for r in reports)
         and fuzz_pytest["returncode"] == 0
         and all(c["returncode"] == 0 for c in tests.values())
+        and results["ray_nodes"]["returncode"] == 0
     )
     return 0 if ok else 1
 

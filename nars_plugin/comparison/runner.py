@@ -283,10 +283,16 @@ def _ray_task(task: RunTask, cwd: str) -> RunOutcome:
     return run_one(task)
 
 
+#: How many times Ray runs a run again whose node or worker process was lost (never for an error
+#: the run raised). The new attempt resumes the run from its journal: nothing is evaluated twice.
+RAY_RETRIES = 3
+
+
 def _run_on_ray(tasks: list[RunTask], address: str | None, bar: _RunProgress) -> list[RunOutcome]:
-    """Every task as a Ray task (one CPU each), the driver's ``NARS_*`` settings passed along."""
+    """Every task as a Ray task (one CPU each), the driver's ``NARS_*`` settings passed along; a
+    task whose node is lost runs again elsewhere, resuming its run from the journal."""
     ray = connect(address)
-    remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
+    remote = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(_ray_task)
     cwd = os.getcwd()
     pending = [remote.remote(dataclasses.replace(task, out=str(Path(task.out).resolve())), cwd) for task in tasks]
     results: list[RunOutcome] = []

@@ -16,6 +16,8 @@ import numpy as np
 
 from ..errors import ConfigError, option
 from ..evaluation import Benchmark, Evaluator
+from ..space import Candidate
+from ..spaces.nb201 import OPS, NB201Space, op_matrix
 from .references import reference_block
 from .spec import OptimizerSpec
 from .tasks import RunOutcome
@@ -210,6 +212,31 @@ def summarise(
         ),
         "reference": reference_block(reference),
     }
+
+
+#: The ops of NB201 cells whose share in the returned cells a comparison reports (DARTS's collapse).
+PARAMETER_FREE_OPS = ("skip_connect", "none")
+
+
+def cell_op_shares(
+    space: Any, optimizers: Sequence[OptimizerSpec], runs: Sequence[RunOutcome]
+) -> dict[str, Any] | None:
+    """Per optimizer, the share of ``skip_connect``, ``none`` and either among the edges of the cells its
+    runs returned (NB201 spaces only, else None): DARTS's known collapse onto parameter-free ops."""
+    if not isinstance(space, NB201Space):
+        return None
+    shares: dict[str, Any] = {}
+    for spec in optimizers:
+        cells = [Candidate.from_dict(r.best["candidate"]) for r in runs if r.label == spec.label and r.best]
+        if not cells:
+            shares[spec.label] = None
+            continue
+        ops = op_matrix(cells)
+        block: dict[str, Any] = {op: float(np.mean(ops == OPS.index(op))) for op in PARAMETER_FREE_OPS}
+        block["parameter_free"] = float(np.mean(np.isin(ops, [OPS.index(op) for op in PARAMETER_FREE_OPS])))
+        block["cells"] = [space.format_arch(c) for c in cells]
+        shares[spec.label] = block
+    return shares
 
 
 def objective_summary(

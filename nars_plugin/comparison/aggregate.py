@@ -8,6 +8,7 @@ metric, the same curve). See :mod:`nars_plugin.comparison` for the layout of the
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -184,7 +185,9 @@ def summarise(
         mine = [(list(curve), r) for r in runs if r.label == label and (curve := which(r)) is not None]
         if len(mine) < sum(r.label == label for r in runs):
             return None
-        mean: list[float] = np.nanmean(np.array([[value(c, r, x) for x in xs] for c, r in mine]), 0).tolist()
+        with warnings.catch_warnings():  # a grid point before any run's first value (a one-shot supernet) is NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean: list[float] = np.nanmean(np.array([[value(c, r, x) for x in xs] for c, r in mine]), 0).tolist()
         return mean
 
     curves = {spec.label: mean_curve(spec.label, lambda r: r.curve) for spec in optimizers}

@@ -181,14 +181,20 @@ def summarise(
     xs = grid.tolist()
 
     def mean_curve(label: str, which: Callable[[RunOutcome], Sequence[float] | None]) -> list[float] | None:
-        """The mean over ``label``'s runs of ``which`` curve on the grid; None where a run lacks it."""
+        """The mean over ``label``'s runs of ``which`` curve on the grid; None where a run lacks it. On a
+        seconds grid a point is NaN until every run has a value there (runs' first values come at
+        different seconds, e.g. after a one-shot supernet: a mean of the early ones would mislead)."""
         mine = [(list(curve), r) for r in runs if r.label == label and (curve := which(r)) is not None]
         if len(mine) < sum(r.label == label for r in runs):
             return None
-        with warnings.catch_warnings():  # a grid point before any run's first value (a one-shot supernet) is NaN
+        values = np.array([[value(c, r, x) for x in xs] for c, r in mine])
+        with warnings.catch_warnings():  # a grid point before any run's first value is NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            mean: list[float] = np.nanmean(np.array([[value(c, r, x) for x in xs] for c, r in mine]), 0).tolist()
-        return mean
+            mean = np.nanmean(values, 0)
+        if in_seconds:
+            mean[np.isnan(values).any(0)] = np.nan
+        listed: list[float] = mean.tolist()
+        return listed
 
     curves = {spec.label: mean_curve(spec.label, lambda r: r.curve) for spec in optimizers}
     different = targets.objective != targets.metric

@@ -2,7 +2,7 @@
 # Reproduces the NARS results under benchmarks/results/ (issue 3). About 40 minutes on 2 cores.
 # Usage: bash benchmarks/run_nars_benchmarks.sh [part ...]   default parts: c10 analog predictor ablation timing
 # run by name: cost-growth suite predictors naslib paper explore early-stopping latency fcnet (issue 7, about 1.5 hours together on 2 cores),
-# fbnetv3-flops digits gpu (imagenet plugin)
+# fbnetv3-flops digits gpu (imagenet plugin), darts (NASLib and the imagenet plugin)
 # Benchmark tables are read from $NARS_DATA_DIR (default ../shared/data); nothing is copied here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +72,12 @@ for part in $PARTS; do
       # NASLib's predictors beside ours on the same splits (issue 15)
       nars predictor-eval -b "$C10" --predictors fbnetv3,naslib:xgb,naslib:lgb,naslib:rf,naslib:gp,naslib:ngb \
         --sizes 8,16,32,64,128,256 --seeds 5 --out $OUT/predictors/c10-naslib --no-progress ;;
+    darts)  # issue 28: DARTS and GDAS (NASLib) against NARS, REA and RS with real training on digits, equal
+      # seconds of training (the supernet's count); needs NASLib and the imagenet extra in one environment
+      # (DEVELOPERS.md); about 25 minutes on 2 cores
+      nars compare --evaluator train --space nb201-digits --dataset digits -E test=true \
+        --optimizers nars,rea,rs,naslib:darts,naslib:gdas --seeds 5 --budget-seconds 90 --workers 2 \
+        --out $OUT/darts-digits --no-progress ;;
     paper)  # issue 7: the NB201 paper's 12,000-second protocol on real tables (nb201-paper)
       nars compare -b nb201-paper --seeds 500 --budget-seconds 12000 --out $OUT/nb201-paper/rs-rea-500 --no-progress \
         --optimizers 'rs,rea,rea-nb201-code=rea(tournament_replace=true;repeats=evaluate)'

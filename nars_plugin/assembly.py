@@ -14,6 +14,7 @@ Layering: this module is above the plugin host (:mod:`nars_plugin.plugins`) and 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -205,6 +206,64 @@ def create_benchmark(spec: str, options: Mapping[str, Any] | None = None) -> Any
     return get_registry().create_benchmark(spec, **dict(options or {}))
 
 
+def create_evaluator(
+    name: str,
+    space: str | None = None,
+    space_options: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Any:
+    """The registered evaluator ``name`` (``nars evaluators``) searching the registered space ``space``
+    (made with ``space_options``; None: the evaluator's own default), made with ``options``."""
+    registry = get_registry()
+    entry = registry.get("evaluator", name)
+    if space_options and not space:
+        raise ConfigError(
+            option(f"space options {sorted(space_options)} need a space", "--space-option needs --space"),
+            "name the space: " + option("space='NAME'", "--space NAME --space-option KEY=VALUE"),
+        )
+    made = registry.create_space(space, **dict(space_options or {})) if space else None
+    try:
+        return entry.factory(**({"space": made} if made is not None else {}), **dict(options or {}))
+    except TypeError as exc:
+        raise ConfigError(
+            f"evaluator {name!r} does not take these options: {exc}",
+            "check the " + option("options", "--eval-opt") + " names",
+        ) from None
+
+
+#: The prefix of a comparison target that is an evaluator, not a benchmark: ``evaluator:train``
+#: with the options ``{"space": ..., "space_options": {...}, "options": {...}}`` (:func:`evaluator_target`).
+EVALUATOR_TARGET = "evaluator:"
+
+
+def evaluator_target(
+    name: str,
+    space: str | None = None,
+    space_options: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The ``(spec, options)`` pair that names evaluator ``name`` on ``space`` as a comparison target
+    (:func:`create_target` makes it; plain values, so it crosses process boundaries)."""
+    return EVALUATOR_TARGET + name, {
+        "space": space,
+        "space_options": dict(space_options or {}),
+        "options": dict(options or {}),
+    }
+
+
+def create_target(spec: str, options: Mapping[str, Any] | None = None) -> Any:
+    """A comparison target: the evaluator of an :func:`evaluator_target` spec, else the benchmark ``spec``."""
+    if spec.startswith(EVALUATOR_TARGET):
+        given = dict(options or {})
+        unknown = sorted(set(given) - {"space", "space_options", "options"})
+        if unknown:
+            raise ConfigError(f"evaluator target {spec!r}: unknown keys {unknown}", "make it with evaluator_target()")
+        return create_evaluator(
+            spec.removeprefix(EVALUATOR_TARGET), given.get("space"), given.get("space_options"), given.get("options")
+        )
+    return create_benchmark(spec, options)
+
+
 def check_optimizer_settings(name: str, settings: Mapping[str, Any]) -> None:
     """A ConfigError for an unknown optimizer ``name`` or a bad setting, before any data is loaded."""
     get_registry().parse_settings("optimizer", name, dict(settings))
@@ -217,10 +276,14 @@ def optimizer_runner(name: str) -> Callable[..., Mapping[str, Any]] | None:
     return runner
 
 
-def optimizer_unavailable(name: str) -> str | None:
-    """Why the registered optimizer ``name`` cannot run on this machine (no GPU, no data set), or None."""
+def optimizer_unavailable(name: str, target: Any = None) -> str | None:
+    """Why the registered optimizer ``name`` cannot run on this machine (no GPU, no data set) or on
+    ``target`` (a comparison's benchmark or evaluator, where given), or None."""
     check = get_registry().get("optimizer", name).extra.get("unavailable")
-    reason: str | None = check() if check is not None else None
+    if check is None:
+        return None
+    takes_target = bool(inspect.signature(check).parameters)
+    reason: str | None = check(target) if takes_target else check()
     return reason
 
 
@@ -241,8 +304,12 @@ __all__ = [
     "Target",
     "check_budget_runs_out",
     "check_optimizer_settings",
+    "EVALUATOR_TARGET",
     "create_benchmark",
+    "create_evaluator",
     "create_study",
+    "create_target",
+    "evaluator_target",
     "optimizer_runner",
     "optimizer_unavailable",
     "registered_space",

@@ -100,28 +100,32 @@ def benchmark_from_args(args: argparse.Namespace) -> Any:
     return get_registry().create_benchmark(args.benchmark, **benchmark_options(args))
 
 
-def add_evaluator_args(p: argparse.ArgumentParser, search: bool = True) -> None:
-    """Options of plugin evaluators (e.g. ``train`` from the imagenet plugin) instead of a benchmark
-    (read them with :func:`make_evaluator`); ``search=False`` leaves out ``--parallel``."""
+def add_evaluator_target_args(p: argparse.ArgumentParser) -> None:
+    """``--evaluator``, ``--space``, ``--space-option``, ``--dataset`` and ``--eval-opt``: a plugin
+    evaluator (e.g. ``train``) instead of a benchmark."""
     p.add_argument("--evaluator", "-e", help="evaluator name instead of a benchmark, e.g. train (`nars evaluators`)")
     p.add_argument("--space", help="space the evaluator searches, e.g. fbnetv3-tiny (`nars spaces`)")
     if not any("--space-option" in a.option_strings for a in p._actions):
         p.add_argument("--space-option", "-S", action="append", metavar="KEY=VALUE", help=_SPACE_OPTION_HELP)
     p.add_argument("--dataset", "--data", dest="dataset", help="data set of a training evaluator: digits or a folder")
+    p.add_argument("--eval-opt", "-E", action="append", metavar="KEY=VALUE", help="evaluator option, e.g. seed=1")
+
+
+def add_evaluator_args(p: argparse.ArgumentParser, search: bool = True) -> None:
+    """Options of plugin evaluators (e.g. ``train`` from the imagenet plugin) instead of a benchmark
+    (read them with :func:`make_evaluator`); ``search=False`` leaves out ``--parallel``."""
+    add_evaluator_target_args(p)
     p.add_argument("--executor", help="where evaluations run: local (processes, default) or ray")
     p.add_argument("--address", help="Ray cluster address (with --executor ray; default: a local instance)")
     p.add_argument("--workers", dest="eval_workers", type=int, help="local worker processes (0: in this process)")
     p.add_argument("--devices", type=int, help="GPUs (processes) per candidate")
     if search:
         p.add_argument("--parallel", type=int, help="candidates evaluated side by side (default: --workers)")
-    p.add_argument("--eval-opt", "-E", action="append", metavar="KEY=VALUE", help="evaluator option, e.g. seed=1")
 
 
 def make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
     """The evaluator named by ``--evaluator`` on ``--space`` (with its ``--space-option`` values), built
     through the plugin registry; ``extra`` options join ``--eval-opt``'s."""
-    registry = get_registry()
-    entry = registry.get("evaluator", args.evaluator)
     options = parse_key_values(args.eval_opt, "--eval-opt")
     named = {
         "dataset": args.dataset,
@@ -132,16 +136,10 @@ def make_evaluator(args: argparse.Namespace, **extra: Any) -> Any:
         "parallel": getattr(args, "parallel", None),
     }
     options.update({k: v for k, v in {**named, **extra}.items() if v is not None})
+    from .assembly import create_evaluator
+
     space_options = parse_key_values(args.space_option, "--space-option")
-    if space_options and not args.space:
-        raise ConfigError("--space-option needs --space", "name the space: --space NAME --space-option KEY=VALUE")
-    space = registry.create_space(args.space, **space_options) if args.space else None
-    try:
-        return entry.factory(**({"space": space} if space is not None else {}), **options)
-    except TypeError as exc:
-        raise ConfigError(
-            f"evaluator {args.evaluator!r} does not take these options: {exc}", "check the --eval-opt names"
-        ) from None
+    return create_evaluator(args.evaluator, args.space, space_options, options)
 
 
 def build_parser(commands: dict[str, Command] | None = None) -> argparse.ArgumentParser:
@@ -200,6 +198,7 @@ def build_parser(commands: dict[str, Command] | None = None) -> argparse.Argumen
     c.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
     _add_executor_args(c)
     c.add_argument("--reference", default="auto", help="published reference rows: auto, none or a key")
+    add_evaluator_target_args(c)
     c.add_argument("--out", required=True)
     c.add_argument("--no-progress", action="store_true")
 
@@ -449,16 +448,28 @@ def _eval_timeout(value: float | None) -> float | None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run a comparison and print its Markdown table."""
+    from .assembly import evaluator_target
     from .comparison import compare, markdown, split_optimizers
 
+    if args.evaluator:
+        options = parse_key_values(args.eval_opt, "--eval-opt")
+        if args.dataset is not None:
+            options["dataset"] = args.dataset
+        space_options = parse_key_values(args.space_option, "--space-option")
+        target, target_options = evaluator_target(args.evaluator, args.space, space_options, options)
+    else:
+        for flag, given in (("--space", args.space), ("--dataset", args.dataset), ("--eval-opt", args.eval_opt)):
+            if given:
+                raise ConfigError(f"{flag} belongs to an evaluator", f"add --evaluator NAME (train) or drop {flag}")
+        target, target_options = args.benchmark, benchmark_options(args)
     summary = compare(
-        args.benchmark,
+        target,
         split_optimizers(args.optimizers),
         seeds=args.seeds,
         budget=args.budget if args.budget is not None or args.budget_seconds is not None else 100,
         budget_seconds=args.budget_seconds,
         out=args.out,
-        bench_options=benchmark_options(args),
+        bench_options=target_options,
         constraints=args.constraint or [],
         workers=args.workers,
         reference=args.reference,
@@ -468,7 +479,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         first_seed=args.first_seed,
     )
     print(markdown(summary))
-    print(f"results: {args.out}/summary.json, summary.md, details.json, regret.png")
+    plot = "regret.png" if summary["optimum"] is not None and math.isfinite(summary["optimum"]) else "best.png"
+    print(f"results: {args.out}/summary.json, summary.md, details.json, {plot}")
     return 0
 
 

@@ -91,8 +91,10 @@ def nars_register_optimizers(registry: Registry) -> None:
       folder, for resuming; ``task["seed"]`` still works one more release, with a warning); the dict has ``curve`` (best
       report value after each evaluation), ``costs`` (cumulative cost at each, when the budget is in
       seconds), ``seconds``, ``evaluated_now`` and ``best``.
-    * ``unavailable() -> str | None``: why the optimizer cannot run on this machine (no GPU, no
-      data set), or ``None``; ``nars compare`` then warns and leaves it out instead of failing.
+    * ``unavailable(target) -> str | None``: why the optimizer cannot run on this machine (no GPU, no
+      data set) or on the comparison's ``target`` (its benchmark or evaluator), or ``None``; ``nars
+      compare`` then warns and leaves it out instead of failing. One that takes no argument is called
+      as ``unavailable()``.
     """
 
 

@@ -154,7 +154,7 @@ class Registry:
         factory: Callable[..., Any],
         description: str = "",
         runner: Callable[..., dict[str, Any]] | None = None,
-        unavailable: Callable[[], str | None] | None = None,
+        unavailable: Callable[..., str | None] | None = None,
         settings: type | None = None,
     ) -> None:
         """Register an optimizer class or factory.
@@ -170,8 +170,9 @@ class Registry:
         An optimizer that another library drives with its own loop (e.g. NASLib's Trainer) gives
         ``runner(benchmark, task) -> {"curve", "seconds", "evaluated_now", "best"}`` (``task``: a
         :class:`~nars_plugin.comparison.tasks.RunTask`), which
-        ``nars compare`` calls instead of running an ask/tell study; ``unavailable()`` returns why it
-        cannot run on this machine (no GPU, no data set), or None.
+        ``nars compare`` calls instead of running an ask/tell study; ``unavailable(target)`` returns why
+        it cannot run on this machine or on the comparison's target (a benchmark or an evaluator), or
+        None (one that takes no argument is called as ``unavailable()``).
         """
         extra = {k: v for k, v in (("runner", runner), ("unavailable", unavailable)) if v is not None}
         self._add("optimizer", name, factory, description, settings=settings, **extra)

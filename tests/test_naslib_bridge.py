@@ -670,6 +670,68 @@ def test_one_shot_search_runs_end_to_end_on_synthetic_cifar_shaped_data(tmp_path
     assert len(trajectory["train_acc"]) == 1 and len(trajectory["valid_acc"]) == 1  # one supernet epoch trained
 
 
+@without_naslib
+def test_one_shot_names_on_the_train_evaluator_say_how_to_install_naslib(tmp_path):
+    from nars_plugin.assembly import evaluator_target
+    from nars_plugin.comparison import compare, split_optimizers
+
+    target, options = evaluator_target("train", "nb201-digits", {"epochs": 1}, {"dataset": "digits"})
+    with pytest.raises(UnknownNameError, match="plugin 'naslib', which is inactive") as error:
+        compare(target, split_optimizers("rs,naslib:gdas"), 1, None, tmp_path, options, budget_seconds=1.0)
+    assert "nars naslib install" in (error.value.hint or "")
+
+
+@pytest.mark.parametrize("name", ["darts", "gdas"])
+def test_one_shot_on_the_train_evaluator_trains_the_derived_cell_end_to_end(tmp_path, name):
+    """DARTS/GDAS search the nb201-digits supernet on the digits (one epoch, CPU) through ``nars compare``;
+    the derived cell is a valid NB201 cell, trained from scratch by the train evaluator."""
+    _naslib()
+    pytest.importorskip("timm", reason="the train evaluator needs the imagenet extra: pip install -e '.[imagenet]'")
+    from nars_plugin.assembly import evaluator_target
+    from nars_plugin.comparison import compare, split_optimizers
+    from nars_plugin.spaces.nb201 import parse_arch_string
+
+    target, options = evaluator_target("train", "nb201-digits", {"epochs": 1}, {"dataset": "digits", "test": True})
+    spec = f"naslib:{name}(epochs=1;batch_size=64)"
+    summary = compare(target, split_optimizers(spec), 1, None, tmp_path, options, budget_seconds=600.0, workers=1)
+    run = tmp_path / "runs" / f"naslib%3A{name}" / "seed0"
+    saved = json.loads((run / "naslib_run.json").read_text())["result"]
+    best = saved["best"]
+    assert len(parse_arch_string(best["arch"])) == 6  # a valid NB201 cell
+    assert 40 < best["objective"] <= 100 and 40 < best["report"] <= 100  # trained for real: val and test top-1
+    assert 0 < saved["supernet_seconds"] < saved["costs"][-1] == saved["seconds"]
+    assert summary["results"][f"naslib:{name}"]["600"]["mean"] == best["report"]
+    trajectory = json.loads((run / "errors.json").read_text())[1]
+    assert len(trajectory["train_acc"]) == 1  # one supernet epoch
+    assert summary["cell_ops"][f"naslib:{name}"]["cells"] == [best["arch"]]
+
+
+def test_the_sized_supernet_has_the_cells_of_the_space(tmp_path):
+    _naslib()
+    import torch
+    from nars_naslib.runner import nb201_supernet, one_shot_config, search_one_shot, supernet_loaders
+
+    torch.set_num_threads(1)
+    images = torch.utils.data.TensorDataset(torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,)))
+    loaders = supernet_loaders(images, 4, 0.5, seed=0)
+    config = one_shot_config("darts", 0, "cifar10", tmp_path, {"epochs": 1})
+    optimizer, _ = search_one_shot("darts", config, loaders, nb201_supernet(2, in_channels=1), max_seconds=60)
+    mixed = [m for m in optimizer.graph.modules() if type(m).__name__ == "DARTSMixedOp"]
+    assert len(mixed) == 3 * 2 * 6  # 3 stages x 2 cells x 6 edges
+    with pytest.raises(ConfigError, match="1 to 5 cells per stage"):
+        nb201_supernet(6)
+
+
+def test_query_based_naslib_optimizers_refuse_a_target_that_trains():
+    _naslib()
+    pytest.importorskip("timm", reason="the train evaluator needs the imagenet extra: pip install -e '.[imagenet]'")
+    from nars_plugin.assembly import create_evaluator, optimizer_unavailable
+
+    evaluator = create_evaluator("train", "nb201-digits", {"epochs": 1}, {"workers": 0})
+    assert "tabular benchmarks only" in (optimizer_unavailable("naslib:re", evaluator) or "")
+    assert optimizer_unavailable("naslib:gdas", evaluator) is None
+
+
 def _walkthrough_blocks() -> list[tuple[str, str]]:
     """(language, code) of every block after a ``<!-- naslib:walkthrough -->`` marker of the NASLib guide."""
     lines = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "naslib.md").read_text().splitlines()

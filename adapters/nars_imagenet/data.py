@@ -8,6 +8,10 @@
   download): a fixed, stratified-by-shuffle 80/20 split, one channel, upsampled to the candidate's
   resolution once.
 
+A held-out **test** split, where asked for (``test=True``), is ``DIR/test/<class>/...`` of an image
+folder, or for digits a further 20% of the images taken from the training part (60/20/20): the
+validation images stay the same ones either way.
+
 :class:`GlobalBatchSampler` gives every process of a distributed run its share of each global
 batch, in an order that depends only on the seed and the epoch (so runs resume exactly and a
 2-process run sees the same global batches as a 1-process run).
@@ -33,16 +37,19 @@ DIGITS = "digits"
 
 @dataclass
 class DataBundle:
-    """Training and validation sets of one data set at one resolution."""
+    """Training, validation and (where asked for) test sets of one data set at one resolution."""
 
     train: Dataset[Any]
     val: Dataset[Any]
     num_classes: int
     in_channels: int
+    test: Dataset[Any] | None = None
 
 
-def load_digits_bundle(resolution: int, val_fraction: float = 0.2) -> DataBundle:
-    """scikit-learn's digits, split 80/20 with a fixed seed, upsampled to ``resolution``."""
+def load_digits_bundle(resolution: int, val_fraction: float = 0.2, test_fraction: float = 0.0) -> DataBundle:
+    """scikit-learn's digits, split 80/20 with a fixed seed, upsampled to ``resolution``; with
+    ``test_fraction`` that share of all images leaves the training part for a test set (the
+    validation images do not change)."""
     try:
         from sklearn.datasets import load_digits
     except ImportError:
@@ -56,17 +63,20 @@ def load_digits_bundle(resolution: int, val_fraction: float = 0.2) -> DataBundle
         images = torch.nn.functional.interpolate(images, size=resolution, mode="bilinear", align_corners=False)
     labels = torch.tensor(digits.target, dtype=torch.long)
     order = np.random.default_rng(0).permutation(len(labels))
-    n_val = int(round(val_fraction * len(labels)))
-    val, train = order[:n_val], order[n_val:]
-    return DataBundle(TensorDataset(images[train], labels[train]), TensorDataset(images[val], labels[val]), 10, 1)
+    n_val, n_test = int(round(val_fraction * len(labels))), int(round(test_fraction * len(labels)))
+    val, test, train = order[:n_val], order[n_val : n_val + n_test], order[n_val + n_test :]
+    bundle = DataBundle(TensorDataset(images[train], labels[train]), TensorDataset(images[val], labels[val]), 10, 1)
+    if n_test:
+        bundle.test = TensorDataset(images[test], labels[test])
+    return bundle
 
 
-def load_image_folder(root: str | Path, resolution: int) -> DataBundle:
-    """An ImageNet-style folder with ``train/`` and ``val/`` class subfolders."""
+def load_image_folder(root: str | Path, resolution: int, test: bool = False) -> DataBundle:
+    """An ImageNet-style folder with ``train/`` and ``val/`` class subfolders (and ``test/`` with ``test``)."""
     from torchvision import datasets, transforms
 
     root = Path(root)
-    check_dataset(str(root))
+    check_dataset(str(root), test)
     normalize = transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)
     train_tf = transforms.Compose(
         [
@@ -87,17 +97,23 @@ def load_image_folder(root: str | Path, resolution: int) -> DataBundle:
     try:
         train = datasets.ImageFolder(str(root / "train"), transform=train_tf)
         val = datasets.ImageFolder(str(root / "val"), transform=val_tf)
+        held_out = datasets.ImageFolder(str(root / "test"), transform=val_tf) if test else None
     except (FileNotFoundError, OSError) as exc:
         raise DataFileError(f"cannot read image folder {root}: {exc}", "check the folder holds images") from None
     if train.classes != val.classes:
         raise DataFileError(
             f"train/ and val/ of {root} have different classes", "give both splits the same class subfolders"
         )
-    return DataBundle(train, val, len(train.classes), 3)
+    if held_out is not None and held_out.classes != train.classes:
+        raise DataFileError(
+            f"train/ and test/ of {root} have different classes", "give both splits the same class subfolders"
+        )
+    return DataBundle(train, val, len(train.classes), 3, held_out)
 
 
-def check_dataset(dataset: str) -> None:
-    """Raise a clear error unless ``dataset`` is ``"digits"`` or a folder with ``train/`` and ``val/``."""
+def check_dataset(dataset: str, test: bool = False) -> None:
+    """Raise a clear error unless ``dataset`` is ``"digits"`` or a folder with ``train/`` and ``val/``
+    (and ``test/`` with ``test``)."""
     if dataset == DIGITS:
         return
     if not Path(dataset).is_dir():
@@ -105,7 +121,7 @@ def check_dataset(dataset: str) -> None:
             f"data set {dataset!r} is neither 'digits' nor a folder",
             "pass --dataset digits or --data DIR with DIR/train and DIR/val image folders",
         )
-    for split in ("train", "val"):
+    for split in ("train", "val", "test") if test else ("train", "val"):
         if not (Path(dataset) / split).is_dir():
             raise DataFileError(
                 f"image folder {dataset} has no {split}/ subfolder",
@@ -113,12 +129,16 @@ def check_dataset(dataset: str) -> None:
             )
 
 
-def load_data(dataset: str, resolution: int) -> DataBundle:
-    """``"digits"`` or the path of an image folder."""
-    check_dataset(dataset)
+#: The share of the digits that becomes the test set where one is asked for.
+DIGITS_TEST_FRACTION = 0.2
+
+
+def load_data(dataset: str, resolution: int, test: bool = False) -> DataBundle:
+    """``"digits"`` or the path of an image folder; ``test``: with the held-out test split."""
+    check_dataset(dataset, test)
     if dataset == DIGITS:
-        return load_digits_bundle(resolution)
-    return load_image_folder(dataset, resolution)
+        return load_digits_bundle(resolution, test_fraction=DIGITS_TEST_FRACTION if test else 0.0)
+    return load_image_folder(dataset, resolution, test)
 
 
 class GlobalBatchSampler(Sampler[list[int]]):

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nars_plugin._keyvalue import as_flag
 from nars_plugin.errors import ConfigError
 from nars_plugin.evaluation import Evaluator, Result
 from nars_plugin.settings import resolve
@@ -29,6 +30,7 @@ from nars_plugin.space import Candidate
 from .data import DIGITS, check_dataset
 from .executors import LocalExecutor, RayExecutor
 from .jobs import make_space
+from .nb201 import NB201TrainSpace
 from .trainer import TrainSettings
 
 #: Settings that suit the digits data set on a CPU (tiny batches, no loader workers, one thread).
@@ -39,8 +41,11 @@ class TrainingEvaluator(Evaluator):
     """Evaluate candidates of an FBNetV3 space by training them.
 
     Args:
-        space: ``fbnetv3``, ``fbnetv3-tiny`` (or an :class:`FBNetV3Space` registered under those names).
+        space: ``fbnetv3``, ``fbnetv3-tiny``, ``nb201-digits`` (or a space registered under those names).
         dataset: ``digits`` or an ImageNet-style folder (``DIR/train``, ``DIR/val``).
+        test: also score every trained candidate on a held-out test split (``test_top1``, the
+            reported metric; digits: 20% of the images taken from the training part, a folder:
+            ``DIR/test``). The validation split, which the search maximises, does not change.
         executor: ``local`` or ``ray``.
         workers: local worker processes (0: train in this process).
         address: Ray cluster address (None: a local Ray instance).
@@ -63,20 +68,24 @@ class TrainingEvaluator(Evaluator):
         devices: int = 1,
         parallel: int | None = None,
         checkpoints: str | os.PathLike[str] | None = None,
+        test: bool | str = False,
         **settings: Any,
     ) -> None:
         self.space = make_space(space) if isinstance(space, str) else space
-        if self.space.name not in ("fbnetv3", "fbnetv3-tiny"):
+        if self.space.name not in ("fbnetv3", "fbnetv3-tiny", "nb201-digits"):
             raise ConfigError(
                 f"the train evaluator cannot build networks of space {self.space.name!r}",
-                "use --space fbnetv3 or --space fbnetv3-tiny",
+                "use --space fbnetv3, --space fbnetv3-tiny or --space nb201-digits",
             )
-        check_dataset(str(dataset))
+        self.test = as_flag(test, "test")
+        self.report = "test_top1" if self.test else None
+        check_dataset(str(dataset), self.test)
         self.dataset = str(dataset) if dataset == DIGITS else str(Path(dataset).resolve())
         defaults = DIGITS_SETTINGS if dataset == DIGITS else {}
         self.settings = resolve(TrainSettings, TrainSettings(**defaults), settings, "evaluator 'train'")
         self.devices = int(devices)
-        self.max_fidelity: int = int(self.space.param("epochs").high)
+        nb201 = isinstance(self.space, NB201TrainSpace)
+        self.max_fidelity: int = self.space.epochs if nb201 else int(self.space.param("epochs").high)
         self.parallel = int(parallel) if parallel else max(1, int(workers))
         self.checkpoints = Path(checkpoints).resolve() if checkpoints else None  # Ray workers run elsewhere
         if executor == "local":
@@ -94,6 +103,8 @@ class TrainingEvaluator(Evaluator):
             checkpoint = str(self.checkpoints / digest)
         return {
             "space": self.space.name,
+            "space_options": self.space.options(),
+            "test": self.test,
             "candidate": cand.to_dict(),
             "fidelity": fidelity if fidelity is not None and fidelity < self.max_fidelity else None,
             "max_fidelity": self.max_fidelity,
@@ -133,6 +144,7 @@ class TrainingEvaluator(Evaluator):
             "name": self.name,
             "objective": self.objective,
             "dataset": self.dataset,
+            **({"test": True} if self.test else {}),  # journals of searches without one keep their identity
             "devices": self.devices,
             "parallel": self.parallel,
             "settings": settings,

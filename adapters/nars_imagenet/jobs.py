@@ -32,12 +32,21 @@ from nars_plugin.evaluation import Result
 from nars_plugin.space import Candidate
 
 
-def make_space(name: str) -> Any:
-    """The space called ``name`` (``fbnetv3`` or ``fbnetv3-tiny``) without going through the registry."""
+def make_space(name: str, options: Mapping[str, Any] | None = None) -> Any:
+    """The space called ``name`` (``fbnetv3``, ``fbnetv3-tiny`` or ``nb201-digits``) made with ``options``
+    (its :meth:`~nars_plugin.space.Space.options`), without going through the registry."""
+    from .nb201 import nb201_train_space
     from .space import fbnetv3_space, fbnetv3_tiny_space
 
-    factories = {"fbnetv3": fbnetv3_space, "fbnetv3-tiny": fbnetv3_tiny_space}
-    return factories[name]()
+    factories = {"fbnetv3": fbnetv3_space, "fbnetv3-tiny": fbnetv3_tiny_space, "nb201-digits": nb201_train_space}
+    return factories[name](**dict(options or {}))
+
+
+def training_recipe(space: Any, cand: Candidate) -> dict[str, Any]:
+    """The recipe ``cand`` trains with: its own recipe part, or the space's fixed recipe (``nb201-digits``)."""
+    from .nb201 import NB201TrainSpace
+
+    return space.training_recipe(cand) if isinstance(space, NB201TrainSpace) else dict(cand.recipe)
 
 
 def train_job(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,13 +56,14 @@ def train_job(job: Mapping[str, Any]) -> dict[str, Any]:
 
     settings = TrainSettings(**job["settings"])
     ctx = setup_distributed(settings.device, settings.collective_timeout)
-    space = make_space(job["space"])
+    space = make_space(job["space"], job.get("space_options"))
     cand = space.validate(Candidate.from_dict(job["candidate"]))
     spec = space.network(cand)
-    data = load_data(job["dataset"], spec.resolution)
+    data = load_data(job["dataset"], spec.resolution, bool(job.get("test")))
     if data.num_classes != spec.num_classes or data.in_channels != spec.in_channels:
         spec = _adapt(spec, data.num_classes, data.in_channels)
-    outcome = train(spec, cand.recipe, data, settings, job.get("fidelity"), job.get("checkpoint_dir"), ctx)
+    recipe = training_recipe(space, cand)
+    outcome = train(spec, recipe, data, settings, job.get("fidelity"), job.get("checkpoint_dir"), ctx)
     if outcome.status == "ok":  # every rank got here: leave together (a failed rank leaves at once, see main)
         teardown_distributed()
     return outcome.to_result(job.get("fidelity"), job.get("max_fidelity")).to_dict()

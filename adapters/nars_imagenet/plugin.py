@@ -50,6 +50,12 @@ def _fbnetv3_tiny(**options: Any) -> Any:
     return fbnetv3_tiny_space(**options)
 
 
+def _nb201_digits(**options: Any) -> Any:
+    from .nb201 import nb201_train_space
+
+    return nb201_train_space(**options)
+
+
 def _train(space: Any = "fbnetv3-tiny", **options: Any) -> Any:
     from nars_plugin.errors import ConfigError
 
@@ -67,11 +73,14 @@ def _train(space: Any = "fbnetv3-tiny", **options: Any) -> Any:
 
 @hookimpl
 def nars_register_spaces(registry: Registry) -> None:
-    """fbnetv3 (the paper's ImageNet space) and fbnetv3-tiny (digits-sized)."""
+    """fbnetv3 (the paper's ImageNet space), fbnetv3-tiny (digits-sized) and nb201-digits (NB201 cells)."""
     registry.add_space("fbnetv3", _fbnetv3, "FBNetV3 ImageNet joint space: 7 MBConv stages + resolution, RMSProp/SGD "
                        "recipe; analytical FLOPs (multiply-adds) and params")  # fmt: skip
     registry.add_space("fbnetv3-tiny", _fbnetv3_tiny, "reduced FBNetV3-style joint space for 8x8 digits (3 stages, "
                        "same recipe parameters, 4-8 epochs)")  # fmt: skip
+    registry.add_space("nb201-digits", _nb201_digits, "NB201 cells trained for real by the train evaluator (fixed "
+                       "NB201 recipe; 2 cells per stage, 4 epochs for 8x8 digits; -S cells_per_stage, epochs, "
+                       "resolution)")  # fmt: skip
 
 
 @hookimpl

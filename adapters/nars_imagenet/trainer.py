@@ -14,7 +14,8 @@ of every global batch under ``DistributedDataParallel`` and evaluates its slice 
 set (counts are summed over processes). Without synchronised batch norm (CPU) a W-process run
 equals a 1-process run with ``micro_batches=W`` (gradient accumulation over the same slices).
 
-Each epoch ends with a validation top-1 (the EMA weights when EMA is on): the learning curve. With a
+Each epoch ends with a validation top-1 (the EMA weights when EMA is on): the learning curve. A data
+set with a held-out test split gets the test top-1 of the model at the last epoch run (``test_top1``). With a
 checkpoint folder, rank 0 saves model, optimizer, EMA and curve after every epoch and a new run
 resumes from it (``torch.load(..., weights_only=True)``); all randomness is reseeded per epoch, so a
 resumed run continues exactly. A run whose loss becomes NaN/inf, or that runs out of memory, ends as
@@ -47,6 +48,7 @@ from nars_plugin.settings import setting
 from .arch import NetworkSpec
 from .data import DataBundle, GlobalBatchSampler
 from .model import build_model
+from .nb201 import NB201NetSpec
 
 CHECKPOINT_NAME = "checkpoint.pt"
 OPTIMIZERS = {"rmsprop": "rmsproptf", "sgd": "sgd"}
@@ -104,6 +106,7 @@ class TrainOutcome:
     seconds: float = 0.0
     devices: int = 1
     resumed_from: int = 0
+    test_top1: float | None = None
 
     def to_result(self, fidelity: int | None, max_fidelity: int | None) -> Result:
         """A :class:`Result`: ``val_top1`` at the last epoch run, the curve padded to the fidelity.
@@ -123,6 +126,8 @@ class TrainOutcome:
             "epochs": float(self.epochs_run),
             "seconds": self.seconds,
         }
+        if self.test_top1 is not None:
+            metrics["test_top1"] = self.test_top1
         return Result(metrics=metrics, cost=cost, curve=curve, fidelity=fidelity)
 
 
@@ -222,7 +227,7 @@ def _is_oom(exc: BaseException) -> bool:
 
 
 def train(
-    spec: NetworkSpec,
+    spec: NetworkSpec | NB201NetSpec,
     recipe: Mapping[str, Any],
     data: DataBundle,
     settings: TrainSettings | None = None,
@@ -254,7 +259,7 @@ def train(
 
 
 def _run(
-    spec: NetworkSpec,
+    spec: NetworkSpec | NB201NetSpec,
     recipe: Mapping[str, Any],
     data: DataBundle,
     settings: TrainSettings,
@@ -278,7 +283,11 @@ def _run(
     epochs = int(recipe["epochs"])
 
     torch.manual_seed(settings.seed)
-    model: nn.Module = build_model(spec, float(recipe["dropout"]), float(recipe["drop_path"]))
+    model: nn.Module
+    if isinstance(spec, NB201NetSpec):
+        model = spec.build()
+    else:
+        model = build_model(spec, float(recipe["dropout"]), float(recipe["drop_path"]))
     model.to(ctx.device, memory_format=memory_format)
     if ctx.distributed and (settings.sync_bn if settings.sync_bn is not None else cuda):
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -376,6 +385,9 @@ def _run(
         if ckpt_path is not None and ctx.main:
             _save(ckpt_path, model, optimizer, ema, epoch + 1, outcome)
     outcome.epochs_run = max(outcome.epochs_run, len(outcome.curve))
+    if data.test is not None:
+        final = ema.module if ema is not None else model
+        outcome.test_top1 = evaluate(final, data, settings, ctx, memory_format, amp, amp_dtype, split=data.test)
 
 
 def _check_finite(bad: torch.Tensor, ctx: DistributedContext, epoch: int, step: int) -> None:
@@ -403,11 +415,14 @@ def evaluate(
     memory_format: torch.memory_format = torch.contiguous_format,
     amp: bool = False,
     amp_dtype: torch.dtype = torch.float16,
+    split: Any = None,
 ) -> float:
-    """Validation top-1 in percent; each process scores its strided share, counts are summed."""
+    """Validation top-1 in percent (of ``split`` instead, e.g. the test set, where given); each process
+    scores its strided share, counts are summed."""
     model.eval()
-    indices = list(range(ctx.rank, len(data.val), ctx.world))
-    subset = torch.utils.data.Subset(data.val, indices)
+    images_of = data.val if split is None else split
+    indices = list(range(ctx.rank, len(images_of), ctx.world))
+    subset = torch.utils.data.Subset(images_of, indices)
     loader = DataLoader(subset, batch_size=settings.eval_batch_size, num_workers=settings.num_workers)
     counts = torch.zeros(2, device=ctx.device, dtype=torch.float64)
     for images, labels in loader:

@@ -52,26 +52,49 @@ def _not_ask_tell(name: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def _run(kind: str, bench: Any, task: RunTask) -> dict[str, Any]:
+    from nars_plugin.tabular.base import TabularBenchmark
+
     from . import runner
 
-    return (runner.run_query_based if kind == "query" else runner.run_one_shot)(bench, task)
+    if kind == "query":
+        return runner.run_query_based(bench, task)
+    if isinstance(bench, TabularBenchmark):
+        return runner.run_one_shot(bench, task)
+    return runner.run_one_shot_trained(bench, task)
 
 
-def _one_shot_unavailable(name: str) -> str | None:
+def _one_shot_unavailable(name: str, target: Any = None) -> str | None:
+    """Why ``naslib:<name>`` cannot run on ``target``: on a table it needs a GPU and CIFAR-10; on the
+    train evaluator (its supernet trains on the evaluator's data, on any device) it needs NB201 cells."""
+    from nars_plugin.tabular.base import TabularBenchmark
+
     from .runner import one_shot_unavailable
 
-    return one_shot_unavailable(name)
+    if target is None or isinstance(target, TabularBenchmark):
+        return one_shot_unavailable(name)
+    if getattr(target.space, "name", None) != "nb201-digits":
+        return f"NASLib's {name} searches NB201 cells: compare on --space nb201-digits with the train evaluator"
+    return None
+
+
+def _query_unavailable(name: str, target: Any = None) -> str | None:
+    """``naslib:<name>`` (query-based) looks its queries up in a table: none where the target trains."""
+    from nars_plugin.tabular.base import TabularBenchmark
+
+    if target is None or isinstance(target, TabularBenchmark):
+        return None
+    return f"NASLib's {name} queries tabular benchmarks only (the target trains its candidates): use rea or rs"
 
 
 @hookimpl
 def nars_register_optimizers(registry: Registry) -> None:
-    """``naslib:rs``, ``naslib:re``, ``naslib:ls``, ``naslib:bananas``, ``naslib:npenas`` and ``naslib:darts``.
+    """``naslib:rs``, ``re``, ``ls``, ``bananas``, ``npenas`` (query-based) and ``darts``, ``gdas`` (one-shot).
 
     Called only while :func:`nars_plugin_status` says NASLib can be imported.
     """
     from .runner import NASLIB_OPTIMIZERS, QUERY_BASED
 
-    for name in (*QUERY_BASED, "darts"):
+    for name in (*QUERY_BASED, "darts", "gdas"):
         full = f"naslib:{name}"
         one_shot = name not in QUERY_BASED
         registry.add_optimizer(
@@ -79,7 +102,7 @@ def nars_register_optimizers(registry: Registry) -> None:
             partial(_not_ask_tell, full),
             NASLIB_OPTIMIZERS[name][1] + ", through NASLib's Trainer",
             runner=partial(_run, "one_shot" if one_shot else "query"),
-            unavailable=partial(_one_shot_unavailable, name) if one_shot else None,
+            unavailable=partial(_one_shot_unavailable if one_shot else _query_unavailable, name),
         )
 
 

@@ -38,9 +38,17 @@ NASLIB_OPTIMIZERS: dict[str, tuple[str, str]] = {
     "ls": ("LocalSearch", "NASLib's local search"),
     "bananas": ("Bananas", "NASLib's BANANAS (MLP ensemble on path encodings, ITS, mutation)"),
     "npenas": ("Npenas", "NASLib's NPENAS (MLP ensemble, mutation)"),
-    "darts": ("DARTSOptimizer", "NASLib's DARTS (one-shot; needs a GPU and CIFAR-10)"),
+    "darts": (
+        "DARTSOptimizer",
+        "NASLib's DARTS (one-shot; a tabular NB201 benchmark: a GPU and CIFAR-10; "
+        "the train evaluator on nb201-digits: any machine)",
+    ),
     "drnas": ("DrNASOptimizer", "NASLib's DrNAS (one-shot; needs a GPU and the data set)"),
-    "gdas": ("GDASOptimizer", "NASLib's GDAS (one-shot; needs a GPU and the data set)"),
+    "gdas": (
+        "GDASOptimizer",
+        "NASLib's GDAS (one-shot; a tabular NB201 benchmark: a GPU and CIFAR-10; "
+        "the train evaluator on nb201-digits: any machine)",
+    ),
 }
 QUERY_BASED = ("rs", "re", "ls", "bananas", "npenas")
 ONE_SHOT = ("darts", "drnas", "gdas")
@@ -275,11 +283,46 @@ def synthetic_cifar_loaders(batches: int = 2, batch_size: int = 4, seed: int = 0
     return loader(), loader()
 
 
-def search_one_shot(name: str, config: Any, loaders: tuple[Any, Any] | None = None) -> tuple[Any, float]:
+class _TimeUp(Exception):
+    """Raised after a supernet epoch to end NASLib's Trainer loop at the time limit."""
+
+
+def nb201_supernet(cells_per_stage: int = 5, in_channels: int = 3, n_classes: int = 10) -> Any:
+    """NASLib's ``NasBench201SearchSpace`` with ``cells_per_stage`` cells in each stage (NASLib's has 5).
+
+    NASLib's constructor takes the classes and input channels but fixes the macro (16/32/64
+    channels, 5 cells per stage); the cells past the first ``cells_per_stage`` of each stage are
+    replaced here by NASLib's own ``Identity`` op, so the supernet is exactly the network of our
+    :class:`~nars_imagenet.nb201.NB201TrainSpace` with the same size, and NASLib's code is untouched.
+    """
+    if not 1 <= cells_per_stage <= 5:
+        raise ConfigError(
+            f"NASLib's NB201 supernet has 1 to 5 cells per stage, not {cells_per_stage}",
+            "use --space-option cells_per_stage=N with N from 1 to 5",
+        )
+    space = naslib_module("search_spaces").NasBench201SearchSpace(n_classes=n_classes, in_channels=in_channels)
+    identity = naslib_module("search_spaces.core.primitives").Identity
+    for first in (2, 8, 14):  # the macro's edges (i, i + 1) of the first cell of each stage (NASLib's graph.py)
+        for node in range(first + cells_per_stage, first + 5):
+            space.edges[node, node + 1].set("op", identity())
+    return space
+
+
+def search_one_shot(
+    name: str,
+    config: Any,
+    loaders: tuple[Any, Any] | None = None,
+    search_space: Any = None,
+    max_seconds: float | None = None,
+) -> tuple[Any, float]:
     """Run NASLib's one-shot optimizer ``name`` through NASLib's Trainer; ``(optimizer, seconds)``.
 
     ``loaders`` (train, valid) replace NASLib's data loaders (which read ``config.data``), e.g.
-    :func:`synthetic_cifar_loaders`; everything else is NASLib's own code.
+    :func:`synthetic_cifar_loaders`; ``search_space`` replaces NASLib's default NB201 space (e.g.
+    :func:`nb201_supernet`). ``max_seconds``: the supernet trains whole epochs until its seconds reach
+    this (at most ``search.epochs``); after the first epoch the learning-rate schedule (and GDAS's
+    temperature schedule) is set to the epochs that fit, so it anneals as a planned run would.
+    Everything else is NASLib's own code.
     """
     utils = naslib_module("utils")
     trainer_cls = naslib_module("defaults.trainer").Trainer
@@ -287,7 +330,8 @@ def search_one_shot(name: str, config: Any, loaders: tuple[Any, Any] | None = No
     cls = naslib_optimizer_class(name)
     takes_config = "config" in inspect.signature(cls).parameters  # master: cls(config); Develop: keywords
     optimizer = cls(config) if takes_config else cls(**dict(config.search))
-    search_space = naslib_module("search_spaces").NasBench201SearchSpace()
+    if search_space is None:
+        search_space = naslib_module("search_spaces").NasBench201SearchSpace()
     try:
         optimizer.adapt_search_space(search_space, dataset=config.dataset)
     except TypeError:  # master: adapt_search_space(search_space, scope=None)
@@ -297,8 +341,25 @@ def search_one_shot(name: str, config: Any, loaders: tuple[Any, Any] | None = No
         trainer_cls = type(
             "LoaderTrainer", (trainer_cls,), {"build_search_dataloaders": staticmethod(lambda _c: (train, valid, None))}
         )
+    trainer = trainer_cls(optimizer, config, lightweight_output=True)
     started = time.perf_counter()
-    trainer_cls(optimizer, config, lightweight_output=True).search()
+
+    def after_epoch(epoch: int) -> None:
+        if max_seconds is None:
+            return
+        spent = time.perf_counter() - started
+        if epoch == 0:
+            fit = max(1, min(int(config.search.epochs), int(max_seconds // max(spent, 1e-9))))
+            trainer.scheduler.T_max = fit
+            if hasattr(optimizer, "tau_step"):  # GDAS: reach tau_min at the last epoch that fits
+                optimizer.tau_step = (optimizer.tau_min - optimizer.tau_max) / fit
+        if spent * (epoch + 2) / (epoch + 1) > max_seconds:  # the next epoch, at the mean pace, would pass it
+            raise _TimeUp
+
+    try:
+        trainer.search(after_epoch=after_epoch)
+    except _TimeUp:
+        optimizer.after_training()
     return optimizer, time.perf_counter() - started
 
 
@@ -331,3 +392,94 @@ def run_one_shot(bench: TabularBenchmark, task: RunTask) -> dict[str, Any]:
             "metrics": {k: float(v[row]) for k, v in bench.columns.items()},
         },
     }
+
+
+#: The share of a comparison's seconds budget a one-shot supernet may train on (whole epochs); the
+#: rest is left for training the derived cell. A setting of the run: ``naslib:darts(supernet_share=0.9)``.
+SUPERNET_SHARE = 0.8
+
+
+def supernet_loaders(data: Any, batch_size: int, train_portion: float, seed: int) -> tuple[Any, Any]:
+    """The supernet's loaders from a training set: the first ``train_portion`` of a seeded permutation
+    trains the weights, the rest the architecture (the DARTS protocol); validation and test images
+    are never seen. Both shuffle with seeded generators (NASLib's Trainer draws one architecture
+    batch per step with ``next(iter(valid_queue))``)."""
+    import torch
+    from torch.utils.data import DataLoader, Subset
+
+    if not 0 < train_portion < 1:
+        raise ConfigError(f"train_portion must be between 0 and 1, got {train_portion}", "e.g. train_portion=0.5")
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(int(seed))).tolist()
+    cut = int(len(order) * train_portion)
+
+    def loader(indices: list[int], offset: int) -> Any:
+        gen = torch.Generator().manual_seed(int(seed) + offset)
+        return DataLoader(Subset(data, indices), batch_size=batch_size, shuffle=True, generator=gen, drop_last=True)
+
+    return loader(order[:cut], 1), loader(order[cut:], 2)
+
+
+def run_one_shot_trained(evaluator: Any, task: RunTask) -> dict[str, Any]:
+    """One ``naslib:darts`` / ``naslib:gdas`` run on the ``train`` evaluator (``nb201-digits`` space).
+
+    NASLib's optimizer trains the supernet of the space's macro (:func:`nb201_supernet`) on the
+    evaluator's training images (:func:`supernet_loaders`) for up to ``supernet_share`` of the
+    seconds budget (whole epochs, at most ``epochs``); the cell it derives is then trained from
+    scratch by the evaluator, with the recipe and epochs of every other candidate. The run's cost is
+    the supernet's seconds plus that training's; its curve has the supernet as a first point without
+    a value and the trained cell as the second.
+    """
+    from nars_imagenet.data import load_data
+    from nars_imagenet.nb201 import NB201TrainSpace
+
+    name = task.optimizer.partition(":")[2]
+    space = evaluator.space
+    if not isinstance(space, NB201TrainSpace):
+        raise ConfigError(
+            f"{task.optimizer} searches NB201 cells, not space {space.name!r}", "use --space nb201-digits"
+        )
+    if task.constraints:
+        raise ConfigError(f"{task.optimizer} cannot honour constraints {task.constraints}", "drop --constraint")
+    settings = dict(task.settings)
+    share = float(settings.pop("supernet_share", SUPERNET_SHARE))
+    out = Path(task.out)
+    identity = {"optimizer": task.optimizer, "seed": task.seed, "budget": task.budget, "settings": task.settings}
+    identity.update(budget_seconds=task.budget_seconds, evaluator=evaluator.config(), space=space.options())
+    done = out / "naslib_run.json"
+    if done.is_file():
+        saved = json.loads(done.read_text())
+        if saved.get("identity") == identity:
+            return {**saved["result"], "evaluated_now": 0}
+    import torch
+
+    torch.set_num_threads(1)
+    config = one_shot_config(name, task.seed, "cifar10", out, settings)
+    data = load_data(evaluator.dataset, space.image_resolution, evaluator.test)
+    loaders = supernet_loaders(data.train, int(config.search.batch_size), float(config.search.train_portion), task.seed)
+    supernet = nb201_supernet(space.cells_per_stage, data.in_channels, data.num_classes)
+    cap = share * task.budget_seconds if task.budget_seconds else None
+    optimizer, seconds = search_one_shot(name, config, loaders, supernet, cap)
+    cell = graph_to_candidate(optimizer.get_final_architecture(), space)
+    trained = evaluator.evaluate(cell)
+    metrics = trained.metrics if trained.ok else {}
+    report = float(metrics.get(evaluator.report_metric, float("nan")))
+    objective = float(metrics.get(evaluator.objective, float("nan")))
+    result = {
+        "curve": [float("nan"), report],
+        "objective_curve": [float("nan"), objective],
+        "costs": [seconds, seconds + float(trained.cost)],
+        "seconds": seconds + float(trained.cost),
+        "supernet_seconds": seconds,
+        "evaluated_now": 1,
+        "best": {
+            "candidate": cell.to_dict(),
+            "arch": space.format_arch(cell),
+            "objective": objective,
+            "report": report,
+            "metrics": dict(metrics),
+            **({} if trained.ok else {"error": trained.error}),
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    done.write_text(json.dumps({"identity": identity, "naslib": naslib_version(), "result": result}, indent=2))
+    return result

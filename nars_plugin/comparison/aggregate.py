@@ -8,6 +8,7 @@ metric, the same curve). See :mod:`nars_plugin.comparison` for the layout of the
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ import numpy as np
 
 from ..errors import ConfigError, option
 from ..evaluation import Benchmark, Evaluator
+from ..space import Candidate
+from ..spaces.nb201 import OPS, NB201Space, op_matrix
 from .references import reference_block
 from .spec import OptimizerSpec
 from .tasks import RunOutcome
@@ -178,12 +181,20 @@ def summarise(
     xs = grid.tolist()
 
     def mean_curve(label: str, which: Callable[[RunOutcome], Sequence[float] | None]) -> list[float] | None:
-        """The mean over ``label``'s runs of ``which`` curve on the grid; None where a run lacks it."""
+        """The mean over ``label``'s runs of ``which`` curve on the grid; None where a run lacks it. On a
+        seconds grid a point is NaN until every run has a value there (runs' first values come at
+        different seconds, e.g. after a one-shot supernet: a mean of the early ones would mislead)."""
         mine = [(list(curve), r) for r in runs if r.label == label and (curve := which(r)) is not None]
         if len(mine) < sum(r.label == label for r in runs):
             return None
-        mean: list[float] = np.nanmean(np.array([[value(c, r, x) for x in xs] for c, r in mine]), 0).tolist()
-        return mean
+        values = np.array([[value(c, r, x) for x in xs] for c, r in mine])
+        with warnings.catch_warnings():  # a grid point before any run's first value is NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, 0)
+        if in_seconds:
+            mean[np.isnan(values).any(0)] = np.nan
+        listed: list[float] = mean.tolist()
+        return listed
 
     curves = {spec.label: mean_curve(spec.label, lambda r: r.curve) for spec in optimizers}
     different = targets.objective != targets.metric
@@ -210,6 +221,31 @@ def summarise(
         ),
         "reference": reference_block(reference),
     }
+
+
+#: The ops of NB201 cells whose share in the returned cells a comparison reports (DARTS's collapse).
+PARAMETER_FREE_OPS = ("skip_connect", "none")
+
+
+def cell_op_shares(
+    space: Any, optimizers: Sequence[OptimizerSpec], runs: Sequence[RunOutcome]
+) -> dict[str, Any] | None:
+    """Per optimizer, the share of ``skip_connect``, ``none`` and either among the edges of the cells its
+    runs returned (NB201 spaces only, else None): DARTS's known collapse onto parameter-free ops."""
+    if not isinstance(space, NB201Space):
+        return None
+    shares: dict[str, Any] = {}
+    for spec in optimizers:
+        cells = [Candidate.from_dict(r.best["candidate"]) for r in runs if r.label == spec.label and r.best]
+        if not cells:
+            shares[spec.label] = None
+            continue
+        ops = op_matrix(cells)
+        block: dict[str, Any] = {op: float(np.mean(ops == OPS.index(op))) for op in PARAMETER_FREE_OPS}
+        block["parameter_free"] = float(np.mean(np.isin(ops, [OPS.index(op) for op in PARAMETER_FREE_OPS])))
+        block["cells"] = [space.format_arch(c) for c in cells]
+        shares[spec.label] = block
+    return shares
 
 
 def objective_summary(

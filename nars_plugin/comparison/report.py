@@ -1,4 +1,5 @@
-"""Reporting a comparison: ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png``."""
+"""Reporting a comparison: ``summary.json``, ``details.json``, ``summary.md`` and ``regret.png`` (or,
+where the target has no known optimum, ``best.png``: the best found against the budget)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._safe_files import atomic_write, atomic_write_figure
+from ..assembly import EVALUATOR_TARGET
 from .spec import seeds_text
 
 #: The key of ``summary.json`` that holds the objective's block (no optimizer label can be it).
@@ -35,12 +37,26 @@ def write_reports(summary: dict[str, Any], out: Path) -> None:
     atomic_write(out / "summary.json", json.dumps(summary_json(summary), indent=2) + "\n")
     atomic_write(out / "details.json", json.dumps(details_json(summary), indent=2, sort_keys=True) + "\n")
     atomic_write(out / "summary.md", markdown(summary))
-    plot_regret(summary, out / "regret.png")
+    if _known(summary["optimum"]):
+        plot_regret(summary, out / "regret.png")
+    else:
+        plot_best(summary, out / "best.png")
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
 
 
 def _title(summary: dict[str, Any]) -> str:
-    """The benchmark's name with its options, e.g. ``nb201-analog (target=analog_1d)``."""
-    options = (summary.get("config") or {}).get("bench_options") or {}
+    """The benchmark's name with its options, e.g. ``nb201-analog (target=analog_1d)``, or the evaluator's
+    with its space and options, e.g. ``train on nb201-digits (dataset=digits, test=true)``."""
+    config = summary.get("config") or {}
+    options = config.get("bench_options") or {}
+    if str(config.get("benchmark", "")).startswith(EVALUATOR_TARGET):
+        space = options.get("space") or "its own space"
+        space += "".join(f" {k}={v}" for k, v in (options.get("space_options") or {}).items())
+        extra = ", ".join(f"{k}={v}" for k, v in (options.get("options") or {}).items() if k != "workers")
+        return f"{summary['benchmark']} on {space}" + (f" ({extra})" if extra else "")
     extra = ", ".join(f"{k}={v}" for k, v in options.items())
     return f"{summary['benchmark']} ({extra})" if extra else str(summary["benchmark"])
 
@@ -142,7 +158,8 @@ def _seeds(summary: dict[str, Any]) -> str:
 def markdown(summary: dict[str, Any]) -> str:
     """The comparison in Markdown: the report metric's table and, where the search maximised another
     metric, the objective's table; the optimum, the reachable optimum and the seeds at it."""
-    unit = "s (simulated)" if summary.get("budget_unit") == "s" else "queries"
+    measured = str((summary.get("config") or {}).get("benchmark", "")).startswith(EVALUATOR_TARGET)
+    unit = ("s (measured)" if measured else "s (simulated)") if summary.get("budget_unit") == "s" else "queries"
     feasible = " of the feasible candidates" if summary.get("config", {}).get("constraints") else ""
     block = summary.get("objective")
     metric, seeds = summary["metric"], _seeds(summary)
@@ -155,6 +172,12 @@ def markdown(summary: dict[str, Any]) -> str:
         extra[label] = cells + [f"{n:.1f}", f"{summary['seconds_per_run'][label]['mean']:.1f}"]
     report_table = _table(summary["results"], summary["optimum"], extra, extra_names, unit)
     explanation = _explanation(summary, block, at_optimum is not None, feasible)
+    if measured:
+        explanation = [
+            f"Every candidate is trained for real; the budget counts its measured training seconds. The search "
+            f"maximises {block['metric'] if block else metric}; the result reported is {metric} of the candidate "
+            "with the best one found. No table: the optimum is unknown (p_top 0.00 says nothing)."
+        ]
     if not block or block["metric"] == metric:
         title = f"# {_title(summary)}: best {metric} found (mean ± std over {seeds})"
         lines = [title, "", *explanation, "", *report_table]
@@ -166,11 +189,63 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += _table(block["results"], block.get("optimum"), {}, [], unit)
     for label, reason in (summary.get("not_run") or {}).items():
         lines += ["", f"Not run here: {label}: {reason}"]
+    lines += _cell_ops_lines(summary.get("cell_ops"))
     ref = summary.get("reference")
     if ref:
         lines += ["", f"Reference rows, {ref['note']}:", "", "| method (published) | CIFAR-10 test |", "|---|---|"]
         lines += [f"| {name} *(published)* | {value} |" for name, value in ref["rows"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _cell_ops_lines(shares: dict[str, Any] | None) -> list[str]:
+    """The table of parameter-free ops in the cells the runs returned (NB201 spaces)."""
+    if not shares:
+        return []
+    lines = [
+        "",
+        "## Parameter-free ops in the cells returned (share of the 6 edges over all seeds)",
+        "",
+        "| optimizer | skip_connect | none | either |",
+        "|---|---|---|---|",
+    ]
+    for label, block in shares.items():
+        if block is None:
+            lines.append(f"| {label} | - | - | - |")
+            continue
+        lines.append(f"| {label} | {block['skip_connect']:.2f} | {block['none']:.2f} | {block['parameter_free']:.2f} |")
+    return lines
+
+
+def plot_best(summary: dict[str, Any], path: Path) -> None:
+    """Mean best found (the report metric, solid; the objective where it differs, dashed) against the
+    budget: for targets without a known optimum (evaluators that train)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # matplotlib is the `plot` extra
+        atomic_write(path.with_suffix(".txt"), "install matplotlib (pip install 'nars-plugin[plot]') for best.png\n")
+        return
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    objective = summary.get("objective_mean_curves") or {}
+    for label, curve in summary["mean_curves"].items():
+        if curve is None:
+            continue
+        x = summary.get("curve_x") or np.arange(1, len(curve) + 1)
+        (line,) = ax.plot(x, curve, label=f"{label}: {summary['metric']}")
+        if objective.get(label) is not None:
+            ax.plot(x, objective[label], linestyle="--", color=line.get_color(), alpha=0.7)
+    measured = str((summary.get("config") or {}).get("benchmark", "")).startswith(EVALUATOR_TARGET)
+    seconds = "seconds of training" if measured else "simulated seconds"
+    ax.set_xlabel(seconds if summary.get("budget_unit") == "s" else "queries")
+    block = summary.get("objective") or {}
+    dashed = f" (dashed: {block['metric']})" if objective and block.get("metric") else ""
+    ax.set_ylabel(f"best found: {summary['metric']}{dashed}")
+    ax.set_title(f"{_title(summary)} — mean over {_seeds(summary)}", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    atomic_write_figure(path, fig)
 
 
 def plot_regret(summary: dict[str, Any], path: Path) -> None:

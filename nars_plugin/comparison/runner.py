@@ -21,7 +21,7 @@ from typing import Any
 from .._progress import Progress
 from .._ray_cluster import connect
 from .._safe_files import safe_name
-from ..assembly import create_benchmark, create_study, optimizer_runner, optimizer_unavailable
+from ..assembly import EVALUATOR_TARGET, create_study, create_target, optimizer_runner, optimizer_unavailable
 from ..errors import ConfigError, option
 from ..predictors.base import torch_threads
 from ..storage import JOURNAL_NAME, SUMMARY_NAME
@@ -33,10 +33,11 @@ _BENCH_CACHE: dict[str, Any] = {}
 
 
 def cached_benchmark(spec: str, options: Mapping[str, Any]) -> Any:
-    """The benchmark ``spec`` with ``options``, created once per process."""
+    """The benchmark ``spec`` with ``options`` (or the evaluator of an
+    :func:`~nars_plugin.assembly.evaluator_target` spec), created once per process."""
     key = json.dumps([spec, options], sort_keys=True)
     if key not in _BENCH_CACHE:
-        _BENCH_CACHE[key] = create_benchmark(spec, options)
+        _BENCH_CACHE[key] = create_target(spec, options)
     return _BENCH_CACHE[key]
 
 
@@ -86,8 +87,15 @@ def create_search(bench: Any, task: RunTask) -> Study:
         settings=dict(task.settings),
         fixed_recipe=task.fixed_recipe,
         progress=False,
-        identity={"label": task.label},
+        identity={"label": task.label, **_evaluator_identity(task)},
     )
+
+
+def _evaluator_identity(task: RunTask) -> dict[str, Any]:
+    """What names an evaluator target in a run's journal (a benchmark's name is recorded by the study)."""
+    if not task.benchmark.startswith(EVALUATOR_TARGET):
+        return {}
+    return {"evaluator_spec": task.benchmark.removeprefix(EVALUATOR_TARGET), "evaluator_target": task.bench_options}
 
 
 def run_one(task: RunTask) -> RunOutcome:
@@ -155,11 +163,12 @@ def _journal_seconds(path: Path) -> float:
         return 0.0
 
 
-def not_runnable(optimizers: Sequence[OptimizerSpec]) -> dict[str, str]:
-    """Label -> why it cannot run on this machine, for optimizers that say so (a warning each)."""
+def not_runnable(optimizers: Sequence[OptimizerSpec], target: Any = None) -> dict[str, str]:
+    """Label -> why it cannot run on this machine or on ``target`` (the comparison's benchmark or
+    evaluator), for optimizers that say so (a warning each)."""
     not_run = {}
     for spec in optimizers:
-        reason = optimizer_unavailable(spec.name)
+        reason = optimizer_unavailable(spec.name, target)
         if reason:
             warnings.warn(f"{spec.label} is not run: {reason}", stacklevel=3)
             not_run[spec.label] = reason

@@ -113,14 +113,22 @@ class NB201Network(nn.Module):
         num_classes: outputs of the classifier (10, 100 or 120 for the benchmark's data sets).
         channels: channels of the first stage (16 in the benchmark).
         cells_per_stage: cells per stage (5 in the benchmark).
+        in_channels: channels of the input images (3 in the benchmark; 1 for grey images such as digits).
     """
 
-    def __init__(self, arch: str | Sequence[str], num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
+    def __init__(
+        self,
+        arch: str | Sequence[str],
+        num_classes: int = 10,
+        channels: int = 16,
+        cells_per_stage: int = 5,
+        in_channels: int = 3,
+    ) -> None:
         super().__init__()
         ops = parse_arch_string(arch) if isinstance(arch, str) else tuple(arch)
         self.arch = ops
         self.stem = nn.Sequential(
-            nn.Conv2d(3, channels, kernel_size=3, padding=1, bias=False),
+            nn.Conv2d(in_channels, channels, kernel_size=3, padding=1, bias=False),
             nn.BatchNorm2d(channels),
         )
         layers: list[nn.Module] = []

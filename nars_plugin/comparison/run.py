@@ -72,7 +72,10 @@ def compare(
     tasks = plan_runs(
         benchmark, bench_options, optimizers, counts, budget, budget_seconds, constraints, out, first_seed
     )
-    name = desc or f"compare {benchmark if not benchmark.startswith('csv:') else 'csv:' + Path(benchmark).name}"
+    shown = benchmark if not benchmark.startswith("csv:") else "csv:" + Path(benchmark).name
+    if benchmark.startswith(EVALUATOR_TARGET):
+        shown = f"{benchmark.removeprefix(EVALUATOR_TARGET)} on {bench.space.name}"
+    name = desc or f"compare {shown}"
     labels = ", ".join(spec.label for spec in optimizers)
     runs = run_all(tasks, workers, progress, executor, address, f"{name} ({labels} x {seeds_text(counts)})")
     summary = summarise(

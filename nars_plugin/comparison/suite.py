@@ -280,12 +280,16 @@ def _pooled(key: str, base: Any, extra: Any, n_base: int, n_extra: int) -> Any:
     """One per-optimizer entry of two sittings with different seeds, as one of all their seeds."""
     if key == "seeds_per_optimizer":
         return n_base + n_extra
-    if isinstance(base, Mapping):  # queries_per_run, seconds_per_run: min / mean / max over runs
+    if base is None or extra is None:  # e.g. cell_ops of an optimizer that returned no cell
+        return extra if base is None else base
+    if isinstance(base, Mapping):  # queries/seconds_per_run: min / mean / max; cell_ops: shares and cells
         out = {}
         for k in base:
             a, b = base[k], extra.get(k)
             out[k] = (
-                min(a, b)
+                [*a, *(b or [])]
+                if isinstance(a, list)
+                else min(a, b)
                 if k == "min"
                 else max(a, b)
                 if k == "max"

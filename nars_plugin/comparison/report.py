@@ -216,16 +216,25 @@ def _cell_ops_lines(shares: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def plot_best(summary: dict[str, Any], path: Path) -> None:
-    """Mean best found (the report metric, solid; the objective where it differs, dashed) against the
-    budget: for targets without a known optimum (evaluators that train)."""
+def _pyplot(path: Path) -> Any:
+    """matplotlib's pyplot (Agg), or None after writing ``path``'s ``.txt`` note on the `plot` extra."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # matplotlib is the `plot` extra
-        atomic_write(path.with_suffix(".txt"), "install matplotlib (pip install 'nars-plugin[plot]') for best.png\n")
+        note = f"install matplotlib (pip install 'nars-plugin[plot]') for {path.name}\n"
+        atomic_write(path.with_suffix(".txt"), note)
+        return None
+    return plt
+
+
+def plot_best(summary: dict[str, Any], path: Path) -> None:
+    """Mean best found (the report metric, solid; the objective where it differs, dashed) against the
+    budget: for targets without a known optimum (evaluators that train)."""
+    plt = _pyplot(path)
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     objective = summary.get("objective_mean_curves") or {}
@@ -250,13 +259,8 @@ def plot_best(summary: dict[str, Any], path: Path) -> None:
 
 def plot_regret(summary: dict[str, Any], path: Path) -> None:
     """Mean regret (optimum - best found) against queries, log scale."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # matplotlib is the `plot` extra
-        atomic_write(path.with_suffix(".txt"), "install matplotlib (pip install 'nars-plugin[plot]') for regret.png\n")
+    plt = _pyplot(path)
+    if plt is None:
         return
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, curve in summary["mean_curves"].items():

@@ -1,7 +1,7 @@
 """Latency predictors for MBConv blocks, checked on held-out FBNet networks (27 device settings).
 
-Trains :class:`~fbnet_latency_models.BlockLatencyMLP` (sum of a per-block MLP over block
-descriptions) and the FBNet lookup table (:class:`~fbnet_latency_models.LookupTableLatency`)
+Trains :class:`~nars_imagenet.latency_models.BlockLatencyMLP` (sum of a per-block MLP over block
+descriptions) and the FBNet lookup table (:class:`~nars_imagenet.latency_models.LookupTableLatency`)
 on the first ``--train`` networks of ``fbnet/latency_ms_5000.csv`` and reports Kendall tau,
 Spearman and MAPE per device on the last ``--test`` ones; saves a table and a predicted-vs-measured
 scatter plot.
@@ -28,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from fbnet_latency_models import (
+    from nars_imagenet.latency_models import (
         BlockLatencyMLP,
         LookupTableLatency,
         accuracy_report,

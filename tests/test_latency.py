@@ -7,11 +7,9 @@ absent under ``$NARS_DATA_DIR``.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
-from conftest import BEST_C10, QUICK_PREDICTOR, REPO_ROOT
+from conftest import BEST_C10, QUICK_PREDICTOR
 
 from nars_plugin.errors import ConfigError, DataFileError, InfeasibleConstraintError, UnknownNameError
 from nars_plugin.pareto import hypervolume, pareto_front
@@ -166,15 +164,13 @@ def test_hypervolume_of_a_hand_made_front():
 
 @pytest.mark.slow
 def test_latency_predictor_on_held_out_fbnet(need_data):
-    from scipy.stats import kendalltau
-
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # the models live beside the one script that uses them
-    from fbnet_latency_models import (
+    from nars_imagenet.latency_models import (
         BlockLatencyMLP,
         LookupTableLatency,
         fbnet_blocks,
         load_fbnet_latency,
     )
+    from scipy.stats import kendalltau
 
     need_data("fbnet/latency_ms_5000.csv")
     ops, latency, devices = load_fbnet_latency()

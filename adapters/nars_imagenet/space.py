@@ -8,19 +8,23 @@ MBPool head, the same recipe parameters) at a size that trains on 8x8 handwritte
 
 Free statistics (used by constraints and by the NARS predictor's pretraining): ``flops`` in
 **multiply-adds** (the convention of the published FBNetV3 figures; ``torch.utils.flop_counter``
-reports twice this) and ``params``, both analytical (:func:`nars_imagenet.arch.count`).
+reports twice this) and ``params``, both analytical (:func:`nars_imagenet.arch.count`); with the
+option ``latency=pixel3,fpga`` (or ``all``) also ``latency[<device>]`` in ms, from the per-device
+layer-cost model of :mod:`nars_imagenet.latency` (constraints such as ``latency[pixel3] <= 4``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from nars_plugin.space import Candidate, Categorical, Float, Integer, Param, Space
 
 from .arch import BlockSpec, NetworkSpec, count, stage_blocks
+from .latency import check_devices, latency_metric, network_latency
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class FBNetV3Space(Space):
         recipe: the recipe parameters.
         head_expansion, num_features: the MBPool head.
         num_classes, in_channels: of the data set.
+        latency: devices whose modelled latency becomes a statistic (comma-separated, or ``all``).
     """
 
     def __init__(
@@ -66,7 +71,9 @@ class FBNetV3Space(Space):
         num_classes: int = 1000,
         in_channels: int = 3,
         description: str = "",
+        latency: str | Sequence[str] | None = None,
     ) -> None:
+        self.latency_devices = check_devices(latency)
         self.stages = tuple(stages)
         self.head_expansion, self.num_features = head_expansion, num_features
         self.num_classes, self.in_channels = num_classes, in_channels
@@ -105,22 +112,29 @@ class FBNetV3Space(Space):
             in_channels=self.in_channels,
         )
 
+    def options(self) -> dict[str, Any]:
+        """``latency`` (the devices) where it was asked for: it adds statistics predictors pretrain on."""
+        return {"latency": ",".join(self.latency_devices)} if self.latency_devices else {}
+
     @property
     def statistic_names(self) -> tuple[str, ...]:
-        return ("flops", "params")
+        return ("flops", "params", *(latency_metric(d) for d in self.latency_devices))
 
     def statistics(self, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
-        """Analytical multiply-adds (``flops``) and parameters of each candidate's network."""
-        flops = np.empty(len(cands))
-        params = np.empty(len(cands))
+        """Analytical multiply-adds (``flops``), parameters and modelled latencies of each candidate's network."""
+        names = self.statistic_names
+        out = {name: np.empty(len(cands)) for name in names}
         for i, cand in enumerate(cands):
             cached = self._stats_cache.get(cand.arch_key)
             if cached is None:
-                counts = count(self.network(cand))
+                spec = self.network(cand)
+                counts = count(spec)
                 cached = {"flops": float(counts.macs), "params": float(counts.params)}
+                cached.update({latency_metric(d): network_latency(spec, d) for d in self.latency_devices})
                 self._stats_cache[cand.arch_key] = cached
-            flops[i], params[i] = cached["flops"], cached["params"]
-        return {"flops": flops, "params": params}
+            for name in names:
+                out[name][i] = cached[name]
+        return out
 
 
 def fbnetv3_recipe(epochs: tuple[int, int, int]) -> list[Param]:
@@ -137,7 +151,7 @@ def fbnetv3_recipe(epochs: tuple[int, int, int]) -> list[Param]:
     ]
 
 
-def fbnetv3_space(num_classes: int = 1000) -> FBNetV3Space:
+def fbnetv3_space(num_classes: int = 1000, latency: str | None = None) -> FBNetV3Space:
     """The FBNetV3 ImageNet space of the paper's table (DESIGN.md)."""
     stages = [
         StageRange(1, False, (16, 24, 2), (1, 4, 1), 1),
@@ -155,12 +169,13 @@ def fbnetv3_space(num_classes: int = 1000) -> FBNetV3Space:
         resolutions=(224, 272, 8),
         recipe=fbnetv3_recipe((200, 400, 50)),
         num_classes=num_classes,
+        latency=latency,
         description="FBNetV3 joint space (7 MBConv stages x kernel/expansion/width/depth, resolution; "
         "RMSProp/SGD recipe), analytical MAC FLOPs/params",
     )
 
 
-def fbnetv3_tiny_space(num_classes: int = 10, in_channels: int = 1) -> FBNetV3Space:
+def fbnetv3_tiny_space(num_classes: int = 10, in_channels: int = 1, latency: str | None = None) -> FBNetV3Space:
     """A reduced FBNetV3-style space for 8x8 digits (upsampled to the candidate's resolution)."""
     stages = [
         StageRange(1, False, (8, 16, 4), (1, 2, 1), 1),
@@ -187,6 +202,7 @@ def fbnetv3_tiny_space(num_classes: int = 10, in_channels: int = 1) -> FBNetV3Sp
         num_features=128,
         num_classes=num_classes,
         in_channels=in_channels,
+        latency=latency,
         description="reduced FBNetV3-style joint space for small images (digits): 3 stages, same recipe "
         "parameters, 4-8 epochs",
     )

@@ -58,7 +58,10 @@ class FBNetV3Net(nn.Module):
         self.classifier = nn.Linear(spec.num_features, spec.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(self.stem(x))
+        return self.forward_head(self.blocks(self.stem(x)))
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        """The MBPool head and classifier on the last block's output (supernets reuse it)."""
         x = self.head_act(self.head_conv(self.pool(self.head_expand(x))))
         return self.classifier(self.dropout(torch.flatten(x, 1)))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from functools import partial
 from typing import Any
 
 from nars_plugin import hookimpl
@@ -88,6 +89,43 @@ def nars_register_evaluators(registry: Registry) -> None:
     """train: real training through a local process pool or a Ray cluster."""
     registry.add_evaluator("train", _train, "real training (timm blocks, torchrun-ready trainer) on digits or an "
                            "ImageNet-style folder; executors local (processes) or ray")  # fmt: skip
+
+
+def _not_ask_tell(name: str, *args: Any, **kwargs: Any) -> Any:
+    from nars_plugin.errors import ConfigError
+
+    raise ConfigError(
+        f"optimizer {name!r} trains a supernet of its own and runs through `nars compare`, not `nars search`",
+        f"use nars compare --evaluator train --space fbnetv3-tiny --optimizers ...,{name}",
+    )
+
+
+def _one_shot(method: str, evaluator: Any, task: Any) -> dict[str, Any]:
+    from .oneshot import run
+
+    return run(method, evaluator, task)
+
+
+def _one_shot_unavailable(target: Any = None) -> str | None:
+    from .oneshot import unavailable
+
+    return unavailable(target)
+
+
+@hookimpl
+def nars_register_optimizers(registry: Registry) -> None:
+    """proxylessnas and single-path-nas: hardware-aware one-shot searches of the FBNetV3 spaces."""
+    from .oneshot import METHODS
+
+    for name, (settings, description) in METHODS.items():
+        registry.add_optimizer(
+            name,
+            partial(_not_ask_tell, name),
+            description + " (one-shot: --evaluator train, --space fbnetv3-tiny/fbnetv3, a latency constraint)",
+            runner=partial(_one_shot, name),
+            unavailable=_one_shot_unavailable,
+            settings=settings,
+        )
 
 
 @hookimpl

@@ -19,7 +19,9 @@ The fixtures each suite asks for (the suite's own raise until you provide them):
   :class:`~nars_plugin.predictors.Predictor` fitted on that space);
 * :class:`OptimizerConformance`: ``benchmark`` (a small table keeps it quick) and ``optimizer``
   (a registered name or an :class:`~nars_plugin.optimizers.base.Optimizer` subclass), optionally
-  ``settings`` (a dict, default none); every search is built with :func:`nars_plugin.create_study`.
+  ``settings`` (a dict, default none); every search is built with :func:`nars_plugin.create_study`;
+* :class:`RunnerConformance`: ``evaluator``, ``optimizer`` (a registered optimizer with a ``runner``,
+  such as the one-shot ``proxylessnas``) and ``constraint`` (one that binds), optionally ``settings``.
 
 Every built-in component passes them: ``tests/test_conformance.py`` runs each suite over the
 registry's names, so a new built-in is checked without an edit. A plugin's own use of them is
@@ -49,7 +51,13 @@ from .errors import NarsError
 from .predictors import Predictor
 from .space import Candidate, Space
 
-__all__ = ["BenchmarkConformance", "OptimizerConformance", "PredictorConformance", "SpaceConformance"]
+__all__ = [
+    "BenchmarkConformance",
+    "OptimizerConformance",
+    "PredictorConformance",
+    "RunnerConformance",
+    "SpaceConformance",
+]
 
 
 def _differences(a: Candidate, b: Candidate) -> int:
@@ -434,3 +442,81 @@ class OptimizerConformance:
     def test_settings_are_json(self, benchmark: Any, optimizer: Any, settings: dict[str, Any]) -> None:
         identity = self._study(benchmark, optimizer, settings, 0).optimizer.settings()
         assert json.loads(json.dumps(identity)) == identity, f"settings() is not plain JSON: {identity!r}"
+
+
+class RunnerConformance:
+    """Checks for an optimizer that runs its own loop (a ``runner``, e.g. a one-shot search): provide the
+    fixtures ``evaluator`` (the target it runs on), ``optimizer`` (its registered name) and
+    ``constraint`` (one constraint that binds on that target's space), optionally ``settings``.
+
+    Each run goes through the runner exactly as ``nars compare`` calls it, with a seconds budget of
+    :attr:`budget_seconds`, in a fresh folder of pytest's ``tmp_path``.
+    """
+
+    budget_seconds = 60.0
+
+    @pytest.fixture
+    def evaluator(self) -> Any:
+        raise NotImplementedError("provide an `evaluator` fixture: the target the runner runs on")
+
+    @pytest.fixture
+    def optimizer(self) -> str:
+        raise NotImplementedError("provide an `optimizer` fixture: the registered name of a runner optimizer")
+
+    @pytest.fixture
+    def constraint(self) -> str:
+        raise NotImplementedError("provide a `constraint` fixture: one that binds, e.g. 'latency[pixel3] <= 4.4'")
+
+    @pytest.fixture
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def _run(
+        self, evaluator: Any, optimizer: str, settings: dict[str, Any], seed: int, constraint: str, out: Any
+    ) -> Any:
+        from .assembly import optimizer_runner
+        from .comparison.tasks import RunOutcome, RunTask
+
+        runner = optimizer_runner(optimizer)
+        assert runner is not None, f"optimizer {optimizer!r} has no runner: use OptimizerConformance"
+        task = RunTask(
+            benchmark="train",
+            bench_options={},
+            optimizer=optimizer,
+            label=optimizer,
+            settings=settings,
+            seed=seed,
+            budget=None,
+            budget_seconds=self.budget_seconds,
+            constraints=(constraint,),
+            out=str(out),
+        )
+        return RunOutcome.from_runner(task, runner(evaluator, task))
+
+    def test_same_seed_same_result(
+        self, evaluator: Any, optimizer: str, settings: dict[str, Any], constraint: str, tmp_path: Any
+    ) -> None:
+        a = self._run(evaluator, optimizer, settings, 3, constraint, tmp_path / "a")
+        b = self._run(evaluator, optimizer, settings, 3, constraint, tmp_path / "b")
+        assert a.best["candidate"] == b.best["candidate"], "one seed gave two architectures: seed every draw"
+        scores = [json.dumps([o.best.get("objective"), o.best.get("report")]) for o in (a, b)]
+        assert scores[0] == scores[1], f"one seed, one architecture, two scores {scores}: seed the training"
+
+    def test_constraint_holds(
+        self, evaluator: Any, optimizer: str, settings: dict[str, Any], constraint: str, tmp_path: Any
+    ) -> None:
+        outcome = self._run(evaluator, optimizer, settings, 0, constraint, tmp_path)
+        cand = evaluator.space.validate(Candidate.from_dict(outcome.best["candidate"]))
+        assert evaluator.space.feasible([cand], [constraint])[0], f"the architecture found breaks {constraint!r}"
+
+    def test_journaled_and_resumed(
+        self, evaluator: Any, optimizer: str, settings: dict[str, Any], constraint: str, tmp_path: Any
+    ) -> None:
+        first = self._run(evaluator, optimizer, settings, 1, constraint, tmp_path)
+        assert first.evaluated_now >= 1 and any(tmp_path.iterdir()), "the run left nothing in its folder"
+        again = self._run(evaluator, optimizer, settings, 1, constraint, tmp_path)
+        assert again.evaluated_now == 0, "a second run of a finished run evaluated again: reuse its record"
+        same = json.dumps([first.best, first.curve], sort_keys=True) == json.dumps(
+            [again.best, again.curve], sort_keys=True
+        )
+        assert same, "the resumed run answered another result than the run it read back"

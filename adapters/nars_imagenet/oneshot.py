@@ -96,7 +96,7 @@ class SinglePathSettings(OneShotSettings):
     """Single-Path NAS: the settings above, the latency term ``latency_weight * log(latency)``."""
 
     latency_weight: float = setting(0.2, "weight of the log-latency term of the loss", low=0)
-    temperature: float = setting(1.0, "temperature of the sigmoid relaxing the indicators", low=0, high_open=True)
+    temperature: float = setting(1.0, "temperature of the sigmoid relaxing the indicators", low=0.01)
 
 
 # --------------------------------------------------------------------------- #

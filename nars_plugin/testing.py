@@ -47,6 +47,8 @@ except ImportError as error:  # the suites are pytest classes: without pytest th
     ) from error
 
 from .api import create_study
+from .assembly import optimizer_runner
+from .comparison.tasks import RunOutcome, RunTask
 from .errors import NarsError
 from .predictors import Predictor
 from .space import Candidate, Space
@@ -474,9 +476,6 @@ class RunnerConformance:
     def _run(
         self, evaluator: Any, optimizer: str, settings: dict[str, Any], seed: int, constraint: str, out: Any
     ) -> Any:
-        from .assembly import optimizer_runner
-        from .comparison.tasks import RunOutcome, RunTask
-
         runner = optimizer_runner(optimizer)
         assert runner is not None, f"optimizer {optimizer!r} has no runner: use OptimizerConformance"
         task = RunTask(

@@ -49,6 +49,7 @@ import torch
 from torch import nn
 
 from nars_plugin._keyvalue import parse_key_values
+from nars_plugin.comparison.tasks import derived_answer
 from nars_plugin.constraints import parse_constraints
 from nars_plugin.errors import ConfigError
 from nars_plugin.settings import parse, setting
@@ -716,30 +717,9 @@ def run(method: str, evaluator: Any, task: RunTask) -> dict[str, Any]:
         _write(out / "derived.json", identity, found)
     space = evaluator.space
     cand = space.validate(Candidate.from_dict(found["candidate"]))
-    trained = evaluator.evaluate(cand)
-    metrics = dict(trained.metrics) if trained.ok else {}
-    report = float(metrics.get(evaluator.report_metric, float("nan")))
-    objective = float(metrics.get(evaluator.objective, float("nan")))
-    supernet = float(found["supernet_seconds"])
-    metrics.update({f"latency[{found['device']}]": found["latency_ms"]})
-    best = {
-        "candidate": cand.to_dict(),
-        "arch": space.format_arch(cand),
-        "objective": objective,
-        "report": report,
-        "metrics": metrics,
-        **({} if trained.ok else {"error": trained.error}),
-    }
-    result = {
-        "curve": [float("nan"), report],
-        "objective_curve": [float("nan"), objective],
-        "costs": [supernet, supernet + float(trained.cost)],
-        "seconds": supernet + float(trained.cost),
-        "supernet_seconds": supernet,
-        "evaluated_now": 1,
-        "best": best,
-        "oneshot": {k: v for k, v in found.items() if k != "candidate"},
-    }
+    result = derived_answer(evaluator, space, cand, float(found["supernet_seconds"]), evaluator.evaluate(cand))
+    result["best"]["metrics"][f"latency[{found['device']}]"] = found["latency_ms"]
+    result["oneshot"] = {k: v for k, v in found.items() if k != "candidate"}
     _write(out / RESULT_NAME, identity, result)
     return result
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nars_plugin._keyvalue import parse_key_values
+from nars_plugin.comparison.tasks import derived_answer
 from nars_plugin.errors import ConfigError
 from nars_plugin.optimizers.evolution import warn_if_population_fills_budget
 from nars_plugin.tabular.base import TabularBenchmark
@@ -460,26 +461,7 @@ def run_one_shot_trained(evaluator: Any, task: RunTask) -> dict[str, Any]:
     cap = share * task.budget_seconds if task.budget_seconds else None
     optimizer, seconds = search_one_shot(name, config, loaders, supernet, cap)
     cell = graph_to_candidate(optimizer.get_final_architecture(), space)
-    trained = evaluator.evaluate(cell)
-    metrics = trained.metrics if trained.ok else {}
-    report = float(metrics.get(evaluator.report_metric, float("nan")))
-    objective = float(metrics.get(evaluator.objective, float("nan")))
-    result = {
-        "curve": [float("nan"), report],
-        "objective_curve": [float("nan"), objective],
-        "costs": [seconds, seconds + float(trained.cost)],
-        "seconds": seconds + float(trained.cost),
-        "supernet_seconds": seconds,
-        "evaluated_now": 1,
-        "best": {
-            "candidate": cell.to_dict(),
-            "arch": space.format_arch(cell),
-            "objective": objective,
-            "report": report,
-            "metrics": dict(metrics),
-            **({} if trained.ok else {"error": trained.error}),
-        },
-    }
+    result = derived_answer(evaluator, space, cell, seconds, evaluator.evaluate(cell))
     out.mkdir(parents=True, exist_ok=True)
     done.write_text(json.dumps({"identity": identity, "naslib": naslib_version(), "result": result}, indent=2))
     return result

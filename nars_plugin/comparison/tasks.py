@@ -84,3 +84,29 @@ class RunOutcome:
             None if answer.get("objective_curve") is None else list(answer["objective_curve"]),
             list(answer.get("costs") or []),
         )
+
+
+def derived_answer(evaluator: Any, space: Any, cand: Any, supernet_seconds: float, trained: Any) -> dict[str, Any]:
+    """The runner answer of a one-shot search whose supernet trained for ``supernet_seconds`` and whose
+    derived candidate ``cand`` was then trained by ``evaluator`` (``trained``: its
+    :class:`~nars_plugin.evaluation.Result`): the curve has the supernet as a first point without a
+    value and the trained candidate as the second; the cost is both together."""
+    metrics = dict(trained.metrics) if trained.ok else {}
+    report = float(metrics.get(evaluator.report_metric, float("nan")))
+    objective = float(metrics.get(evaluator.objective, float("nan")))
+    return {
+        "curve": [float("nan"), report],
+        "objective_curve": [float("nan"), objective],
+        "costs": [supernet_seconds, supernet_seconds + float(trained.cost)],
+        "seconds": supernet_seconds + float(trained.cost),
+        "supernet_seconds": supernet_seconds,
+        "evaluated_now": 1,
+        "best": {
+            "candidate": cand.to_dict(),
+            "arch": space.format_arch(cand),
+            "objective": objective,
+            "report": report,
+            "metrics": metrics,
+            **({} if trained.ok else {"error": trained.error}),
+        },
+    }

@@ -65,6 +65,10 @@ if TYPE_CHECKING:
 #: A path of one stage: (kernel, expansion, repeats).
 Path_ = tuple[int, int, int]
 RESULT_NAME = "oneshot_run.json"
+#: Single-Path NAS thresholds start this far (in log mean-squared weight) below each part's initial
+#: statistic: every part starts on (the whole superkernel), as in the paper, and can turn off within
+#: a few epochs of a seconds budget.
+THRESHOLD_MARGIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ class ProxylessSettings(OneShotSettings):
 class SinglePathSettings(OneShotSettings):
     """Single-Path NAS: the settings above, the latency term ``latency_weight * log(latency)``."""
 
-    latency_weight: float = setting(0.2, "weight of the log-latency term of the loss", low=0)
+    arch_learning_rate: float = setting(0.05, "Adam learning rate of the thresholds", low=0)
     temperature: float = setting(1.0, "temperature of the sigmoid relaxing the indicators", low=0.01)
 
 
@@ -356,7 +360,7 @@ class SinglePathSupernet(nn.Module):
         with torch.no_grad():
             for s in range(len(self.stages)):
                 stats = self._stage_stats(s)
-                self.thetas.append(nn.Parameter(torch.log(stats + 1e-12) - 1.0))  # every part starts on
+                self.thetas.append(nn.Parameter(torch.log(stats + 1e-12) - THRESHOLD_MARGIN))  # every part starts on
 
     def _with(self, stage: int, expansion: int) -> list[Path_]:
         c = self.choices

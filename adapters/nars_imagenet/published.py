@@ -1,4 +1,5 @@
-"""The released FBNetV3-A..G models as :class:`NetworkSpec` data, with their published figures.
+"""The released FBNetV3-A..G models as :class:`NetworkSpec` data, with their published figures, and
+the published ImageNet rows of the hardware-aware one-shot methods (:data:`ONE_SHOT_PUBLISHED`).
 
 Stage definitions follow Meta's mobile-vision model definitions (``fbnet_modeldef_cls_fbnetv3``):
 per row ``(kernel, expansion, channels, repeats, stride, se[, depthwise padding])``; the
@@ -133,3 +134,25 @@ PUBLISHED: dict[str, PublishedModel] = {
         PublishedModel("FBNetV3-G", _spec(320, 32, _G_ROWS), 2129.7, 16.51, 82.8),
     )
 }
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    """A published ImageNet result of another method, as its source states it."""
+
+    name: str
+    top1: float
+    latency: str
+    mflops: float | None
+    source: str
+
+
+#: ProxylessNAS and Single-Path NAS on ImageNet, as published (not our runs).
+ONE_SHOT_PUBLISHED = (
+    PublishedRow("ProxylessNAS (mobile)", 74.6, "78 ms, Pixel 1", 320.0,
+                 "Cai et al., ICLR 2019 (arXiv 1812.00332); mit-han-lab/proxylessnas README"),
+    PublishedRow("ProxylessNAS (GPU)", 75.1, "5.1 ms, V100", None,
+                 "Cai et al., ICLR 2019 (arXiv 1812.00332); mit-han-lab/proxylessnas README"),
+    PublishedRow("Single-Path NAS", 74.96, "79 ms, Pixel 1", None,
+                 "Stamoulis et al., ECML-PKDD 2019 (arXiv 1904.02877), abstract"),
+)  # fmt: skip

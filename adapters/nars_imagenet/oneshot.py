@@ -270,11 +270,12 @@ def _indicator(stat: torch.Tensor, theta: torch.Tensor, temperature: float) -> t
     return hard + soft - soft.detach(), soft
 
 
-def _nested(gates: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Weights of choices ``0..n`` selected by nested gates (choice ``i`` needs gates ``1..i`` on)."""
-    one = torch.ones(())
+def _nested(gates: Sequence[torch.Tensor], like: torch.Tensor) -> list[torch.Tensor]:
+    """Weights of choices ``0..n`` selected by nested gates (choice ``i`` needs gates ``1..i`` on);
+    ``like``: a tensor on the gates' device."""
+    one = like.new_ones(())
     weights, on = [], one
-    for gate in [*gates, torch.zeros(())]:
+    for gate in [*gates, like.new_zeros(())]:
         weights.append(on * (one - gate))
         on = on * gate
     return weights
@@ -382,7 +383,7 @@ class SinglePathSupernet(nn.Module):
         groups = squares[0, 1:] / count[0, 1:]
         low = self.choices.repeats[s][0]
         blocks = [p[0][0, 0] / p[1][0, 0] for p in parts[low:]]
-        return torch.cat([rings, groups, torch.stack(blocks) if blocks else torch.zeros(0)])
+        return torch.cat([rings, groups, torch.stack(blocks) if blocks else squares.new_zeros(0)])
 
     def gates(self, s: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(gates, probabilities)`` of stage ``s``'s parts (order of :meth:`_stage_stats`)."""
@@ -396,12 +397,12 @@ class SinglePathSupernet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logits, modelled latency)`` of the network the indicators select."""
         x = self.net.stem(x)
-        latency = torch.tensor(self.choices.fixed_latency)
-        one = torch.ones(1)
+        latency = x.new_tensor(self.choices.fixed_latency)
+        one = x.new_ones(1)
         for s, blocks in enumerate(self.stages):
             rings, groups, depth = self.split(s, self.gates(s)[0])
-            kernel_w, expansion_w = _nested(list(rings)), _nested(list(groups))
-            low, keep = self.choices.repeats[s][0], torch.ones(())
+            kernel_w, expansion_w = _nested(list(rings), x), _nested(list(groups), x)
+            low, keep = self.choices.repeats[s][0], x.new_ones(())
             for j, block in enumerate(blocks):
                 if j >= low:
                     keep = keep * depth[j - low]
@@ -522,11 +523,18 @@ def _train_supernet(
 
 
 def train_proxyless(
-    choices: StageChoices, data: Any, settings: ProxylessSettings, seed: int, target: float, cap: float | None
+    choices: StageChoices,
+    data: Any,
+    settings: ProxylessSettings,
+    seed: int,
+    target: float,
+    cap: float | None,
+    device: torch.device,
 ) -> dict[str, Any]:
-    """Train a ProxylessNAS supernet; the argmax paths, every path's log-probability, epochs and seconds."""
+    """Train a ProxylessNAS supernet on ``device``; the argmax paths, every path's log-probability,
+    epochs and seconds. Paths are drawn on the CPU from one seeded generator."""
     torch.manual_seed(seed)
-    net = ProxylessSupernet(choices)
+    net = ProxylessSupernet(choices).to(device)
     gen = torch.Generator().manual_seed(seed + 3)
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed)).tolist()
     cut = int(len(order) * settings.train_portion)
@@ -537,7 +545,8 @@ def train_proxyless(
         )
     weights_loader = _loader(data, order[:cut], settings.batch_size, seed + 1)
     arch_loader = _loader(data, order[cut:], settings.batch_size, seed + 2)
-    table = [torch.tensor([choices.path_latency(s, p) for p in paths]) for s, paths in enumerate(choices.paths)]
+    table = [torch.tensor([choices.path_latency(s, p) for p in paths], device=device)
+             for s, paths in enumerate(choices.paths)]  # fmt: skip
     loss_fn = nn.CrossEntropyLoss()
     arch_batches = iter(())  # type: ignore[var-annotated]
 
@@ -550,22 +559,23 @@ def train_proxyless(
             return next(arch_batches)
 
     def step(batch: Any, weight_opt: Any, arch_opt: Any) -> None:
-        x, y = batch
+        x, y = (t.to(device) for t in batch)
         with torch.no_grad():
-            paths = [[int(torch.multinomial(torch.softmax(a, 0), 1, generator=gen))] for a in net.alphas]
+            paths = [[int(torch.multinomial(torch.softmax(a.cpu(), 0), 1, generator=gen))] for a in net.alphas]
         weight_opt.zero_grad()
         loss_fn(net(x, paths), y).backward()
         weight_opt.step()
-        x, y = next_arch_batch()
+        x, y = (t.to(device) for t in next_arch_batch())
         pairs, gates, probs = [], [], []
         with torch.no_grad():
             for a in net.alphas:
-                pair = torch.multinomial(torch.softmax(a, 0), min(2, len(a)), generator=gen).tolist()
-                p = torch.softmax(a[pair], 0)
+                pair = torch.multinomial(torch.softmax(a.cpu(), 0), min(2, len(a)), generator=gen).tolist()
+                p = torch.softmax(a.cpu()[pair], 0)
                 active = int(torch.multinomial(p, 1, generator=gen))
                 pairs.append(pair)
-                probs.append(p)
-                gates.append(nn.functional.one_hot(torch.tensor(active), len(pair)).float().requires_grad_())
+                probs.append(p.to(device))
+                gate = nn.functional.one_hot(torch.tensor(active), len(pair)).float()
+                gates.append(gate.to(device).requires_grad_())
         ce = loss_fn(net(x, pairs, gates), y)
         gate_grads = torch.autograd.grad(ce, gates)
         arch_opt.zero_grad()
@@ -587,16 +597,16 @@ def train_proxyless(
 
 
 def train_single_path(
-    choices: StageChoices, data: Any, settings: SinglePathSettings, seed: int, cap: float | None
+    choices: StageChoices, data: Any, settings: SinglePathSettings, seed: int, cap: float | None, device: torch.device
 ) -> dict[str, Any]:
-    """Train a Single-Path NAS supernet; the selected paths, every path's score, epochs and seconds."""
+    """Train a Single-Path NAS supernet on ``device``; the selected paths, every path's score, epochs and seconds."""
     torch.manual_seed(seed)
-    net = SinglePathSupernet(choices, settings.temperature)
+    net = SinglePathSupernet(choices, settings.temperature).to(device)
     loader = _loader(data, range(len(data)), settings.batch_size, seed + 1)
     loss_fn = nn.CrossEntropyLoss()
 
     def step(batch: Any, weight_opt: Any, arch_opt: Any) -> None:
-        x, y = batch
+        x, y = (t.to(device) for t in batch)
         logits, latency = net(x)
         loss = loss_fn(logits, y) + settings.latency_weight * torch.log(latency)
         weight_opt.zero_grad()
@@ -664,11 +674,12 @@ def search(method: str, evaluator: Any, task: RunTask) -> dict[str, Any]:
     resolution = int(choices.macro["resolution"])
     data = load_data(evaluator.dataset, resolution, evaluator.test).train
     cap = settings.supernet_share * task.budget_seconds if task.budget_seconds else None
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    wanted = evaluator.settings.device
+    device = torch.device("cuda" if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()) else "cpu")
     if isinstance(settings, ProxylessSettings):
-        found = train_proxyless(choices, data, settings, task.seed, target, cap)
+        found = train_proxyless(choices, data, settings, task.seed, target, cap, device)
     else:
-        found = train_single_path(choices, data, settings, task.seed, cap)  # type: ignore[arg-type]
+        found = train_single_path(choices, data, settings, task.seed, cap, device)  # type: ignore[arg-type]
     constraints = list(task.constraints)
 
     def feasible(choice: Sequence[Path_]) -> bool:

@@ -96,7 +96,7 @@ def test_a_search_needs_a_latency_target_and_says_how_to_give_one(tmp_path):
 
 
 @needs_extra
-def test_one_shot_methods_say_where_they_run():
+def test_one_shot_methods_say_where_they_run(tmp_path):
     from nars_imagenet.oneshot import unavailable
 
     from nars_plugin.assembly import optimizer_unavailable
@@ -104,6 +104,9 @@ def test_one_shot_methods_say_where_they_run():
     assert unavailable(_evaluator()) is None
     for method in METHODS:
         assert "--evaluator train" in str(optimizer_unavailable(method, object()))
+    args = ["search", "--evaluator", "train", "--space", "fbnetv3-tiny", "-o", "proxylessnas", "--budget", "2"]
+    rc, _, err = run_cli([*args, "--out", tmp_path / "run"], cwd=tmp_path)
+    assert rc != 0 and "runs through `nars compare`" in err and "--optimizers" in err
 
 
 @needs_extra

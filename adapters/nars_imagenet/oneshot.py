@@ -241,6 +241,7 @@ class ProxylessSupernet(nn.Module):
         return [p for n, p in self.named_parameters() if not n.startswith("alphas")]
 
     def stage(self, s: int, path: Path_, x: torch.Tensor) -> torch.Tensor:
+        """Stage ``s`` run along ``path``."""
         kernel, expansion, repeats = path
         for j in range(repeats):
             x = self.ops[f"{s}_{j}_{kernel}_{expansion}"](x)

@@ -87,8 +87,8 @@ def main() -> None:
     lines = [
         f"# fbnetv3-tiny on digits under `{bound}`: the network each run chose",
         "",
-        f"Source: the `nars compare` folder `{folder}`; latency is the modelled {bound.metric} "
-        "(nars_imagenet.latency); mean ± std over seeds.",
+        "Source: a `nars compare` run (its command: README.md beside this table); latency is the modelled "
+        f"{bound.metric} (nars_imagenet.latency); mean ± std over seeds.",
         "",
         "| method | seeds | val top-1 | test top-1 | latency ms | feasible | networks trained |",
         "|---|---|---|---|---|---|---|",

@@ -145,3 +145,27 @@ def test_the_committed_device_coefficients_are_the_fit_of_the_fbnet_measurements
     assert fitted.keys() == DEVICE_COEFFICIENTS.keys()
     for device, values in fitted.items():
         assert values == pytest.approx(DEVICE_COEFFICIENTS[device], rel=1e-4, abs=1e-9), device
+
+
+@needs_extra
+def test_the_supernets_latency_is_the_models_latency_of_the_architecture_they_select():
+    import torch
+    from nars_imagenet.oneshot import ProxylessSupernet, SinglePathSupernet, StageChoices
+    from nars_imagenet.space import fbnetv3_tiny_space
+
+    space = fbnetv3_tiny_space(latency="pixel3")
+    choices = StageChoices(space, {}, "pixel3")
+    torch.manual_seed(0)
+    single = SinglePathSupernet(choices, 1.0)
+    chosen, scores = single.scores()
+    latency = single(torch.randn(2, 1, 16, 16))[1].detach()
+    assert float(latency) == pytest.approx(choices.latency(chosen))
+    assert float(latency) == pytest.approx(space.statistics([choices.candidate(chosen)])["latency[pixel3]"][0])
+    assert all(set(s) == set(paths) for s, paths in zip(scores, choices.paths))  # every path has a score
+    proxyless = ProxylessSupernet(choices)
+    picked = [paths[-1] for paths in choices.paths]
+    with torch.no_grad():
+        for alpha, paths in zip(proxyless.alphas, choices.paths):
+            alpha[len(paths) - 1] = 50.0  # all the probability on the last path
+    table = [torch.tensor([choices.path_latency(s, p) for p in paths]) for s, paths in enumerate(choices.paths)]
+    assert float(proxyless.expected_latency(table).detach()) == pytest.approx(choices.latency(picked), rel=1e-5)

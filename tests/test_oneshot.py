@@ -81,7 +81,9 @@ def test_the_constraint_binds_and_the_latency_reported_is_the_spaces(method, tmp
 
 @needs_extra
 def test_a_search_needs_a_latency_target_and_says_how_to_give_one(tmp_path):
+    from nars_imagenet.evaluator import TrainingEvaluator
     from nars_imagenet.oneshot import search
+    from nars_imagenet.space import fbnetv3_tiny_space
 
     evaluator = _evaluator()
     with pytest.raises(ConfigError, match="latency device and target") as err:
@@ -93,6 +95,11 @@ def test_a_search_needs_a_latency_target_and_says_how_to_give_one(tmp_path):
         search("single-path-nas", evaluator, _task("single-path-nas", tmp_path, macro="s2_kernel=3"))
     with pytest.raises(ConfigError, match="temperature"):
         search("single-path-nas", evaluator, _task("single-path-nas", tmp_path, temperature=0))
+    with pytest.raises(ConfigError, match="no architecture of the supernet meets"):
+        search("proxylessnas", evaluator, _task("proxylessnas", tmp_path, constraints=("latency[pixel3] <= 1",)))
+    plain = TrainingEvaluator(space=fbnetv3_tiny_space(), workers=0)  # no latency statistic asked for
+    with pytest.raises(ConfigError, match="cannot compute 'latency.pixel3.'"):
+        search("proxylessnas", plain, _task("proxylessnas", tmp_path))
 
 
 @needs_extra

@@ -672,6 +672,12 @@ def search(method: str, evaluator: Any, task: RunTask) -> dict[str, Any]:
     device, target = latency_target(settings, task.constraints)
     space: FBNetV3Space = evaluator.space
     choices = StageChoices(space, parse_key_values(settings.macro or {}, "macro", separator=","), device)
+    cheapest = [min(paths, key=lambda p, s=s: choices.path_latency(s, p)) for s, paths in enumerate(choices.paths)]
+    if task.constraints and not space.feasible([choices.candidate(cheapest)], list(task.constraints))[0]:
+        raise ConfigError(  # checked before the supernet trains (a space without the statistic fails here too)
+            f"no architecture of the supernet meets {list(task.constraints)} at the macro {choices.macro}",
+            "loosen the constraint or choose a smaller macro (setting macro=resolution=...,s3_channels=...)",
+        )
     resolution = int(choices.macro["resolution"])
     data = load_data(evaluator.dataset, resolution, evaluator.test).train
     cap = settings.supernet_share * task.budget_seconds if task.budget_seconds else None

@@ -393,3 +393,16 @@ def test_naslib_inactive_when_missing_or_unimportable(tmp_path):
     assert "cannot be imported" in block[0], block
     assert block[1].startswith("  fix: ") and "nars naslib install" in block[1], block
     assert not any("registered:" in line for line in block)
+
+
+def test_registering_every_installed_plugin_imports_neither_torch_nor_scikit_learn():
+    """Names and settings are registered cheaply: every `nars` command pays for the registry."""
+    probe = (
+        "import sys\nfrom nars_plugin.plugins import get_registry\nregistry = get_registry()\n"
+        "from importlib.util import find_spec\n"
+        "assert 'proxylessnas' in registry.names('optimizer') or find_spec('timm') is None\n"
+        "print(sorted(m for m in ('torch', 'sklearn', 'timm', 'lightgbm') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

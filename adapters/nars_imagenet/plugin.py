@@ -115,7 +115,7 @@ def _one_shot_unavailable(target: Any = None) -> str | None:
 @hookimpl
 def nars_register_optimizers(registry: Registry) -> None:
     """proxylessnas and single-path-nas: hardware-aware one-shot searches of the FBNetV3 spaces."""
-    from .oneshot import METHODS
+    from .oneshot_settings import METHODS
 
     for name, (settings, description) in METHODS.items():
         registry.add_optimizer(
